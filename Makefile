@@ -1,0 +1,54 @@
+# Two commands do all the set-up on a fresh Debian machine:
+#   make run   -> install what is missing, initialise ./dangan-data, serve on http://127.0.0.1:8000
+#   make test  -> the same installation, then the whole test suite
+PY ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RUN_DEBS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng
+TEST_DEBS := $(RUN_DEBS) fonts-noto-cjk chromium
+
+.PHONY: run test lint bench deps-run deps-test venv clean
+
+define install_debs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	$(PY) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps-run:
+	$(call install_debs,$(RUN_DEBS))
+
+deps-test:
+	$(call install_debs,$(TEST_DEBS))
+
+$(VENV)/.installed: pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: deps-run venv
+	$(VENV)/bin/dangan init
+	$(VENV)/bin/dangan serve --host $(HOST) --port $(PORT)
+
+test: deps-test venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -q -ra
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: deps-test venv
+	$(VENV)/bin/python bench/ocr_bench.py $(or $(SAMPLES),../shared/samples)
+	$(VENV)/bin/python bench/search_bench.py --samples $(or $(SAMPLES),../shared/samples)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

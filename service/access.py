@@ -1,0 +1,54 @@
+"""Who may see what: the visibility handed to the search engine and checked on every item.
+
+- 绝密 is never shown electronically, to anyone.
+- The archive's own roles (administrator, archive manager, executive, archivist, records
+  officer) see every customer file up to 机密.
+- A department manager sees the department's files; staff see the customer files they own;
+  both up to 秘密 (机密 needs the reading room; 秘密 loans need approval, not search hiding).
+"""
+
+from __future__ import annotations
+
+from indexer.search.types import Visibility
+
+from .errors import PermissionDenied
+from .models import ArchiveItem, User
+
+ELECTRONIC_NEVER = frozenset({"绝密"})
+ALL_ROLES_SEE = frozenset({"admin", "manager", "executive", "archivist", "officer"})
+WIDE = frozenset({"公开", "内部", "秘密", "机密"})
+NARROW = frozenset({"公开", "内部", "秘密"})
+READING_ROOM_ONLY = frozenset({"机密"})
+
+
+def visibility_for(user: User | None) -> Visibility:
+    if user is None:
+        return Visibility(secrecy=frozenset(), see_all=False)
+    if user.role in ALL_ROLES_SEE:
+        return Visibility(secrecy=WIDE, see_all=True)
+    departments = frozenset({user.department}) if user.role == "dept_manager" and user.department \
+        else frozenset()
+    return Visibility(secrecy=NARROW, owner_ids=frozenset({user.id}), departments=departments)
+
+
+def operator_visibility() -> Visibility:
+    """The command line is run by the system's operator: everything shown electronically."""
+    return Visibility(secrecy=WIDE, see_all=True)
+
+
+def can_view(user: User | None, item: ArchiveItem) -> bool:
+    vis = visibility_for(user)
+    if item.secrecy not in vis.secrecy:
+        return False
+    return vis.see_all or item.owner_id in vis.owner_ids or (
+        item.department is not None and item.department in vis.departments)
+
+
+def can_download(user: User | None, item: ArchiveItem) -> bool:
+    """机密 items are read on screen only: no download, no print."""
+    return can_view(user, item) and item.secrecy not in READING_ROOM_ONLY
+
+
+def require_view(user: User | None, item: ArchiveItem) -> None:
+    if not can_view(user, item):
+        raise PermissionDenied("您无权查看该档案。/ You may not open this item.")

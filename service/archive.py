@@ -1,0 +1,49 @@
+"""The running archive: settings plus the catalogue engine, object store and search engine.
+
+One object to pass around instead of globals, built lazily so that a forked worker
+opens its own connections.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from .config import Settings
+from .db import get_engine, session_scope
+
+if TYPE_CHECKING:
+    from indexer.search.types import SearchEngine
+    from storage import ObjectStore
+
+
+class Archive:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+
+    @property
+    def engine(self) -> Engine:
+        return get_engine(self.settings.database_url)
+
+    def session(self):  # type: ignore[no-untyped-def]
+        """A transaction scope on the catalogue (commit on success)."""
+        return session_scope(self.engine)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        from storage import open_store
+
+        return open_store(self.settings.storage_url)
+
+    @cached_property
+    def search(self) -> SearchEngine:
+        from indexer.search_backend import open_search
+
+        return open_search(self.settings, self.engine)
+
+    @property
+    def embedded_search(self) -> bool:
+        """True when the index lives in the catalogue database (same-transaction updates)."""
+        return self.settings.search_url == "sqlite" and self.engine.dialect.name == "sqlite"

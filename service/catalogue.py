@@ -1,0 +1,86 @@
+"""Looking up and creating the catalogue's reference records: fonds, categories, customers."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .codes import validate_parts
+from .errors import Conflict, InvalidInput, NotFound
+from .models import Category, Customer, Fonds, User
+from .vocab import CUSTOMER_GRADES, CUSTOMER_KINDS
+
+_CUSTOMER_RE = re.compile(r"^KH-\d{6}\d{3,}$")
+
+
+def get_fonds(session: Session, code: str) -> Fonds:
+    fonds = session.scalar(select(Fonds).where(Fonds.code == code))
+    if fonds is None:
+        known = "、".join(session.scalars(select(Fonds.code).order_by(Fonds.code))) or "无"
+        raise NotFound(f"全宗“{code}”不存在（已有：{known}）。请先创建该全宗或改用已有全宗号。/ "
+                       f"Unknown fonds {code!r} (known: {known}).")
+    return fonds
+
+
+def create_fonds(session: Session, code: str, name: str) -> Fonds:
+    validate_parts(code, "WS", 2000, "Y", None)
+    if session.scalar(select(Fonds).where(Fonds.code == code)):
+        raise Conflict(f"全宗“{code}”已存在。/ Fonds {code!r} already exists.")
+    fonds = Fonds(code=code, name=name or code)
+    session.add(fonds)
+    session.flush()
+    return fonds
+
+
+def get_category(session: Session, code: str) -> Category:
+    cat = session.scalar(select(Category).where(Category.code == code))
+    if cat is None:
+        known = "、".join(f"{c.code}（{c.name}）" for c in list_categories(session)) or "无"
+        raise NotFound(f"门类代码“{code}”不存在，可选：{known}。/ Unknown category {code!r}.")
+    return cat
+
+
+def list_categories(session: Session) -> list[Category]:
+    return list(session.scalars(select(Category).order_by(Category.code)))
+
+
+def upsert_category(session: Session, code: str, name: str, name_en: str = "") -> Category:
+    validate_parts("J001", code, 2000, "Y", None)
+    cat = session.scalar(select(Category).where(Category.code == code))
+    if cat is None:
+        cat = Category(code=code, name=name, name_en=name_en)
+        session.add(cat)
+    else:
+        cat.name, cat.name_en = name, name_en or cat.name_en
+    session.flush()
+    return cat
+
+
+def get_customer(session: Session, number: str) -> Customer:
+    cust = session.scalar(select(Customer).where(Customer.number == number))
+    if cust is None:
+        raise NotFound(f"客户编号“{number}”不存在，请先登记该客户。/ Unknown customer {number!r}.")
+    return cust
+
+
+def create_customer(session: Session, number: str, name: str, *, kind: str = "企业",
+                    grade: str = "普通", industry: str | None = None,
+                    contacts: str | None = None, owner: User | None = None,
+                    department: str | None = None) -> Customer:
+    if not _CUSTOMER_RE.match(number or ""):
+        raise InvalidInput(f"客户编号“{number}”无效：格式为 KH-年月-序号，如 KH-202405001。/ "
+                           f"Invalid customer number {number!r}: use KH-YYYYMMNNN, e.g. KH-202405001.")
+    if kind not in CUSTOMER_KINDS:
+        raise InvalidInput(f"客户类型应为 {'/'.join(CUSTOMER_KINDS)}。/ Customer type must be 企业 or 个人.")
+    if grade not in CUSTOMER_GRADES:
+        raise InvalidInput(f"客户等级应为 {'/'.join(CUSTOMER_GRADES)}。/ Unknown customer grade.")
+    if session.scalar(select(Customer).where(Customer.number == number)):
+        raise Conflict(f"客户编号“{number}”已存在。/ Customer {number!r} already exists.")
+    cust = Customer(number=number, name=name, kind=kind, grade=grade, industry=industry,
+                    contacts=contacts, owner_id=owner.id if owner else None,
+                    department=department or (owner.department if owner else None))
+    session.add(cust)
+    session.flush()
+    return cust

@@ -1,0 +1,42 @@
+"""Integrity checks: stored files against their SHA-256, and the index against the catalogue."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .archive import Archive
+from .models import ArchiveItem, StoredFile
+
+
+def check_fixity(archive: Archive) -> dict:
+    """Re-hash every stored file; report missing or altered ones."""
+    with archive.session() as s:
+        rows = s.execute(select(StoredFile.key, StoredFile.sha256, StoredFile.item_id,
+                                StoredFile.role)).all()
+    bad = []
+    for key, sha, item_id, role in rows:
+        if not archive.store.exists(key):
+            bad.append({"key": key, "item_id": item_id, "role": role, "problem": "missing"})
+        elif not archive.store.verify(key, sha):
+            bad.append({"key": key, "item_id": item_id, "role": role, "problem": "checksum mismatch"})
+    return {"checked": len(rows), "bad": bad}
+
+
+def check_index(archive: Archive) -> dict:
+    """Items whose pages are missing from the index, stale there, or indexed but gone."""
+    from indexer.search_docs import item_fingerprint
+
+    indexed = archive.search.indexed_items()
+    missing, stale, expected = [], [], set()
+    with archive.session() as s:
+        for item in s.scalars(select(ArchiveItem).where(ArchiveItem.status != "processing")):
+            if not any(p.status == "done" for p in item.pages):
+                continue
+            expected.add(item.id)
+            fp = indexed.get(item.id)
+            if fp is None:
+                missing.append(item.id)
+            elif fp != item_fingerprint(item):
+                stale.append(item.id)
+    orphaned = sorted(set(indexed) - expected)
+    return {"checked": len(expected), "missing": missing, "stale": stale, "orphaned": orphaned}

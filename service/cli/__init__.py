@@ -1,0 +1,24 @@
+"""The `dangan` command line."""
+
+from __future__ import annotations
+
+import click
+
+from .item_cmds import ingest_cmd, retry_cmd, show_cmd
+from .search_cmds import check_cmd, reindex_cmd, search_cmd
+from .setup_cmds import init_cmd, serve_cmd, worker_cmd
+from .watch_cmd import watch_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """档案系统 dangan: scanned records with catalogue, 档号, OCR and full-text search."""
+
+
+for command in (init_cmd, serve_cmd, worker_cmd, ingest_cmd, show_cmd, retry_cmd, search_cmd,
+                reindex_cmd, check_cmd, watch_cmd):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="dangan")

@@ -1,0 +1,64 @@
+"""Shared CLI plumbing: error handling, JSON output and the data-directory option."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ..errors import DanganError
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
+    if as_json or human is None:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=None if as_json else 2))
+    else:
+        click.echo(human(data))
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"错误 / error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn service errors into a message on stderr and the right exit status."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DanganError as exc:
+            fail(exc.message, exc.exit_code)
+        except ValueError as exc:
+            fail(str(exc), 2)
+
+    return wrapper
+
+
+def set_data_dir(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        os.environ["DANGAN_DATA"] = value
+
+
+data_option = click.option("--data", metavar="DIR", expose_value=False, is_eager=True,
+                           callback=set_data_dir,
+                           help="Data directory (default $DANGAN_DATA or ./dangan-data).")
+
+
+def archive_ready():  # type: ignore[no-untyped-def]
+    """The Archive, after checking that `dangan init` has been run."""
+    from ..archive import Archive
+
+    archive = Archive()
+    if archive.engine.dialect.name == "sqlite" and not (
+            archive.settings.data_dir / "catalogue.sqlite3").exists() and \
+            "DANGAN_DATABASE_URL" not in os.environ:
+        fail(f"档案库尚未初始化：{archive.settings.data_dir}。请先运行 `dangan init`。/ "
+             f"No archive at {archive.settings.data_dir}: run `dangan init` first.", 2)
+    return archive

@@ -1,0 +1,93 @@
+"""`dangan search`, `reindex`, `check`: the index and the fixity of stored files."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import archive_ready, data_option, emit, handle_errors
+
+
+@click.command("search")
+@data_option
+@click.argument("query")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--page", default=1, type=click.IntRange(1, 10000))
+@click.option("--as", "as_user", default=None, help="Search with this user's permissions.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def search_cmd(query: str, limit: int, page: int, as_user: str | None, as_json: bool) -> None:
+    """Full-text search over page text and catalogue fields."""
+    from ..search import run_search
+
+    archive = archive_ready()
+    data = run_search(archive, query, username=as_user, per_page=limit, page=page)
+
+    def human(d: dict) -> str:
+        lines = [f"共 {d['total']} 件 / {d['total']} items"]
+        for h in d["hits"]:
+            lines.append(f"[{h['id']}] {h['archival_code']}  {h['title']}  第{h['page']}页  "
+                         f"{h['snippet']}")
+        return "\n".join(lines)
+
+    emit(data, as_json, human)
+
+
+@click.command("reindex")
+@data_option
+@click.option("--full", is_flag=True, help="Rebuild everything instead of only missing/stale items.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def reindex_cmd(full: bool, as_json: bool) -> None:
+    """Rebuild the search index from the catalogue (resumable: skips items already current)."""
+    from ..search import reindex
+
+    archive = archive_ready()
+
+    def progress(done: int, total: int) -> None:
+        if not as_json:
+            click.echo(f"\r索引 / indexing {done}/{total}", nl=False, err=True)
+
+    res = reindex(archive, full=full, progress=progress)
+    if not as_json:
+        click.echo("", err=True)
+    emit(res, as_json, lambda d: f"已索引 / indexed {d['indexed']}，跳过 / skipped {d['skipped']}，"
+                                 f"移除 / removed {d['removed']}")
+
+
+@click.command("check")
+@data_option
+@click.option("--fixity", is_flag=True, help="Re-hash every stored object and compare with its SHA-256.")
+@click.option("--index", "index_", is_flag=True, help="List items missing from or stale in the index.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def check_cmd(fixity: bool, index_: bool, as_json: bool) -> None:
+    """Integrity checks; exits 1 when a problem is found."""
+    from ..checks import check_fixity, check_index
+
+    if not (fixity or index_):
+        fixity = index_ = True
+    archive = archive_ready()
+    report: dict = {}
+    if fixity:
+        report["fixity"] = check_fixity(archive)
+    if index_:
+        report["index"] = check_index(archive)
+    problems = len(report.get("fixity", {}).get("bad", [])) + sum(
+        len(report.get("index", {}).get(k, [])) for k in ("missing", "stale", "orphaned"))
+
+    def human(r: dict) -> str:
+        lines = []
+        if "fixity" in r:
+            f = r["fixity"]
+            lines.append(f"固定性 / fixity: {f['checked']} checked, {len(f['bad'])} bad")
+            lines += [f"  ✗ {b['key']} ({b['problem']}) item {b['item_id']}" for b in f["bad"]]
+        if "index" in r:
+            i = r["index"]
+            lines.append(f"索引 / index: {i['checked']} items; missing {i['missing']}, "
+                         f"stale {i['stale']}, orphaned {i['orphaned']}")
+        return "\n".join(lines)
+
+    emit(report, as_json, human)
+    sys.exit(1 if problems else 0)

@@ -1,0 +1,87 @@
+"""`dangan init`, `serve`, `worker`: set-up and the long-running processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+
+from .common import archive_ready, data_option, emit, handle_errors
+
+
+@click.command("init")
+@data_option
+@click.option("--admin-password", help="Password for `admin` (default: a generated one-time password).")
+@click.option("--fonds", default="J001", show_default=True, help="Code of the first fonds (全宗号).")
+@click.option("--fonds-name", default=None, help="Name of the first fonds.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def init_cmd(admin_password: str | None, fonds: str, fonds_name: str | None, as_json: bool) -> None:
+    """Create the data directory, schema, administrator, first fonds and categories."""
+    from ..archive import Archive
+    from ..setup import init_archive
+
+    res = init_archive(Archive(), admin_password=admin_password, fonds=fonds,
+                       fonds_name=fonds_name)
+
+    def human(r) -> str:  # type: ignore[no-untyped-def]
+        lines = [f"档案库已就绪 / archive ready: {r['data_dir']}"]
+        if r["admin_created"] and r["admin_password"] and not admin_password:
+            lines.append(f"管理员 / administrator: admin  一次性密码 / one-time password: "
+                         f"{r['admin_password']}")
+        elif r["admin_created"]:
+            lines.append("管理员 admin 已创建 / administrator admin created")
+        return "\n".join(lines)
+
+    emit(res.__dict__, as_json, human)
+
+
+def _start_worker_process() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=os.environ.copy())
+
+
+@click.command("serve")
+@data_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-workers", is_flag=True, help="Serve only; run `dangan worker` elsewhere.")
+@handle_errors
+def serve_cmd(host: str, port: int, no_workers: bool) -> None:
+    """Serve the web app, with background OCR workers running beside it."""
+    from waitress import serve
+
+    from ..migrate import upgrade
+    from ..setup import ensure_secret_key
+
+    archive = archive_ready()
+    upgrade(archive.engine)
+    ensure_secret_key(archive)
+    worker = None if no_workers else _start_worker_process()
+    try:
+        from web.app import create_app
+
+        app = create_app(archive)
+        click.echo(f"档案系统 / archive: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
+        serve(app, host=host, port=port, threads=8, ident="dangan")
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGINT)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+@click.command("worker")
+@data_option
+@click.option("--workers", "-w", type=int, default=None, help="Worker processes (default: cores).")
+@handle_errors
+def worker_cmd(workers: int | None) -> None:
+    """Run the background workers alone (one process per core)."""
+    from ..worker import run_consumer
+
+    archive = archive_ready()
+    run_consumer(archive, workers or archive.settings.workers)

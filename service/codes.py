@@ -1,0 +1,127 @@
+"""档号 (archival code) after DA/T 22-2015: format, parse and gap-free allocation.
+
+`全宗号-门类代码·年度-保管期限-机构(问题)代码-件号`, e.g. `Z109-WS·2011-Y-BGS-0001`;
+the organisation part is optional (`J001-HT·2024-D30-0007`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .errors import Conflict, InvalidInput
+from .models import ArchivalCodeCounter
+
+RETENTIONS = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
+MAX_ITEM_NO = 9999
+_DOT = "·"
+_CODE_RE = re.compile(
+    r"^(?P<fonds>[A-Z0-9]{4})-(?P<category>[A-Z]{2})[·・.](?P<year>\d{4})"
+    r"-(?P<retention>Y|D30|D10)(?:-(?P<org>[A-Z]{3}))?-(?P<item_no>\d{4})$"
+)
+_FONDS_RE = re.compile(r"^[A-Z0-9]{4}$")
+_CATEGORY_RE = re.compile(r"^[A-Z]{2}$")
+_ORG_RE = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True)
+class ArchivalCode:
+    fonds: str
+    category: str
+    year: int
+    retention: str
+    org: str | None
+    item_no: int
+
+    def __str__(self) -> str:
+        return format_code(self)
+
+    @property
+    def group_key(self) -> str:
+        return group_key(self.fonds, self.category, self.year, self.retention, self.org)
+
+
+def validate_parts(fonds: str, category: str, year: int, retention: str, org: str | None) -> None:
+    """Raise InvalidInput naming the bad part and the expected form."""
+    if not _FONDS_RE.match(fonds or ""):
+        raise InvalidInput(f"全宗号“{fonds}”无效：应为4位大写字母或数字，如 J001。/ "
+                           f"Invalid fonds code {fonds!r}: use 4 capital letters or digits, e.g. J001.")
+    if not _CATEGORY_RE.match(category or ""):
+        raise InvalidInput(f"门类代码“{category}”无效：应为2个大写字母，如 HT。/ "
+                           f"Invalid category code {category!r}: use 2 capital letters, e.g. HT.")
+    if not isinstance(year, int) or not 1900 <= year <= 2999:
+        raise InvalidInput(f"年度“{year}”无效：应为4位年份，如 2024。/ "
+                           f"Invalid year {year!r}: use a 4-digit year such as 2024.")
+    if retention not in RETENTIONS:
+        raise InvalidInput(f"保管期限“{retention}”无效：可选 Y（永久）、D30（定期30年）、D10（定期10年）。/ "
+                           f"Invalid retention {retention!r}: use Y, D30 or D10.")
+    if org is not None and not _ORG_RE.match(org):
+        raise InvalidInput(f"机构（问题）代码“{org}”无效：应为3个大写字母，如 BGS。/ "
+                           f"Invalid organisation code {org!r}: use 3 capital letters, e.g. BGS.")
+
+
+def format_code(code: ArchivalCode) -> str:
+    validate_parts(code.fonds, code.category, code.year, code.retention, code.org)
+    if not 1 <= code.item_no <= MAX_ITEM_NO:
+        raise InvalidInput(f"件号 {code.item_no} 超出范围 1–9999。/ Item number out of range 1–9999.")
+    org = f"-{code.org}" if code.org else ""
+    return f"{code.fonds}-{code.category}{_DOT}{code.year:04d}-{code.retention}{org}-{code.item_no:04d}"
+
+
+def parse_code(text: str) -> ArchivalCode:
+    """Parse a 档号 back into its parts; raises InvalidInput on a malformed code."""
+    m = _CODE_RE.match((text or "").strip())
+    if not m or int(m["item_no"]) == 0:
+        raise InvalidInput(
+            f"档号“{text}”格式不正确：应为 全宗号-门类代码·年度-保管期限-机构代码-件号，"
+            f"如 Z109-WS·2011-Y-BGS-0001（机构代码可省略）。/ Malformed archival code {text!r}: "
+            "expected FONDS-CC·YYYY-RETENTION[-ORG]-NNNN, e.g. Z109-WS·2011-Y-BGS-0001."
+        )
+    return ArchivalCode(m["fonds"], m["category"], int(m["year"]), m["retention"], m["org"],
+                        int(m["item_no"]))
+
+
+def group_key(fonds: str, category: str, year: int, retention: str, org: str | None) -> str:
+    return f"{fonds}-{category}{_DOT}{year:04d}-{retention}-{org or ''}"
+
+
+def allocate(session: Session, fonds: str, category: str, year: int, retention: str,
+             org: str | None) -> ArchivalCode:
+    """Take the next 件号 of the group inside the caller's transaction.
+
+    A single INSERT … ON CONFLICT DO UPDATE … RETURNING both creates and increments the
+    counter, so it is the statement that takes the write lock (SQLite) or row lock
+    (PostgreSQL): concurrent allocators queue on it, and a rolled-back registration rolls
+    the number back with it, so there are neither gaps nor duplicates.
+    """
+    validate_parts(fonds, category, year, retention, org)
+    key = group_key(fonds, category, year, retention, org)
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert(ArchivalCodeCounter)
+    stmt = ins.values(group_key=key, last_no=1).on_conflict_do_update(
+        index_elements=[ArchivalCodeCounter.group_key],
+        set_={"last_no": ArchivalCodeCounter.last_no + 1},
+    ).returning(ArchivalCodeCounter.last_no)
+    number = session.execute(stmt).scalar_one()
+    if number > MAX_ITEM_NO:
+        raise Conflict(f"分组 {key} 的件号已用尽（最多 {MAX_ITEM_NO}）。/ Group {key} is full.")
+    return ArchivalCode(fonds, category, year, retention, org, number)
+
+
+def last_allocated(session: Session, fonds: str, category: str, year: int, retention: str,
+                   org: str | None) -> int:
+    key = group_key(fonds, category, year, retention, org)
+    value = session.scalar(select(ArchivalCodeCounter.last_no).where(
+        ArchivalCodeCounter.group_key == key))
+    return int(value or 0)
+
+
+def preview(session: Session, fonds: str, category: str, year: int, retention: str,
+            org: str | None) -> str:
+    """The code the next registration in this group would get (shown before saving)."""
+    nxt = last_allocated(session, fonds, category, year, retention, org) + 1
+    return format_code(ArchivalCode(fonds, category, year, retention, org, nxt))

@@ -1,0 +1,49 @@
+"""Settings, read from the environment so the same code runs embedded or in production.
+
+| variable | default (embedded) | production example |
+| --- | --- | --- |
+| DANGAN_DATA | ./dangan-data | /var/lib/dangan |
+| DANGAN_DATABASE_URL | sqlite:///$DANGAN_DATA/catalogue.sqlite3 | postgresql+psycopg://u@db/dangan |
+| DANGAN_STORAGE_URL | $DANGAN_DATA/objects | s3://KEY:SECRET@minio:9000/dangan?secure=false |
+| DANGAN_QUEUE_URL | sqlite:///$DANGAN_DATA/queue.sqlite3 | redis://redis:6379/0 |
+| DANGAN_SEARCH_URL | sqlite (embedded FTS5) | http://elasticsearch:9200 |
+| DANGAN_WORKERS | number of cores | 4 |
+| DANGAN_OCR_TIMEOUT | 180 (seconds per page) | |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    storage_url: str
+    queue_url: str
+    search_url: str
+    workers: int
+    ocr_timeout: float
+    queue_name: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data = Path(env.get("DANGAN_DATA") or "dangan-data").expanduser().resolve()
+        return cls(
+            data_dir=data,
+            database_url=env.get("DANGAN_DATABASE_URL") or f"sqlite:///{data / 'catalogue.sqlite3'}",
+            storage_url=env.get("DANGAN_STORAGE_URL") or str(data / "objects"),
+            queue_url=env.get("DANGAN_QUEUE_URL") or f"sqlite:///{data / 'queue.sqlite3'}",
+            search_url=env.get("DANGAN_SEARCH_URL") or "sqlite",
+            workers=max(1, int(env.get("DANGAN_WORKERS") or os.cpu_count() or 1)),
+            ocr_timeout=float(env.get("DANGAN_OCR_TIMEOUT") or 180),
+            queue_name=env.get("DANGAN_QUEUE_NAME") or "dangan",
+        )
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / "secret.key"

@@ -1,0 +1,257 @@
+"""Registering an archive item from scan files: validate, store originals, allocate 档号, queue OCR.
+
+Order matters for "nothing lost, nothing half-registered": everything that can be checked
+is checked before any write; originals go into the content-addressed store (immutable,
+idempotent) before the catalogue transaction; the catalogue rows and the 档号 are written
+in one transaction; page tasks are queued only after it commits (and a reconciler
+re-queues anything a crash dropped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage import ChecksumMismatch
+
+from .archive import Archive
+from .catalogue import get_category, get_customer, get_fonds
+from .codes import allocate, format_code, validate_parts
+from .errors import Conflict, InvalidInput
+from .locations import check_box_fits, get_box
+from .models import ArchiveItem, Page, StoredFile
+from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
+
+MAX_FILES = 2000
+CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "bmp": "image/bmp",
+                 "webp": "image/webp", "pdf": "application/pdf"}
+
+
+@dataclass
+class IngestRequest:
+    files: list[Path]
+    fonds: str
+    category: str
+    year: int
+    retention: str
+    secrecy: str
+    title: str
+    org: str | None = None
+    customer: str | None = None
+    customer_section: str | None = None
+    box: str | None = None
+    doc_number: str | None = None
+    responsible: str | None = None
+    doc_date: date | None = None
+    paper_pages: int | None = None
+    remarks: str | None = None
+    department: str | None = None
+    owner_id: int | None = None
+    actor: str = "cli"
+    original_names: list[str] | None = None
+
+
+@dataclass
+class IngestResult:
+    id: int
+    archival_code: str
+    status: str
+    pages: int
+    duplicate: bool = False
+    failed_files: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        out = {"id": self.id, "archival_code": self.archival_code, "status": self.status,
+               "pages": self.pages}
+        if self.duplicate:
+            out["duplicate"] = True
+        if self.failed_files:
+            out["failed_files"] = self.failed_files
+        return out
+
+
+@dataclass
+class _Triage:
+    path: Path
+    name: str
+    sha256: str
+    size: int
+    fmt: str | None = None
+    pages: int = 0
+    error_code: str | None = None
+    error_reason: str | None = None
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256")
+    return digest.hexdigest(), path.stat().st_size
+
+
+def _check_files(paths: list[Path]) -> None:
+    if not paths:
+        raise InvalidInput("没有给出扫描文件。/ No scan files given.")
+    if len(paths) > MAX_FILES:
+        raise InvalidInput(f"一次最多 {MAX_FILES} 个文件。/ At most {MAX_FILES} files at once.")
+    for p in paths:
+        if not p.exists():
+            raise InvalidInput(f"文件不存在：{p}。请检查路径。/ File not found: {p}. Check the path.")
+        if not p.is_file():
+            raise InvalidInput(f"不是普通文件：{p}（可能是目录）。/ Not a regular file: {p}.")
+        if not os.access(p, os.R_OK):
+            raise InvalidInput(f"无法读取文件：{p}，请检查权限。/ Cannot read {p}: check its permissions.")
+
+
+def validate_request(archive: Archive, req: IngestRequest) -> None:
+    """Every check that needs no write; raises InvalidInput/NotFound with a helpful message."""
+    if req.secrecy not in SECRECY_LEVELS:
+        raise InvalidInput(f"密级“{req.secrecy}”无效，可选：{'、'.join(SECRECY_LEVELS)}。/ "
+                           f"Unknown secrecy {req.secrecy!r}: use 公开, 内部, 秘密, 机密 or 绝密.")
+    validate_parts(req.fonds, req.category, req.year, req.retention, req.org)
+    if not (req.title or "").strip():
+        raise InvalidInput("题名不能为空。/ The title must not be empty.")
+    if len(req.title) > 1000:
+        raise InvalidInput("题名过长（最多1000字）。/ The title is too long (1000 characters max).")
+    if req.customer_section is not None and req.customer_section not in CUSTOMER_SECTIONS:
+        raise InvalidInput(f"客户档案分类无效，可选：{', '.join(CUSTOMER_SECTIONS)}。/ "
+                           "Unknown customer file section.")
+    if req.paper_pages is not None and req.paper_pages < 0:
+        raise InvalidInput("纸质页数不能为负。/ The paper page count cannot be negative.")
+    _check_files(req.files)
+    with archive.session() as s:
+        get_fonds(s, req.fonds)
+        get_category(s, req.category)
+        if req.customer:
+            get_customer(s, req.customer)
+        if req.box:
+            check_box_fits(get_box(s, req.box), req.year, req.retention, req.org)
+
+
+def _triage(paths: list[Path], names: list[str]) -> list[_Triage]:
+    from indexer.errors import IngestError
+    from indexer.page_processor import count_pages
+
+    out = []
+    for path, name in zip(paths, names, strict=True):
+        sha, size = sha256_file(path)
+        t = _Triage(path=path, name=name, sha256=sha, size=size)
+        try:
+            t.fmt, t.pages = count_pages(path)
+        except IngestError as exc:
+            t.error_code, t.error_reason = exc.code, exc.reason
+        out.append(t)
+    return out
+
+
+def _find_duplicates(archive: Archive, triaged: list[_Triage]) -> dict[str, int]:
+    with archive.session() as s:
+        rows = s.execute(select(StoredFile.sha256, StoredFile.item_id).where(
+            StoredFile.role == "original",
+            StoredFile.sha256.in_({t.sha256 for t in triaged}))).all()
+    return {sha: item_id for sha, item_id in rows}
+
+
+def existing_result(archive: Archive, item_id: int) -> IngestResult:
+    with archive.session() as s:
+        item = s.get(ArchiveItem, item_id)
+        n = len(item.pages)
+        return IngestResult(item.id, item.archival_code, item.status, n, duplicate=True)
+
+
+def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
+    """Register one item whose scans are `req.files`; OCR runs later in the background."""
+    validate_request(archive, req)
+    names = req.original_names or [p.name for p in req.files]
+    triaged = _triage(req.files, names)
+    dupes = _find_duplicates(archive, triaged)
+    if dupes:
+        items = set(dupes.values())
+        if len(dupes) == len({t.sha256 for t in triaged}) and len(items) == 1:
+            return existing_result(archive, items.pop())
+        listed = "；".join(f"{t.name} → 档案件 {dupes[t.sha256]}" for t in triaged
+                          if t.sha256 in dupes)
+        raise Conflict(f"以下文件已经入库，不再重复保存：{listed}。请去掉这些文件后重试。/ "
+                       f"These files are already stored: {listed}. Remove them and retry.")
+    seen: set[str] = set()
+    for t in triaged:
+        if t.sha256 in seen:
+            raise InvalidInput(f"同一文件出现了两次：{t.name}。/ The same file was given twice: {t.name}.")
+        seen.add(t.sha256)
+
+    stored = []
+    for t in triaged:
+        with open(t.path, "rb") as fh:
+            try:
+                obj = archive.store.put(fh, expected_sha256=t.sha256,
+                                        content_type=CONTENT_TYPES.get(t.fmt or "",
+                                                                       "application/octet-stream"))
+            except ChecksumMismatch:
+                raise Conflict(f"文件 {t.name} 在读取过程中被修改，请待扫描完成后重试。/ "
+                               f"{t.name} changed while it was being read; retry when it is "
+                               "complete.") from None
+        stored.append(obj)
+
+    with archive.session() as s:
+        fonds = get_fonds(s, req.fonds)
+        category = get_category(s, req.category)
+        customer = get_customer(s, req.customer) if req.customer else None
+        box = get_box(s, req.box) if req.box else None
+        code = allocate(s, req.fonds, req.category, req.year, req.retention, req.org)
+        failed = [t for t in triaged if t.error_code]
+        total_pages = sum(t.pages for t in triaged if not t.error_code)
+        status = "processing" if total_pages else "failed"
+        item = ArchiveItem(
+            archival_code=format_code(code), fonds_id=fonds.id, category_id=category.id,
+            year=req.year, retention=req.retention, org_code=req.org, item_no=code.item_no,
+            title=req.title.strip(), doc_number=req.doc_number, responsible=req.responsible,
+            doc_date=req.doc_date, secrecy=req.secrecy, paper_pages=req.paper_pages,
+            remarks=req.remarks, customer_id=customer.id if customer else None,
+            customer_section=req.customer_section, box_id=box.id if box else None,
+            owner_id=req.owner_id if req.owner_id else (customer.owner_id if customer else None),
+            department=req.department or (customer.department if customer else None),
+            status=status, created_by=req.actor,
+            status_reason=_failure_summary(failed) if failed else None,
+        )
+        s.add(item)
+        s.flush()
+        n = 0
+        page_ids: list[int] = []
+        for seq, (t, obj) in enumerate(zip(triaged, stored, strict=True), start=1):
+            f = StoredFile(item_id=item.id, role="original", seq=seq, key=obj.key,
+                           sha256=obj.sha256, size=obj.size, original_name=t.name, format=t.fmt,
+                           page_count=t.pages or None,
+                           status="failed" if t.error_code else "stored",
+                           error_code=t.error_code, error_reason=t.error_reason)
+            s.add(f)
+            s.flush()
+            for fp in range(1, t.pages + 1):
+                n += 1
+                page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp, status="pending")
+                s.add(page)
+                s.flush()
+                page_ids.append(page.id)
+        from .audit import record
+
+        record(s, req.actor, "ingest", f"item:{item.id}",
+               {"archival_code": item.archival_code, "files": [t.name for t in triaged]})
+        result = IngestResult(item.id, item.archival_code, status, n,
+                              failed_files=[{"name": t.name, "code": t.error_code,
+                                             "reason": t.error_reason} for t in failed])
+    if page_ids:
+        from indexer.pipeline import enqueue_pages
+
+        enqueue_pages(page_ids)
+    elif status == "failed":
+        from indexer.pipeline import finalize_item
+
+        finalize_item(archive, result.id)
+    return result
+
+
+def _failure_summary(failed: list[_Triage]) -> str:
+    return "\n".join(f"{t.name}: {t.error_reason}" for t in failed)

@@ -1,0 +1,28 @@
+"""SQLAlchemy models of the catalogue, split by subject."""
+
+from .base import Base
+from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
+from .customer import Customer
+from .files import Page, StoredFile
+from .location import Box, BoxMove, Rack, Room, Section, Shelf
+from .users import ROLES, AuditEntry, User
+
+__all__ = [
+    "ROLES",
+    "ArchivalCodeCounter",
+    "ArchiveItem",
+    "AuditEntry",
+    "Base",
+    "Box",
+    "BoxMove",
+    "Category",
+    "Customer",
+    "Fonds",
+    "Page",
+    "Rack",
+    "Room",
+    "Section",
+    "Shelf",
+    "StoredFile",
+    "User",
+]

@@ -1,0 +1,84 @@
+"""The catalogue: fonds, categories, archive items and the 档号 counters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+
+class Fonds(Base):
+    """全宗: the archive's top-level body of records (code like J001)."""
+
+    __tablename__ = "fonds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(4), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Category(Base):
+    """门类/类别 with its 2-letter code used inside the 档号 (WS, HT, ZJ, BD …)."""
+
+    __tablename__ = "category"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(2), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ArchivalCodeCounter(Base):
+    """The last 件号 allocated per group; only ever incremented, so codes are never reused."""
+
+    __tablename__ = "archival_code_counter"
+    __table_args__ = (UniqueConstraint("group_key", name="uq_archival_code_counter_group"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(64))
+    last_no: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ArchiveItem(Base):
+    """档案件: one contract, ID copy or signed form with its attachments."""
+
+    __tablename__ = "archive_item"
+    __table_args__ = (UniqueConstraint("archival_code", name="uq_archive_item_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    archival_code: Mapped[str] = mapped_column(String(40))
+    fonds_id: Mapped[int] = mapped_column(ForeignKey("fonds.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    retention: Mapped[str] = mapped_column(String(3))
+    org_code: Mapped[str | None] = mapped_column(String(3))
+    item_no: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    doc_number: Mapped[str | None] = mapped_column(String(100))
+    responsible: Mapped[str | None] = mapped_column(String(200))
+    doc_date: Mapped[date | None] = mapped_column()
+    secrecy: Mapped[str] = mapped_column(String(4))
+    paper_pages: Mapped[int | None] = mapped_column(Integer)
+    remarks: Mapped[str | None] = mapped_column(Text)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    customer_section: Mapped[str | None] = mapped_column(String(20))
+    box_id: Mapped[int | None] = mapped_column(ForeignKey("box.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    department: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="registered")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    fonds: Mapped[Fonds] = relationship()
+    category: Mapped[Category] = relationship()
+    customer: Mapped["Customer | None"] = relationship()  # noqa: F821, UP037
+    box: Mapped["Box | None"] = relationship()  # noqa: F821, UP037
+    files: Mapped[list["StoredFile"]] = relationship(  # noqa: F821, UP037
+        back_populates="item", order_by="StoredFile.seq"
+    )
+    pages: Mapped[list["Page"]] = relationship(  # noqa: F821, UP037
+        back_populates="item", order_by="Page.n"
+    )

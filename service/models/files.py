@@ -1,0 +1,62 @@
+"""The electronic set: stored originals and the pages derived from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+
+class StoredFile(Base):
+    """An uploaded original (never altered) or a derived whole-item file such as the searchable PDF."""
+
+    __tablename__ = "stored_file"
+    __table_args__ = (UniqueConstraint("item_id", "role", "seq", name="uq_stored_file_item_role_seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("archive_item.id"))
+    role: Mapped[str] = mapped_column(String(20), default="original")
+    seq: Mapped[int] = mapped_column(Integer, default=1)
+    key: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    original_name: Mapped[str | None] = mapped_column(String(500))
+    format: Mapped[str | None] = mapped_column(String(10))
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="stored")
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    item: Mapped["ArchiveItem"] = relationship(back_populates="files")  # noqa: F821, UP037
+
+
+class Page(Base):
+    """One page of an item: its OCR text, word boxes and derived images."""
+
+    __tablename__ = "page"
+    __table_args__ = (UniqueConstraint("item_id", "n", name="uq_page_item_n"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("archive_item.id"), index=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"))
+    n: Mapped[int] = mapped_column(Integer)
+    file_page: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str | None] = mapped_column(Text)
+    words: Mapped[list | None] = mapped_column(JSON)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    rotation: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    image_key: Mapped[str | None] = mapped_column(String(300))
+    thumb_key: Mapped[str | None] = mapped_column(String(300))
+    pdf_key: Mapped[str | None] = mapped_column(String(300))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column()
+    worker: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    item: Mapped["ArchiveItem"] = relationship(back_populates="pages")  # noqa: F821, UP037
+    file: Mapped[StoredFile] = relationship()

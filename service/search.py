@@ -1,0 +1,62 @@
+"""Searching and reindexing through whichever engine is configured."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from indexer.search.types import SearchRequest, to_cli_json
+
+from .access import operator_visibility, visibility_for
+from .archive import Archive
+from .errors import NotFound
+from .models import ArchiveItem, User
+
+
+def run_search(archive: Archive, q: str, *, username: str | None = None, user: User | None = None,
+               filters: dict | None = None, sort: str = "relevance", page: int = 1,
+               per_page: int = 20, facets: bool = False, raw: bool = False) -> dict:
+    """Search as `user` (or the operator); returns the CLI/API JSON, or the raw result."""
+    if username is not None:
+        with archive.session() as s:
+            user = s.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"用户“{username}”不存在。/ Unknown user {username!r}.")
+    vis = visibility_for(user) if user is not None else operator_visibility()
+    req = SearchRequest(q=q, visibility=vis, filters=filters or {}, sort=sort, page=page,
+                        per_page=per_page, facets=facets)
+    result = archive.search.search(req)
+    return result if raw else to_cli_json(result)
+
+
+def reindex(archive: Archive, *, full: bool = False,
+            progress: Callable[[int, int], None] | None = None) -> dict:
+    """Index every item with finished pages; skips items whose index entry is current."""
+    from indexer.search_docs import item_fingerprint, page_docs
+
+    indexed = {} if full else archive.search.indexed_items()
+    if full:
+        archive.search.clear()
+    with archive.session() as s:
+        ids = list(s.scalars(select(ArchiveItem.id).order_by(ArchiveItem.id)))
+    done = skipped = removed = 0
+    for n, item_id in enumerate(ids, start=1):
+        with archive.session() as s:
+            item = s.get(ArchiveItem, item_id)
+            has_pages = any(p.status == "done" for p in item.pages)
+            if not has_pages:
+                if item_id in indexed:
+                    archive.search.delete_item(item_id)
+                    removed += 1
+            elif indexed.get(item_id) == item_fingerprint(item):
+                skipped += 1
+            else:
+                archive.search.index_pages(page_docs(s, item))
+                done += 1
+        if progress:
+            progress(n, len(ids))
+    for gone in set(indexed) - set(ids):
+        archive.search.delete_item(gone)
+        removed += 1
+    return {"indexed": done, "skipped": skipped, "removed": removed, "total": len(ids)}

@@ -1,0 +1,55 @@
+"""Running Huey consumers: the long-lived `dangan worker` and the short one of `ingest --wait`.
+
+Workers are processes (Tesseract and pypdfium2 are CPU-bound and pypdfium2 is not
+thread-safe), each limited to one OpenMP thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+
+from .archive import Archive
+from .db import dispose_all
+
+
+def _consumer(workers: int):  # type: ignore[no-untyped-def]
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    from huey.consumer import Consumer
+
+    from indexer.tasks import huey
+
+    dispose_all()  # never carry a connection pool into forked workers
+    return Consumer(huey, workers=workers, worker_type="process", periodic=True,
+                    initial_delay=0.1, backoff=1.15, max_delay=1.0, check_worker_health=True,
+                    health_check_interval=2)
+
+
+def run_consumer(archive: Archive, workers: int) -> None:
+    """Run until SIGINT/SIGTERM; first re-queue whatever a crash left behind."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from indexer.pipeline import reconcile
+
+    requeued = reconcile(archive, startup=True)
+    if requeued:
+        logging.getLogger("dangan.worker").info("re-queued %d unfinished pages", requeued)
+    _consumer(workers).run()
+
+
+def run_until(archive: Archive, done: Callable[[], bool], workers: int,
+              poll: float = 0.5, on_progress: Callable[[], None] | None = None) -> None:
+    """Run a consumer in this process until `done()` is true (for `ingest --wait`)."""
+    consumer = _consumer(workers)
+    consumer.start()
+    try:
+        while not done():
+            if consumer._signum is not None:  # Ctrl+C / SIGTERM while waiting
+                raise KeyboardInterrupt
+            if on_progress:
+                on_progress()
+            time.sleep(poll)
+            consumer.check_worker_health()
+    finally:
+        consumer.stop(graceful=True)

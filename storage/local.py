@@ -1,0 +1,294 @@
+"""Object store on a local directory: the embedded, zero-set-up back end.
+
+Layout under ``root``::
+
+    sha256/ab/cd/<hash>      originals, content-addressed, mode 0o444
+    derived/42/page-1.webp   explicit keys, mode 0o644
+    .tmp/                    in-flight writes (same filesystem, so rename is atomic)
+    .meta/<key>.json         sidecar with the SHA-256 of an explicit-key object
+
+Every write goes to ``.tmp``, is fsynced, then ``os.replace``'d into place and
+the directory fsynced, so a crash leaves either the old object or the new one,
+never a torn file. Keys cannot start a segment with ``.``, so ``.tmp`` and
+``.meta`` are never visible as objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import stat as stat_mod
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from .base import (
+    CHUNK_SIZE,
+    ObjectNotFound,
+    ObjectStore,
+    StoredObject,
+    check_expected,
+    content_key,
+    hash_stream,
+    parse_content_key,
+    validate_key,
+    validate_prefix,
+    validate_write_key,
+)
+
+log = logging.getLogger(__name__)
+
+TMP_DIR = ".tmp"
+META_DIR = ".meta"
+ORIGINAL_MODE = 0o444
+DERIVED_MODE = 0o644
+
+
+def _fsync_dir(path: Path) -> None:
+    """Persist a directory entry change (rename/create); no-op where unsupported."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # e.g. Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class LocalStore(ObjectStore):
+    """Content-addressed object store in a directory on a local filesystem."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self._tmp = self.root / TMP_DIR
+        self._meta = self.root / META_DIR
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._meta.mkdir(exist_ok=True)
+
+    # -- helpers -----------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    def path_for(self, key: str) -> Path:
+        """The file that holds `key`, for readers that need a real path (page renderers)."""
+        return self._path(key)
+
+    def _sidecar(self, key: str) -> Path:
+        return self._meta / f"{key}.json"
+
+    def _makedirs(self, path: Path) -> None:
+        """Create missing directories under root, fsyncing each new entry's parent."""
+        missing: list[Path] = []
+        p = path
+        while p != self.root and not p.is_dir():
+            missing.append(p)
+            p = p.parent
+        for d in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                d.mkdir()
+            _fsync_dir(d.parent)
+
+    def _write_sidecar(self, key: str, sha256: str, st: os.stat_result) -> None:
+        """Record an explicit key's hash, tied to the file's identity.
+
+        The inode, size and mtime let stat() tell whether the sidecar still
+        describes the file (a crash between the two renames, or an in-place
+        edit, makes it stale and stat() falls back to hashing).
+        """
+        record = {
+            "sha256": sha256,
+            "size": st.st_size,
+            "ino": st.st_ino,
+            "mtime_ns": st.st_mtime_ns,
+        }
+        target = self._sidecar(key)
+        self._makedirs(target.parent)
+        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="meta-", suffix=".part")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(record, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(target.parent)
+
+    def _read_sidecar(self, key: str, st: os.stat_result) -> str | None:
+        try:
+            record = json.loads(self._sidecar(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if (
+            isinstance(record, dict)
+            and record.get("size") == st.st_size
+            and record.get("ino") == st.st_ino
+            and record.get("mtime_ns") == st.st_mtime_ns
+            and isinstance(record.get("sha256"), str)
+        ):
+            return record["sha256"]
+        return None
+
+    # -- interface ---------------------------------------------------------
+
+    def put(
+        self,
+        stream: BinaryIO,
+        *,
+        key: str | None = None,
+        content_type: str = "application/octet-stream",
+        expected_sha256: str | None = None,
+    ) -> StoredObject:
+        """Store a stream; content_type is not kept by the local back end."""
+        if key is not None:
+            validate_write_key(key)
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-", suffix=".part")
+        tmp: str | None = tmp_name
+        try:
+            h = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as f:
+                while chunk := stream.read(CHUNK_SIZE):
+                    f.write(chunk)
+                    h.update(chunk)
+                    size += len(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+            digest = h.hexdigest()
+            check_expected(digest, expected_sha256)
+
+            if key is None:
+                key = content_key(digest)
+                final = self.root / key
+                if final.is_file():
+                    # Originals are immutable: same hash, same bytes, nothing to do.
+                    return StoredObject(key, digest, final.stat().st_size)
+                os.chmod(tmp_name, ORIGINAL_MODE)
+                self._makedirs(final.parent)
+                os.replace(tmp_name, final)
+                tmp = None
+                _fsync_dir(final.parent)
+            else:
+                final = self.root / key
+                os.chmod(tmp_name, DERIVED_MODE)
+                self._makedirs(final.parent)
+                self._write_sidecar(key, digest, os.stat(tmp_name))
+                os.replace(tmp_name, final)
+                tmp = None
+                _fsync_dir(final.parent)
+            return StoredObject(key, digest, size)
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def open(self, key: str) -> BinaryIO:
+        path = self._path(key)
+        try:
+            f = open(path, "rb")  # the caller owns (and closes) the stream
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise ObjectNotFound(key) from None
+        if not stat_mod.S_ISREG(os.fstat(f.fileno()).st_mode):
+            f.close()
+            raise ObjectNotFound(key)
+        return f
+
+    def stat(self, key: str) -> StoredObject:
+        path = self._path(key)
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFound(key) from None
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise ObjectNotFound(key)
+        digest = parse_content_key(key) or self._read_sidecar(key, st)
+        if digest is None:
+            # No usable sidecar: hash the open file and cache the result
+            # against that very file's identity, so a racing writer cannot
+            # make us record the wrong hash.
+            with self.open(key) as f:
+                fst = os.fstat(f.fileno())
+                digest, _ = hash_stream(f)
+            st = fst
+            try:
+                self._write_sidecar(key, digest, fst)
+            except OSError as exc:  # read-only mount etc.: the hash is still right
+                log.debug("could not cache sha256 for %s: %s", key, exc)
+        return StoredObject(key, digest, st.st_size)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path.is_dir():  # a key prefix, not an object
+            return
+        try:
+            os.unlink(path)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        else:
+            _fsync_dir(path.parent)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            os.unlink(self._sidecar(key))
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Yield objects in byte-wise key order (as S3 does), skipping dot-dirs."""
+        validate_prefix(prefix)
+        base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+        start = self.root / base if base else self.root
+        for key in self._walk(start, base):
+            if key.startswith(prefix):
+                try:
+                    yield self.stat(key)
+                except ObjectNotFound:  # deleted while we were listing
+                    continue
+                except ValueError:  # a stray file whose name is not a valid key
+                    log.warning("ignoring file with invalid key name: %s", key)
+                    continue
+
+    def _walk(self, directory: Path, key_prefix: str) -> Iterator[str]:
+        try:
+            with os.scandir(directory) as it:
+                entries = [(e.name, e.is_dir(follow_symlinks=False), e) for e in it]
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        # Sort a directory as "name/" so its keys interleave with sibling files
+        # exactly as full-key lexicographic order would place them.
+        entries.sort(key=lambda t: t[0] + "/" if t[1] else t[0])
+        for name, is_dir, entry in entries:
+            if name.startswith("."):
+                continue
+            if is_dir:
+                yield from self._walk(Path(entry.path), f"{key_prefix}{name}/")
+            elif entry.is_file(follow_symlinks=False):
+                yield key_prefix + name
+
+    def cleanup_temp(self, older_than: float = 3600.0) -> int:
+        """Remove temporaries left by crashed writes; see ObjectStore.cleanup_temp."""
+        cutoff = time.time() - older_than
+        removed = 0
+        with os.scandir(self._tmp) as it:
+            for entry in it:
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
+
+    def describe(self) -> str:
+        return f"local directory {self.root}"
