@@ -1,0 +1,347 @@
+"""Open a scan (image or PDF), validate it, and hand out its pages.
+
+Validation is eager because a bad upload must be refused while the archivist
+is still at the scanner, not discovered by a background worker hours later.
+Decompression bombs are refused from the header, before any pixel is decoded.
+
+pypdfium2 is not thread-safe: a ScanDocument must be used by the process (and
+thread) that opened it. The pipeline runs one process per core, never threads.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import warnings
+from pathlib import Path
+from types import TracebackType
+
+from PIL import Image, ImageFile, ImageOps
+
+from indexer.errors import IngestError, ingest_error
+from indexer.sniff import detect_format
+from indexer.textnorm import normalize_text
+
+MAX_PAGE_PIXELS = 100_000_000  # ~ A3 at 600 dpi is 70 MP; beyond this is a bomb or a mistake
+MAX_PAGES = 2000
+RENDER_DPI = 300
+MIN_RENDER_DPI = 100  # huge PDF pages render at a lower dpi down to this, then are refused
+DEFAULT_DPI = 300
+MIN_TEXT_CHARS = 10  # fewer visible characters than this and a PDF page counts as a scan
+
+# Never accept partial images silently: a truncated scan must be re-uploaded.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+def _too_many_pixels(w: int, h: int, where: str) -> IngestError:
+    mp = w * h / 1e6
+    cap = MAX_PAGE_PIXELS / 1e6
+    return IngestError(
+        "too-many-pixels",
+        f"{where}尺寸过大（{w}×{h} 像素，约 {mp:.0f} 百万像素，上限 {cap:.0f} 百万像素），"
+        f"可能是损坏文件或“解压炸弹”。请以 300 dpi 重新扫描。/ "
+        f"{'Page' if where else 'The image'} is too large ({w}×{h} px, about {mp:.0f} megapixels; "
+        f"the limit is {cap:.0f}). It may be corrupt or a decompression bomb. Rescan at 300 dpi.",
+    )
+
+
+def _too_many_pages(n: int) -> IngestError:
+    return IngestError(
+        "too-many-pages",
+        f"文件共有 {n} 页，超过单个文件 {MAX_PAGES} 页的上限。请拆分为多个文件后上传。/ "
+        f"The file has {n} pages, more than the limit of {MAX_PAGES} per file. "
+        "Split it into several files and upload them separately.",
+    )
+
+
+def _image_error(exc: BaseException) -> IngestError:
+    msg = str(exc).lower()
+    if "truncated" in msg or "premature end" in msg or "unexpected end" in msg:
+        return ingest_error("truncated", type(exc).__name__ + ": " + str(exc)[:120])
+    return ingest_error("corrupt-image", type(exc).__name__ + ": " + str(exc)[:120])
+
+
+def _page_dpi(img: Image.Image) -> float:
+    """The scanner's dpi when plausible, else a guess from an A4 page size.
+
+    Scanners and phone apps often write 72 dpi (or nothing); Tesseract then
+    misjudges text size, so an implausible value is replaced.
+    """
+    dpi = img.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        value = 0.0
+    if value >= 70 and value <= 1200 and max(img.size) / value <= 17.5:
+        return round(value)
+    if not dpi:
+        return DEFAULT_DPI
+    guess = max(img.size) / 11.69  # long side of A4 in inches
+    return round(min(600.0, max(150.0, guess)))
+
+
+def _normalise_mode(img: Image.Image) -> Image.Image:
+    """Bring odd modes (P, RGBA, CMYK, 16-bit, 1-bit) to L or RGB for OCR and WebP."""
+    if img.mode in ("L", "RGB"):
+        return img
+    if img.mode.startswith("I") or img.mode == "F":  # 16-bit greyscale scans
+        return img.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if img.mode in ("1", "LA"):
+        return img.convert("L")
+    if img.mode in ("RGBA", "PA", "P"):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGB", rgba.size, (255, 255, 255))
+        bg.paste(rgba, mask=rgba.getchannel("A"))
+        return bg
+    return img.convert("RGB")
+
+
+class ScanDocument:
+    """A validated scan: ``format``, ``page_count`` and per-page accessors (1-based)."""
+
+    format: str
+    page_count: int
+
+    def __init__(self, path: str | os.PathLike[str], *, validate: bool = True) -> None:
+        self.path = Path(path)
+        if self.path.stat().st_size == 0:
+            raise ingest_error("empty-file")
+        self.format = detect_format(self.path)
+        self._image: Image.Image | None = None
+        self._pdfium = None
+        self._pypdf = None
+        self._render_dpi: list[float] = []
+        try:
+            if self.format == "pdf":
+                self._open_pdf(validate)
+            else:
+                self._open_image(validate)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- images -----------------------------------------------------------------
+    def _open_image(self, validate: bool) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(self.path)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            img = None
+            # Read the size from the header with the check disabled, for a precise message.
+            saved = Image.MAX_IMAGE_PIXELS
+            try:
+                Image.MAX_IMAGE_PIXELS = None
+                with Image.open(self.path) as probe:
+                    w, h = probe.size
+            except Exception:
+                w, h = (0, 0)
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+            if w * h > MAX_PAGE_PIXELS:
+                raise _too_many_pixels(w, h, "") from None
+            img = Image.open(self.path)  # within our cap: Pillow's own, lower, limit was hit
+        except Exception as exc:  # UnidentifiedImageError, SyntaxError, struct errors...
+            raise _image_error(exc) from exc
+        self._image = img
+        try:
+            n = getattr(img, "n_frames", 1)
+        except Exception as exc:
+            raise _image_error(exc) from exc
+        if n > MAX_PAGES:
+            raise _too_many_pages(n)
+        self.page_count = n
+        for i in range(n):
+            self._seek(i)
+            w, h = img.size
+            if w * h > MAX_PAGE_PIXELS:
+                raise _too_many_pixels(w, h, f"第 {i + 1} 页")
+            if w < 1 or h < 1:
+                raise ingest_error("corrupt-image", "zero-sized page")
+        if validate:
+            for i in range(n):
+                self._decode(i)
+
+    def _seek(self, i: int) -> None:
+        assert self._image is not None
+        try:
+            self._image.seek(i)
+        except EOFError as exc:
+            raise ingest_error("truncated", f"page {i + 1} missing") from exc
+        except Exception as exc:
+            raise _image_error(exc) from exc
+
+    def _decode(self, i: int) -> Image.Image:
+        assert self._image is not None
+        self._seek(i)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                self._image.load()
+                frame = self._image.copy()
+        except Image.DecompressionBombError as exc:
+            raise _too_many_pixels(*self._image.size, "") from exc
+        except Exception as exc:  # OSError('image file is truncated'), ValueError, SyntaxError...
+            raise _image_error(exc) from exc
+        frame.info = dict(self._image.info)
+        return frame
+
+    # -- PDFs -------------------------------------------------------------------
+    def _open_pdf(self, validate: bool) -> None:
+        import pypdfium2 as pdfium
+        from pypdf import PdfReader
+        from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+        reader = None
+        try:
+            reader = PdfReader(self.path, strict=False)
+            if reader.is_encrypted:
+                try:
+                    ok = reader.decrypt("")
+                except (NotImplementedError, FileNotDecryptedError, PdfReadError) as exc:
+                    raise ingest_error("encrypted-pdf", str(exc)[:120]) from exc
+                if not ok:
+                    raise ingest_error("encrypted-pdf")
+            len(reader.pages)
+        except IngestError:
+            raise
+        except Exception:
+            reader = None  # pypdf could not recover; pdfium may still repair it
+        self._pypdf = reader
+        try:
+            self._pdfium = pdfium.PdfDocument(str(self.path))
+        except pdfium.PdfiumError as exc:
+            msg = str(exc).lower()
+            if "password" in msg or "security" in msg:
+                raise ingest_error("encrypted-pdf") from exc
+            raise ingest_error("broken-pdf", str(exc)[:120]) from exc
+        n = len(self._pdfium)
+        if n == 0:
+            raise ingest_error("broken-pdf", "no pages")
+        if n > MAX_PAGES:
+            raise _too_many_pages(n)
+        if reader is not None and len(reader.pages) != n:
+            self._pypdf = None  # the two parsers disagree: trust the renderer, skip text layers
+        self.page_count = n
+        for i in range(n):
+            w_pt, h_pt = self._pdfium.get_page_size(i)
+            if not (w_pt > 0 and h_pt > 0) or math.isnan(w_pt * h_pt):
+                raise ingest_error("broken-pdf", f"page {i + 1} has no size")
+            area_in2 = (w_pt / 72) * (h_pt / 72)
+            dpi = min(RENDER_DPI, math.sqrt(MAX_PAGE_PIXELS / area_in2))
+            if dpi < MIN_RENDER_DPI:
+                raise _too_many_pixels(
+                    round(w_pt / 72 * RENDER_DPI), round(h_pt / 72 * RENDER_DPI), f"第 {i + 1} 页"
+                )
+            self._render_dpi.append(dpi)
+        if validate:
+            # A cheap low-resolution render of every page proves the content streams parse.
+            for i in range(n):
+                self._render(i, 20)
+
+    def _render(self, i: int, dpi: float) -> Image.Image:
+        import pypdfium2 as pdfium
+
+        assert self._pdfium is not None
+        try:
+            page = self._pdfium[i]
+            try:
+                bitmap = page.render(scale=dpi / 72)
+                img = bitmap.to_pil()
+            finally:
+                page.close()
+        except pdfium.PdfiumError as exc:
+            raise ingest_error("broken-pdf", f"page {i + 1}: {exc}"[:160]) from exc
+        return img
+
+    # -- public API ---------------------------------------------------------------
+    def _check(self, n: int) -> int:
+        if not 1 <= n <= self.page_count:
+            raise IndexError(f"page {n} out of range 1..{self.page_count}")
+        return n - 1
+
+    def page_image(self, n: int, *, dpi: float | None = None) -> Image.Image:
+        """Page ``n`` (1-based) as an L or RGB image with ``info['dpi']`` set.
+
+        ``dpi`` lowers the PDF rendering resolution (e.g. for a preview of a
+        born-digital page that needs no OCR); image pages are returned as scanned.
+        """
+        i = self._check(n)
+        if self.format == "pdf":
+            dpi = min(dpi, self._render_dpi[i]) if dpi else self._render_dpi[i]
+            img = _normalise_mode(self._render(i, dpi))
+            img.info["dpi"] = (round(dpi), round(dpi))
+            return img
+        frame = self._decode(i)
+        dpi = _page_dpi(frame)
+        if self.format in ("jpeg", "webp", "png", "tiff"):
+            frame = ImageOps.exif_transpose(frame)  # phone photos carry EXIF orientation
+        frame = _normalise_mode(frame)
+        frame.info["dpi"] = (dpi, dpi)
+        return frame
+
+    def page_text_layer(self, n: int) -> str | None:
+        """Normalised PDF text of page ``n`` when it holds real text, else None (scan)."""
+        i = self._check(n)
+        if self.format != "pdf" or self._pypdf is None:
+            return None
+        try:
+            raw = self._pypdf.pages[i].extract_text() or ""
+        except Exception:
+            return None  # unreadable fonts or content: OCR the rendering instead
+        text = normalize_text(raw)
+        visible = [ch for ch in text if not ch.isspace()]
+        if len(visible) < MIN_TEXT_CHARS:
+            return None
+        # Fonts without a usable ToUnicode map extract as control/private-use garbage.
+        junk = sum(1 for ch in visible if not ch.isprintable() or "\ue000" <= ch <= "\uf8ff" or ch == "\ufffd")
+        if junk > len(visible) // 10:
+            return None
+        return text
+
+    def page_pdf(self, n: int) -> bytes | None:
+        """Page ``n`` as a one-page PDF when it already carries text (no OCR needed), else None."""
+        if self.page_text_layer(n) is None:
+            return None
+        from pypdf import PdfWriter
+
+        assert self._pypdf is not None
+        writer = PdfWriter()
+        writer.add_page(self._pypdf.pages[n - 1])
+        buf = io.BytesIO()
+        writer.write(buf)
+        return buf.getvalue()
+
+    def close(self) -> None:
+        """Release file handles (Pillow and pdfium keep the file open)."""
+        if self._image is not None:
+            self._image.close()
+            self._image = None
+        if self._pdfium is not None:
+            self._pdfium.close()
+            self._pdfium = None
+        self._pypdf = None
+
+    def __enter__(self) -> ScanDocument:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_document(path: str | os.PathLike[str], *, validate: bool = True) -> ScanDocument:
+    """Open and validate a scan; raise IngestError when it cannot be ingested.
+
+    ``validate=False`` skips the full decode of every page (for a worker that
+    only needs one page of a file already validated at upload).
+    """
+    return ScanDocument(path, validate=validate)
+
+
+__all__ = ["MAX_PAGES", "MAX_PAGE_PIXELS", "ScanDocument", "open_document"]

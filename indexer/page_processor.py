@@ -1,0 +1,113 @@
+"""Turn one page of an uploaded file into everything the archive stores for it.
+
+One call per page, so a job queue can spread a long file across all cores
+(one process per core; pypdfium2 and Tesseract are used in this process only).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from indexer.derived import THUMB_WIDTH, WEB_WIDTH, fit
+from indexer.document import open_document
+from indexer.errors import IngestError
+from indexer.ocr import ocr_image
+
+
+@dataclass
+class PageResult:
+    """Text, word boxes and derived files of one page (source "ocr" or "textlayer")."""
+
+    page_no: int
+    source: str
+    text: str
+    words: list[dict] = field(repr=False)
+    confidence: float
+    rotation: float
+    width: int
+    height: int
+    web_webp: bytes = field(repr=False)
+    thumb_webp: bytes = field(repr=False)
+    pdf: bytes = field(repr=False)
+
+
+def _webp(img: Image.Image, quality: int) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "WEBP", quality=quality, method=4)
+    return buf.getvalue()
+
+
+def _dpi(img: Image.Image) -> int:
+    d = img.info.get("dpi") or (300, 300)
+    return max(70, min(1200, round(float(d[0]))))
+
+
+def process_page(
+    path: str | os.PathLike[str],
+    page_no: int,
+    *,
+    fmt: str | None = None,
+    timeout: float | None = 120,
+    lang: str = "chi_sim+eng",
+) -> PageResult:
+    """Process page ``page_no`` (1-based) of the file at ``path``.
+
+    A PDF page that already carries text (born digital, or OCR'd before) keeps
+    its text and original page; anything else is OCR'd. ``fmt``, when given,
+    must match the sniffed format (a guard against a mixed-up queue entry).
+    Raises IngestError for a bad file or an OCR timeout.
+    """
+    with open_document(path, validate=False) as doc:
+        if fmt is not None and fmt != doc.format:
+            raise IngestError(
+                "unsupported-format",
+                f"文件格式与登记不符（登记为 {fmt}，实际为 {doc.format}）。请重新上传。/ "
+                f"The file's format does not match its record ({fmt} recorded, {doc.format} found). "
+                "Upload it again.",
+            )
+        text = doc.page_text_layer(page_no)
+        if text is not None:
+            img = doc.page_image(page_no, dpi=150)  # only for the preview images
+            pdf = doc.page_pdf(page_no)
+            assert pdf is not None
+            web = fit(img, WEB_WIDTH)
+            return PageResult(
+                page_no=page_no,
+                source="textlayer",
+                text=text,
+                words=[],
+                confidence=100.0,
+                rotation=0.0,
+                width=img.width,
+                height=img.height,
+                web_webp=_webp(web, 80),
+                thumb_webp=_webp(fit(web, THUMB_WIDTH), 70),
+                pdf=pdf,
+            )
+        img = doc.page_image(page_no)
+    result = ocr_image(img, lang=lang, dpi=_dpi(img), timeout=timeout)
+    # Derived images follow the same correction as the word boxes, done at web size (cheap).
+    web = fit(img, WEB_WIDTH, result.rotation)
+    return PageResult(
+        page_no=page_no,
+        source="ocr",
+        text=result.text,
+        words=result.words,
+        confidence=result.confidence,
+        rotation=result.rotation,
+        width=result.width,
+        height=result.height,
+        web_webp=_webp(web, 80),
+        thumb_webp=_webp(fit(web, THUMB_WIDTH), 70),
+        pdf=result.pdf,
+    )
+
+
+def count_pages(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """Validate the whole file (every page decoded) and return (format, page count)."""
+    with open_document(path, validate=True) as doc:
+        return doc.format, doc.page_count

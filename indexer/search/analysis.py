@@ -1,0 +1,149 @@
+"""Text analysis shared by both engines.
+
+Both engines index the token strings made here (SQLite with the plain
+``unicode61`` tokenizer, Elasticsearch with the ``whitespace`` tokenizer), so
+the two can never disagree about what matches.  The rules follow
+Elasticsearch's ``cjk_width`` + ``lowercase`` + ``cjk_bigram``:
+
+* NFKC folding (full-width ``ＨＴ－２０２４`` -> ``ht-2024``) and lower-case;
+* a run of CJK characters (punctuation and whitespace between CJK characters
+  do not break a run) -> overlapping bigrams (a lone character -> itself);
+* Latin words and numbers -> one token each.  Identifiers such as
+  ``HT-2024-0031`` become the adjacent tokens ``ht 2024 0031``: the parts are
+  findable on their own and the whole identifier is a phrase of its parts;
+* separately, one token per CJK character (the ``uni`` field) so a one
+  character query finds words containing it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+#: Bump when the token rules change: the SQLite index must then be rebuilt,
+#: because contentless FTS5 rows are deleted by re-analysing their text.
+ANALYZER_VERSION = 1
+
+
+def is_cjk(ch: str) -> bool:
+    """Han, kana and hangul: the scripts cjk_bigram pairs up."""
+    o = ord(ch)
+    return (
+        0x4E00 <= o <= 0x9FFF
+        or 0x3400 <= o <= 0x4DBF
+        or 0xF900 <= o <= 0xFAFF
+        or 0x20000 <= o <= 0x3134F
+        or 0x3040 <= o <= 0x30FF
+        or 0xAC00 <= o <= 0xD7AF
+        or o == 0x3005  # 々
+    )
+
+
+def is_word_char(ch: str) -> bool:
+    return ch.isalnum() and not is_cjk(ch)
+
+
+def fold(text: str) -> str:
+    """NFKC + lower-case, the one normalisation applied to text and queries."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def fold_with_map(text: str) -> tuple[str, Sequence[int]]:
+    """Fold ``text`` character by character, returning the folded string and,
+    for each folded character, the index of the original character it came
+    from; highlighting needs this to mark the original text."""
+    if unicodedata.is_normalized("NFKC", text):
+        low = text.lower()
+        if len(low) == len(text):  # the common case: identity map, no loop
+            return low, range(len(text))  # type: ignore[return-value]
+    out: list[str] = []
+    idx: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isascii():
+            f = ch.lower()
+        else:
+            f = unicodedata.normalize("NFKC", ch).lower()
+        out.append(f)
+        idx.extend([i] * len(f))
+    return "".join(out), idx
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A maximal run of one kind in folded text: ``cjk`` or ``word``."""
+
+    kind: str
+    text: str
+    start: int
+
+
+_CJK_CLASS = (
+    "[\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\U00020000-\U0003134f]"
+)
+_SEG_RE = re.compile(rf"(?P<cjk>{_CJK_CLASS}+)|(?P<word>(?:(?!{_CJK_CLASS})[^\W_])+)")
+
+
+def segments(folded: str, join_cjk: bool = True) -> Iterator[Segment]:
+    """Split already-folded text into CJK runs and Latin/number words.
+
+    With ``join_cjk`` (the indexing rule) CJK runs separated only by
+    punctuation or whitespace are joined: OCR misreads and drops punctuation,
+    wraps lines mid-word, and users paste phrases without it, so
+    ``场景中，客户信息`` must match the query ``景中客户信``.
+    """
+    raw = (
+        Segment("cjk" if m.lastgroup == "cjk" else "word", m.group(), m.start())
+        for m in _SEG_RE.finditer(folded)
+    )
+    if not join_cjk:
+        yield from raw
+        return
+    yield from merge_cjk(raw)
+
+
+def merge_cjk(segs: Iterable[Segment]) -> Iterator[Segment]:
+    """Join consecutive CJK segments (whatever non-word text lay between)."""
+    prev: Segment | None = None
+    for s in segs:
+        if prev is not None and prev.kind == "cjk" and s.kind == "cjk":
+            prev = Segment("cjk", prev.text + s.text, prev.start)
+            continue
+        if prev is not None:
+            yield prev
+        prev = s
+    if prev is not None:
+        yield prev
+
+
+def segment_tokens(seg: Segment) -> list[str]:
+    if seg.kind == "word":
+        return [seg.text]
+    t = seg.text
+    if len(t) == 1:
+        return [t]
+    return [t[i : i + 2] for i in range(len(t) - 1)]
+
+
+def bigram_tokens(text: str) -> list[str]:
+    """Positional token stream for the ``bi``/``meta`` fields."""
+    out: list[str] = []
+    for seg in segments(fold(text)):
+        out.extend(segment_tokens(seg))
+    return out
+
+
+def unigram_tokens(text: str) -> list[str]:
+    """One token per CJK character, for one-character queries."""
+    return [ch for ch in fold(text) if is_cjk(ch)]
+
+
+def index_fields(text: str, meta_text: str) -> tuple[str, str, str]:
+    """(bi, uni, meta) strings to index for one page."""
+    return (
+        " ".join(bigram_tokens(text)),
+        " ".join(unigram_tokens(text) + unigram_tokens(meta_text)),
+        " ".join(bigram_tokens(meta_text)),
+    )

@@ -1,0 +1,475 @@
+"""Production search engine: Elasticsearch 8.x.
+
+Design (see NOTES.md, "Elasticsearch"):
+
+* One document per page, ``_id = f"{item_id}:{page_no}"``, the item's
+  catalogue fields (and visibility fields) copied onto every page; hits are
+  grouped by item with ``collapse`` on ``item_id`` + ``inner_hits``.
+* Matching uses the *same token strings* as the SQLite engine: the fields
+  ``bi``, ``uni`` and ``meta`` hold the output of :mod:`.analysis` and are
+  analysed with the built-in ``whitespace`` tokenizer.  This is the robust
+  choice: identifiers (``HT-2024-0031`` as a phrase ``ht 2024 0031``), CJK
+  bigrams and full-width folding then behave identically in both engines,
+  whatever the standard tokenizer does with mixed scripts.  The page text is
+  also indexed with the built-in CJK chain (``standard`` + ``cjk_width`` +
+  ``lowercase`` + ``cjk_bigram``, a ``uni`` sub-field without bigrams,
+  ``index_options: offsets``) for ad-hoc queries and Kibana; the engine does
+  not query it.  Snippets are built from the stored text in Python
+  (:mod:`.highlight`), as in SQLite, so both return the same HTML.
+* Permissions and filters are ``bool.filter`` clauses: document-level
+  security is a paid feature, filtering in the query is free and portable.
+* Totals and facets count *items*, not pages: ``cardinality`` of ``item_id``
+  (exact below ``precision_threshold`` = 40 000 distinct items per bucket,
+  approximate above), and facets are ``terms`` aggregations ordered by that
+  item cardinality.  Aggregations run over the filtered query, so invisible
+  items never count.  One primary shard keeps ``terms`` ordering exact.
+* The alias ``{prefix}-pages`` points at a versioned index; :meth:`rebuild`
+  loads a fresh index (``refresh_interval: -1``, ``streaming_bulk``) and swaps
+  it in with one atomic ``update_aliases`` call.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from .analysis import ANALYZER_VERSION, index_fields
+from .common import LIST_FILTERS, as_list, check_filters, nobody_visible, page_hit, sort_facet
+from .query import Clause, ParsedQuery, Phrase, parse_query, phrase_clauses
+from .types import (
+    FACET_FIELDS,
+    FACET_SIZE,
+    MAX_PAGES_PER_ITEM,
+    ItemHit,
+    PageDoc,
+    SearchRequest,
+    SearchResult,
+    clamp_request,
+)
+
+#: cardinality is exact (in practice) below this many distinct values
+PRECISION_THRESHOLD = 40_000
+#: match_phrase_prefix expansions for a trailing lone CJK character (``5月``)
+MAX_EXPANSIONS = 200
+
+_KW = {"type": "keyword"}
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "_source": {"excludes": ["bi", "uni", "meta"]},
+    "properties": {
+        "item_id": {"type": "long"},
+        "page_no": {"type": "integer"},
+        "bi": {"type": "text", "analyzer": "dangan_tokens"},
+        "uni": {"type": "text", "analyzer": "dangan_tokens"},
+        "meta": {"type": "text", "analyzer": "dangan_tokens"},
+        "text": {
+            "type": "text",
+            "analyzer": "dangan_cjk",
+            "index_options": "offsets",
+            "fields": {
+                "uni": {"type": "text", "analyzer": "dangan_cjk_uni", "index_options": "offsets"}
+            },
+        },
+        "meta_text": {"type": "text", "analyzer": "dangan_cjk"},
+        "words": {"type": "object", "enabled": False},
+        "archival_code": _KW,
+        "title": {"type": "keyword", "ignore_above": 1024},
+        "fonds": _KW,
+        "category": _KW,
+        "year": {"type": "integer"},
+        "retention": _KW,
+        "secrecy": _KW,
+        "customer": _KW,
+        "box": _KW,
+        "location": _KW,
+        "status": _KW,
+        "date": {"type": "date", "format": "strict_date_optional_time||yyyy-MM-dd"},
+        "owner_id": {"type": "long"},
+        "department": _KW,
+        "fingerprint": _KW,
+        "analyzer": {"type": "integer"},
+    },
+}
+
+ANALYSIS: dict[str, Any] = {
+    "analyzer": {
+        # tokens made by indexer.search.analysis, joined by spaces
+        "dangan_tokens": {"type": "custom", "tokenizer": "whitespace"},
+        "dangan_cjk": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": ["cjk_width", "lowercase", "cjk_bigram"],
+        },
+        "dangan_cjk_uni": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": ["cjk_width", "lowercase"],
+        },
+    }
+}
+
+
+class ElasticsearchEngine:
+    """The production :class:`~indexer.search.types.SearchEngine`."""
+
+    def __init__(
+        self,
+        url: str,
+        index_prefix: str = "dangan",
+        *,
+        replicas: int = 0,
+        client: Elasticsearch | None = None,
+    ) -> None:
+        self.es = client or Elasticsearch(url, request_timeout=60)
+        self.prefix = index_prefix.lower()
+        self.alias = f"{self.prefix}-pages"
+        self.replicas = replicas
+        self._ready = False
+
+    # ------------------------------------------------------------ index admin
+
+    def settings(self, loading: bool = False) -> dict[str, Any]:
+        return {
+            "number_of_shards": 1,
+            "number_of_replicas": 0 if loading else self.replicas,
+            "refresh_interval": "-1" if loading else "1s",
+            "analysis": ANALYSIS,
+        }
+
+    def _new_index_name(self) -> str:
+        stamp = time.strftime("%Y%m%d%H%M%S")
+        return f"{self.alias}-v{ANALYZER_VERSION}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+    def ensure_index(self) -> None:
+        """Create the first versioned index and point the alias at it."""
+        if self._ready:
+            return
+        if not self.es.indices.exists_alias(name=self.alias):
+            name = self._new_index_name()
+            self.es.indices.create(
+                index=name,
+                settings=self.settings(),
+                mappings=MAPPINGS,
+                aliases={self.alias: {}},
+            )
+        self._ready = True
+
+    def drop(self) -> None:
+        """Delete every index behind the alias (tests, uninstall)."""
+        if self.es.indices.exists_alias(name=self.alias):
+            for name in self.es.indices.get_alias(name=self.alias):
+                self.es.indices.delete(index=name)
+        self._ready = False
+
+    def rebuild(self, docs: Iterable[PageDoc]) -> int:
+        """Load all pages into a fresh index, then swap the alias atomically.
+
+        Searches keep hitting the old index until the swap; returns the
+        number of pages loaded."""
+        new = self._new_index_name()
+        self.es.indices.create(index=new, settings=self.settings(loading=True), mappings=MAPPINGS)
+        n = 0
+        try:
+            for ok, info in helpers.streaming_bulk(
+                self.es,
+                (self._action(d, new) for d in docs),
+                chunk_size=500,
+                max_retries=3,
+                raise_on_error=True,
+            ):
+                if not ok:  # pragma: no cover - raise_on_error raises first
+                    raise RuntimeError(f"bulk indexing failed: {info}")
+                n += 1
+            self.es.indices.put_settings(
+                index=new,
+                settings={"index": {"refresh_interval": "1s", "number_of_replicas": self.replicas}},
+            )
+            self.es.indices.refresh(index=new)
+        except Exception:
+            self.es.indices.delete(index=new, ignore_unavailable=True)
+            raise
+        old: list[str] = []
+        if self.es.indices.exists_alias(name=self.alias):
+            old = list(self.es.indices.get_alias(name=self.alias))
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": o, "alias": self.alias}} for o in old
+        ]
+        actions.append({"add": {"index": new, "alias": self.alias}})
+        self.es.indices.update_aliases(actions=actions)
+        for o in old:
+            self.es.indices.delete(index=o, ignore_unavailable=True)
+        self._ready = True
+        return n
+
+    # ------------------------------------------------------------ writing
+
+    @staticmethod
+    def _source(d: PageDoc) -> dict[str, Any]:
+        meta = " ".join(p for p in (d.meta_text, d.archival_code, d.title) if p)
+        bi, uni, mt = index_fields(d.text or "", meta)
+        return {
+            "item_id": d.item_id,
+            "page_no": d.page_no,
+            "bi": bi,
+            "uni": uni,
+            "meta": mt,
+            "text": d.text or "",
+            "meta_text": meta,
+            "words": d.words or [],
+            "archival_code": d.archival_code,
+            "title": d.title,
+            "fonds": d.fonds,
+            "category": d.category,
+            "year": d.year,
+            "retention": d.retention,
+            "secrecy": d.secrecy,
+            "customer": d.customer,
+            "box": d.box,
+            "location": d.location,
+            "status": d.status,
+            "date": d.date or None,
+            "owner_id": d.owner_id,
+            "department": d.department,
+            "fingerprint": d.fingerprint or "",
+            "analyzer": ANALYZER_VERSION,
+        }
+
+    def _action(self, d: PageDoc, index: str) -> dict[str, Any]:
+        return {
+            "_op_type": "index",
+            "_index": index,
+            "_id": f"{d.item_id}:{d.page_no}",
+            "_source": self._source(d),
+        }
+
+    def index_pages(self, docs: list[PageDoc], conn: Any = None) -> None:
+        """Replace all pages of the items in ``docs``.  ``conn`` is accepted for
+        interface parity with SQLite and ignored: Elasticsearch is not
+        transactional, so callers index after their catalogue commit."""
+        self.ensure_index()
+        if not docs:
+            return
+        helpers.bulk(self.es, (self._action(d, self.alias) for d in docs), refresh="wait_for")
+        pages: dict[int, list[int]] = {}
+        for d in docs:
+            pages.setdefault(d.item_id, []).append(d.page_no)
+        # pages an item no longer has (written after, so no gap without pages)
+        stale = [
+            {
+                "bool": {
+                    "filter": [{"term": {"item_id": iid}}],
+                    "must_not": [{"terms": {"page_no": nos}}],
+                }
+            }
+            for iid, nos in pages.items()
+        ]
+        for i in range(0, len(stale), 500):
+            self.es.delete_by_query(
+                index=self.alias,
+                query={"bool": {"should": stale[i : i + 500], "minimum_should_match": 1}},
+                refresh=True,
+                conflicts="proceed",
+            )
+
+    def delete_item(self, item_id: int, conn: Any = None) -> None:
+        self.ensure_index()
+        self.es.delete_by_query(
+            index=self.alias,
+            query={"term": {"item_id": item_id}},
+            refresh=True,
+            conflicts="proceed",
+        )
+
+    def clear(self) -> None:
+        self.ensure_index()
+        self.es.delete_by_query(
+            index=self.alias, query={"match_all": {}}, refresh=True, conflicts="proceed"
+        )
+
+    # ------------------------------------------------------------ reading
+
+    def count_pages(self) -> int:
+        self.ensure_index()
+        return int(self.es.count(index=self.alias)["count"])
+
+    def indexed_items(self) -> dict[int, str]:
+        self.ensure_index()
+        out: dict[int, str] = {}
+        after: dict[str, Any] | None = None
+        while True:
+            comp: dict[str, Any] = {
+                "size": 1000,
+                "sources": [
+                    {"item_id": {"terms": {"field": "item_id"}}},
+                    {"fp": {"terms": {"field": "fingerprint"}}},
+                ],
+            }
+            if after:
+                comp["after"] = after
+            r = self.es.search(index=self.alias, size=0, aggs={"items": {"composite": comp}})
+            agg = r["aggregations"]["items"]
+            for b in agg["buckets"]:
+                out[int(b["key"]["item_id"])] = b["key"]["fp"]
+            after = agg.get("after_key")
+            if not agg["buckets"] or not after:
+                return out
+
+    def build_query(self, pq: ParsedQuery, req: SearchRequest, filters: dict[str, Any]) -> dict:
+        """The ES query: our AST as bool clauses, permissions/filters in filter."""
+        return {
+            "bool": {
+                "must": [_any_of([_phrase(p) for p in g.options]) for g in pq.must],
+                "must_not": [_phrase(p) for p in pq.must_not],
+                "filter": _filters(req, filters),
+            }
+        }
+
+    def search(self, req: SearchRequest) -> SearchResult:
+        filters = check_filters(req.filters)
+        pq = parse_query(req.q)
+        offset, limit = clamp_request(req)
+        empty_facets: dict[str, dict[str, int]] = (
+            {f: {} for f in FACET_FIELDS} if req.facets else {}
+        )
+        if pq.empty or nobody_visible(req.visibility):
+            return SearchResult(total=0, hits=[], facets=empty_facets)
+        self.ensure_index()
+        items_agg = {"cardinality": {"field": "item_id", "precision_threshold": PRECISION_THRESHOLD}}
+        aggs: dict[str, Any] = {"items": items_agg}
+        if req.facets:
+            for f in FACET_FIELDS:
+                aggs[f"facet_{f}"] = {
+                    "terms": {
+                        "field": f,
+                        "size": FACET_SIZE,
+                        "order": [{"items": "desc"}, {"_key": "asc"}],
+                    },
+                    "aggs": {"items": items_agg},
+                }
+        if req.sort == "date_desc":
+            sort: list[Any] = [
+                {"date": {"order": "desc", "missing": "_last"}},
+                {"item_id": "desc"},
+                "_score",
+            ]
+        elif req.sort == "date_asc":
+            sort = [{"date": {"order": "asc", "missing": "_last"}}, {"item_id": "asc"}, "_score"]
+        else:
+            sort = ["_score", {"item_id": "asc"}]
+        r = self.es.search(
+            index=self.alias,
+            query=self.build_query(pq, req, filters),
+            collapse={
+                "field": "item_id",
+                "inner_hits": {
+                    "name": "pages",
+                    "size": MAX_PAGES_PER_ITEM,
+                    "sort": ["_score", {"page_no": "asc"}],
+                    "_source": ["page_no", "text", "words"],
+                },
+            },
+            sort=sort,
+            track_scores=True,
+            from_=offset,
+            size=limit,
+            source=["item_id", "archival_code", "title"],
+            aggs=aggs,
+            track_total_hits=False,
+        )
+        phrases = pq.positive_phrases()
+        hits: list[ItemHit] = []
+        for h in r["hits"]["hits"]:
+            src = h["_source"]
+            pages = []
+            for ph in h.get("inner_hits", {}).get("pages", {}).get("hits", {}).get("hits", []):
+                ps = ph["_source"]
+                pages.append(
+                    page_hit(
+                        int(ps["page_no"]),
+                        ps.get("text") or "",
+                        ps.get("words") or [],
+                        phrases,
+                        ph.get("_score") or 0.0,
+                    )
+                )
+            hits.append(
+                ItemHit(
+                    id=int(src["item_id"]),
+                    archival_code=src.get("archival_code") or "",
+                    title=src.get("title") or "",
+                    score=float(h.get("_score") or 0.0),
+                    pages=pages,
+                )
+            )
+        ag = r["aggregations"]
+        facets: dict[str, dict[str, int]] = {}
+        if req.facets:
+            for f in FACET_FIELDS:
+                facets[f] = sort_facet(
+                    {
+                        str(b["key"]): int(b["items"]["value"])
+                        for b in ag[f"facet_{f}"]["buckets"]
+                        if b["key"] not in (None, "")
+                    }
+                )
+        return SearchResult(total=int(ag["items"]["value"]), hits=hits, facets=facets)
+
+
+def _clause(c: Clause) -> dict[str, Any]:
+    qs: list[dict[str, Any]] = []
+    text = " ".join(c.tokens)
+    for f in c.fields:
+        if c.prefix_last and len(c.tokens) > 1:
+            qs.append(
+                {"match_phrase_prefix": {f: {"query": text, "max_expansions": MAX_EXPANSIONS}}}
+            )
+        elif c.prefix_last:
+            qs.append({"prefix": {f: {"value": c.tokens[0]}}})
+        elif len(c.tokens) == 1:
+            qs.append({"term": {f: {"value": c.tokens[0]}}})
+        else:
+            qs.append({"match_phrase": {f: {"query": text}}})
+    return qs[0] if len(qs) == 1 else {"bool": {"should": qs, "minimum_should_match": 1}}
+
+
+def _phrase(p: Phrase) -> dict[str, Any]:
+    cl = [_clause(c) for c in phrase_clauses(p)]
+    return cl[0] if len(cl) == 1 else {"bool": {"must": cl}}
+
+
+def _any_of(qs: list[dict[str, Any]]) -> dict[str, Any]:
+    return qs[0] if len(qs) == 1 else {"bool": {"should": qs, "minimum_should_match": 1}}
+
+
+def _filters(req: SearchRequest, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    vis = req.visibility
+    out: list[dict[str, Any]] = [{"terms": {"secrecy": sorted(vis.secrecy)}}]
+    if not vis.see_all:
+        should: list[dict[str, Any]] = []
+        if vis.owner_ids:
+            should.append({"terms": {"owner_id": sorted(vis.owner_ids)}})
+        if vis.departments:
+            should.append({"terms": {"department": sorted(vis.departments)}})
+        out.append({"bool": {"should": should, "minimum_should_match": 1}})
+    for key in LIST_FILTERS:
+        if key in filters:
+            out.append({"terms": {key: as_list(filters[key])}})
+    rng: dict[str, int] = {}
+    if "year_from" in filters:
+        rng["gte"] = int(filters["year_from"])
+    if "year_to" in filters:
+        rng["lte"] = int(filters["year_to"])
+    if rng:
+        out.append({"range": {"year": rng}})
+    return out
+
+
+def iter_actions(engine: ElasticsearchEngine, docs: Iterable[PageDoc]) -> Iterator[dict]:
+    """Bulk actions for ``docs`` against the alias (for custom loaders)."""
+    for d in docs:
+        yield engine._action(d, engine.alias)

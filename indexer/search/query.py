@@ -1,0 +1,278 @@
+"""Query parsing into our own AST, and compilation to FTS5 MATCH syntax.
+
+User input never reaches FTS5 (or the Elasticsearch query DSL) as syntax: it
+is parsed here into phrases of analysed tokens (which contain only letters,
+digits and CJK characters), and the compilers emit every token double-quoted.
+So ``NEAR(``, ``*``, ``^``, ``col:``, stray quotes and SQL are just text.
+
+Grammar (deliberately small, like a web search box):
+
+* whitespace-separated words are ANDed;
+* ``OR`` (upper case) between two terms makes them alternatives;
+* ``-word`` / ``-"a phrase"`` excludes pages containing it;
+* ``"quoted text"`` is one phrase (whitespace between CJK characters inside it
+  is dropped, as OCR text has none);
+* within one word, a Chinese run is a phrase (its characters in order), and
+  pieces glued by identifier connectors (``HT-2024-0031``) are one phrase;
+  pieces separated by other punctuation (``合同,甲方``) are separate terms.
+
+Matching is per page: every positive term must occur on the same page (or in
+the item's catalogue text, which is copied onto each page).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .analysis import Segment, fold, is_cjk, merge_cjk, segment_tokens, segments
+
+MAX_QUERY_CHARS = 256
+MAX_TERMS = 12
+MAX_EXCLUDES = 8
+MAX_TOKENS_PER_PHRASE = 32
+
+#: characters that glue identifier parts into one phrase (HT-2024-0031, Z109-WS·2011)
+_CONNECTORS = set("-_./·")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sequence of folded segments that must occur in order."""
+
+    segs: tuple[Segment, ...]
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        out: list[str] = []
+        for s in self.segs:
+            out.extend(segment_tokens(s))
+        return tuple(out)
+
+    def pattern(self) -> str:
+        """Regex finding this phrase in folded page text (for highlighting)."""
+        gap = r"[\W_]*"
+        return gap.join(
+            gap.join(map(re.escape, s.text)) if s.kind == "cjk" else re.escape(s.text)
+            for s in self.segs
+        )
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Alternatives joined by OR; a single-option AnyOf is a plain term."""
+
+    options: tuple[Phrase, ...]
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    must: tuple[AnyOf, ...]
+    must_not: tuple[Phrase, ...]
+
+    @property
+    def empty(self) -> bool:
+        """No positive term: such a query matches nothing (not everything)."""
+        return not self.must
+
+    def positive_phrases(self) -> list[Phrase]:
+        return [p for a in self.must for p in a.options]
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One engine-level phrase query: ``tokens`` in order in any of ``fields``;
+    the last token may be a prefix (see :func:`phrase_clauses`)."""
+
+    fields: tuple[str, ...]
+    tokens: tuple[str, ...]
+    prefix_last: bool = False
+
+
+TEXT_FIELDS = ("bi", "meta")
+UNI_FIELD = ("uni",)
+
+
+def phrase_clauses(p: Phrase) -> list[Clause]:
+    """Plan a phrase as an AND of clauses.
+
+    A lone CJK character is searched in the per-character field.  Inside a
+    longer phrase a lone character at the end (``5月`` against the text
+    ``5月签订`` whose tokens are ``5 月签 签订``) becomes a prefix of the next
+    bigram; one at the start (``号2024`` against ``编号2024``) cannot be
+    expressed as a suffix, so it becomes a separate per-character condition.
+    Elasticsearch's own cjk_bigram has the same edge effect.
+    """
+    segs = list(p.segs)
+    if len(segs) == 1 and segs[0].kind == "cjk" and len(segs[0].text) == 1:
+        return [Clause(UNI_FIELD, (segs[0].text,))]
+    out: list[Clause] = []
+    if len(segs) > 1 and segs[0].kind == "cjk" and len(segs[0].text) == 1:
+        out.append(Clause(UNI_FIELD, (segs[0].text,)))
+        segs = segs[1:]
+    prefix_last = len(segs) > 1 and segs[-1].kind == "cjk" and len(segs[-1].text) == 1
+    toks: list[str] = []
+    for s in segs:
+        toks.extend(segment_tokens(s))
+    toks = toks[:MAX_TOKENS_PER_PHRASE]
+    if len(segs) == 1 and segs[0].kind == "cjk" and len(segs[0].text) == 1:
+        out.append(Clause(UNI_FIELD, tuple(toks)))
+    else:
+        out.append(Clause(TEXT_FIELDS, tuple(toks), prefix_last))
+    return out
+
+
+# ----------------------------------------------------------------- parsing
+
+_QUOTES = {'"', "\u201c", "\u201d", "\u300c", "\u300d"}
+
+
+def _clean(q: str) -> str:
+    q = unicodedata.normalize("NFKC", q or "")
+    q = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in q)
+    return q[:MAX_QUERY_CHARS]
+
+
+def _phrase(text: str) -> Phrase | None:
+    segs = tuple(segments(fold(text)))
+    return Phrase(segs) if segs else None
+
+
+def _split_word(word: str) -> list[Phrase]:
+    """A bare word -> phrases; punctuation other than connectors splits it."""
+    folded = fold(word)
+    groups: list[list[Segment]] = []
+    prev_end = -1
+    for s in segments(folded, join_cjk=False):
+        gap = folded[prev_end:s.start] if prev_end >= 0 else None
+        if groups and gap is not None and (gap == "" or (len(gap) == 1 and gap in _CONNECTORS)):
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+        prev_end = s.start + len(s.text)
+    return [Phrase(tuple(merge_cjk(g))) for g in groups]
+
+
+def _join_cjk_spaces(text: str) -> str:
+    """Inside quotes, drop whitespace between CJK characters (OCR text has none)."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == " " and out and is_cjk(out[-1]):
+            j = i
+            while j < len(text) and text[j] == " ":
+                j += 1
+            if j < len(text) and is_cjk(text[j]):
+                i = j
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def parse_query(q: str) -> ParsedQuery:
+    """Parse user input; never raises, whatever the string."""
+    text = _clean(q)
+    # lex into units: ("or",) | ("term", negated, [phrases])
+    units: list[tuple] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == " ":
+            i += 1
+            continue
+        neg = False
+        if c == "-" and i + 1 < n and text[i + 1] != " ":
+            neg = True
+            i += 1
+            c = text[i]
+        if c in _QUOTES:
+            j = i + 1
+            while j < n and text[j] not in _QUOTES:
+                j += 1
+            body = _join_cjk_spaces(text[i + 1 : j])
+            ph = _phrase(body)
+            if ph:
+                units.append(("term", neg, [ph]))
+            i = j + 1
+            continue
+        j = i
+        while j < n and text[j] != " " and text[j] not in _QUOTES:
+            j += 1
+        word = text[i:j]
+        i = j
+        if word == "OR" and not neg:
+            units.append(("or",))
+            continue
+        if neg:
+            ph = _phrase(word)
+            if ph:
+                units.append(("term", True, [ph]))
+        else:
+            phs = _split_word(word)
+            if phs:
+                units.append(("term", False, phs))
+
+    must: list[list[Phrase]] = []
+    must_not: list[Phrase] = []
+    pending_or = False
+    last_positive = False
+    for u in units:
+        if u[0] == "or":
+            pending_or = last_positive
+            continue
+        _, neg, phs = u
+        if neg:
+            must_not.extend(phs)
+            pending_or = last_positive = False
+            continue
+        if pending_or and must:
+            must[-1].append(phs[0])
+            phs = phs[1:]
+        must.extend([p] for p in phs)
+        pending_or = False
+        last_positive = True
+
+    must = must[:MAX_TERMS]
+    return ParsedQuery(
+        must=tuple(AnyOf(tuple(dict.fromkeys(g))) for g in must),
+        must_not=tuple(dict.fromkeys(must_not[:MAX_EXCLUDES])),
+    )
+
+
+# ----------------------------------------------------------------- FTS5
+
+
+def _fts_string(tok: str) -> str:
+    return '"' + tok.replace('"', '""') + '"'
+
+
+def _fts_clause(c: Clause) -> str:
+    cols = c.fields[0] if len(c.fields) == 1 else "{" + " ".join(c.fields) + "}"
+    parts = [_fts_string(t) for t in c.tokens]
+    if c.prefix_last:
+        parts[-1] += " *"
+    return f"{cols} : ({' + '.join(parts)})"
+
+
+def _fts_phrase(p: Phrase) -> str:
+    cl = phrase_clauses(p)
+    body = " AND ".join(_fts_clause(c) for c in cl)
+    return f"({body})" if len(cl) > 1 else body
+
+
+def to_fts5(pq: ParsedQuery) -> str:
+    """Compile to an FTS5 MATCH expression; every token is double-quoted."""
+    if pq.empty:
+        raise ValueError("query has no positive term")
+    groups = []
+    for g in pq.must:
+        alts = [_fts_phrase(p) for p in g.options]
+        groups.append(alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")")
+    expr = " AND ".join(groups)
+    if pq.must_not:
+        neg = " OR ".join(_fts_phrase(p) for p in pq.must_not)
+        expr = f"({expr}) NOT ({neg})"
+    return expr

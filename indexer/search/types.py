@@ -1,0 +1,169 @@
+"""Data types shared by every search engine.
+
+The engines (SQLite FTS5 embedded, Elasticsearch in production) take and return
+exactly these objects so the web layer, the CLI and the contract tests never
+care which one is configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+SECRECY_LEVELS: tuple[str, ...] = ("公开", "内部", "秘密", "机密", "绝密")
+
+#: Filters a SearchRequest may carry; anything else is a programming error.
+FILTER_KEYS: frozenset[str] = frozenset(
+    {
+        "fonds",
+        "category",
+        "year_from",
+        "year_to",
+        "retention",
+        "secrecy",
+        "customer",
+        "box",
+        "location",
+        "status",
+    }
+)
+
+#: Fields reported as facets, in display order.
+FACET_FIELDS: tuple[str, ...] = (
+    "fonds",
+    "category",
+    "year",
+    "retention",
+    "secrecy",
+    "status",
+    "customer",
+)
+
+#: At most this many values per facet field (both engines cut the same way).
+FACET_SIZE = 50
+
+#: At most this many matching pages are returned per item.
+MAX_PAGES_PER_ITEM = 5
+
+SortOrder = Literal["relevance", "date_desc", "date_asc"]
+
+
+@dataclass
+class PageDoc:
+    """One indexed page; the item's catalogue fields are copied onto each page
+    so filters and permissions apply inside the engine query (no join to the
+    catalogue, no post-filtering that could leak counts)."""
+
+    item_id: int
+    page_no: int
+    text: str
+    words: list[dict[str, Any]]
+    meta_text: str
+    archival_code: str
+    title: str
+    fonds: str
+    category: str
+    year: int
+    retention: str
+    secrecy: str
+    customer: str | None = None
+    box: str | None = None
+    location: str | None = None
+    status: str = ""
+    date: str | None = None
+    owner_id: int | None = None
+    department: str | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What the asking user may see.
+
+    An item is visible iff ``secrecy in self.secrecy`` and (``see_all`` or its
+    owner is in ``owner_ids`` or its department is in ``departments``).
+    """
+
+    secrecy: frozenset[str]
+    see_all: bool = False
+    owner_ids: frozenset[int] = frozenset()
+    departments: frozenset[str] = frozenset()
+
+
+@dataclass
+class SearchRequest:
+    q: str
+    visibility: Visibility
+    filters: dict[str, Any] = field(default_factory=dict)
+    sort: SortOrder = "relevance"
+    page: int = 1
+    per_page: int = 20
+    facets: bool = True
+
+
+@dataclass
+class PageHit:
+    page: int
+    snippet: str
+    boxes: list[dict[str, int]]
+    score: float
+
+
+@dataclass
+class ItemHit:
+    id: int
+    archival_code: str
+    title: str
+    score: float
+    pages: list[PageHit]
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[ItemHit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@runtime_checkable
+class SearchEngine(Protocol):
+    def index_pages(self, docs: list[PageDoc]) -> None: ...
+
+    def delete_item(self, item_id: int) -> None: ...
+
+    def search(self, req: SearchRequest) -> SearchResult: ...
+
+    def indexed_items(self) -> dict[int, str]: ...
+
+    def clear(self) -> None: ...
+
+    def count_pages(self) -> int: ...
+
+
+def to_cli_json(result: SearchResult) -> dict[str, Any]:
+    """The fixed JSON contract of ``dangan search --json`` and the HTTP API."""
+    hits = []
+    for h in result.hits:
+        best = h.pages[0] if h.pages else None
+        hits.append(
+            {
+                "id": h.id,
+                "archival_code": h.archival_code,
+                "title": h.title,
+                "page": best.page if best else None,
+                "snippet": best.snippet if best else "",
+                "score": h.score,
+                "pages": [
+                    {"page": p.page, "snippet": p.snippet, "boxes": p.boxes, "score": p.score}
+                    for p in h.pages
+                ],
+            }
+        )
+    return {"total": result.total, "hits": hits}
+
+
+def clamp_request(req: SearchRequest) -> tuple[int, int]:
+    """Sane page/per_page (1-based page, 1..100 per page) -> (offset, limit)."""
+    per_page = max(1, min(int(req.per_page or 20), 100))
+    page = max(1, min(int(req.page or 1), 10_000))
+    return (page - 1) * per_page, per_page

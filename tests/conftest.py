@@ -1,0 +1,97 @@
+"""Fixtures shared by the whole suite: databases (SQLite and PostgreSQL) and archives.
+
+PostgreSQL runs on this machine (127.0.0.1:5432, trust auth). Each test that needs it
+gets a database of its own, dropped afterwards; where no server answers, those tests
+skip and say why. Override the server with DANGAN_TEST_POSTGRES_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+PG_ADMIN_URL = os.environ.get("DANGAN_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_admin() -> sa.Engine | None:
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT",
+                              connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "no server here"
+        engine.dispose()
+        return None
+    return engine
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[sa.Engine]:
+    engine = _pg_admin()
+    if engine is None:
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: set DANGAN_TEST_POSTGRES_URL "
+                    "to a server (trust auth) to run the PostgreSQL tests")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    name = f"dangan_test_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = pg_admin.url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    from service.db import dispose_all
+
+    dispose_all()
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each catalogue test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def archive_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment of an embedded archive in a temp dir (no shared state between tests)."""
+    data = tmp_path / "data"
+    env = {"DANGAN_DATA": str(data), "DANGAN_WORKERS": "2", "OMP_THREAD_LIMIT": "1"}
+    for key in ("DANGAN_DATABASE_URL", "DANGAN_STORAGE_URL", "DANGAN_QUEUE_URL",
+                "DANGAN_SEARCH_URL"):
+        monkeypatch.delenv(key, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+@pytest.fixture
+def archive(archive_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """An initialised embedded archive (SQLite catalogue, local store, FTS5)."""
+    from service.archive import Archive
+    from service.setup import init_archive
+
+    arch = Archive()
+    init_archive(arch, admin_password="admin-password")
+    yield arch
+    from service.db import dispose_all
+
+    dispose_all()

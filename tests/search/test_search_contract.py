@@ -1,0 +1,421 @@
+"""One behavioural contract, run against every search engine.
+
+Expected answers are computed from the corpus data in plain Python (substring
+checks, visibility rule), never from an engine, so both engines are held to
+the same independent truth.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import pytest
+from search_corpus import items as corpus_items
+
+from indexer.search.types import (
+    FACET_FIELDS,
+    SECRECY_LEVELS,
+    PageDoc,
+    SearchRequest,
+    SearchResult,
+    Visibility,
+    to_cli_json,
+)
+
+ALL = Visibility(secrecy=frozenset(SECRECY_LEVELS), see_all=True)
+# staff member 1 of 销售部, may see 公开/内部 only
+STAFF = Visibility(
+    secrecy=frozenset({"公开", "内部"}), owner_ids=frozenset({1}), departments=frozenset({"销售部"})
+)
+
+
+def search(eng, q: str, vis: Visibility = ALL, **kw) -> SearchResult:
+    kw.setdefault("per_page", 100)
+    return eng.search(SearchRequest(q=q, visibility=vis, **kw))
+
+
+def ids(eng, q: str, vis: Visibility = ALL, **kw) -> set[int]:
+    return {h.id for h in search(eng, q, vis, **kw).hits}
+
+
+def visible(d: PageDoc, v: Visibility) -> bool:
+    return d.secrecy in v.secrecy and (
+        v.see_all or d.owner_id in v.owner_ids or d.department in v.departments
+    )
+
+
+def containing(corpus: list[PageDoc], needle: str, v: Visibility = ALL) -> set[int]:
+    """Items with a page (text or catalogue text) containing ``needle``."""
+    f = unicodedata.normalize("NFKC", needle).lower()
+    out = set()
+    for d in corpus:
+        hay = unicodedata.normalize("NFKC", f"{d.text} {d.meta_text} {d.archival_code} {d.title}")
+        if f in hay.lower() and visible(d, v):
+            out.add(d.item_id)
+    return out
+
+
+# ---------------------------------------------------------------- matching
+
+
+def test_two_char_query(loaded, corpus):
+    assert ids(loaded, "鑫源") == containing(corpus, "鑫源") != set()
+    assert ids(loaded, "钢材") == containing(corpus, "钢材")
+
+
+def test_one_char_query(loaded, corpus):
+    assert ids(loaded, "鑫") == containing(corpus, "鑫") != set()
+    assert 13 in ids(loaded, "冷")
+
+
+def test_phrase_order_matters(loaded):
+    assert ids(loaded, "甲方乙方") == {1}
+    assert ids(loaded, "乙方甲方") == {2}
+
+
+def test_quoted_phrase(loaded, corpus):
+    assert ids(loaded, '"甲方乙方"') == {1}
+    assert ids(loaded, '"甲方 乙方"') == {1}  # OCR text has no spaces between CJK
+    assert ids(loaded, '"热轧钢材二百吨"') == {9}
+    assert ids(loaded, '"钢材二百吨热轧"') == set()
+
+
+def test_and_by_default(loaded, corpus):
+    both = containing(corpus, "钢材") & containing(corpus, "违约")
+    assert ids(loaded, "钢材 违约") == both == {9}
+
+
+def test_or(loaded, corpus):
+    assert ids(loaded, "热轧 OR 五百吨") == {9, 10}
+    assert ids(loaded, "鑫源仓储 OR 乙方甲方") == {8, 2}
+
+
+def test_exclude(loaded):
+    assert ids(loaded, "租赁") == {11, 12}
+    assert ids(loaded, "租赁 -违约") == {11}
+    assert ids(loaded, '租赁 -"逾期付款"') == {11}
+    assert ids(loaded, "-租赁") == set()  # nothing positive: matches nothing
+
+
+def test_identifier_whole_and_parts(loaded, corpus):
+    assert ids(loaded, "HT-2024-0031") == {3}
+    assert ids(loaded, "ht-2024-0032") == {4}
+    assert ids(loaded, "HT-2024-0033") == set()
+    assert ids(loaded, "0031") == {3}
+    assert ids(loaded, "2024") >= {3, 4}
+    assert ids(loaded, "KH-202405001") == {5}
+    assert 5 in ids(loaded, "KH") == containing(corpus, "-KH")  # KH- customer no. or category code
+    assert ids(loaded, "202405001") == {5}
+
+
+def test_archival_code_searchable(loaded, corpus):
+    it = corpus_items(corpus)[17]
+    assert ids(loaded, it.archival_code) == {17}
+
+
+def test_full_width_folding(loaded):
+    assert ids(loaded, "HT-2023-0108") == {6}
+    assert ids(loaded, "ＨＴ－２０２３－０１０８") == {6}
+    assert ids(loaded, "abc公司") == {6}
+    assert ids(loaded, "ＡＢＣ") == {6}
+
+
+def test_number_then_cjk_prefix(loaded):
+    assert ids(loaded, "5月") == {3}
+    assert ids(loaded, "2024年5月12日") == {3}
+
+
+def test_multi_page_item_best_page_first(loaded):
+    r = search(loaded, "冷库温度")
+    assert [h.id for h in r.hits] == [13]
+    assert r.hits[0].pages[0].page == 2
+    r = search(loaded, "合同首页")
+    assert r.hits[0].pages[0].page == 1
+
+
+# ---------------------------------------------------------------- filters, facets, order
+
+
+FILTER_CASES = [
+    ({"fonds": "J001"}, lambda d: d.fonds == "J001"),
+    ({"fonds": ["J001", "Z109"]}, lambda d: True),
+    ({"category": "HT"}, lambda d: d.category == "HT"),
+    ({"year_from": 2021}, lambda d: d.year >= 2021),
+    ({"year_to": 2020}, lambda d: d.year <= 2020),
+    ({"year_from": 2020, "year_to": 2022}, lambda d: 2020 <= d.year <= 2022),
+    ({"retention": "D30"}, lambda d: d.retention == "D30"),
+    ({"secrecy": "内部"}, lambda d: d.secrecy == "内部"),
+    ({"customer": "北京宏达建材有限公司"}, lambda d: d.customer == "北京宏达建材有限公司"),
+    ({"box": "BOX-2020-01"}, lambda d: d.box == "BOX-2020-01"),
+    ({"location": ["A库-1架", "A库-3架"]}, lambda d: d.location in ("A库-1架", "A库-3架")),
+    ({"status": "借出"}, lambda d: d.status == "借出"),
+    ({"status": []}, lambda d: False),
+]
+
+
+@pytest.mark.parametrize("filters,pred", FILTER_CASES, ids=[str(c[0]) for c in FILTER_CASES])
+def test_filters(loaded, corpus, filters, pred):
+    expect = {i for i in containing(corpus, "合同") if pred(corpus_items(corpus)[i])}
+    r = search(loaded, "合同", filters=filters)
+    assert {h.id for h in r.hits} == expect
+    assert r.total == len(expect)
+
+
+def test_unknown_filter_rejected(loaded):
+    with pytest.raises(ValueError):
+        search(loaded, "合同", filters={"owner_id": 1})
+
+
+def expected_facets(corpus, ids_: set[int]) -> dict[str, dict[str, int]]:
+    its = corpus_items(corpus)
+    out: dict[str, dict[str, int]] = {f: {} for f in FACET_FIELDS}
+    for i in ids_:
+        for f in FACET_FIELDS:
+            v = getattr(its[i], f)
+            if v is not None:
+                out[f][str(v)] = out[f].get(str(v), 0) + 1
+    return out
+
+
+@pytest.mark.parametrize("vis", [ALL, STAFF], ids=["all", "staff"])
+def test_facets_count_items(loaded, corpus, vis):
+    expect_ids = containing(corpus, "合同", vis)
+    r = search(loaded, "合同", vis)
+    assert r.total == len(expect_ids)
+    assert r.facets == expected_facets(corpus, expect_ids)
+    # a multi-page item counts once
+    assert sum(r.facets["fonds"].values()) == r.total
+    assert search(loaded, "合同", vis, facets=False).facets == {}
+
+
+@pytest.mark.parametrize("sort", ["date_desc", "date_asc"])
+def test_sort_by_date(loaded, corpus, sort):
+    its = corpus_items(corpus)
+    r = search(loaded, "合同", sort=sort)
+    dates = [its[h.id].date for h in r.hits]
+    assert dates == sorted(dates, reverse=sort == "date_desc")
+    assert len(dates) == r.total
+
+
+def test_pagination(loaded, corpus):
+    expect = containing(corpus, "合同")
+    seen: list[int] = []
+    for page in range(1, 10):
+        r = search(loaded, "合同", per_page=5, page=page, sort="date_desc")
+        assert r.total == len(expect)
+        assert len(r.hits) <= 5
+        seen.extend(h.id for h in r.hits)
+    assert sorted(seen) == sorted(expect)  # every item once, none twice
+    rel = [h.id for p in (1, 2, 3) for h in search(loaded, "合同", per_page=4, page=p).hits]
+    assert len(rel) == len(set(rel)) == 12
+    assert search(loaded, "合同", per_page=5, page=999).hits == []
+
+
+# ---------------------------------------------------------------- snippets and boxes
+
+
+def test_snippet_marks_and_escapes(loaded):
+    r = search(loaded, "恶意代码")
+    snip = r.hits[0].pages[0].snippet
+    assert "<mark>恶意代码</mark>" in snip
+    assert "&lt;script&gt;" in snip
+    stripped = snip.replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in stripped and ">" not in stripped
+    r = search(loaded, "script")
+    snip = r.hits[0].pages[0].snippet
+    assert "&lt;<mark>script</mark>&gt;" in snip
+
+
+def test_snippet_is_short_and_centered(loaded):
+    for h in search(loaded, "合同").hits:
+        for p in h.pages:
+            plain = html.unescape(re.sub(r"</?mark>", "", p.snippet))
+            assert len(plain) <= 125
+    snip = search(loaded, "甲方乙方").hits[0].pages[0].snippet
+    assert "<mark>甲方乙方</mark>" in snip
+
+
+def test_full_width_highlight(loaded):
+    snip = search(loaded, "HT-2023-0108").hits[0].pages[0].snippet
+    assert "<mark>ＨＴ－２０２３－０１０８</mark>" in snip
+
+
+def test_boxes_for_matched_words(loaded, corpus):
+    r = search(loaded, "甲方乙方")
+    page = r.hits[0].pages[0]
+    words = [d for d in corpus if d.item_id == 1 and d.page_no == page.page][0].words
+    line = [w for w in words if "甲方" in w["t"] or "乙方" in w["t"] or w["t"] in ("方乙",)]
+    assert page.boxes, "matched words must have boxes"
+    all_boxes = [{k: w[k] for k in "xywh"} for w in words]
+    for b in page.boxes:
+        assert b in all_boxes
+    text = "".join(w["t"] for w in words if {k: w[k] for k in "xywh"} in page.boxes)
+    assert "甲方乙方" in text
+    assert line
+
+
+def test_cli_json_contract(loaded):
+    j = to_cli_json(search(loaded, "甲方乙方"))
+    assert j["total"] == 1
+    (hit,) = j["hits"]
+    assert set(hit) == {"id", "archival_code", "title", "page", "snippet", "score", "pages"}
+    assert hit["id"] == 1 and hit["page"] == 1 and "<mark>" in hit["snippet"]
+
+
+# ---------------------------------------------------------------- hostile input
+
+HOSTILE = [
+    'NEAR(甲方 乙方)',
+    "NEAR(",
+    "甲方*",
+    "*",
+    "^甲方乙方",
+    "bi:甲方",
+    "{bi meta}:甲方",
+    "uni : 鑫",
+    '"',
+    '"甲方乙方',
+    '甲方乙方"',
+    "((((",
+    "))甲方乙方((",
+    "甲" * 10_000,
+    "a " * 5_000,
+    "\x00\x01\x1b[31m甲方\x7f",
+    "'; DROP TABLE search_page; --",
+    "1 OR 1=1",
+    "OR",
+    "OR OR OR",
+    "AND NOT",
+    "-",
+    "--甲方",
+    "- - -",
+    "",
+    "   ",
+    "\u200b\u3000",
+    '""""""',
+    "甲方 NOT 乙方",
+    "+甲方 +乙方",
+    "合同 AND",
+    "%_%",
+    "\\\"\\'",
+    "😀合同",
+    "ﬁ ㈱ ㎏",
+]
+
+
+@pytest.mark.parametrize("q", HOSTILE, ids=[repr(q[:20]) for q in HOSTILE])
+def test_hostile_queries_are_safe(loaded, corpus, q):
+    r = search(loaded, q, STAFF)
+    assert isinstance(r, SearchResult)
+    assert r.total >= 0 and r.total >= len(r.hits)
+    allowed = {d.item_id for d in corpus if visible(d, STAFF)}
+    assert {h.id for h in r.hits} <= allowed
+
+
+def test_hostile_queries_keep_meaning(loaded):
+    for q in ['"甲方乙方', '甲方乙方"', "))甲方乙方((", "^甲方乙方", "*甲方乙方*", "甲方乙方\x00"]:
+        assert ids(loaded, q) == {1}, q
+    assert ids(loaded, "bi:鑫源") == set()  # 'bi' is a word that must also occur
+    assert ids(loaded, "NEAR(甲方乙方)") == set()  # likewise 'near'
+    assert ids(loaded, "甲" * 10_000) == set()
+
+
+# ---------------------------------------------------------------- permissions
+
+SECRET_Q = "量子通信"
+
+
+def test_permissions_hits_and_totals(loaded, corpus):
+    assert ids(loaded, SECRET_Q) == {20, 21, 22, 23, 24}
+    # staff: 20 is 绝密, 24 is 机密 (not in STAFF.secrecy); 21 is someone else's in 研发部
+    assert ids(loaded, SECRET_Q, STAFF) == {22, 23}
+    r = search(loaded, SECRET_Q, STAFF)
+    assert r.total == 2
+    assert sum(r.facets["secrecy"].values()) == 2
+    assert set(r.facets["secrecy"]) == {"公开", "内部"}
+    assert "绝密" not in r.facets["secrecy"] and "机密" not in r.facets["secrecy"]
+
+
+@pytest.mark.parametrize(
+    "vis,expect",
+    [
+        (Visibility(secrecy=frozenset({"公开"}), owner_ids=frozenset({1})), {22}),
+        (Visibility(secrecy=frozenset({"公开", "内部"}), departments=frozenset({"销售部"})), {23}),
+        (Visibility(secrecy=frozenset({"公开", "内部", "秘密", "机密"}), see_all=True), {21, 22, 23, 24}),
+        (Visibility(secrecy=frozenset(SECRECY_LEVELS), owner_ids=frozenset({99})), {21}),
+        (Visibility(secrecy=frozenset(SECRECY_LEVELS)), set()),
+        (Visibility(secrecy=frozenset(), see_all=True), set()),
+    ],
+    ids=["owner", "department", "no-top-secret", "owner-99", "nobody", "no-levels"],
+)
+def test_permission_matrix(loaded, corpus, vis, expect):
+    r = search(loaded, SECRET_Q, vis)
+    assert {h.id for h in r.hits} == expect
+    assert r.total == len(expect)
+    assert sum(r.facets["secrecy"].values()) == len(expect)
+    # the same holds for a broad query: never a hidden item, facets only visible
+    allowed = {d.item_id for d in corpus if visible(d, vis)}
+    r = search(loaded, "合同", vis)
+    assert {h.id for h in r.hits} <= allowed
+    assert r.total == len(containing(corpus, "合同", vis))
+    assert sum(r.facets["fonds"].values()) == r.total
+
+
+def test_invisible_text_never_in_snippets(loaded):
+    r = search(loaded, "绝密 OR 机密级 OR 合同 OR 量子", STAFF, per_page=100)
+    for h in r.hits:
+        assert h.id not in (20, 21, 24)
+        for p in h.pages:
+            assert "绝密级" not in p.snippet and "密钥管理" not in p.snippet
+
+
+def test_filter_cannot_widen_visibility(loaded):
+    assert ids(loaded, SECRET_Q, STAFF, filters={"secrecy": ["绝密", "机密"]}) == set()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _doc(item_id: int, page_no: int, text: str, **kw) -> PageDoc:
+    base = dict(
+        words=[], meta_text="", archival_code=f"J001-HT·2024-Y-{item_id:04d}", title="测试合同",
+        fonds="J001", category="HT", year=2024, retention="Y", secrecy="公开", status="在库",
+        date="2024-01-01", owner_id=1, department="销售部", fingerprint=f"fp{item_id}",
+    )
+    base.update(kw)
+    return PageDoc(item_id=item_id, page_no=page_no, text=text, **base)
+
+
+def test_reindex_replaces_pages_and_delete(fresh):
+    fresh.index_pages([_doc(1, n, f"第{n}页 旧文本标记") for n in (1, 2, 3)])
+    assert fresh.count_pages() == 3
+    fresh.index_pages([_doc(1, 1, "新文本内容", fingerprint="fp1b")])
+    assert fresh.count_pages() == 1
+    assert ids(fresh, "旧文本") == set()
+    assert ids(fresh, "新文本") == {1}
+    assert fresh.indexed_items() == {1: "fp1b"}
+    fresh.index_pages([_doc(2, 1, "另一件档案")])
+    assert fresh.indexed_items() == {1: "fp1b", 2: "fp2"}
+    fresh.delete_item(1)
+    assert ids(fresh, "新文本") == set()
+    assert fresh.indexed_items() == {2: "fp2"}
+    fresh.clear()
+    assert fresh.count_pages() == 0 and fresh.indexed_items() == {}
+    assert search(fresh, "档案").total == 0
+
+
+def test_permission_change_reindexed(fresh):
+    fresh.index_pages([_doc(5, 1, "变更密级的文件")])
+    assert ids(fresh, "密级", STAFF) == {5}
+    fresh.index_pages([_doc(5, 1, "变更密级的文件", secrecy="机密")])
+    assert ids(fresh, "密级", STAFF) == set()
+
+
+def test_phrase_across_punctuation_and_line_breaks(loaded):
+    # OCR drops or misreads punctuation; pasted phrases often omit it
+    assert ids(loaded, "二百吨违约金") == {9}
+    assert ids(loaded, "有限公司本合同") >= set()  # never raises across a line break
+    snip = search(loaded, "二百吨违约金").hits[0].pages[0].snippet
+    assert "<mark>二百吨，违约金</mark>" in snip
