@@ -1,0 +1,145 @@
+"""The command-line contract: init, ingest (with real OCR), show, search, check, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from clihelp import INGEST, ROOT, dangan, dangan_json
+
+from scanfactory import render_page, write_corrupt_image, write_png, write_zero_byte
+
+PHRASE = "甲方应于二〇二四年三月前支付合同款"
+
+
+@pytest.fixture
+def env(archive_env: dict[str, str]) -> dict[str, str]:
+    dangan(archive_env, "init", "--admin-password", "initial-pass")
+    return archive_env
+
+
+@pytest.fixture
+def scan(tmp_path: Path) -> Path:
+    img = render_page(["房屋租赁合同", PHRASE, "合同编号 HT-2024-0031"])
+    return write_png(tmp_path / "contract.png", img)
+
+
+def test_init_is_idempotent_and_prints_a_one_time_password(archive_env: dict[str, str]) -> None:
+    out = dangan(archive_env, "init").stdout
+    assert "admin" in out and "one-time password" in out
+    again = dangan_json(archive_env, "init")
+    assert again["admin_created"] is False and again["admin_password"] is None
+    assert Path(archive_env["DANGAN_DATA"], "catalogue.sqlite3").exists()
+
+
+@pytest.mark.slow
+def test_ingest_wait_show_search_round_trip(env: dict[str, str], scan: Path) -> None:
+    res = dangan_json(env, "ingest", str(scan), *INGEST, "--title", "房屋租赁合同", "--wait")
+    assert res == {"id": 1, "archival_code": "J001-HT·2024-D30-0001", "status": "ready", "pages": 1}
+    shown = dangan_json(env, "show", "1")
+    original = next(f for f in shown["files"] if f["role"] == "original")
+    import hashlib
+
+    assert original["sha256"] == hashlib.sha256(scan.read_bytes()).hexdigest()
+    assert original["size"] == scan.stat().st_size
+    assert shown["pages"][0]["n"] == 1
+    assert "支付合同款" in shown["pages"][0]["text"]
+    hits = dangan_json(env, "search", "支付合同款", "--limit", "5")
+    assert hits["total"] == 1
+    hit = hits["hits"][0]
+    assert {"id", "archival_code", "title", "page", "snippet", "score"} <= set(hit)
+    assert hit["id"] == 1 and hit["page"] == 1 and "<mark>" in hit["snippet"]
+    # the same file again reports the existing item instead of storing it twice
+    again = dangan_json(env, "ingest", str(scan), *INGEST, "--title", "again")
+    assert again["id"] == 1 and again.get("duplicate") is True
+    assert dangan_json(env, "show", "1")["files"] == shown["files"]
+    # a second item gets the next number
+    other = write_png(scan.with_name("other.png"), render_page(["借款协议", "乙方按月归还本金"]))
+    second = dangan_json(env, "ingest", str(other), *INGEST, "--title", "借款协议")
+    assert second["archival_code"] == "J001-HT·2024-D30-0002"
+    # fixity: all good, then a tampered derived file is reported
+    assert dangan(env, "check", "--fixity").returncode == 0
+    pdf = Path(env["DANGAN_DATA"], "objects", "derived", "1", "searchable.pdf")
+    pdf.write_bytes(pdf.read_bytes() + b"tampered")
+    proc = dangan(env, "check", "--fixity", "--json", check=False)
+    assert proc.returncode == 1
+    bad = json.loads(proc.stdout)["fixity"]["bad"]
+    assert [b["key"] for b in bad] == ["derived/1/searchable.pdf"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("--retention", "D20"), "D20"),
+    (("--secrecy", "保密"), "保密"),
+    (("--category", "QQ"), "QQ"),
+    (("--fonds", "X999"), "X999"),
+    (("--org", "ab"), "ab"),
+    (("--year", "20x4"), "year"),
+    (("--customer", "KH-209901001"), "KH-209901001"),
+    (("--box", "NO-SUCH-BOX"), "NO-SUCH-BOX"),
+])
+def test_bad_input_exits_2_with_a_message_and_registers_nothing(
+        env: dict[str, str], scan: Path, args: tuple[str, ...], needle: str) -> None:
+    base = dict(zip(INGEST[::2], INGEST[1::2], strict=True))
+    for k, v in zip(args[::2], args[1::2], strict=True):
+        base[k] = v
+    flat = [x for kv in base.items() for x in kv]
+    proc = dangan(env, "ingest", str(scan), *flat, "--title", "t", "--json", check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr
+    assert proc.stdout == ""
+    assert not Path(env["DANGAN_DATA"], "objects", "sha256").exists() or not any(
+        Path(env["DANGAN_DATA"], "objects", "sha256").rglob("*"))
+
+
+def test_missing_and_unreadable_paths_exit_2(env: dict[str, str], tmp_path: Path) -> None:
+    proc = dangan(env, "ingest", str(tmp_path / "nope.png"), *INGEST, "--title", "t",
+                  check=False)
+    assert proc.returncode == 2 and "nope.png" in proc.stderr
+    proc = dangan(env, "ingest", str(tmp_path), *INGEST, "--title", "t", check=False)
+    assert proc.returncode == 2 and "Not a regular file" in proc.stderr
+    shown = dangan(env, "show", "1", check=False)
+    assert shown.returncode == 2 and "does not exist" in shown.stderr
+
+
+def test_commands_before_init_say_to_run_init(archive_env: dict[str, str], scan: Path) -> None:
+    proc = dangan(archive_env, "search", "合同", check=False)
+    assert proc.returncode == 2 and "dangan init" in proc.stderr
+
+
+def test_bad_files_fail_with_a_reason_and_keep_the_original(env: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    empty = write_zero_byte(tmp_path / "empty.jpg")
+    res = dangan_json(env, "ingest", str(empty), *INGEST, "--title", "空文件", "--wait")
+    assert res["status"] == "failed" and res["pages"] == 0
+    shown = dangan_json(env, "show", str(res["id"]))
+    assert "0 字节" in shown["status_reason"] or "empty" in shown["status_reason"]
+    assert shown["files"][0]["sha256"] == (
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    corrupt = write_corrupt_image(tmp_path / "corrupt.png")
+    res2 = dangan_json(env, "ingest", str(corrupt), *INGEST, "--title", "坏图")
+    assert res2["status"] == "failed"
+    assert res2["archival_code"] == "J001-HT·2024-D30-0002"
+    retry = dangan(env, "retry", str(res2["id"]), "--json", check=False)
+    assert retry.returncode == 1 and json.loads(retry.stdout)["status"] == "failed"
+
+
+def test_concurrent_ingests_never_collide(env: dict[str, str], tmp_path: Path) -> None:
+    files = [write_png(tmp_path / f"s{i}.png", render_page([f"第{i}号合同", "双方签字盖章"],
+                                                              size=(600, 800)))
+             for i in range(6)]
+    import os
+
+    procs = [subprocess.Popen([sys.executable, "-m", "service.cli", "ingest", str(f), *INGEST,
+                               "--title", f"合同{i}", "--json"], cwd=ROOT,
+                              env={**os.environ, **env}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for i, f in enumerate(files)]
+    codes = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        codes.append(json.loads(out)["archival_code"])
+    assert sorted(codes) == [f"J001-HT·2024-D30-{n:04d}" for n in range(1, 7)]
