@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from minio import Minio
-from moto.server import ThreadedMotoServer
 
 from storage import LocalStore, ObjectStore, S3Store
 
@@ -21,18 +20,6 @@ SECRET_KEY = "fake-secret-key-do-not-print"
 REGION = "us-east-1"
 MiB = 1024 * 1024
 S3_PART_SIZE = 5 * MiB  # S3 minimum; keeps the multipart test quick
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """An in-process moto S3 server on a free port, shared by the session."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"{host}:{port}"
-    finally:
-        server.stop()
 
 
 def new_bucket_name() -> str:
