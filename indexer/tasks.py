@@ -7,6 +7,7 @@ import os
 from huey import crontab
 
 from service.archive import Archive
+from service.config import Settings
 
 from .queue import huey
 
@@ -21,7 +22,12 @@ def _get_archive() -> Archive:
     return _archive
 
 
-@huey.task(retries=3, retry_delay=5, retry_backoff=2.0, name="dangan.ocr_page")
+#: Hard limit per page task, past Tesseract's own time limit (rendering, storing, indexing).
+TASK_TIMEOUT = int(Settings.from_env().ocr_timeout * 2 + 60)
+
+
+@huey.task(retries=3, retry_delay=5, retry_backoff=2.0, timeout=TASK_TIMEOUT,
+           name="dangan.ocr_page")
 def ocr_page_task(page_id: int) -> str:
     from .pipeline import run_page
 

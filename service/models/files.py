@@ -48,7 +48,7 @@ class Page(Base):
     text: Mapped[str | None] = mapped_column(Text)
     words: Mapped[list | None] = mapped_column(JSON)
     confidence: Mapped[float | None] = mapped_column(Float)
-    rotation: Mapped[int | None] = mapped_column(Integer)
+    rotation: Mapped[float | None] = mapped_column(Float)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     image_key: Mapped[str | None] = mapped_column(String(300))

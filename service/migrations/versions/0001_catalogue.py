@@ -202,7 +202,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=True),
     sa.Column('words', sa.JSON(), nullable=True),
     sa.Column('confidence', sa.Float(), nullable=True),
-    sa.Column('rotation', sa.Integer(), nullable=True),
+    sa.Column('rotation', sa.Float(), nullable=True),
     sa.Column('width', sa.Integer(), nullable=True),
     sa.Column('height', sa.Integer(), nullable=True),
     sa.Column('image_key', sa.String(length=300), nullable=True),

@@ -1,0 +1,137 @@
+"""What the item page and the result list need: permission-checked items, pages, hit boxes.
+
+No Flask here: the web views call these and render the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from indexer.search.highlight import find_spans, match_boxes
+from indexer.search.query import parse_query
+
+from .access import can_download, can_view, require_view
+from .audit import record
+from .errors import NotFound, PermissionDenied
+from .items import get_item
+from .locations import box_path
+from .models import ArchiveItem, Page, StoredFile, User
+
+
+def visible_item(session: Session, user: User | None, item_id: int) -> ArchiveItem:
+    """The item, or NotFound/PermissionDenied; 绝密 and other users' files never come back."""
+    item = get_item(session, item_id)
+    require_view(user, item)
+    return item
+
+
+def get_page(item: ArchiveItem, n: int) -> Page:
+    for p in item.pages:
+        if p.n == n:
+            return p
+    raise NotFound(f"第 {n} 页不存在。/ Page {n} does not exist.")
+
+
+def downloadable_file(session: Session, user: User | None, item_id: int,
+                      file_id: int) -> StoredFile:
+    item = visible_item(session, user, item_id)
+    if not can_download(user, item):
+        raise PermissionDenied("机密档案只能在阅览室屏幕上查阅，不能下载。/ "
+                               "Confidential items may be read on screen only, not downloaded.")
+    f = session.get(StoredFile, file_id)
+    if f is None or f.item_id != item.id:
+        raise NotFound(f"文件 {file_id} 不存在。/ File {file_id} does not exist.")
+    return f
+
+
+def hit_boxes(page: Page, q: str | None) -> list[dict[str, int]]:
+    """Boxes (page-image coordinates) of the OCR words matching the query on this page."""
+    if not q or not page.words:
+        return []
+    return match_boxes(page.words, parse_query(q).positive_phrases())
+
+
+def text_segments(text: str | None, q: str | None) -> list[tuple[str, bool]]:
+    """The page text cut into (piece, is_match) for rendering with autoescape."""
+    text = text or ""
+    if not q or not text:
+        return [(text, False)] if text else []
+    spans = find_spans(text, parse_query(q).positive_phrases())
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for s, e in spans:
+        if s > pos:
+            out.append((text[pos:s], False))
+        out.append((text[s:e], True))
+        pos = e
+    if pos < len(text):
+        out.append((text[pos:], False))
+    return out
+
+
+def pages_with_matches(item: ArchiveItem, q: str | None) -> list[int]:
+    if not q:
+        return []
+    phrases = parse_query(q).positive_phrases()
+    return [p.n for p in item.pages if p.text and find_spans(p.text, phrases)]
+
+
+@dataclass
+class HitRow:
+    """Catalogue details shown beside a search hit."""
+
+    id: int
+    customer: str | None
+    customer_number: str | None
+    secrecy: str
+    location: str | None
+    category: str
+    year: int
+    status: str
+    thumb_page: int | None
+    date: str | None
+
+
+def hit_rows(session: Session, user: User | None, ids: list[int],
+             pages: dict[int, int | None]) -> dict[int, HitRow]:
+    """Details for the hits the user may see (a stale index entry is dropped, not shown)."""
+    if not ids:
+        return {}
+    out: dict[int, HitRow] = {}
+    for item in session.scalars(select(ArchiveItem).where(ArchiveItem.id.in_(ids))):
+        if not can_view(user, item):
+            continue
+        wanted = pages.get(item.id)
+        thumb = None
+        for p in item.pages:
+            if p.thumb_key and (thumb is None or p.n == wanted):
+                thumb = p.n
+        out[item.id] = HitRow(
+            id=item.id, customer=item.customer.name if item.customer else None,
+            customer_number=item.customer.number if item.customer else None,
+            secrecy=item.secrecy, location=box_path(item.box),
+            category=item.category.name, year=item.year, status=item.status, thumb_page=thumb,
+            date=item.doc_date.isoformat() if item.doc_date else None)
+    return out
+
+
+def record_access(session: Session, user: User | None, action: str, item: ArchiveItem,
+                  detail: dict | None = None) -> None:
+    """Audit a view or download of an item."""
+    record(session, user.username if user else "?", action, f"item:{item.id}",
+           {"archival_code": item.archival_code, **(detail or {})})
+
+
+def recent_items(session: Session, user: User | None, limit: int = 10) -> list[ArchiveItem]:
+    """The newest items the user may open (the search page's starting point)."""
+    out: list[ArchiveItem] = []
+    stmt = select(ArchiveItem).order_by(ArchiveItem.id.desc()).limit(500)
+    for item in session.scalars(stmt):
+        if can_view(user, item):
+            out.append(item)
+            if len(out) >= limit:
+                break
+    return out
