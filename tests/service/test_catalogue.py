@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, select
 
-from service.catalogue import create_customer, create_fonds, get_category, get_fonds, upsert_category
+from service.catalogue import (
+    create_customer,
+    create_fonds,
+    get_category,
+    get_fonds,
+    upsert_category,
+)
 from service.db import get_engine, session_scope
 from service.errors import Conflict, InvalidInput, NotFound
 from service.locations import box_path, check_box_fits, create_box, ensure_shelf, move_box

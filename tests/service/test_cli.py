@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from clihelp import INGEST, ROOT, dangan, dangan_json
-
 from scanfactory import render_page, write_corrupt_image, write_png, write_zero_byte
 
 PHRASE = "甲方应于二〇二四年三月前支付合同款"

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from clihelp import INGEST, ROOT, dangan, dangan_json
-from sqlalchemy import create_engine, text
-
 from scanfactory import render_page, write_tiff
+from sqlalchemy import create_engine, text
 
 PAGES = 6
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 from clihelp import INGEST, dangan, dangan_json
-from sqlalchemy import create_engine, text
-
 from scanfactory import render_page, write_png
+from sqlalchemy import create_engine, text
 
 
 @pytest.mark.slow

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from clihelp import INGEST, dangan, dangan_json
 from minio import Minio
-
 from scanfactory import render_page, write_pdf_image_only
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from clihelp import INGEST, dangan
-
 from scanfactory import render_page, write_jpeg, write_text
+
 from service.ingest import IngestRequest
 from service.watch import WatchState, scan_once
 
