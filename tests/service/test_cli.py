@@ -142,3 +142,28 @@ def test_concurrent_ingests_never_collide(env: dict[str, str], tmp_path: Path) -
         assert p.returncode == 0, err
         codes.append(json.loads(out)["archival_code"])
     assert sorted(codes) == [f"J001-HT·2024-D30-{n:04d}" for n in range(1, 7)]
+
+
+@pytest.mark.slow
+def test_search_respects_ownership_and_secrecy(env: dict[str, str], tmp_path: Path) -> None:
+    dangan(env, "user", "add", "zhang", "--password", "password-1", "--department", "销售部")
+    dangan(env, "user", "add", "wang", "--password", "password-2", "--department", "采购部")
+    dangan(env, "customer", "add", "KH-202405001", "--name", "上海某贸易公司", "--owner", "zhang")
+    dangan(env, "box", "add", "BOX-0001", "--room", "A", "--rack", "3", "--section", "2",
+           "--shelf", "4", "--year", "2024", "--retention", "D30")
+    lines = ["委托加工合同", "乙方交付的产品应符合国家标准"]
+    own = write_png(tmp_path / "own.png", render_page(lines + ["编号一"]))
+    secret = write_png(tmp_path / "secret.png", render_page(lines + ["编号二"]))
+    a = dangan_json(env, "ingest", str(own), *INGEST, "--title", "委托加工合同",
+                    "--customer", "KH-202405001", "--box", "BOX-0001", "--wait")
+    args = dict(zip(INGEST[::2], INGEST[1::2], strict=True)) | {"--secrecy": "绝密"}
+    dangan_json(env, "ingest", str(secret), *[x for kv in args.items() for x in kv],
+                "--title", "绝密合同", "--wait")
+    everyone = dangan_json(env, "search", "国家标准")
+    assert [h["id"] for h in everyone["hits"]] == [a["id"]]  # 绝密 is never shown electronically
+    assert dangan_json(env, "search", "国家标准", "--as", "zhang")["total"] == 1
+    other = dangan_json(env, "search", "国家标准", "--as", "wang")
+    assert other == {"total": 0, "hits": []}
+    shown = dangan_json(env, "show", str(a["id"]))
+    assert shown["location"]["path"] == "A库房/3架/2节/4层/盒 BOX-0001"
+    assert shown["customer"]["number"] == "KH-202405001"
