@@ -51,7 +51,25 @@ def hit_boxes(page: Page, q: str | None) -> list[dict[str, int]]:
     """Boxes (page-image coordinates) of the OCR words matching the query on this page."""
     if not q or not page.words:
         return []
-    return match_boxes(page.words, parse_query(q).positive_phrases())
+    return merge_boxes(match_boxes(page.words, parse_query(q).positive_phrases()))
+
+
+def merge_boxes(boxes: list[dict[str, int]]) -> list[dict[str, int]]:
+    """Join boxes of neighbouring words on one line, so a phrase is outlined once."""
+    out: list[dict[str, int]] = []
+    for b in sorted(boxes, key=lambda b: b["x"]):
+        for last in out:
+            top, bottom = max(last["y"], b["y"]), min(last["y"] + last["h"], b["y"] + b["h"])
+            same_line = bottom - top > 0.5 * min(last["h"], b["h"])
+            gap = b["x"] - (last["x"] + last["w"])
+            if same_line and gap <= 0.8 * max(last["h"], b["h"]):
+                x, y = min(last["x"], b["x"]), min(last["y"], b["y"])
+                last.update(x=x, y=y, w=max(last["x"] + last["w"], b["x"] + b["w"]) - x,
+                            h=max(last["y"] + last["h"], b["y"] + b["h"]) - y)
+                break
+        else:
+            out.append(dict(b))
+    return out
 
 
 def text_segments(text: str | None, q: str | None) -> list[tuple[str, bool]]:

@@ -1,0 +1,229 @@
+"""End to end in real Chromium: a real `dangan serve` with OCR workers, driven by Playwright.
+
+sign in → upload a rendered Chinese scan → OCR progress → search → the hit boxed on the
+page image; a corrupt file shows its reason; shelves, box label and customer pages.
+Screenshots of every step go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+PHRASE = "甲方应于二〇二四年三月前支付合同款"
+PASSWORD = "browser-pass-123"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("dangan-browser")
+    env = {**os.environ, "DANGAN_DATA": str(data), "DANGAN_WORKERS": "2",
+           "OMP_THREAD_LIMIT": "1"}
+    cli = [sys.executable, "-m", "service.cli"]
+    subprocess.run([*cli, "init", "--admin-password", PASSWORD], env=env, cwd=ROOT,
+                   check=True, capture_output=True, timeout=120)
+    port = _free_port()
+    log = open(data / "serve.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError((data / "serve.log").read_text()) from None
+            time.sleep(0.2)
+    yield {"base": base, "data": data}
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+        pg = context.new_page()
+        pg.set_default_timeout(15000)
+        yield pg
+        context.close()
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory):
+    sys.path.insert(0, str(ROOT))
+    from tests.scanfactory import render_page, write_corrupt_image, write_png
+
+    d = tmp_path_factory.mktemp("scans")
+    good = write_png(d / "购销合同-第1页.png", render_page(
+        ["购销合同", PHRASE + "。", "乙方收到款项后十日内交付全部货物。", "合同编号：HT-2024-0317"],
+        size=(1240, 1000), seal=True))
+    bad = write_corrupt_image(d / "损坏的扫描.jpg")
+    return {"good": good, "bad": bad}
+
+
+def test_sign_in(page, server):
+    page.goto(server["base"] + "/search")
+    assert "/login" in page.url
+    shot(page, "01-login")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/search")
+    assert page.locator("nav a[aria-current=page]").inner_text() == "检索"
+    shot(page, "02-search-empty")
+
+
+def test_register_shelf_box_and_customer(page, server):
+    base = server["base"]
+    page.goto(base + "/shelves")
+    shot(page, "03-shelves-empty")
+    page.fill("input[name=room]", "A")
+    page.fill("input[name=room_name]", "一号库房")
+    page.fill("input[name=rack]", "3")
+    page.fill("input[name=section]", "2")
+    page.fill("input[name=shelf]", "4")
+    page.click("text=登记位置")
+    page.wait_for_url("**/shelves/*")
+    page.goto(base + "/shelves")
+    page.fill("input[name=barcode]", "BOX-2024-0001")
+    page.fill("aside input[name=year]", "2024")
+    page.select_option("aside select[name=retention]", "D30")
+    page.select_option("select[name=shelf_id]", label="一号库房/3架/2节/4层")
+    page.click("button:has-text('登记档案盒')")
+    page.wait_for_url("**/boxes/BOX-2024-0001")
+    page.goto(base + "/customers")
+    page.fill("input[name=number]", "KH-202405001")
+    page.fill("input[name=name]", "华东精密机械有限公司")
+    page.select_option("select[name=grade]", "重点")
+    page.fill("input[name=industry]", "装备制造")
+    page.click("button:has-text('登记客户')")
+    page.wait_for_url("**/customers/KH-202405001")
+    assert page.locator("h1").inner_text() == "华东精密机械有限公司"
+
+
+def test_upload_ocr_search_and_highlight(page, server, scans):
+    page.goto(server["base"] + "/upload")
+    page.select_option("select[name=category]", "HT")
+    page.fill("input[name=year]", "2024")
+    page.select_option("select[name=retention]", "D30")
+    page.fill("input[name=title]", "华东精密机械有限公司购销合同（二〇二四年度框架协议）")
+    page.fill("input[name=responsible]", "华东精密机械有限公司")
+    page.fill("input[name=paper_pages]", "1")
+    page.select_option("select[name=customer]", "KH-202405001")
+    page.select_option("select[name=customer_section]", "contract")
+    page.select_option("select[name=box]", "BOX-2024-0001")
+    page.wait_for_function(
+        "document.getElementById('code-preview').textContent.startsWith('J001-HT')")
+    assert page.locator("#code-preview").inner_text() == "J001-HT·2024-D30-0001"
+    page.set_input_files("#files", str(scans["good"]))
+    assert "1" in page.locator("#file-summary").inner_text()
+    shot(page, "04-upload-form")
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-progress-block:not([hidden])")
+    page.wait_for_selector("#upload-done:not([hidden])", timeout=60000)
+    assert page.locator("#upload-progress").get_attribute("value") == "100"
+    assert page.locator("#ocr-progress").evaluate("el => el.value") == 100
+    assert "J001-HT·2024-D30-0001" in page.locator("#upload-done").inner_text()
+    shot(page, "05-upload-ocr-done")
+
+    page.click("nav >> text=检索")
+    page.fill("#q", "支付合同款")
+    page.press("#q", "Enter")
+    page.wait_for_selector(".hit")
+    assert "q=" in page.url  # the whole query lives in the URL
+    assert page.locator(".hit mark").first.inner_text() == "支付合同款"
+    assert page.locator(".hit .thumb img").count() == 1
+    assert "一号库房/3架/2节/4层/盒 BOX-2024-0001" in page.locator(".hit .location").inner_text()
+    shot(page, "06-search-results")
+
+    page.click(".hit h3 a")
+    page.wait_for_selector("#page-image")
+    page.wait_for_function("document.getElementById('page-image').naturalWidth > 0")
+    boxes = page.locator("rect.hitbox")
+    assert boxes.count() >= 1
+    bb = boxes.first.bounding_box()
+    img = page.locator("#page-image").bounding_box()
+    assert bb and img and bb["width"] > 5 and bb["height"] > 5
+    assert img["x"] <= bb["x"] <= img["x"] + img["width"]
+    assert img["y"] <= bb["y"] <= img["y"] + img["height"] / 2  # the phrase is near the top
+    assert page.locator(".ocr-text mark").first.inner_text() == "支付合同款"
+    shot(page, "07-item-highlight")
+    page.click("#zoom-in")
+    assert page.locator("#zoom-level").inner_text() == "125%"
+    page.click("#zoom-fit")
+
+
+def test_corrupt_file_shows_reason(page, server, scans):
+    page.goto(server["base"] + "/upload")
+    page.fill("input[name=title]", "损坏文件测试")
+    page.set_input_files("#files", str(scans["bad"]))
+    page.click("#upload-button")
+    page.wait_for_selector("#failed-block:not([hidden])", timeout=30000)
+    text = page.locator("#failed-list").inner_text()
+    assert "损坏的扫描.jpg" in text and "损坏" in text
+    shot(page, "13-upload-corrupt")
+
+
+def test_box_label_and_customer_pages(page, server):
+    base = server["base"]
+    page.goto(base + "/shelves")
+    shot(page, "08-shelves")
+    page.click("a.chip:has-text('4 层')")
+    page.click("text=BOX-2024-0001")
+    page.wait_for_url("**/boxes/BOX-2024-0001")
+    assert "华东精密机械有限公司购销合同" in page.locator("table").inner_text()
+    shot(page, "09-box")
+    page.click("text=打印盒脊标签")
+    assert page.locator("svg.qr").count() == 1
+    assert "J001-HT·2024-D30-0001" in page.locator(".spine").inner_text()
+    shot(page, "10-box-label")
+    page.goto(base + "/customers/KH-202405001")
+    assert "华东精密机械有限公司购销合同" in page.locator("section:has(h2:has-text('合同协议'))").inner_text()
+    shot(page, "11-customer")
+    page.click("button[name=lang][value=en]")
+    page.wait_for_load_state()
+    assert page.locator("nav a").first.inner_text() == "Search"
+    assert page.locator("h2:has-text('Contracts and agreements')").count() == 1
+    shot(page, "12-customer-en")
+    page.click("button[name=lang][value=zh_CN]")

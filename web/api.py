@@ -1,0 +1,103 @@
+"""JSON API under /api/v1: bearer-token (or signed-in session + CSRF) authentication."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from flask_login import current_user
+
+from service.codes import preview
+from service.errors import InvalidInput
+from service.item_view import record_access, visible_item
+from service.items import item_summary, item_to_json
+from service.search import run_search
+from service.users import user_for_token
+
+from .ctx import archive, db
+from .openapi import spec
+from .uploads import ingest_upload
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def authenticate_api():  # type: ignore[no-untyped-def]
+    if request.endpoint == "api.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        user = user_for_token(db(), header[7:].strip())
+        if user is None:
+            return jsonify(error="API 令牌无效或已被撤销。/ Invalid or revoked API token."), 401
+        g.api_user = user
+        return None
+    if current_user.is_authenticated:
+        g.api_user = current_user.model
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            from .app import csrf
+
+            csrf.protect()  # a cookie-authenticated write must come from our own page
+        return None
+    return jsonify(error="需要登录或 API 令牌。/ Sign in or send an API token."), 401
+
+
+def _int_param(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise InvalidInput(f"参数 {name} 应为整数。/ Parameter {name} must be a whole number.") from None
+    if not lo <= v <= hi:
+        raise InvalidInput(f"参数 {name} 应在 {lo}–{hi} 之间。/ Parameter {name} must be {lo}–{hi}.")
+    return v
+
+
+@bp.get("/search")
+def search():  # type: ignore[no-untyped-def]
+    q = request.args.get("q", "")
+    limit = _int_param("limit", 10, 1, 200)
+    page = _int_param("page", 1, 1, 10000)
+    return jsonify(run_search(archive(), q, user=g.api_user, per_page=limit, page=page))
+
+
+@bp.get("/items/<int:item_id>")
+def item(item_id: int):  # type: ignore[no-untyped-def]
+    it = visible_item(db(), g.api_user, item_id)
+    data = item_to_json(it)
+    record_access(db(), g.api_user, "view", it, {"via": "api"})
+    db().commit()
+    return jsonify(data)
+
+
+@bp.get("/items/<int:item_id>/progress")
+def progress(item_id: int):  # type: ignore[no-untyped-def]
+    it = visible_item(db(), g.api_user, item_id)
+    data = item_summary(it)
+    data["failed_files"] = [{"name": f.original_name, "code": f.error_code,
+                             "reason": f.error_reason} for f in it.files
+                            if f.role == "original" and f.status == "failed"]
+    data["failed_pages"] = [{"page": p.n, "reason": p.error} for p in it.pages
+                            if p.status == "failed"]
+    return jsonify(data)
+
+
+@bp.post("/items")
+def create_item():  # type: ignore[no-untyped-def]
+    result = ingest_upload(archive(), g.api_user, request.form, request.files.getlist("files"))
+    return jsonify(result.to_json()), (200 if result.duplicate else 201)
+
+
+@bp.get("/codes/preview")
+def code_preview():  # type: ignore[no-untyped-def]
+    a = request.args
+    org = (a.get("org") or "").strip().upper() or None
+    code = preview(db(), (a.get("fonds") or "J001").strip().upper(),
+                   (a.get("category") or "").strip().upper(),
+                   _int_param("year", 0, 0, 9999), (a.get("retention") or "").strip(), org)
+    return jsonify(archival_code=code)
+
+
+@bp.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(spec(request.host_url.rstrip("/")))

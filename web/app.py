@@ -1,0 +1,169 @@
+"""The web application factory: sign-in, pages and the JSON API over the service layer."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from service.archive import Archive
+from service.errors import DanganError
+
+from . import ctx
+from .i18n import TRANSLATIONS, compile_translations
+
+csrf = CSRFProtect()
+GiB = 1024**3
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    v = os.environ.get(name)
+    return default if v is None else v.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _select_locale() -> str:
+    return ctx.lang()
+
+
+def create_app(archive: Archive | None = None, config: dict[str, Any] | None = None) -> Flask:
+    archive = archive or Archive()
+    app = Flask(__name__)
+    config = dict(config or {})
+    secret = config.pop("SECRET_KEY", None)
+    if secret is None:
+        from service.setup import ensure_secret_key
+
+        archive.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = ensure_secret_key(archive)
+    app.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_NAME="dangan_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=_env_bool("DANGAN_SECURE_COOKIES"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=_env_bool("DANGAN_SECURE_COOKIES"),
+        MAX_CONTENT_LENGTH=int(os.environ.get("DANGAN_MAX_UPLOAD_BYTES") or 2 * GiB),
+        MAX_FORM_PARTS=5000,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        BABEL_DEFAULT_LOCALE=ctx.DEFAULT_LANGUAGE,
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(config)
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["dangan_archive"] = archive
+
+    compile_translations()
+    Babel(app, locale_selector=_select_locale)
+    csrf.init_app(app)
+
+    login = LoginManager(app)
+    login.login_view = "auth.login"
+    login.login_message = None
+    login.session_protection = "basic"
+    login.user_loader(ctx.load_user)
+
+    @login.unauthorized_handler
+    def unauthorized():  # type: ignore[no-untyped-def]
+        if ctx.wants_json():
+            return jsonify(error="需要登录或 API 令牌。/ Sign in or send an API token."), 401
+        flash(_("请先登录。"), "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .customers import bp as customers_bp
+    from .items import bp as items_bp
+    from .search_views import bp as search_bp
+    from .shelves import bp as shelves_bp
+    from .upload import bp as upload_bp
+
+    for bp in (auth_bp, search_bp, items_bp, upload_bp, shelves_bp, customers_bp, api_bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
+
+    app.teardown_request(ctx.close_db)
+
+    @app.before_request
+    def password_change_first():  # type: ignore[no-untyped-def]
+        if (request.endpoint and not request.endpoint.startswith(("auth.", "static", "api."))
+                and current_user.is_authenticated and current_user.model.must_change_password):
+            flash(_("首次登录，请先修改密码。"), "info")
+            return redirect(url_for("auth.password"))
+        return None
+
+    @app.after_request
+    def security_headers(resp):  # type: ignore[no-untyped-def]
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+        return resp
+
+    @app.context_processor
+    def globals_():  # type: ignore[no-untyped-def]
+        from service.browse import can_manage_locations
+
+        return {"LANGUAGES": ctx.LANGUAGES, "current_lang": ctx.lang(), "me": ctx.me(),
+                "can_manage": can_manage_locations(ctx.me()), "safe_snippet": ctx.safe_snippet,
+                "localize": ctx.localize}
+
+    @app.errorhandler(DanganError)
+    def dangan_error(exc: DanganError):  # type: ignore[no-untyped-def]
+        ctx.rollback()
+        status = ctx.error_status(exc)
+        if ctx.wants_json():
+            return jsonify(error=exc.message), status
+        return render_template("error.html", status=status,
+                               message=ctx.localize(exc.message)), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+        msg = _("表单已过期或缺少安全令牌，请刷新页面后重试。")
+        if ctx.wants_json() or request.headers.get("X-CSRFToken") is not None:
+            return jsonify(error=msg), 400
+        return render_template("error.html", status=400, message=msg), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        messages = {
+            400: _("请求无效。"), 401: _("请先登录。"), 403: _("您无权访问此页面。"),
+            404: _("页面不存在。"), 405: _("不支持该请求方式。"),
+            413: _("上传内容过大（上限 %(limit)s）。",
+                   limit=_human_size(app.config["MAX_CONTENT_LENGTH"])),
+        }
+        status = exc.code or 500
+        msg = messages.get(status, exc.description or exc.name)
+        if ctx.wants_json():
+            return jsonify(error=msg), status
+        return render_template("error.html", status=status, message=msg), status
+
+    @app.template_filter("filesize")
+    def filesize(n: int | None) -> str:
+        return _human_size(n)
+
+    return app
+
+
+def _human_size(n: int | None) -> str:
+    if n is None:
+        return "—"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

@@ -1,0 +1,113 @@
+"""Sign-in, sign-out, password change, API token and language switch."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from service.audit import record
+from service.errors import InvalidInput
+from service.users import authenticate, issue_token, set_password
+
+from .ctx import LANGUAGES, WebUser, db, localize, me
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after sign-in."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//"):
+            return target
+    return url_for("search.search")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        user = authenticate(db(), username, password) if username and password else None
+        if user is None:
+            error = _("用户名或密码不正确。")
+            record(db(), username or "?", "login_failed", "auth", None)
+            db().commit()
+        else:
+            session.clear()
+            login_user(WebUser(user))
+            record(db(), user.username, "login", "auth", None)
+            db().commit()
+            if user.must_change_password:
+                return redirect(url_for("auth.password"))
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, username=username), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("您已退出登录。"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():  # type: ignore[no-untyped-def]
+    user = me()
+    error = None
+    if request.method == "POST":
+        current = request.form.get("current", "")
+        new = request.form.get("new", "")
+        confirm = request.form.get("confirm", "")
+        if authenticate(db(), user.username, current) is None:
+            error = _("当前密码不正确。")
+        elif new != confirm:
+            error = _("两次输入的新密码不一致。")
+        elif new == current:
+            error = _("新密码不能与当前密码相同。")
+        else:
+            try:
+                set_password(user, new)
+            except InvalidInput as exc:
+                error = localize(exc.message)
+            else:
+                record(db(), user.username, "password_changed", f"user:{user.id}", None)
+                db().commit()
+                login_user(WebUser(user))  # the session id follows the new password
+                flash(_("密码已修改。"), "success")
+                return redirect(url_for("search.search"))
+    return render_template("password.html", error=error,
+                           forced=user.must_change_password), (400 if error else 200)
+
+
+@bp.route("/account/token", methods=["GET", "POST"])
+@login_required
+def token():  # type: ignore[no-untyped-def]
+    user = me()
+    new_token = None
+    if request.method == "POST":
+        new_token = issue_token(user)
+        record(db(), user.username, "token_issued", f"user:{user.id}", None)
+        db().commit()
+    return render_template("token.html", token=new_token, has_token=bool(user.api_token_hash))
+
+
+@bp.route("/lang", methods=["POST"])
+def set_language():  # type: ignore[no-untyped-def]
+    code = request.form.get("lang", "")
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(_safe_next(request.form.get("next")))

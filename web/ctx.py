@@ -1,0 +1,165 @@
+"""Request-scoped helpers shared by the blueprints: the archive, a catalogue session, the user."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from flask import current_app, g, has_request_context, request, session
+from flask_login import UserMixin, current_user
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from service.archive import Archive
+from service.errors import Conflict, DanganError, InvalidInput, NotFound, PermissionDenied
+from service.models import User
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+DEFAULT_LANGUAGE = "zh_CN"
+
+
+def archive() -> Archive:
+    return current_app.extensions["dangan_archive"]
+
+
+def db() -> Session:
+    """One catalogue session per request, closed (committed) at teardown."""
+    if "db" not in g:
+        cm = archive().session()
+        g.db = cm.__enter__()
+        g.db_cm = cm
+    return g.db
+
+
+def rollback() -> None:
+    if "db" in g:
+        g.db.rollback()
+
+
+def close_db(exc: BaseException | None) -> None:
+    cm = g.pop("db_cm", None)
+    g.pop("db", None)
+    if cm is not None:
+        if exc is None:
+            cm.__exit__(None, None, None)
+        else:
+            cm.__exit__(type(exc), exc, exc.__traceback__)
+
+
+class WebUser(UserMixin):
+    """Flask-Login's view of a catalogue user; the id changes with the password, ending
+    every other session when the password is changed."""
+
+    def __init__(self, model: User) -> None:
+        self.model = model
+
+    def get_id(self) -> str:
+        return f"{self.model.id}:{self.model.password_hash[-12:]}"
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.model.active)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.model, name)
+
+
+def load_user(user_id: str) -> WebUser | None:
+    try:
+        uid, tag = user_id.split(":", 1)
+        model = db().get(User, int(uid))
+    except (ValueError, TypeError):
+        return None
+    if model is None or not model.active or model.password_hash[-12:] != tag:
+        return None
+    return WebUser(model)
+
+
+def me() -> User | None:
+    """The signed-in catalogue user (ORM object) or None."""
+    if current_user and current_user.is_authenticated:
+        return current_user.model
+    return None
+
+
+def lang() -> str:
+    """The user's language code: zh_CN (default) or en, as chosen in the session."""
+    chosen = session.get("lang") if has_request_context() else None
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_PREFIX = re.compile(r"^[^:：\n]{1,200}?: (?=\S)")
+_SPLIT = re.compile(r"\s*/\s+(?=[A-Z\"'“(])")
+
+
+def localize(message: str, language: str | None = None) -> str:
+    """Service messages are "中文 / English": keep the half in the user's language.
+
+    A leading "name: " (a file name, a page number) is kept with the English half too;
+    several lines are localised one by one.
+    """
+    language = language or lang()
+    if "\n" in message:
+        return "\n".join(localize(line, language) for line in message.splitlines())
+    prefix = ""
+    m = _PREFIX.match(message)
+    if m:
+        prefix, message = m.group(0), message[m.end():]
+    for m in _SPLIT.finditer(message):
+        left = message[: m.start()]
+        if _CJK.search(left):
+            return prefix + (message[m.end():].strip() if language == "en" else left.strip())
+    return prefix + message
+
+
+def error_status(exc: DanganError) -> int:
+    if isinstance(exc, InvalidInput):
+        return 400
+    if isinstance(exc, PermissionDenied):
+        return 403
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Conflict):
+        return 409
+    return 400
+
+
+_MARK = re.compile(r"(</?mark>)")
+
+
+def safe_snippet(snippet: str | None) -> Markup:
+    """Engine snippets are escaped text plus <mark>; trust nothing else.
+
+    Every piece between the tags is unescaped and escaped again (so a stray `<script>`
+    comes out as text), and the <mark> tags are re-emitted only when they balance.
+    """
+    out: list[str] = []
+    open_ = False
+    for part in _MARK.split(snippet or ""):
+        if part == "<mark>":
+            if not open_:
+                out.append("<mark>")
+                open_ = True
+        elif part == "</mark>":
+            if open_:
+                out.append("</mark>")
+                open_ = False
+        else:
+            out.append(str(escape(html.unescape(part))))
+    if open_:
+        out.append("</mark>")
+    return Markup("".join(out))
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def int_arg(name: str, default: int | None = None, lo: int = 1, hi: int = 10**9) -> int | None:
+    raw = request.args.get(name, "")
+    try:
+        v = int(raw)
+    except ValueError:
+        return default
+    return max(lo, min(hi, v))

@@ -1,0 +1,65 @@
+"""客户档案: the customer list, a customer's card with items by section, and registration."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from service.browse import (
+    customer_file,
+    item_counts_by_customer,
+    list_customers,
+    list_users,
+    register_customer,
+)
+from service.errors import DanganError
+from service.vocab import CUSTOMER_GRADES, CUSTOMER_KINDS
+
+from .ctx import db, localize, me
+from .search_views import section_names, status_label
+
+bp = Blueprint("customers", __name__)
+
+
+def _list(error: str | None = None, values: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    s = db()
+    q = request.args.get("q", "").strip()
+    customers = list_customers(s, me(), q)
+    return render_template("customers.html", customers=customers, q=q,
+                           counts=item_counts_by_customer(s, me(), customers),
+                           kinds=CUSTOMER_KINDS, grades=CUSTOMER_GRADES, users=list_users(s),
+                           error=error, values=values or {}), status
+
+
+@bp.route("/customers")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    return _list()
+
+
+@bp.route("/customers/new", methods=["POST"])
+@login_required
+def new():  # type: ignore[no-untyped-def]
+    f = request.form
+    try:
+        cust = register_customer(
+            db(), me(), f.get("number", ""), f.get("name", ""), kind=f.get("kind", "企业"),
+            grade=f.get("grade", "普通"), industry=f.get("industry"), contacts=f.get("contacts"),
+            owner_username=(f.get("owner") or "").strip() or None,
+            department=f.get("department"))
+        db().commit()
+    except DanganError as exc:
+        db().rollback()
+        return _list(localize(exc.message), f.to_dict(), 400)
+    flash(_("已登记客户 %(name)s。", name=cust.name), "success")
+    return redirect(url_for("customers.show", number=cust.number))
+
+
+@bp.route("/customers/<number>")
+@login_required
+def show(number: str):  # type: ignore[no-untyped-def]
+    cf = customer_file(db(), me(), number)
+    names = section_names()
+    sections = [(code, names.get(code, name), items) for code, name, items in cf.sections]
+    return render_template("customer.html", cf=cf, sections=sections, status_label=status_label)

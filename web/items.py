@@ -1,0 +1,107 @@
+"""The item page, its page viewer, and the page images / files streamed after a permission check."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_login import login_required
+
+from service.access import can_download
+from service.item_view import (
+    downloadable_file,
+    get_page,
+    hit_boxes,
+    pages_with_matches,
+    record_access,
+    text_segments,
+    visible_item,
+)
+
+from .ctx import archive, db, int_arg, me
+from .search_views import retention_label, section_names, status_label
+
+bp = Blueprint("items", __name__)
+CHUNK = 256 * 1024
+
+
+@bp.route("/items/<int:item_id>")
+@login_required
+def show(item_id: int):  # type: ignore[no-untyped-def]
+    user = me()
+    s = db()
+    item = visible_item(s, user, item_id)
+    q = request.args.get("q", "").strip()[:200]
+    match_pages = pages_with_matches(item, q)
+    default_page = match_pages[0] if match_pages else 1
+    n = int_arg("page", default_page, 1, max(1, len(item.pages))) or 1
+    page = get_page(item, n) if item.pages else None
+    boxes = hit_boxes(page, q) if page is not None and page.status == "done" else []
+    segments = text_segments(page.text if page else None, q)
+    originals = [f for f in item.files if f.role == "original"]
+    pdf = next((f for f in item.files if f.role == "searchable_pdf" and f.status == "stored"),
+               None)
+    record_access(s, user, "view", item, {"page": n})
+    s.commit()
+    return render_template(
+        "item.html", item=item, page=page, n=n, q=q, boxes=boxes, segments=segments,
+        match_pages=match_pages, originals=originals, pdf=pdf,
+        may_download=can_download(user, item), sections=section_names(),
+        retention_label=retention_label, status_label=status_label)
+
+
+def _stream_object(key: str, mimetype: str, *, filename: str | None = None,
+                   cache: bool = False) -> Response:
+    store = archive().store
+    try:
+        size = store.stat(key).size
+    except KeyError:
+        abort(404)
+
+    def gen():  # type: ignore[no-untyped-def]
+        with store.open(key) as fh:
+            while chunk := fh.read(CHUNK):
+                yield chunk
+
+    resp = Response(stream_with_context(gen()), mimetype=mimetype)
+    resp.headers["Content-Length"] = str(size)
+    resp.headers["Cache-Control"] = "private, max-age=3600" if cache else "private, no-store"
+    if filename:
+        resp.headers["Content-Disposition"] = (
+            f"attachment; filename=\"download\"; filename*=UTF-8''{quote(filename)}")
+    return resp
+
+
+@bp.route("/items/<int:item_id>/pages/<int:n>/image")
+@login_required
+def page_image(item_id: int, n: int):  # type: ignore[no-untyped-def]
+    page = get_page(visible_item(db(), me(), item_id), n)
+    if not page.image_key:
+        abort(404)
+    return _stream_object(page.image_key, "image/webp", cache=True)
+
+
+@bp.route("/items/<int:item_id>/pages/<int:n>/thumb")
+@login_required
+def page_thumb(item_id: int, n: int):  # type: ignore[no-untyped-def]
+    page = get_page(visible_item(db(), me(), item_id), n)
+    if not page.thumb_key:
+        abort(404)
+    return _stream_object(page.thumb_key, "image/webp", cache=True)
+
+
+@bp.route("/items/<int:item_id>/files/<int:file_id>")
+@login_required
+def download(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
+    s = db()
+    user = me()
+    f = downloadable_file(s, user, item_id, file_id)
+    name = f.original_name or f"{f.item.archival_code}.{f.format or 'bin'}"
+    mimetype = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg",
+                "tiff": "image/tiff", "bmp": "image/bmp", "webp": "image/webp"}.get(
+        f.format or "", "application/octet-stream")
+    key = f.key
+    record_access(s, user, "download", f.item, {"file": name, "role": f.role,
+                                                "sha256": f.sha256})
+    s.commit()
+    return _stream_object(key, mimetype, filename=name)

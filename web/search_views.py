@@ -1,0 +1,130 @@
+"""The search page: one query box, filters with facet counts, results with snippets."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from service.browse import all_boxes
+from service.catalogue import list_categories
+from service.codes import RETENTIONS
+from service.item_view import hit_rows, recent_items
+from service.models import Customer, Fonds
+from service.search import run_search
+from service.vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
+
+from .ctx import archive, db, int_arg, me
+
+bp = Blueprint("search", __name__)
+
+PER_PAGE = 20
+FILTER_PARAMS = ("fonds", "category", "year", "retention", "secrecy", "customer", "box", "status")
+SORTS = ("relevance", "date_desc", "date_asc")
+
+
+def status_label(value: str) -> str:
+    return {"processing": _("处理中"), "ready": _("已完成"), "failed": _("失败"),
+            "registered": _("已登记")}.get(value, value)
+
+
+def section_names() -> dict[str, str]:
+    """The customer-file sections (service.vocab.CUSTOMER_SECTIONS) in the user's language."""
+    names = {"basic": _("基础资料"), "contract": _("合同协议"), "payment": _("收付款与债务"),
+             "complaint": _("投诉与优惠"), "correspondence": _("往来函件")}
+    return {code: names.get(code, name) for code, name in CUSTOMER_SECTIONS.items()}
+
+
+def retention_label(value: str) -> str:
+    return {"Y": _("永久"), "D30": _("定期30年"), "D10": _("定期10年")}.get(value, value)
+
+
+def _filters(args) -> dict:  # type: ignore[no-untyped-def]
+    f: dict = {}
+    for key in ("fonds", "category", "retention", "secrecy", "customer", "box", "status"):
+        v = (args.get(key) or "").strip()
+        if v:
+            f[key] = v
+    year = (args.get("year") or "").strip()
+    if year.isdigit():
+        f["year_from"] = f["year_to"] = int(year)
+    for key in ("year_from", "year_to"):
+        v = (args.get(key) or "").strip()
+        if v.isdigit():
+            f[key] = int(v)
+    return f
+
+
+def _url(params: dict, **changes) -> str:  # type: ignore[no-untyped-def]
+    p = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
+    return url_for("search.search") + ("?" + urlencode(p) if p else "")
+
+
+@bp.route("/")
+def index():  # type: ignore[no-untyped-def]
+    return redirect(url_for("search.search"))
+
+
+@bp.route("/search")
+@login_required
+def search():  # type: ignore[no-untyped-def]
+    params = {k: request.args.get(k, "").strip() for k in
+              ("q", *FILTER_PARAMS, "year_from", "year_to", "sort")}
+    params = {k: v for k, v in params.items() if v}
+    q = params.get("q", "")
+    sort = params.get("sort") if params.get("sort") in SORTS else "relevance"
+    page = int_arg("page", 1, 1, 10000) or 1
+    user = me()
+    s = db()
+    categories = {c.code: c for c in list_categories(s)}
+    fonds = {f.code: f.name for f in s.query(Fonds).order_by(Fonds.code)}
+    result = None
+    rows: dict = {}
+    facets: list = []
+    recent: list = []
+    if q:
+        result = run_search(archive(), q, user=user, filters=_filters(request.args), sort=sort,
+                            page=page, per_page=PER_PAGE, facets=True, raw=True)
+        rows = hit_rows(s, user, [h.id for h in result.hits],
+                        {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})
+        customers = {c.number: c.name for c in s.query(Customer).filter(
+            Customer.number.in_(list((result.facets.get("customer") or {}).keys())))}
+        labels = {
+            "fonds": lambda v: f"{v} {fonds.get(v, '')}".strip(),
+            "category": lambda v: f"{v} {categories[v].name}" if v in categories else v,
+            "retention": retention_label, "status": status_label,
+            "customer": lambda v: customers.get(v, v),
+        }
+        names = {"fonds": _("全宗"), "category": _("门类"), "year": _("年度"),
+                 "retention": _("保管期限"), "secrecy": _("密级"), "status": _("状态"),
+                 "customer": _("客户")}
+        for field in ("category", "year", "customer", "secrecy", "retention", "fonds", "status"):
+            values = result.facets.get(field) or {}
+            if not values:
+                continue
+            active_value = params.get(field, "")
+            entries = []
+            for value, count in values.items():
+                value = str(value)
+                active = value == active_value
+                entries.append({
+                    "value": value, "label": labels.get(field, str)(value), "count": count,
+                    "active": active,
+                    "url": _url(params, page=None, **{field: None if active else value}),
+                })
+            facets.append({"field": field, "name": names[field], "entries": entries})
+    else:
+        recent = recent_items(s, user, 12)
+    pages = 0
+    if result is not None:
+        pages = max(1, -(-min(result.total, 1000) // PER_PAGE))
+    active_filters = [(k, params[k], _url(params, page=None, **{k: None}))
+                      for k in (*FILTER_PARAMS, "year_from", "year_to") if params.get(k)]
+    return render_template(
+        "search.html", q=q, params=params, result=result, rows=rows, facets=facets,
+        recent=recent, page=page, pages=pages, sort=sort, active_filters=active_filters,
+        page_url=lambda n: _url(params, page=n if n > 1 else None),
+        categories=categories, fonds=fonds, boxes=all_boxes(s), secrecy_levels=SECRECY_LEVELS,
+        retentions=RETENTIONS, retention_label=retention_label, status_label=status_label)

@@ -1,0 +1,150 @@
+"""库房 → 架 → 节 → 层 → 盒: browsing, the box page with its spine label, and the forms."""
+
+from __future__ import annotations
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from markupsafe import Markup
+
+from service.browse import (
+    all_shelves,
+    box_page,
+    boxes_on_shelf,
+    can_manage_locations,
+    get_shelf,
+    register_box,
+    register_shelf,
+    relocate_box,
+    room_tree,
+    shelving_tree,
+    unshelved_boxes,
+)
+from service.codes import RETENTIONS
+from service.errors import DanganError
+from service.locations import box_path
+
+from .ctx import db, localize, me
+from .search_views import retention_label
+
+bp = Blueprint("shelves", __name__)
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _overview(error: str | None = None, values: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    s = db()
+    return render_template("shelves.html", rooms=shelving_tree(s),
+                           unshelved=unshelved_boxes(s, me()), shelves=all_shelves(s),
+                           retentions=RETENTIONS, retention_label=retention_label,
+                           error=error, values=values or {}), status
+
+
+@bp.route("/shelves")
+@login_required
+def overview():  # type: ignore[no-untyped-def]
+    return _overview()
+
+
+@bp.route("/shelves/rooms/<int:room_id>")
+@login_required
+def room(room_id: int):  # type: ignore[no-untyped-def]
+    s = db()
+    node = room_tree(s, room_id)
+    return render_template("room.html", room=node)
+
+
+@bp.route("/shelves/<int:shelf_id>")
+@login_required
+def shelf(shelf_id: int):  # type: ignore[no-untyped-def]
+    s = db()
+    sh = get_shelf(s, shelf_id)
+    return render_template("shelf.html", shelf=sh, boxes=boxes_on_shelf(s, me(), shelf_id),
+                           retention_label=retention_label)
+
+
+@bp.route("/shelves/new", methods=["POST"])
+@login_required
+def new_shelf():  # type: ignore[no-untyped-def]
+    f = request.form
+    try:
+        sh = register_shelf(db(), me(), f.get("room", ""), f.get("rack", ""),
+                            f.get("section", ""), f.get("shelf", ""), f.get("room_name"))
+        db().commit()
+    except DanganError as exc:
+        db().rollback()
+        return _overview(localize(exc.message), f.to_dict(), 400)
+    flash(_("已登记位置 %(path)s。", path=sh.path), "success")
+    return redirect(url_for("shelves.shelf", shelf_id=sh.id))
+
+
+@bp.route("/boxes/new", methods=["POST"])
+@login_required
+def new_box():  # type: ignore[no-untyped-def]
+    f = request.form
+    try:
+        year = _int_or_none(f.get("year"))
+        if (f.get("year") or "").strip() and year is None:
+            raise DanganError("年度应为4位数字。/ The year must be 4 digits.")
+        org = (f.get("org") or "").strip().upper() or None
+        box = register_box(db(), me(), f.get("barcode", ""), year=year,
+                           retention=(f.get("retention") or "").strip() or None, org_code=org,
+                           shelf_id=_int_or_none(f.get("shelf_id")))
+        db().commit()
+    except DanganError as exc:
+        db().rollback()
+        return _overview(localize(exc.message), f.to_dict(), 400)
+    flash(_("已登记档案盒 %(barcode)s。", barcode=box.barcode), "success")
+    return redirect(url_for("shelves.box", barcode=box.barcode))
+
+
+def _box_view(barcode: str, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    s = db()
+    box, items = box_page(s, me(), barcode)
+    return render_template("box.html", box=box, items=items, path=box_path(box),
+                           shelves=all_shelves(s) if can_manage_locations(me()) else [],
+                           retention_label=retention_label, error=error), status
+
+
+@bp.route("/boxes/<barcode>")
+@login_required
+def box(barcode: str):  # type: ignore[no-untyped-def]
+    return _box_view(barcode)
+
+
+@bp.route("/boxes/<barcode>/move", methods=["POST"])
+@login_required
+def move(barcode: str):  # type: ignore[no-untyped-def]
+    try:
+        relocate_box(db(), me(), barcode, _int_or_none(request.form.get("shelf_id")),
+                     request.form.get("note"))
+        db().commit()
+    except DanganError as exc:
+        db().rollback()
+        return _box_view(barcode, localize(exc.message), 400)
+    flash(_("档案盒已移动。"), "success")
+    return redirect(url_for("shelves.box", barcode=barcode))
+
+
+def qr_svg(data: str) -> Markup:
+    """A QR code as inline SVG (made by the qrcode library from our own URL)."""
+    img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    svg = img.to_string(encoding="unicode")
+    return Markup(svg.replace("<svg ", '<svg class="qr" role="img" aria-label="QR" ', 1))
+
+
+@bp.route("/boxes/<barcode>/label")
+@login_required
+def label(barcode: str):  # type: ignore[no-untyped-def]
+    s = db()
+    box, items = box_page(s, me(), barcode)
+    url = url_for("shelves.box", barcode=box.barcode, _external=True)
+    codes = sorted(i.archival_code for i in items)
+    return render_template("label.html", box=box, path=box_path(box), qr=qr_svg(url), url=url,
+                           first=codes[0] if codes else None, last=codes[-1] if codes else None,
+                           count=len(items), retention_label=retention_label)

@@ -1,0 +1,124 @@
+"""Turning an upload form (web page or API) into an ingest request; files go to a temp dir."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from service.access import ALL_ROLES_SEE
+from service.archive import Archive
+from service.errors import InvalidInput
+from service.ingest import IngestRequest, IngestResult, ingest
+from service.models import User
+
+_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
+
+
+def _text(form: MultiDict, name: str, limit: int = 1000) -> str | None:
+    v = (form.get(name) or "").strip()
+    if len(v) > limit:
+        raise InvalidInput(f"字段 {name} 过长（最多 {limit} 字）。/ Field {name} is too long ({limit} max).")
+    return v or None
+
+
+def _int(form: MultiDict, name: str, label: str, required: bool = False) -> int | None:
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        if required:
+            raise InvalidInput(f"请填写{label}。/ {name} is required.")
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{label}应为整数：“{raw}”。/ {name} must be a whole number, not {raw!r}.") \
+            from None
+
+
+def _date(form: MultiDict, name: str) -> date | None:
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"日期格式应为 YYYY-MM-DD：“{raw}”。/ The date must be YYYY-MM-DD, not {raw!r}.") \
+            from None
+
+
+def client_name(filename: str | None, n: int) -> str:
+    """The file's own name without any directory part the browser may send."""
+    name = PureWindowsPath(PurePosixPath(filename or "").name).name.strip()
+    return name[:255] or f"file-{n}"
+
+
+def catalogue_fields(form: MultiDict) -> dict:
+    """The catalogue fields of the form, checked for type; the service checks the rest."""
+    org = _text(form, "org", 3)
+    return {
+        "fonds": (_text(form, "fonds", 4) or "J001").upper(),
+        "category": (_text(form, "category", 2) or "").upper(),
+        "year": _int(form, "year", "年度", required=True),
+        "retention": _text(form, "retention", 3) or "",
+        "secrecy": _text(form, "secrecy", 4) or "",
+        "title": _text(form, "title") or "",
+        "org": org.upper() if org else None,
+        "customer": _text(form, "customer", 20),
+        "customer_section": _text(form, "customer_section", 20),
+        "box": _text(form, "box", 40),
+        "doc_number": _text(form, "doc_number", 100),
+        "responsible": _text(form, "responsible", 200),
+        "doc_date": _date(form, "doc_date"),
+        "paper_pages": _int(form, "paper_pages", "纸质页数"),
+        "remarks": _text(form, "remarks", 5000),
+    }
+
+
+def _real_files(files: list[FileStorage]) -> list[FileStorage]:
+    return [f for f in files if f is not None and (f.filename or "").strip()]
+
+
+@contextlib.contextmanager
+def _upload_dir(archive: Archive) -> Iterator[Path]:
+    base = archive.settings.data_dir / "tmp"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        parent: str | None = str(base)
+    except OSError:
+        parent = None
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=parent) as tmp:
+        yield Path(tmp)
+
+
+def ingest_upload(archive: Archive, user: User, form: MultiDict,
+                  files: list[FileStorage]) -> IngestResult:
+    """Validate the form, save the files to a private temp dir, ingest, always clean up."""
+    fields = catalogue_fields(form)
+    files = _real_files(files)
+    if not files:
+        raise InvalidInput("没有选择文件：请至少选择一个扫描文件。/ No files: choose at least one scan.")
+    with _upload_dir(archive) as tmp:
+        paths, names, empty = [], [], []
+        for n, fs in enumerate(files, start=1):
+            name = client_name(fs.filename, n)
+            suffix = Path(name).suffix
+            path = tmp / f"{n:05d}{suffix if _SUFFIX.match(suffix) else ''}"
+            fs.save(path)
+            if path.stat().st_size == 0:
+                empty.append(name)
+            paths.append(path)
+            names.append(name)
+        if empty:
+            listed = "、".join(empty)
+            raise InvalidInput(f"以下文件是空文件（0 字节），请重新扫描或去掉后再上传：{listed}。/ "
+                               f"These files are empty (0 bytes); rescan or remove them: {listed}.")
+        sees_all = user.role in ALL_ROLES_SEE
+        req = IngestRequest(files=paths, original_names=names, actor=user.username,
+                            owner_id=None if sees_all else user.id,
+                            department=None if sees_all else user.department, **fields)
+        return ingest(archive, req)
