@@ -32,6 +32,7 @@ from PIL import Image
 
 from indexer.errors import ingest_error
 from indexer.textnorm import is_cjk, normalize_text
+from indexer.wordboxes import relayout_cjk_lines
 
 TESSERACT = os.environ.get("TESSERACT_CMD", "tesseract")
 LOW_CONFIDENCE = 60.0  # a first pass below this mean word confidence triggers OSD
@@ -196,11 +197,16 @@ def _join_words(prev: str, word: str) -> str:
 def _parse_tsv(tsv: str) -> tuple[list[dict], float]:
     words: list[dict] = []
     confs: list[float] = []
+    lines: dict[str, tuple[int, int, int, int]] = {}
     reader = csv.reader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
     header = next(reader, None)
     if not header:
         return words, 0.0
     for row in reader:
+        if len(row) >= 10 and row[0] == "4":
+            lines[f"{row[2]}.{row[3]}.{row[4]}"] = (int(row[6]), int(row[7]), int(row[8]),
+                                                    int(row[9]))
+            continue
         if len(row) < 12 or row[0] != "5":
             continue
         text = normalize_text(row[11])
@@ -219,6 +225,7 @@ def _parse_tsv(tsv: str) -> tuple[list[dict], float]:
             }
         )
         confs.append(conf)
+    words = relayout_cjk_lines(words, lines)
     return words, (float(np.mean(confs)) if confs else 0.0)
 
 
