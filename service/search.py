@@ -32,14 +32,29 @@ def run_search(archive: Archive, q: str, *, username: str | None = None, user: U
 
 def reindex(archive: Archive, *, full: bool = False,
             progress: Callable[[int, int], None] | None = None) -> dict:
-    """Index every item with finished pages; skips items whose index entry is current."""
+    """Index every item with finished pages; skips items whose index entry is current.
+
+    `full` rebuilds from scratch; an engine that can build a new index beside the live one
+    (Elasticsearch: versioned index + alias swap) does so, so searches never see it empty.
+    """
     from indexer.search_docs import item_fingerprint, page_docs
 
+    with archive.session() as s:
+        ids = list(s.scalars(select(ArchiveItem.id).order_by(ArchiveItem.id)))
+    rebuild = getattr(archive.search, "rebuild", None) if full else None
+    if rebuild is not None:
+        def all_docs():  # type: ignore[no-untyped-def]
+            for n, item_id in enumerate(ids, start=1):
+                with archive.session() as s:
+                    yield from page_docs(s, s.get(ArchiveItem, item_id))
+                if progress:
+                    progress(n, len(ids))
+
+        rebuild(all_docs())
+        return {"indexed": len(ids), "skipped": 0, "removed": 0, "total": len(ids)}
     indexed = {} if full else archive.search.indexed_items()
     if full:
         archive.search.clear()
-    with archive.session() as s:
-        ids = list(s.scalars(select(ArchiveItem.id).order_by(ArchiveItem.id)))
     done = skipped = removed = 0
     for n, item_id in enumerate(ids, start=1):
         with archive.session() as s:
