@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .common import archive_ready, data_option, emit, handle_errors
+from .common import archive_ready, data_option, emit, fail, handle_errors
 
 
 @click.command("init")
@@ -65,7 +65,11 @@ def serve_cmd(host: str, port: int, no_workers: bool) -> None:
 
         app = create_app(archive)
         click.echo(f"档案系统 / archive: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
-        serve(app, host=host, port=port, threads=8, ident="dangan")
+        try:
+            serve(app, host=host, port=port, threads=8, ident="dangan")
+        except OSError as exc:
+            fail(f"无法在 {host}:{port} 上提供服务（{exc.strerror}），端口可能已被占用，请用 --port 换一个。/ "
+                 f"Cannot serve on {host}:{port} ({exc.strerror}); is the port in use? Try --port.")
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGINT)
