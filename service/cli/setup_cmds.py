@@ -60,6 +60,8 @@ def serve_cmd(host: str, port: int, no_workers: bool) -> None:
     upgrade(archive.engine)
     ensure_secret_key(archive)
     worker = None if no_workers else _start_worker_process()
+    # SIGTERM (systemd, docker stop) should stop the workers too, through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         from web.app import create_app
 
