@@ -50,6 +50,24 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+#: characters seen so far -> their folded form (only those that change), and
+#: the characters folding to more than one character; grown as text is seen
+_FOLD_TABLE: dict[int, str] = {}
+_FOLD_KNOWN: set[str] = set()
+_FOLD_GROWS: set[str] = set()
+
+
+def _learn(chars: set[str]) -> None:
+    for ch in chars:
+        f = ch.lower() if ch.isascii() else unicodedata.normalize("NFKC", ch).lower()
+        if f != ch:
+            _FOLD_TABLE[ord(ch)] = f
+            if len(f) != 1:
+                _FOLD_GROWS.add(ch)
+    if len(_FOLD_KNOWN) < 200_000:  # bounded: new characters are just refolded
+        _FOLD_KNOWN.update(chars)
+
+
 def fold_with_map(text: str) -> tuple[str, Sequence[int]]:
     """Fold ``text`` character by character, returning the folded string and,
     for each folded character, the index of the original character it came
@@ -58,13 +76,18 @@ def fold_with_map(text: str) -> tuple[str, Sequence[int]]:
         low = text.lower()
         if len(low) == len(text):  # the common case: identity map, no loop
             return low, range(len(text))  # type: ignore[return-value]
+    # OCR text is full of full-width punctuation (，：；) that NFKC changes:
+    # fold each character once per process and translate the string in C
+    chars = set(text)
+    new = chars - _FOLD_KNOWN
+    if new:
+        _learn(new)
+    if _FOLD_GROWS.isdisjoint(chars):
+        return text.translate(_FOLD_TABLE), range(len(text))  # type: ignore[return-value]
     out: list[str] = []
     idx: list[int] = []
     for i, ch in enumerate(text):
-        if ch.isascii():
-            f = ch.lower()
-        else:
-            f = unicodedata.normalize("NFKC", ch).lower()
+        f = _FOLD_TABLE.get(ord(ch), ch)
         out.append(f)
         idx.extend([i] * len(f))
     return "".join(out), idx

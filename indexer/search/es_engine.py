@@ -20,9 +20,13 @@ Design (see NOTES.md, "Elasticsearch"):
   security is a paid feature, filtering in the query is free and portable.
 * Totals and facets count *items*, not pages: ``cardinality`` of ``item_id``
   (exact below ``precision_threshold`` = 40 000 distinct items per bucket,
-  approximate above), and facets are ``terms`` aggregations ordered by that
-  item cardinality.  Aggregations run over the filtered query, so invisible
-  items never count.  One primary shard keeps ``terms`` ordering exact.
+  approximate above: ``total_is_exact`` says which), and facets are
+  ``terms`` aggregations ordered by that item cardinality.  Aggregations run
+  over the filtered query, so invisible items never count.  One primary
+  shard keeps ``terms`` ordering exact.
+* A query that finds nothing is retried once in its OCR-tolerant form
+  (:func:`.query.relax_query`: one character of a phrase misread), with the
+  same boolean logic as the SQLite engine; the result is ``fuzzy``.
 * The alias ``{prefix}-pages`` points at a versioned index; :meth:`rebuild`
   loads a fresh index (``refresh_interval: -1``, ``streaming_bulk``) and swaps
   it in with one atomic ``update_aliases`` call.
@@ -39,7 +43,15 @@ from elasticsearch import Elasticsearch, helpers
 
 from .analysis import ANALYZER_VERSION, index_fields
 from .common import LIST_FILTERS, as_list, check_filters, nobody_visible, page_hit, sort_facet
-from .query import Clause, ParsedQuery, Phrase, parse_query, phrase_clauses
+from .query import (
+    Clause,
+    Fuzzy,
+    ParsedQuery,
+    Phrase,
+    parse_query,
+    phrase_clauses,
+    relax_query,
+)
 from .types import (
     FACET_FIELDS,
     FACET_SIZE,
@@ -338,6 +350,22 @@ class ElasticsearchEngine:
         )
         if pq.empty or nobody_visible(req.visibility):
             return SearchResult(total=0, hits=[], facets=empty_facets)
+        res = self._search(pq, req, filters, offset, limit)
+        if res.total == 0:
+            relaxed = relax_query(pq)
+            if relaxed is not None:
+                res = self._search(relaxed, req, filters, offset, limit)
+                res.fuzzy = True
+        return res
+
+    def _search(
+        self,
+        pq: ParsedQuery,
+        req: SearchRequest,
+        filters: dict[str, Any],
+        offset: int,
+        limit: int,
+    ) -> SearchResult:
         self.ensure_index()
         items_agg = {"cardinality": {"field": "item_id", "precision_threshold": PRECISION_THRESHOLD}}
         aggs: dict[str, Any] = {"items": items_agg}
@@ -417,7 +445,10 @@ class ElasticsearchEngine:
                         if b["key"] not in (None, "")
                     }
                 )
-        return SearchResult(total=int(ag["items"]["value"]), hits=hits, facets=facets)
+        total = int(ag["items"]["value"])
+        return SearchResult(
+            total=total, hits=hits, facets=facets, total_is_exact=total < PRECISION_THRESHOLD
+        )
 
 
 def _clause(c: Clause) -> dict[str, Any]:
@@ -437,7 +468,14 @@ def _clause(c: Clause) -> dict[str, Any]:
     return qs[0] if len(qs) == 1 else {"bool": {"should": qs, "minimum_should_match": 1}}
 
 
-def _phrase(p: Phrase) -> dict[str, Any]:
+def _fuzzy(f: Fuzzy) -> dict[str, Any]:
+    """Any alternative, each all of its parts: the SQLite engine's OR of ANDs."""
+    return _any_of([{"bool": {"must": [_phrase(p) for p in alt]}} for alt in f.alternatives])
+
+
+def _phrase(p: Phrase | Fuzzy) -> dict[str, Any]:
+    if isinstance(p, Fuzzy):
+        return _fuzzy(p)
     cl = [_clause(c) for c in phrase_clauses(p)]
     return cl[0] if len(cl) == 1 else {"bool": {"must": cl}}
 

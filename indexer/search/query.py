@@ -18,6 +18,20 @@ Grammar (deliberately small, like a web search box):
 
 Matching is per page: every positive term must occur on the same page (or in
 the item's catalogue text, which is copied onto each page).
+
+OCR tolerance (:func:`relax_query`): when a query finds nothing the user may
+see, the engines run it once more with each unquoted Chinese phrase of 5-10
+characters relaxed to "the phrase with any one character misread, dropped or
+added": for some position, the part before it and the part after it both
+occur on the page (``变动时无缝传`` finds a scan read as ``变动时无颖传``:
+``变动时无`` and ``传``), for positions leaving a part of 3+ characters.
+Both compilers emit that OR of ANDs of phrases with their ordinary phrase
+logic, so the engines agree; results are flagged ``SearchResult.fuzzy`` and
+ranked by bm25, so pages matching the rarer parts come first.  Exact phrase
+hits therefore always come first: the tolerant form is only tried when there
+are none.  (A bag of bigrams with ``minimum_should_match`` was tried first:
+at 100k pages ``楼和人大代表`` then matched every page with ``人大代表``;
+lone-character parts are kept for the same reason.)
 """
 
 from __future__ import annotations
@@ -32,6 +46,12 @@ MAX_QUERY_CHARS = 256
 MAX_TERMS = 12
 MAX_EXCLUDES = 8
 MAX_TOKENS_PER_PHRASE = 32
+#: Chinese phrases of this many characters get an OCR-tolerant fallback (a
+#: 4-character one would fall back to 3-character parts: 绝密内容 -> 机密内容)
+FUZZY_MIN_CHARS = 5
+FUZZY_MAX_CHARS = 10
+#: ... and each way of splitting one must keep a part of this many characters
+FUZZY_MIN_PART = 3
 
 #: characters that glue identifier parts into one phrase (HT-2024-0031, Z109-WS·2011)
 _CONNECTORS = set("-_./·")
@@ -42,6 +62,8 @@ class Phrase:
     """A sequence of folded segments that must occur in order."""
 
     segs: tuple[Segment, ...]
+    #: typed in quotes: the user asked for exactly this (never relaxed)
+    quoted: bool = False
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -60,10 +82,26 @@ class Phrase:
 
 
 @dataclass(frozen=True)
+class Fuzzy:
+    """The OCR-tolerant form of a Chinese phrase: it matches where the phrase
+    occurs with one character misread, dropped or added, i.e. where for some
+    position both the part before it and the part after it occur on the page
+    (each part a phrase; ``alternatives`` holds the parts per position, for
+    the positions that leave a part of FUZZY_MIN_PART characters or more)."""
+
+    phrase: Phrase
+    alternatives: tuple[tuple[Phrase, ...], ...]
+
+    def highlight_phrases(self) -> list[Phrase]:
+        """The parts, so snippets mark what matched."""
+        return list({p: None for alt in self.alternatives for p in alt})
+
+
+@dataclass(frozen=True)
 class AnyOf:
     """Alternatives joined by OR; a single-option AnyOf is a plain term."""
 
-    options: tuple[Phrase, ...]
+    options: tuple[Phrase | Fuzzy, ...]
 
 
 @dataclass(frozen=True)
@@ -77,7 +115,44 @@ class ParsedQuery:
         return not self.must
 
     def positive_phrases(self) -> list[Phrase]:
-        return [p for a in self.must for p in a.options]
+        out: list[Phrase] = []
+        for a in self.must:
+            for p in a.options:
+                out.extend(p.highlight_phrases() if isinstance(p, Fuzzy) else [p])
+        return out
+
+
+def relax_phrase(p: Phrase) -> Fuzzy | None:
+    """The tolerant form of an unquoted 5-10 character Chinese phrase."""
+    if p.quoted or len(p.segs) != 1 or p.segs[0].kind != "cjk":
+        return None
+    text = p.segs[0].text
+    if not FUZZY_MIN_CHARS <= len(text) <= FUZZY_MAX_CHARS:
+        return None
+    alts: dict[tuple[Phrase, ...], None] = {}
+    for i in range(len(text)):
+        parts = [t for t in (text[:i], text[i + 1 :]) if t]
+        # two short parts (大 + 生长, 大厦 + 长城) are on many pages anywhere,
+        # not next to each other: keep splits with a part of 3+ characters
+        if max(map(len, parts)) >= FUZZY_MIN_PART:
+            alts[tuple(Phrase((Segment("cjk", t, 0),)) for t in parts)] = None
+    return Fuzzy(p, tuple(alts))
+
+
+def relax_query(pq: ParsedQuery) -> ParsedQuery | None:
+    """``pq`` with every relaxable positive phrase relaxed (exclusions stay
+    exact), or None when nothing can be relaxed.  Engines run it only when
+    ``pq`` itself found nothing the user may see."""
+    changed = False
+    groups: list[AnyOf] = []
+    for g in pq.must:
+        opts: list[Phrase | Fuzzy] = []
+        for p in g.options:
+            f = relax_phrase(p) if isinstance(p, Phrase) else None
+            changed = changed or f is not None
+            opts.append(f or p)
+        groups.append(AnyOf(tuple(opts)))
+    return ParsedQuery(tuple(groups), pq.must_not) if changed else None
 
 
 @dataclass(frozen=True)
@@ -134,9 +209,9 @@ def _clean(q: str) -> str:
     return q[:MAX_QUERY_CHARS]
 
 
-def _phrase(text: str) -> Phrase | None:
+def _phrase(text: str, quoted: bool = False) -> Phrase | None:
     segs = tuple(segments(fold(text)))
-    return Phrase(segs) if segs else None
+    return Phrase(segs, quoted) if segs else None
 
 
 def _split_word(word: str) -> list[Phrase]:
@@ -193,7 +268,7 @@ def parse_query(q: str) -> ParsedQuery:
             while j < n and text[j] not in _QUOTES:
                 j += 1
             body = _join_cjk_spaces(text[i + 1 : j])
-            ph = _phrase(body)
+            ph = _phrase(body, quoted=True)
             if ph:
                 units.append(("term", neg, [ph]))
             i = j + 1
@@ -257,7 +332,15 @@ def _fts_clause(c: Clause) -> str:
     return f"{cols} : ({' + '.join(parts)})"
 
 
-def _fts_phrase(p: Phrase) -> str:
+def _fts_fuzzy(f: Fuzzy) -> str:
+    """Any alternative, each an AND of its parts."""
+    alts = ("(" + " AND ".join(_fts_phrase(p) for p in alt) + ")" for alt in f.alternatives)
+    return "(" + " OR ".join(alts) + ")"
+
+
+def _fts_phrase(p: Phrase | Fuzzy) -> str:
+    if isinstance(p, Fuzzy):
+        return _fts_fuzzy(p)
     cl = phrase_clauses(p)
     body = " AND ".join(_fts_clause(c) for c in cl)
     return f"({body})" if len(cl) > 1 else body

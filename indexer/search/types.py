@@ -120,9 +120,20 @@ class ItemHit:
 
 @dataclass
 class SearchResult:
+    """``total`` and ``facets`` count matching items the user may see.
+
+    ``total_is_exact`` is False when a very common term matched more pages
+    than the engine counts exactly: ``total`` and ``facets`` then cover only
+    the pages looked at (a lower bound; show it as "N+"), still never an
+    invisible item.  ``fuzzy`` is True when nothing matched exactly and the
+    hits come from the OCR-tolerant fallback (see :func:`.query.relax_query`).
+    """
+
     total: int
     hits: list[ItemHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    total_is_exact: bool = True
+    fuzzy: bool = False
 
 
 @runtime_checkable

@@ -419,3 +419,33 @@ def test_phrase_across_punctuation_and_line_breaks(loaded):
     assert ids(loaded, "有限公司本合同") >= set()  # never raises across a line break
     snip = search(loaded, "二百吨违约金").hits[0].pages[0].snippet
     assert "<mark>二百吨，违约金</mark>" in snip
+
+
+# ---------------------------------------------------------------- OCR tolerance
+
+
+def test_ocr_tolerant_fallback(fresh):
+    fresh.index_pages([
+        _doc(1, 1, "客户信息在跨部门或人员变动时无颖传递，避免信息断层。"),  # OCR read 缝 as 颖
+        _doc(2, 1, "与业务无关的文本，人员变动频繁。"),
+        _doc(4, 1, "绝密：人员变动时无颖传递的安排。", secrecy="绝密"),
+    ])
+    r = search(fresh, "变动时无缝传")
+    assert r.fuzzy and {h.id for h in r.hits} == {1, 4} and r.total == 2
+    assert "<mark>变动时无</mark>" in r.hits[0].pages[0].snippet
+    # permissions hold in the fallback too
+    r = search(fresh, "变动时无缝传", STAFF)
+    assert {h.id for h in r.hits} == {1} and r.total == 1
+    assert sum(r.facets["secrecy"].values()) == 1
+    # with an exact hit, only exact hits (the tolerant form is a fallback)
+    fresh.index_pages([_doc(3, 1, "人员变动时无缝传递。")])
+    r = search(fresh, "变动时无缝传")
+    assert not r.fuzzy and {h.id for h in r.hits} == {3}
+    # quoted means exactly this: never relaxed
+    assert ids(fresh, '"变动时无缝传"') == {3}
+    fresh.delete_item(3)
+    assert ids(fresh, '"变动时无缝传"') == set()
+    # two misread characters, or a short word: no fallback match
+    assert ids(fresh, "变动时有缝传") == set()
+    assert ids(fresh, "无缝") == set()
+    assert not search(fresh, "无缝").fuzzy

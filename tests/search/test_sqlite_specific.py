@@ -53,18 +53,66 @@ def test_committed_transaction_indexes(engine):
     assert s.search(SearchRequest(q="提交", visibility=ALL)).total == 1
 
 
-def test_scan_cap_keeps_totals_and_facets_exact(engine):
-    s = SqliteFtsEngine(engine, scan_cap=5)
+def test_scan_cap_below_cap_is_exact(engine):
+    s = SqliteFtsEngine(engine, scan_cap=30)
     s.index_pages([_doc(i, f"常见词汇 第{i}件") for i in range(1, 31)])
     r = s.search(SearchRequest(q="常见", visibility=ALL, per_page=3))
-    assert r.total == 30 and len(r.hits) == 3
+    assert r.total == 30 and len(r.hits) == 3 and r.total_is_exact
     assert r.facets["fonds"] == {"J001": 30}
 
 
-def test_rank_window_for_very_common_terms(engine):
-    s = SqliteFtsEngine(engine, scan_cap=4, rank_window=6)
-    s.index_pages([_doc(i, f"常见词汇 第{i}件") for i in range(1, 21)])
+def test_common_term_over_cap_is_flagged_approximate(engine):
+    s = SqliteFtsEngine(engine, scan_cap=5)
+    s.index_pages([_doc(i, f"常见词汇 第{i}件") for i in range(1, 31)])
     r = s.search(SearchRequest(q="常见", visibility=ALL, per_page=3))
-    assert r.total == 20 and len(r.hits) == 3
-    assert r.facets["fonds"] == {"J001": 20}
+    assert not r.total_is_exact
+    assert r.total == 5 and len(r.hits) == 3  # the cap's worth of pages: a lower bound
+    assert r.facets["fonds"] == {"J001": 5}
     assert all(h.pages and "<mark>常见</mark>" in h.pages[0].snippet for h in r.hits)
+    seen = [h.id for p in (1, 2) for h in s.search(
+        SearchRequest(q="常见", visibility=ALL, per_page=3, page=p)).hits]
+    assert len(seen) == len(set(seen)) == 5
+
+
+def _owned(item_id: int, text: str, owner: int, secrecy: str = "公开") -> PageDoc:
+    d = _doc(item_id, text)
+    d.owner_id = owner
+    d.secrecy = secrecy
+    return d
+
+
+def test_cap_counts_visible_pages_only(engine):
+    """The cap applies after the permission check: a user who may see two of
+    many matching items finds both (exactly), whatever the invisible ones."""
+    s = SqliteFtsEngine(engine, scan_cap=4)
+    docs = [_owned(i, f"常见词汇 第{i}件", owner=2) for i in range(1, 41)]
+    docs[3] = _owned(4, "常见词汇 我的第一件", owner=1)  # indexed early, far outside the newest 4
+    docs[10] = _owned(11, "常见词汇 我的第二件", owner=1, secrecy="秘密")
+    docs[20] = _owned(21, "常见词汇 我的第三件", owner=1)
+    s.index_pages(docs)
+    me = Visibility(secrecy=frozenset({"公开", "内部"}), owner_ids=frozenset({1}))
+    r = s.search(SearchRequest(q="常见", visibility=me))
+    assert {h.id for h in r.hits} == {4, 21}
+    assert r.total == 2 and r.total_is_exact
+    assert r.facets["secrecy"] == {"公开": 2}
+    # over the cap among the visible ones: flagged, never counting the rest
+    r = s.search(SearchRequest(q="常见", visibility=Visibility(
+        secrecy=frozenset({"公开"}), owner_ids=frozenset({2}))))
+    assert not r.total_is_exact and r.total == 4 and sum(r.facets["fonds"].values()) == 4
+    assert {h.id for h in r.hits} <= {d.item_id for d in docs if d.owner_id == 2}
+
+
+def test_common_term_sorted_by_date_over_cap(engine):
+    s = SqliteFtsEngine(engine, scan_cap=5)
+    docs = []
+    for i in range(1, 21):
+        d = _doc(i, f"常见词汇 第{i}件")
+        d.date = f"2020-01-{i:02d}"
+        docs.append(d)
+    s.index_pages(docs)
+    r = s.search(SearchRequest(q="常见", visibility=ALL, sort="date_desc", per_page=3))
+    assert [h.id for h in r.hits] == [20, 19, 18]  # the newest by date, not by indexing
+    assert not r.total_is_exact and r.total == 5
+    assert all(h.pages and h.pages[0].score > 0 for h in r.hits)
+    r = s.search(SearchRequest(q="常见", visibility=ALL, sort="date_asc", per_page=3))
+    assert [h.id for h in r.hits] == [1, 2, 3]
