@@ -170,7 +170,12 @@ def to_cli_json(result: SearchResult) -> dict[str, Any]:
                 ],
             }
         )
-    return {"total": result.total, "hits": hits}
+    out: dict[str, Any] = {"total": result.total, "hits": hits}
+    if not result.total_is_exact:
+        out["total_is_exact"] = False  # a very common term: counted over a capped set of pages
+    if result.fuzzy:
+        out["fuzzy"] = True  # no exact match: one OCR-misread character tolerated
+    return out
 
 
 def clamp_request(req: SearchRequest) -> tuple[int, int]:
