@@ -6,13 +6,12 @@ One call per page, so a job queue can spread a long file across all cores
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 
 from PIL import Image
 
-from indexer.derived import THUMB_WIDTH, WEB_WIDTH, fit
+from indexer.derived import page_views
 from indexer.document import open_document
 from indexer.errors import IngestError
 from indexer.ocr import ocr_image
@@ -33,12 +32,6 @@ class PageResult:
     web_webp: bytes = field(repr=False)
     thumb_webp: bytes = field(repr=False)
     pdf: bytes = field(repr=False)
-
-
-def _webp(img: Image.Image, quality: int) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "WEBP", quality=quality, method=4)
-    return buf.getvalue()
 
 
 def _dpi(img: Image.Image) -> int:
@@ -74,7 +67,7 @@ def process_page(
             img = doc.page_image(page_no, dpi=150)  # only for the preview images
             pdf = doc.page_pdf(page_no)
             assert pdf is not None
-            web = fit(img, WEB_WIDTH)
+            web, thumb = page_views(img)
             return PageResult(
                 page_no=page_no,
                 source="textlayer",
@@ -84,14 +77,14 @@ def process_page(
                 rotation=0.0,
                 width=img.width,
                 height=img.height,
-                web_webp=_webp(web, 80),
-                thumb_webp=_webp(fit(web, THUMB_WIDTH), 70),
+                web_webp=web,
+                thumb_webp=thumb,
                 pdf=pdf,
             )
         img = doc.page_image(page_no)
     result = ocr_image(img, lang=lang, dpi=_dpi(img), timeout=timeout)
     # Derived images follow the same correction as the word boxes, done at web size (cheap).
-    web = fit(img, WEB_WIDTH, result.rotation)
+    web, thumb = page_views(img, result.rotation)
     return PageResult(
         page_no=page_no,
         source="ocr",
@@ -101,8 +94,8 @@ def process_page(
         rotation=result.rotation,
         width=result.width,
         height=result.height,
-        web_webp=_webp(web, 80),
-        thumb_webp=_webp(fit(web, THUMB_WIDTH), 70),
+        web_webp=web,
+        thumb_webp=thumb,
         pdf=result.pdf,
     )
 
