@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
 
@@ -10,8 +10,29 @@ from indexer.search.types import SearchRequest, to_cli_json
 
 from .access import operator_visibility, visibility_for
 from .archive import Archive
-from .errors import NotFound
+from .errors import InvalidInput, NotFound
 from .models import ArchiveItem, User
+
+FILTER_FIELDS = ("fonds", "category", "retention", "secrecy", "customer", "box", "location",
+                 "status")
+SORTS = ("relevance", "date_desc", "date_asc")
+
+
+def filters_from(args: Mapping[str, str | None]) -> dict:
+    """Search filters from request/CLI parameters; `year` is shorthand for one year."""
+    f: dict = {}
+    for key in FILTER_FIELDS:
+        v = (args.get(key) or "").strip()
+        if v:
+            f[key] = v
+    year = (args.get("year") or "").strip()
+    if year.isdigit():
+        f["year_from"] = f["year_to"] = int(year)
+    for key in ("year_from", "year_to"):
+        v = (args.get(key) or "").strip()
+        if v.isdigit():
+            f[key] = int(v)
+    return f
 
 
 def run_search(archive: Archive, q: str, *, username: str | None = None, user: User | None = None,
@@ -23,6 +44,8 @@ def run_search(archive: Archive, q: str, *, username: str | None = None, user: U
             user = s.scalar(select(User).where(User.username == username))
             if user is None:
                 raise NotFound(f"用户“{username}”不存在。/ Unknown user {username!r}.")
+    if sort not in SORTS:
+        raise InvalidInput(f"排序方式“{sort}”无效，可选：{', '.join(SORTS)}。/ Unknown sort {sort!r}.")
     vis = visibility_for(user) if user is not None else operator_visibility()
     req = SearchRequest(q=q, visibility=vis, filters=filters or {}, sort=sort, page=page,
                         per_page=per_page, facets=facets)

@@ -9,7 +9,7 @@ from service.codes import preview
 from service.errors import InvalidInput
 from service.item_view import record_access, visible_item
 from service.items import item_summary, item_to_json
-from service.search import run_search
+from service.search import filters_from, run_search
 from service.users import user_for_token
 
 from .ctx import archive, db
@@ -58,7 +58,9 @@ def search():  # type: ignore[no-untyped-def]
     q = request.args.get("q", "")
     limit = _int_param("limit", 10, 1, 200)
     page = _int_param("page", 1, 1, 10000)
-    return jsonify(run_search(archive(), q, user=g.api_user, per_page=limit, page=page))
+    return jsonify(run_search(archive(), q, user=g.api_user, per_page=limit, page=page,
+                              filters=filters_from(request.args),
+                              sort=request.args.get("sort") or "relevance"))
 
 
 @bp.get("/items/<int:item_id>")

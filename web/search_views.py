@@ -13,7 +13,7 @@ from service.catalogue import list_categories
 from service.codes import RETENTIONS
 from service.item_view import hit_rows, recent_items
 from service.models import Customer, Fonds
-from service.search import run_search
+from service.search import filters_from, run_search
 from service.vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
 from .ctx import archive, db, int_arg, me
@@ -39,22 +39,6 @@ def section_names() -> dict[str, str]:
 
 def retention_label(value: str) -> str:
     return {"Y": _("永久"), "D30": _("定期30年"), "D10": _("定期10年")}.get(value, value)
-
-
-def _filters(args) -> dict:  # type: ignore[no-untyped-def]
-    f: dict = {}
-    for key in ("fonds", "category", "retention", "secrecy", "customer", "box", "status"):
-        v = (args.get(key) or "").strip()
-        if v:
-            f[key] = v
-    year = (args.get("year") or "").strip()
-    if year.isdigit():
-        f["year_from"] = f["year_to"] = int(year)
-    for key in ("year_from", "year_to"):
-        v = (args.get(key) or "").strip()
-        if v.isdigit():
-            f[key] = int(v)
-    return f
 
 
 def _url(params: dict, **changes) -> str:  # type: ignore[no-untyped-def]
@@ -85,7 +69,7 @@ def search():  # type: ignore[no-untyped-def]
     facets: list = []
     recent: list = []
     if q:
-        result = run_search(archive(), q, user=user, filters=_filters(request.args), sort=sort,
+        result = run_search(archive(), q, user=user, filters=filters_from(request.args), sort=sort,
                             page=page, per_page=PER_PAGE, facets=True, raw=True)
         rows = hit_rows(s, user, [h.id for h in result.hits],
                         {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})

@@ -15,14 +15,28 @@ from .common import archive_ready, data_option, emit, handle_errors
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
 @click.option("--page", default=1, type=click.IntRange(1, 10000))
 @click.option("--as", "as_user", default=None, help="Search with this user's permissions.")
+@click.option("--fonds", default=None)
+@click.option("--category", default=None)
+@click.option("--year", default=None, help="One year, or use --year-from/--year-to.")
+@click.option("--year-from", default=None)
+@click.option("--year-to", default=None)
+@click.option("--retention", default=None)
+@click.option("--secrecy", default=None)
+@click.option("--customer", default=None)
+@click.option("--box", default=None)
+@click.option("--status", default=None)
+@click.option("--sort", default="relevance", show_default=True,
+              type=click.Choice(["relevance", "date_desc", "date_asc"]))
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def search_cmd(query: str, limit: int, page: int, as_user: str | None, as_json: bool) -> None:
+def search_cmd(query: str, limit: int, page: int, as_user: str | None, sort: str, as_json: bool,
+               **filter_args: str | None) -> None:
     """Full-text search over page text and catalogue fields."""
-    from ..search import run_search
+    from ..search import filters_from, run_search
 
     archive = archive_ready()
-    data = run_search(archive, query, username=as_user, per_page=limit, page=page)
+    data = run_search(archive, query, username=as_user, per_page=limit, page=page, sort=sort,
+                      filters=filters_from(filter_args))
 
     def human(d: dict) -> str:
         lines = [f"共 {d['total']} 件 / {d['total']} items"]

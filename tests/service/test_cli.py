@@ -167,3 +167,10 @@ def test_search_respects_ownership_and_secrecy(env: dict[str, str], tmp_path: Pa
     shown = dangan_json(env, "show", str(a["id"]))
     assert shown["location"]["path"] == "A库房/3架/2节/4层/盒 BOX-0001"
     assert shown["customer"]["number"] == "KH-202405001"
+
+
+def test_search_filters_and_sort_are_validated(env: dict[str, str]) -> None:
+    proc = dangan(env, "search", "合同", "--sort", "sideways", check=False)
+    assert proc.returncode == 2
+    assert dangan_json(env, "search", "合同", "--category", "HT", "--year", "2024",
+                       "--sort", "date_desc") == {"total": 0, "hits": []}
