@@ -157,10 +157,25 @@ class ElasticsearchEngine:
         stamp = time.strftime("%Y%m%d%H%M%S")
         return f"{self.alias}-v{ANALYZER_VERSION}-{stamp}-{uuid.uuid4().hex[:6]}"
 
+    def put_template(self) -> None:
+        """An index template for every versioned index behind the alias.
+
+        Analysis and mappings then live on the cluster, so an index created by hand or by
+        a restore gets the same CJK analysis as one created here.
+        """
+        self.es.indices.put_index_template(
+            name=self.alias,
+            index_patterns=[f"{self.alias}-v*"],
+            template={"settings": self.settings(), "mappings": MAPPINGS},
+            priority=100,
+            meta={"managed_by": "dangan", "analyzer_version": ANALYZER_VERSION},
+        )
+
     def ensure_index(self) -> None:
         """Create the first versioned index and point the alias at it."""
         if self._ready:
             return
+        self.put_template()
         if not self.es.indices.exists_alias(name=self.alias):
             name = self._new_index_name()
             self.es.indices.create(
@@ -183,6 +198,7 @@ class ElasticsearchEngine:
 
         Searches keep hitting the old index until the swap; returns the
         number of pages loaded."""
+        self.put_template()
         new = self._new_index_name()
         self.es.indices.create(index=new, settings=self.settings(loading=True), mappings=MAPPINGS)
         n = 0
