@@ -29,8 +29,17 @@ def item_summary(item: ArchiveItem) -> dict:
             "status": item.status, "pages": len(item.pages), **progress(item)}
 
 
-def item_to_json(item: ArchiveItem, *, with_text: bool = True) -> dict:
-    """Everything about an item: catalogue fields, paper set location, electronic set."""
+def item_to_json(item: ArchiveItem, *, with_text: bool = True,
+                 mask_personal_data: bool = False) -> dict:
+    """Everything about an item: catalogue fields, paper set location, electronic set.
+
+    `mask_personal_data` masks resident ID and mobile numbers in the page texts.
+    """
+    from .privacy import mask_personal
+
+    def page_text(text: str | None) -> str:
+        return mask_personal(text or "") if mask_personal_data else text or ""
+
     box = item.box
     location = None
     if box is not None:
@@ -76,5 +85,5 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True) -> dict:
         "pages": [{"n": p.n, "status": p.status, "source": p.source,
                    "confidence": round(p.confidence, 1) if p.confidence is not None else None,
                    "error": p.error if p.status == "failed" else None,
-                   **({"text": p.text or ""} if with_text else {})} for p in item.pages],
+                   **({"text": page_text(p.text)} if with_text else {})} for p in item.pages],
     }

@@ -12,6 +12,7 @@ from .access import operator_visibility, visibility_for
 from .archive import Archive
 from .errors import InvalidInput, NotFound
 from .models import ArchiveItem, User
+from .privacy import can_see_personal, mask_personal
 
 FILTER_FIELDS = ("fonds", "category", "retention", "secrecy", "customer", "box", "location",
                  "status")
@@ -47,8 +48,10 @@ def run_search(archive: Archive, q: str, *, username: str | None = None, user: U
     if sort not in SORTS:
         raise InvalidInput(f"排序方式“{sort}”无效，可选：{', '.join(SORTS)}。/ Unknown sort {sort!r}.")
     vis = visibility_for(user) if user is not None else operator_visibility()
+    masked = user is not None and not can_see_personal(user)
     req = SearchRequest(q=q, visibility=vis, filters=filters or {}, sort=sort, page=page,
-                        per_page=per_page, facets=facets)
+                        per_page=per_page, facets=facets,
+                        text_filter=mask_personal if masked else None)
     result = archive.search.search(req)
     return result if raw else to_cli_json(result)
 

@@ -9,6 +9,7 @@ from service.codes import preview
 from service.errors import InvalidInput
 from service.item_view import record_access, visible_item
 from service.items import item_summary, item_to_json
+from service.privacy import can_see_personal
 from service.search import filters_from, run_search
 from service.users import user_for_token
 
@@ -66,7 +67,7 @@ def search():  # type: ignore[no-untyped-def]
 @bp.get("/items/<int:item_id>")
 def item(item_id: int):  # type: ignore[no-untyped-def]
     it = visible_item(db(), g.api_user, item_id)
-    data = item_to_json(it)
+    data = item_to_json(it, mask_personal_data=not can_see_personal(g.api_user))
     record_access(db(), g.api_user, "view", it, {"via": "api"})
     db().commit()
     return jsonify(data)

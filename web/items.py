@@ -17,6 +17,7 @@ from service.item_view import (
     text_segments,
     visible_item,
 )
+from service.privacy import text_for
 
 from .ctx import archive, db, int_arg, me
 from .search_views import retention_label, section_names, status_label
@@ -37,7 +38,7 @@ def show(item_id: int):  # type: ignore[no-untyped-def]
     n = int_arg("page", default_page, 1, max(1, len(item.pages))) or 1
     page = get_page(item, n) if item.pages else None
     boxes = hit_boxes(page, q) if page is not None and page.status == "done" else []
-    segments = text_segments(page.text if page else None, q)
+    segments = text_segments(text_for(user, page.text) if page else None, q)
     originals = [f for f in item.files if f.role == "original"]
     pdf = next((f for f in item.files if f.role == "searchable_pdf" and f.status == "stored"),
                None)

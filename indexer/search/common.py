@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .highlight import make_snippet, match_boxes
@@ -59,8 +59,11 @@ def sort_facet(c: dict[str, int]) -> dict[str, int]:
 
 
 def page_hit(
-    page_no: int, text: str, words: list[dict[str, Any]], phrases: Sequence[Phrase], score: float
+    page_no: int, text: str, words: list[dict[str, Any]], phrases: Sequence[Phrase], score: float,
+    text_filter: Callable[[str], str] | None = None,
 ) -> PageHit:
+    if text_filter is not None:
+        text = text_filter(text)
     return PageHit(
         page=page_no,
         snippet=make_snippet(text, phrases),

@@ -439,6 +439,7 @@ class ElasticsearchEngine:
                         ps.get("words") or [],
                         phrases,
                         ph.get("_score") or 0.0,
+                        req.text_filter,
                     )
                 )
             hits.append(

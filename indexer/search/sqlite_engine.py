@@ -357,7 +357,8 @@ class SqliteFtsEngine:
             pages = []
             for r in g[:MAX_PAGES_PER_ITEM]:
                 text, words = stored.get(r[1], ("", "[]"))
-                pages.append(page_hit(r[2], text, _load_words(words), phrases, -r[_RANK_AT]))
+                pages.append(page_hit(r[2], text, _load_words(words), phrases, -r[_RANK_AT],
+                                      req.text_filter))
             first = g[0]
             hits.append(
                 ItemHit(

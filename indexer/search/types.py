@@ -7,6 +7,7 @@ care which one is configured.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -99,6 +100,9 @@ class SearchRequest:
     page: int = 1
     per_page: int = 20
     facets: bool = True
+    #: Applied to page text before snippets are cut, e.g. masking personal data for users
+    #: without the right to read it; must keep the text's length (offsets stay valid).
+    text_filter: Callable[[str], str] | None = None
 
 
 @dataclass
