@@ -20,27 +20,20 @@ def ensure_shelf(session: Session, room: str, rack: str, section: str, shelf: st
     for label, value in (("库房", room), ("架", rack), ("节", section), ("层", shelf)):
         if not value or len(value) > 20:
             raise InvalidInput(f"{label}编号不能为空且不超过20个字符。/ {label} code must be 1–20 characters.")
-    r = session.scalar(select(Room).where(Room.code == room))
-    if r is None:
-        r = Room(code=room, name=room_name or f"{room}库房")
-        session.add(r)
+    r = _find_or_add(session, Room, {"code": room}, name=room_name or f"{room}库房")
+    k = _find_or_add(session, Rack, {"room_id": r.id, "code": rack})
+    sec = _find_or_add(session, Section, {"rack_id": k.id, "code": section})
+    return _find_or_add(session, Shelf, {"section_id": sec.id, "code": shelf})
+
+
+def _find_or_add(session: Session, model: type, keys: dict, **extra: object):  # type: ignore[no-untyped-def]
+    """The row of `model` matching `keys`, created (with `extra`) when missing."""
+    row = session.scalar(select(model).filter_by(**keys))
+    if row is None:
+        row = model(**keys, **extra)
+        session.add(row)
         session.flush()
-    k = session.scalar(select(Rack).where(Rack.room_id == r.id, Rack.code == rack))
-    if k is None:
-        k = Rack(room_id=r.id, code=rack)
-        session.add(k)
-        session.flush()
-    s = session.scalar(select(Section).where(Section.rack_id == k.id, Section.code == section))
-    if s is None:
-        s = Section(rack_id=k.id, code=section)
-        session.add(s)
-        session.flush()
-    sh = session.scalar(select(Shelf).where(Shelf.section_id == s.id, Shelf.code == shelf))
-    if sh is None:
-        sh = Shelf(section_id=s.id, code=shelf)
-        session.add(sh)
-        session.flush()
-    return sh
+    return row
 
 
 def get_box(session: Session, barcode: str) -> Box:
