@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
 
-from indexer.search.types import SearchRequest, to_cli_json
+from indexer.search.common import LIST_FILTERS
+from indexer.search.types import SORT_ORDERS, SearchRequest, to_cli_json
 
 from .access import operator_visibility, visibility_for
 from .archive import Archive
@@ -14,15 +15,13 @@ from .errors import InvalidInput, NotFound
 from .models import ArchiveItem, User
 from .privacy import can_see_personal, mask_personal
 
-FILTER_FIELDS = ("fonds", "category", "retention", "secrecy", "customer", "box", "location",
-                 "status")
-SORTS = ("relevance", "date_desc", "date_asc")
+SORTS = SORT_ORDERS
 
 
 def filters_from(args: Mapping[str, str | None]) -> dict:
     """Search filters from request/CLI parameters; `year` is shorthand for one year."""
     f: dict = {}
-    for key in FILTER_FIELDS:
+    for key in LIST_FILTERS:
         v = (args.get(key) or "").strip()
         if v:
             f[key] = v

@@ -13,7 +13,7 @@ from service.catalogue import list_categories
 from service.codes import RETENTIONS
 from service.item_view import hit_rows, recent_items
 from service.models import Customer, Fonds
-from service.search import filters_from, run_search
+from service.search import SORTS, filters_from, run_search
 from service.vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
 from .ctx import archive, db, int_arg, me
@@ -22,7 +22,6 @@ bp = Blueprint("search", __name__)
 
 PER_PAGE = 20
 FILTER_PARAMS = ("fonds", "category", "year", "retention", "secrecy", "customer", "box", "status")
-SORTS = ("relevance", "date_desc", "date_asc")
 
 
 def status_label(value: str) -> str:

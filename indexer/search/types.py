@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 SECRECY_LEVELS: tuple[str, ...] = ("公开", "内部", "秘密", "机密", "绝密")
 
@@ -47,6 +47,7 @@ FACET_SIZE = 50
 MAX_PAGES_PER_ITEM = 5
 
 SortOrder = Literal["relevance", "date_desc", "date_asc"]
+SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
 
 
 @dataclass
