@@ -47,6 +47,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 bench: deps-test venv
+	$(VENV)/bin/pip install -q -e '.[test,bench]'
 	$(VENV)/bin/python bench/ocr_bench.py $(or $(SAMPLES),../shared/samples)
 	$(VENV)/bin/python bench/search_bench.py --samples $(or $(SAMPLES),../shared/samples)
 
