@@ -97,8 +97,12 @@ def show_cmd(item_id: int, as_json: bool) -> None:
 
     def human(d: dict) -> str:
         loc = (d["location"] or {}).get("path") or "—"
+        prog = d["progress"]
         lines = [f"{d['archival_code']}  {d['title']}", f"状态/status: {d['status']}  "
+                 f"OCR {prog['pages_done']}/{prog['pages_total']}  "
                  f"密级/secrecy: {d['secrecy']}  位置/location: {loc}"]
+        if d["status_reason"]:
+            lines.append(f"原因/reason: {d['status_reason']}")
         lines += [f"  {f['role']}: {f['name']} {f['size']} B sha256={f['sha256']}" for f in d["files"]]
         lines += [f"--- 第 {p['n']} 页 / page {p['n']} ---\n{p.get('text') or ''}" for p in d["pages"]]
         return "\n".join(lines)
