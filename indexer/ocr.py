@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from indexer.colour import compose_colour_pdf, has_colour
 from indexer.errors import ingest_error
 from indexer.textnorm import is_cjk, normalize_text
 from indexer.wordboxes import relayout_cjk_lines
@@ -229,13 +230,16 @@ def _parse_tsv(tsv: str) -> tuple[list[dict], float]:
     return words, (float(np.mean(confs)) if confs else 0.0)
 
 
-def _tesseract_pass(grey: Image.Image, lang: str, dpi: int, deadline: float | None) -> _Pass:
+def _tesseract_pass(grey: Image.Image, lang: str, dpi: int, deadline: float | None,
+                    text_only_pdf: bool = False) -> _Pass:
     with tempfile.TemporaryDirectory(prefix="ocr-") as d:
         tmp = Path(d)
         src = _write_input(grey, tmp)
         base = tmp / "out"
+        extra = ["-c", "textonly_pdf=1"] if text_only_pdf else []
         _run(
-            [TESSERACT, str(src), str(base), "-l", lang, "--dpi", str(dpi), "txt", "tsv", "pdf"],
+            [TESSERACT, str(src), str(base), "-l", lang, "--dpi", str(dpi), *extra,
+             "txt", "tsv", "pdf"],
             deadline,
         )
         raw = base.with_suffix(".txt").read_text(encoding="utf-8", errors="replace")
@@ -272,6 +276,7 @@ def ocr_image(
     lang: str = "chi_sim+eng",
     dpi: int = 300,
     timeout: float | None = 120,
+    keep_colour: bool = True,
 ) -> OcrResult:
     """OCR a page image: correct orientation and skew, run Tesseract once, return everything.
 
@@ -279,11 +284,12 @@ def ocr_image(
     (in total across passes); Tesseract is killed.
     """
     deadline = time.monotonic() + timeout if timeout else None
+    colour = keep_colour and has_colour(img)
     grey = to_grey(img)
     skew = estimate_skew(grey)
     rotation = skew
     page = apply_rotation(grey, skew) if skew else grey
-    result = _tesseract_pass(page, lang, dpi, deadline)
+    result = _tesseract_pass(page, lang, dpi, deadline, colour)
     if _looks_bad(result):
         cw = detect_orientation(page, dpi=dpi, deadline=deadline)
         if cw:
@@ -291,9 +297,12 @@ def ocr_image(
             turned = apply_rotation(grey, quarter)
             skew2 = estimate_skew(turned)
             page2 = apply_rotation(turned, skew2) if skew2 else turned
-            second = _tesseract_pass(page2, lang, dpi, deadline)
+            second = _tesseract_pass(page2, lang, dpi, deadline, colour)
             if second.confidence >= result.confidence or len(second.words) > len(result.words):
                 result, page, rotation = second, page2, float(quarter) + skew2
+    pdf = result.pdf
+    if colour:
+        pdf = compose_colour_pdf(pdf, apply_rotation(img, rotation), dpi)
     rotation = rotation % 360
     if rotation > 180:
         rotation -= 360
@@ -302,7 +311,7 @@ def ocr_image(
         words=result.words,
         confidence=round(result.confidence, 1),
         rotation=round(rotation, 2),
-        pdf=result.pdf,
+        pdf=pdf,
         width=page.width,
         height=page.height,
         image=page,
