@@ -21,7 +21,8 @@ from .ctx import archive, db, int_arg, me
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 20
-FILTER_PARAMS = ("fonds", "category", "year", "retention", "secrecy", "customer", "box", "status")
+FILTER_PARAMS = ("fonds", "category", "year", "retention", "secrecy", "customer", "box", "location",
+                 "status")
 
 
 def status_label(value: str) -> str:
@@ -82,8 +83,9 @@ def search():  # type: ignore[no-untyped-def]
         }
         names = {"fonds": _("全宗"), "category": _("门类"), "year": _("年度"),
                  "retention": _("保管期限"), "secrecy": _("密级"), "status": _("状态"),
-                 "customer": _("客户")}
-        for field in ("category", "year", "customer", "secrecy", "retention", "fonds", "status"):
+                 "customer": _("客户"), "location": _("存放位置")}
+        for field in ("category", "year", "customer", "location", "secrecy", "retention", "fonds",
+                      "status"):
             values = result.facets.get(field) or {}
             if not values:
                 continue

@@ -38,6 +38,7 @@ FACET_FIELDS: tuple[str, ...] = (
     "secrecy",
     "status",
     "customer",
+    "location",
 )
 
 #: At most this many values per facet field (both engines cut the same way).
