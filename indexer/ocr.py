@@ -38,6 +38,9 @@ from indexer.wordboxes import relayout_cjk_lines
 TESSERACT = os.environ.get("TESSERACT_CMD", "tesseract")
 LOW_CONFIDENCE = 60.0  # a first pass below this mean word confidence triggers OSD
 MIN_WORDS = 5
+#: Below this mean confidence the page's layout analysis probably failed (a sparse page such
+#: as an ID copy or a short form): read it once more as one column of text (--psm 4).
+RELAYOUT_CONFIDENCE = 80.0
 SKEW_RANGE = 8.0  # degrees searched either side of level
 MIN_SKEW = 0.15  # below this a rotation costs more than it gains
 
@@ -231,12 +234,14 @@ def _parse_tsv(tsv: str) -> tuple[list[dict], float]:
 
 
 def _tesseract_pass(grey: Image.Image, lang: str, dpi: int, deadline: float | None,
-                    text_only_pdf: bool = False) -> _Pass:
+                    text_only_pdf: bool = False, psm: int | None = None) -> _Pass:
     with tempfile.TemporaryDirectory(prefix="ocr-") as d:
         tmp = Path(d)
         src = _write_input(grey, tmp)
         base = tmp / "out"
         extra = ["-c", "textonly_pdf=1"] if text_only_pdf else []
+        if psm is not None:
+            extra += ["--psm", str(psm)]
         _run(
             [TESSERACT, str(src), str(base), "-l", lang, "--dpi", str(dpi), *extra,
              "txt", "tsv", "pdf"],
@@ -300,6 +305,10 @@ def ocr_image(
             second = _tesseract_pass(page2, lang, dpi, deadline, colour)
             if second.confidence >= result.confidence or len(second.words) > len(result.words):
                 result, page, rotation = second, page2, float(quarter) + skew2
+    if result.confidence < RELAYOUT_CONFIDENCE:
+        single_column = _tesseract_pass(page, lang, dpi, deadline, colour, psm=4)
+        if single_column.confidence > result.confidence:
+            result = single_column
     pdf = result.pdf
     if colour:
         pdf = compose_colour_pdf(pdf, apply_rotation(img, rotation), dpi)
