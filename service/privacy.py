@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from .access import ALL_ROLES_SEE
 from .models import User
 
 #: 18-digit resident ID: region (6), birth date (8), sequence (3), check digit or X.
@@ -18,8 +19,8 @@ _RESIDENT_ID = re.compile(
 #: Mainland mobile numbers, optionally with +86 / 86 in front.
 _MOBILE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
-#: Roles that work with the full record (the archive's own staff) see personal data.
-PERSONAL_DATA_ROLES = frozenset({"admin", "manager", "executive", "archivist", "officer"})
+#: The archive's own roles, who work with the full record, see personal data too.
+PERSONAL_DATA_ROLES = ALL_ROLES_SEE
 
 
 def can_see_personal(user: User | None) -> bool:
