@@ -34,10 +34,14 @@ def _item_fields(item: ArchiveItem) -> dict:
     }
 
 
-def page_docs(session: Session, item: ArchiveItem) -> list[PageDoc]:
-    """The item's finished pages as PageDocs; a fingerprint lets `check --index` spot stale ones."""
+def page_docs(session: Session, item: ArchiveItem,
+              fingerprint: str | None = None) -> list[PageDoc]:
+    """The item's finished pages as PageDocs; a fingerprint lets `check --index` spot stale ones.
+
+    Pass `fingerprint` when the caller has already computed `item_fingerprint(item)`.
+    """
     meta, fields = item_meta_text(item), _item_fields(item)
-    fingerprint = item_fingerprint(item)
+    fingerprint = fingerprint or item_fingerprint(item)
     return [PageDoc(item_id=item.id, page_no=p.n, text=p.text or "", words=p.words or [],
                     meta_text=meta, fingerprint=fingerprint, **fields)
             for p in item.pages if p.status == "done"]

@@ -89,10 +89,10 @@ def reindex(archive: Archive, *, full: bool = False,
                 if item_id in indexed:
                     archive.search.delete_item(item_id)
                     removed += 1
-            elif indexed.get(item_id) == item_fingerprint(item):
+            elif indexed.get(item_id) == (fp := item_fingerprint(item)):
                 skipped += 1
             else:
-                archive.search.index_pages(page_docs(s, item))
+                archive.search.index_pages(page_docs(s, item, fingerprint=fp))
                 done += 1
         if progress:
             progress(n, len(ids))
