@@ -38,8 +38,8 @@ def run_consumer(archive: Archive, workers: int) -> None:
     _consumer(workers).run()
 
 
-def run_until(archive: Archive, done: Callable[[], bool], workers: int,
-              poll: float = 0.5, on_progress: Callable[[], None] | None = None) -> None:
+def run_until(done: Callable[[], bool], workers: int,
+              poll: float = 0.5) -> None:
     """Run a consumer in this process until `done()` is true (for `ingest --wait`)."""
     consumer = _consumer(workers)
     consumer.start()
@@ -47,8 +47,6 @@ def run_until(archive: Archive, done: Callable[[], bool], workers: int,
         while not done():
             if consumer._signum is not None:  # Ctrl+C / SIGTERM while waiting
                 raise KeyboardInterrupt
-            if on_progress:
-                on_progress()
             time.sleep(poll)
             consumer.check_worker_health()
     finally:

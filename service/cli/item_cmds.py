@@ -66,18 +66,16 @@ def _wait_for(archive, item_id: int, *, progress: bool) -> None:  # type: ignore
     from ..items import progress as item_progress
     from ..worker import run_until
 
-    def state() -> tuple[str, dict]:
+    def done() -> bool:
+        """One read per poll: the status decides, the same read feeds the progress line."""
         with archive.session() as s:
             item = get_item(s, item_id)
-            return item.status, item_progress(item)
-
-    def show() -> None:
+            status, p = item.status, item_progress(item)
         if progress:
-            _status, p = state()
             click.echo(f"\rOCR {p['pages_done']}/{p['pages_total']}", nl=False, err=True)
+        return status != "processing"
 
-    run_until(archive, lambda: state()[0] != "processing", archive.settings.workers,
-              on_progress=show)
+    run_until(done, archive.settings.workers)
     if progress:
         click.echo("", err=True)
 
