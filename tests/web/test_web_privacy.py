@@ -23,3 +23,32 @@ def test_personal_data_is_masked_for_staff_but_not_archivists(app, h) -> None:
                 assert "110***********8765" in shown and "45678" not in shown
         if masked:
             assert "138****5678" in page and "138****5678" in api_item["pages"][0]["text"]
+
+
+HOSTILE = {  # as scans and typists write them -> what must never be readable
+    "138-1234-5678": "1234", "+86 138 1234 5678": "1234", "1 3 8 1 2 3 4 5 6 7 8": "1 2 3 4",
+    "１３８１２３４５６７８": "１２３４", "110105 19900307 0017": "19900307",
+    "ID110105199003078765": "05199003", "110105900307001": "05900307",
+}
+
+
+def test_hostile_formats_are_masked_on_every_path(app, h, archive) -> None:
+    """The item page, the API item, search snippets (web API and `dangan search --as`)."""
+    from service.search import run_search
+
+    text = "客户资料核对单：" + "；".join(HOSTILE) + "。"
+    item_id = h.item(title="客户资料核对单", text=text, owner="alice", department="销售部")
+    client = app.test_client()
+    h.login(client, "alice")
+    page = client.get(f"/items/{item_id}").get_data(as_text=True)
+    api_text = client.get(f"/api/v1/items/{item_id}").get_json()["pages"][0]["text"]
+    snippets = [next(hit for hit in res["hits"] if hit["id"] == item_id)["snippet"]
+                for res in (client.get("/api/v1/search?q=客户资料核对单").get_json(),
+                            run_search(archive, "客户资料核对单", username="alice"))]
+    assert len(api_text) == len(text)
+    for shown in (page, api_text, *snippets):
+        for raw, secret in HOSTILE.items():
+            assert secret not in shown, (raw, shown)
+    client = app.test_client()
+    h.login(client, "arc")
+    assert client.get(f"/api/v1/items/{item_id}").get_json()["pages"][0]["text"] == text
