@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .access import can_view, visibility_for
+from .access import ALL_ROLES_SEE, can_view, visibility_for
 from .catalogue import create_customer, get_customer
 from .errors import InvalidInput, NotFound, PermissionDenied
-from .locations import create_box, ensure_shelf, get_box, move_box
+from .locations import BoxContents, box_contents, create_box, ensure_shelf, get_box, move_box
 from .models import ArchiveItem, Box, Customer, Rack, Room, Section, Shelf, User
 from .vocab import CUSTOMER_SECTIONS
 
@@ -150,8 +150,27 @@ def visible_items_in_box(session: Session, user: User | None, box: Box) -> list[
 
 
 def box_page(session: Session, user: User | None, barcode: str) -> tuple[Box, list[ArchiveItem]]:
+    """The box and the items in it that `user` may open (the only ones listed by title)."""
     box = get_box(session, barcode)
     return box, visible_items_in_box(session, user, box)
+
+
+def can_print_labels(user: User | None) -> bool:
+    """Box paperwork is the archive's own work: its roles print labels (DESIGN, access.py).
+
+    A label describes the whole box, so only users who may see every item it can hold
+    electronically print it; others see the box page with the items they may open.
+    """
+    return user is not None and user.role in ALL_ROLES_SEE
+
+
+def box_label(session: Session, user: User | None, barcode: str) -> tuple[Box, BoxContents]:
+    """The box and what it physically holds (count, 档号 ranges), the same for every printer."""
+    if not can_print_labels(user):
+        raise PermissionDenied("只有档案室人员可以打印盒脊标签。/ Only the archive's staff may print "
+                               "box labels.")
+    box = get_box(session, barcode)
+    return box, box_contents(session, box)
 
 
 def register_shelf(session: Session, user: User | None, room: str, rack: str, section: str,

@@ -23,7 +23,7 @@ from .archive import Archive
 from .catalogue import get_category, get_customer, get_fonds
 from .codes import allocate, format_code, validate_parts
 from .errors import Conflict, InvalidInput
-from .locations import check_box_fits, get_box
+from .locations import check_box_fits, get_box, put_in_box
 from .models import ArchiveItem, Page, StoredFile
 from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
@@ -211,12 +211,14 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
             title=req.title.strip(), doc_number=req.doc_number, responsible=req.responsible,
             doc_date=req.doc_date, secrecy=req.secrecy, paper_pages=req.paper_pages,
             remarks=req.remarks, customer_id=customer.id if customer else None,
-            customer_section=req.customer_section, box_id=box.id if box else None,
+            customer_section=req.customer_section,
             owner_id=req.owner_id if req.owner_id else (customer.owner_id if customer else None),
             department=req.department or (customer.department if customer else None),
             status=status, created_by=req.actor,
             status_reason=_failure_summary(failed) if failed else None,
         )
+        if box is not None:
+            put_in_box(box, item)  # checked again inside the transaction that fills the box
         s.add(item)
         s.flush()
         n = 0

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from .codes import RETENTIONS
+from .codes import RETENTIONS, ArchivalCode, format_code, parse_code
 from .errors import Conflict, InvalidInput, NotFound
-from .models import Box, BoxMove, Rack, Room, Section, Shelf
+from .models import ArchiveItem, Box, BoxMove, Rack, Room, Section, Shelf
 
 _BARCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
@@ -80,14 +81,81 @@ def box_path(box: Box | None) -> str | None:
 
 
 def check_box_fits(box: Box, year: int, retention: str, org: str | None) -> None:
-    """A box holds items of one year, one retention and one organisation."""
+    """A box holds items of one year, one retention and one organisation (DESIGN).
+
+    An item fits when it agrees with what the box was registered for and with every item
+    already in it, so a box registered without these attributes still never mixes them
+    (an item without an organisation code does not share a box with one that has one).
+    Items of several categories may share a box; its label prints one 档号 range each.
+    """
     clashes = []
-    if box.year is not None and box.year != year:
-        clashes.append(f"年度 {box.year}")
-    if box.retention is not None and box.retention != retention:
-        clashes.append(f"保管期限 {box.retention}")
-    if box.org_code is not None and org is not None and box.org_code != org:
-        clashes.append(f"机构 {box.org_code}")
+    session = object_session(box)
+    held = set() if session is None or box.id is None else set(session.execute(
+        select(ArchiveItem.year, ArchiveItem.retention, ArchiveItem.org_code)
+        .where(ArchiveItem.box_id == box.id).distinct()).all())
+    years = {y for y, _, _ in held} | ({box.year} if box.year is not None else set())
+    retentions = {r for _, r, _ in held} | ({box.retention} if box.retention is not None else set())
+    orgs = {o for _, _, o in held} | ({box.org_code} if box.org_code is not None else set())
+    if years - {year}:
+        clashes.append(f"年度 {'、'.join(str(y) for y in sorted(years))}")
+    if retentions - {retention}:
+        clashes.append(f"保管期限 {'、'.join(sorted(retentions))}")
+    if orgs - {org}:
+        clashes.append(f"机构 {'、'.join(o or '（无）' for o in sorted(orgs, key=lambda o: o or ''))}")
     if clashes:
-        raise InvalidInput(f"档案盒 {box.barcode} 只装 {'、'.join(clashes)} 的档案，与本件不符。/ "
-                           f"Box {box.barcode} holds items of another year/retention/organisation.")
+        raise InvalidInput(f"档案盒 {box.barcode} 只装 {'、'.join(clashes)} 的档案，与本件不符"
+                           f"（年度 {year}、保管期限 {retention}、机构 {org or '（无）'}）。/ "
+                           f"Box {box.barcode} holds items of another year, retention or "
+                           f"organisation than this one ({year}, {retention}, {org or 'no organisation'}).")
+
+
+def put_in_box(box: Box, item: ArchiveItem) -> None:
+    """Place `item` in `box`: the one path for every write that fills a box.
+
+    Checks the box's rule, then records on the box the year, retention and organisation
+    it now holds when it was registered without them, so its page and label show them.
+    """
+    check_box_fits(box, item.year, item.retention, item.org_code)
+    item.box_id = box.id
+    if box.year is None:
+        box.year = item.year
+    if box.retention is None:
+        box.retention = item.retention
+    if box.org_code is None and item.org_code is not None:
+        box.org_code = item.org_code
+
+
+@dataclass(frozen=True)
+class CodeRange:
+    """First and last 档号 of one series (全宗-门类·年度-期限-机构) in a box."""
+
+    first: str
+    last: str
+    count: int
+
+
+@dataclass(frozen=True)
+class BoxContents:
+    """What a box physically holds, whoever asks: for its spine label and paperwork."""
+
+    count: int
+    ranges: list[CodeRange]
+
+
+def box_contents(session: Session, box: Box) -> BoxContents:
+    """Every item in the box (any secrecy, any status), one 档号 range per series.
+
+    A range is only meaningful within one series, so items of two categories (or fonds)
+    in the same box give two ranges instead of one that runs across them.
+    """
+    items = session.execute(select(ArchiveItem.archival_code).where(
+        ArchiveItem.box_id == box.id)).scalars().all()
+    series: dict[str, list[ArchivalCode]] = {}
+    for text in items:
+        code = parse_code(text)
+        series.setdefault(code.group_key, []).append(code)
+    ranges = []
+    for key in sorted(series):
+        codes = sorted(series[key], key=lambda c: c.item_no)
+        ranges.append(CodeRange(format_code(codes[0]), format_code(codes[-1]), len(codes)))
+    return BoxContents(count=len(items), ranges=ranges)

@@ -11,9 +11,11 @@ from markupsafe import Markup
 
 from service.browse import (
     all_shelves,
+    box_label,
     box_page,
     boxes_on_shelf,
     can_manage_locations,
+    can_print_labels,
     get_shelf,
     register_box,
     register_shelf,
@@ -108,6 +110,7 @@ def _box_view(barcode: str, error: str | None = None, status: int = 200):  # typ
     box, items = box_page(s, me(), barcode)
     return render_template("box.html", box=box, items=items, path=box_path(box),
                            shelves=all_shelves(s) if can_manage_locations(me()) else [],
+                           can_print=can_print_labels(me()),
                            retention_label=retention_label, error=error), status
 
 
@@ -141,10 +144,7 @@ def qr_svg(data: str) -> Markup:
 @bp.route("/boxes/<barcode>/label")
 @login_required
 def label(barcode: str):  # type: ignore[no-untyped-def]
-    s = db()
-    box, items = box_page(s, me(), barcode)
+    box, contents = box_label(db(), me(), barcode)
     url = url_for("shelves.box", barcode=box.barcode, _external=True)
-    codes = sorted(i.archival_code for i in items)
     return render_template("label.html", box=box, path=box_path(box), qr=qr_svg(url), url=url,
-                           first=codes[0] if codes else None, last=codes[-1] if codes else None,
-                           count=len(items), retention_label=retention_label)
+                           contents=contents, retention_label=retention_label)
