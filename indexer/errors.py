@@ -1,23 +1,34 @@
-"""Errors raised while ingesting a scan.
+"""Errors raised while ingesting a scan, and the coded reasons shown to users.
 
 Every rejection carries a stable ``code`` (for the UI, statistics and tests)
 and a ``reason`` a archivist can act on, in Chinese first and then English,
-because the person uploading is not the person reading the logs.
+because the person uploading is not the person reading the logs. The exception
+text of whatever library failed is a technical ``detail``: it goes to the log
+(and may be kept in a separate field), never into the reason users read.
 """
 
 from __future__ import annotations
 
+import subprocess
+
 
 class IngestError(Exception):
-    """A file that cannot be ingested, with a slug ``code`` and a bilingual ``reason``."""
+    """A file that cannot be ingested: slug ``code``, bilingual ``reason``, technical ``detail``."""
 
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
+    def __init__(self, code: str, reason: str, detail: str | None = None) -> None:
+        super().__init__(f"{code}: {reason}" + (f" [{detail}]" if detail else ""))
         self.code = code
         self.reason = reason
+        self.detail = detail
 
-    def __reduce__(self):  # keep code/reason when pickled across worker processes
-        return (self.__class__, (self.code, self.reason))
+    def __reduce__(self):  # keep code/reason/detail when pickled across worker processes
+        return (self.__class__, (self.code, self.reason, self.detail))
+
+
+class EngineFailure(RuntimeError):
+    """An engine (Tesseract, a renderer) failed on a page; ``code`` names the localised reason."""
+
+    code = "internal"
 
 
 # Reasons shared by several modules, so the wording stays consistent.
@@ -36,15 +47,64 @@ REASONS: dict[str, str] = {
     "broken-pdf": "PDF 文件结构已损坏，无法修复。请从原始软件或扫描仪重新导出 PDF。/ "
     "The PDF structure is broken beyond repair. Export the PDF again from the original "
     "software or scanner.",
+    "render-failed": "PDF 页面无法渲染（页面内容已损坏）。请从原始软件或扫描仪重新导出 PDF。/ "
+    "The PDF page cannot be rendered (its content is damaged). Export the PDF again from "
+    "the original software or scanner.",
     "ocr-timeout": "文字识别超时，页面可能过大或过于复杂。请降低扫描分辨率（300 dpi 即可）后重试。/ "
     "Text recognition timed out; the page may be too large or complex. Rescan at a lower "
     "resolution (300 dpi is enough) and try again.",
+    "ocr-failed": "文字识别程序（Tesseract）处理本页时出错。请稍后重试；如仍失败，请重新扫描本页。/ "
+    "The text recognition engine (Tesseract) failed on this page. Retry later; if it "
+    "fails again, rescan the page.",
+    "out-of-memory": "处理本页时内存不足，页面可能过大。请以 300 dpi 重新扫描后重试。/ "
+    "Ran out of memory while processing this page; the page may be too large. Rescan at "
+    "300 dpi and retry.",
+    "stalled": "多次处理均未完成（可能超时或进程崩溃），可重试。/ "
+    "Processing did not finish after several attempts; retry.",
+    "internal": "处理本页时发生内部错误，详情已记入系统日志。请稍后重试；如仍失败，请联系管理员。/ "
+    "An internal error occurred while processing this page; the details are in the system "
+    "log. Retry later; if it fails again, contact the administrator.",
 }
 
 
 def ingest_error(code: str, detail: str | None = None) -> IngestError:
-    """Build an IngestError from the shared reasons, optionally with a technical detail."""
-    reason = REASONS[code]
-    if detail:
-        reason = f"{reason} ({detail})"
-    return IngestError(code, reason)
+    """Build an IngestError from the shared reasons; ``detail`` stays technical, off the reason."""
+    return IngestError(code, REASONS[code], detail)
+
+
+def technical(exc: BaseException) -> str:
+    """One line for the log and the technical field: exception type and message, bounded."""
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def classify(exc: BaseException) -> IngestError:
+    """Map any failure of a page or file to a coded, localised reason (details kept apart).
+
+    Known failures (truncated or undecodable images, timeouts, Tesseract, PDF rendering,
+    memory) get their own reason; anything else gets the generic ``internal`` one.
+    """
+    import pypdfium2 as pdfium
+    from huey.exceptions import TaskTimeout
+    from PIL import UnidentifiedImageError
+
+    if isinstance(exc, IngestError):
+        return exc
+    detail = technical(exc)
+    if isinstance(exc, MemoryError):
+        return ingest_error("out-of-memory", detail)
+    if isinstance(exc, EngineFailure):
+        return ingest_error(exc.code if exc.code in REASONS else "internal", detail)
+    if isinstance(exc, subprocess.TimeoutExpired | TimeoutError | TaskTimeout):
+        return ingest_error("ocr-timeout", detail)
+    if isinstance(exc, pdfium.PdfiumError):
+        return ingest_error("render-failed", detail)
+    if isinstance(exc, UnidentifiedImageError | SyntaxError | EOFError):
+        return ingest_error("corrupt-image", detail)
+    message = str(exc).lower()
+    if isinstance(exc, OSError) and ("truncated" in message or "premature end" in message
+                                     or "unexpected end" in message):
+        return ingest_error("truncated", detail)
+    if isinstance(exc, OSError) and ("decod" in message or "cannot identify" in message
+                                     or "broken data stream" in message):
+        return ingest_error("corrupt-image", detail)
+    return ingest_error("internal", detail)

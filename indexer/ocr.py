@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from indexer.colour import compose_colour_pdf, has_colour
-from indexer.errors import ingest_error
+from indexer.errors import EngineFailure, ingest_error
 from indexer.textnorm import is_cjk, normalize_text
 from indexer.wordboxes import relayout_cjk_lines
 
@@ -139,6 +139,12 @@ def estimate_skew(grey: Image.Image) -> float:
 # -- Tesseract ------------------------------------------------------------------------
 
 
+class TesseractFailed(EngineFailure):
+    """Tesseract exited with an error (its stderr is the technical detail)."""
+
+    code = "ocr-failed"
+
+
 def _run(args: list[str], deadline: float | None) -> subprocess.CompletedProcess[bytes]:
     timeout = None
     if deadline is not None:
@@ -151,7 +157,7 @@ def _run(args: list[str], deadline: float | None) -> subprocess.CompletedProcess
     except subprocess.TimeoutExpired as exc:
         raise ingest_error("ocr-timeout", f"> {timeout:.0f} s") from exc
     if proc.returncode != 0:
-        raise RuntimeError(
+        raise TesseractFailed(
             f"tesseract failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-500:]}"
         )
     return proc

@@ -7,6 +7,7 @@ overwrite in place, derived objects have deterministic keys.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -19,7 +20,9 @@ from sqlalchemy import func, select, update
 from service.archive import Archive
 from service.models import ArchiveItem, Page, StoredFile
 
+#: Runs of one page before it is failed for good (the queue's retries are MAX_ATTEMPTS - 1).
 MAX_ATTEMPTS = 4
+log = logging.getLogger(__name__)
 WORKER_ID = f"{socket.gethostname()}:{{pid}}"
 
 
@@ -53,10 +56,12 @@ def _fetch_original(archive: Archive, key: str, tmpdir: str) -> Path:
 
 
 def run_page(archive: Archive, page_id: int) -> str:
-    """Process one page; returns its final status ('done', 'failed', 'skipped')."""
-    from .errors import IngestError
-    from .page_processor import process_page
+    """Process one page; returns its final status ('done', 'failed', 'skipped').
 
+    A failure is written to the page at once: a bad file fails the page with its reason;
+    any other error leaves the page ``pending`` with the reason and is raised again so the
+    queue retries it with back-off, until the last attempt fails the page.
+    """
     with archive.session() as s:
         page = s.get(Page, page_id)
         if page is None or page.status in ("done", "failed"):
@@ -71,16 +76,24 @@ def run_page(archive: Archive, page_id: int) -> str:
         item_id, n, file_page = page.item_id, page.n, page.file_page
         key, fmt = page.file.key, page.file.format
 
-    with tempfile.TemporaryDirectory(prefix="dangan-page-") as tmp:
-        path = _fetch_original(archive, key, tmp)
-        try:
-            result = process_page(path, file_page, fmt=fmt, timeout=archive.settings.ocr_timeout)
-        except IngestError as exc:
-            with archive.session() as s:
-                page = s.get(Page, page_id)
-                page.status, page.error = "failed", exc.reason
+    try:
+        _process_and_store(archive, page_id, item_id, n, file_page, key, fmt)
+    except Exception as exc:  # every failure gets a state and a localised reason, at once
+        if _record_failure(archive, page_id, exc):
             _maybe_finalize(archive, item_id)
             return "failed"
+        raise  # the queue retries it (with back-off); the page waits as 'pending'
+    _maybe_finalize(archive, item_id)
+    return "done"
+
+
+def _process_and_store(archive: Archive, page_id: int, item_id: int, n: int, file_page: int,
+                       key: str, fmt: str | None) -> None:
+    from .page_processor import process_page
+
+    with tempfile.TemporaryDirectory(prefix="dangan-page-") as tmp:
+        path = _fetch_original(archive, key, tmp)
+        result = process_page(path, file_page, fmt=fmt, timeout=archive.settings.ocr_timeout)
 
     prefix = f"derived/{item_id}/p{n:04d}"
     store = archive.store
@@ -95,9 +108,33 @@ def run_page(archive: Archive, page_id: int) -> str:
         page.confidence, page.rotation = result.confidence, result.rotation
         page.width, page.height = result.width, result.height
         page.image_key, page.thumb_key, page.pdf_key = image.key, thumb.key, pdf.key
-        page.error = None
-    _maybe_finalize(archive, item_id)
-    return "done"
+        page.error = page.error_code = page.error_detail = None
+
+
+def _record_failure(archive: Archive, page_id: int, exc: BaseException) -> bool:
+    """Write a failed attempt to the page; True when it is final (the page is now 'failed').
+
+    A file the engines refuse (IngestError) is final: retrying the same bytes cannot help.
+    Anything else (Tesseract crashed, the store or memory ran out) is retried until
+    MAX_ATTEMPTS. The user-facing reason is coded and localised; the exception text goes to
+    the log and to ``error_detail``.
+    """
+    from .errors import IngestError, classify
+
+    failure = classify(exc)
+    with archive.session() as s:
+        page = s.get(Page, page_id)
+        final = isinstance(exc, IngestError) or page.attempts >= MAX_ATTEMPTS
+        page.status = "failed" if final else "pending"
+        page.error, page.error_code, page.error_detail = (failure.reason, failure.code,
+                                                          failure.detail)
+        page.started_at = page.worker = None
+        attempt = page.attempts
+    level = logging.WARNING if isinstance(exc, IngestError) else logging.ERROR
+    log.log(level, "page %s attempt %s %s: %s (%s)", page_id, attempt,
+            "failed" if final else "will be retried", failure.code, failure.detail,
+            exc_info=not isinstance(exc, IngestError))
+    return final
 
 
 def _maybe_finalize(archive: Archive, item_id: int) -> None:
@@ -169,9 +206,9 @@ def retry_item(archive: Archive, item_id: int) -> list[int]:
                 try:
                     f.format, f.page_count = count_pages(path)
                 except IngestError as exc:
-                    f.error_code, f.error_reason = exc.code, exc.reason
+                    f.error_code, f.error_reason, f.error_detail = exc.code, exc.reason, exc.detail
                     continue
-            f.status, f.error_code, f.error_reason = "stored", None, None
+            f.status, f.error_code, f.error_reason, f.error_detail = "stored", None, None, None
             for fp in range(1, f.page_count + 1):
                 n += 1
                 page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp)
@@ -180,7 +217,8 @@ def retry_item(archive: Archive, item_id: int) -> list[int]:
                 new_pages.append(page.id)
         for p in item.pages:
             if p.status == "failed":
-                p.status, p.attempts, p.error = "pending", 0, None
+                p.status, p.attempts = "pending", 0
+                p.error = p.error_code = p.error_detail = None
                 new_pages.append(p.id)
         item.status = "processing" if new_pages else item.status
     if new_pages:
@@ -197,6 +235,8 @@ def reconcile(archive: Archive, *, startup: bool = False) -> int:
     the worker process that took it on this host is gone. On start-up, pending pages are
     queued again too (a SIGKILLed consumer may have lost them); duplicates are harmless.
     """
+    from .errors import REASONS
+
     cutoff = _cutoff(archive)
     host = socket.gethostname()
     requeue: list[int] = []
@@ -217,8 +257,8 @@ def reconcile(archive: Archive, *, startup: bool = False) -> int:
                       .values(status="pending"))
         if exhausted:
             s.execute(update(Page).where(Page.id.in_(exhausted)).values(
-                status="failed", error="多次处理均未完成（可能超时或进程崩溃），可重试。/ "
-                                       "Processing did not finish after several attempts; retry."))
+                status="failed", error=REASONS["stalled"], error_code="stalled",
+                error_detail=f"still running after {MAX_ATTEMPTS} attempts"))
         stuck_items = s.scalars(select(ArchiveItem.id).where(
             ArchiveItem.status == "processing",
             ~select(Page.id).where(Page.item_id == ArchiveItem.id,

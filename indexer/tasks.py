@@ -9,6 +9,7 @@ from huey import crontab
 from service.archive import Archive
 from service.config import Settings
 
+from .pipeline import MAX_ATTEMPTS
 from .queue import huey
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -26,7 +27,7 @@ def _get_archive() -> Archive:
 TASK_TIMEOUT = int(Settings.from_env().ocr_timeout * 2 + 60)
 
 
-@huey.task(retries=3, retry_delay=5, retry_backoff=2.0, timeout=TASK_TIMEOUT,
+@huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=5, retry_backoff=2.0, timeout=TASK_TIMEOUT,
            name="dangan.ocr_page")
 def ocr_page_task(page_id: int) -> str:
     from .pipeline import run_page

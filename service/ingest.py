@@ -85,6 +85,7 @@ class _Triage:
     pages: int = 0
     error_code: str | None = None
     error_reason: str | None = None
+    error_detail: str | None = None
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
@@ -143,7 +144,7 @@ def _triage(paths: list[Path], names: list[str]) -> list[_Triage]:
         try:
             t.fmt, t.pages = count_pages(path)
         except IngestError as exc:
-            t.error_code, t.error_reason = exc.code, exc.reason
+            t.error_code, t.error_reason, t.error_detail = exc.code, exc.reason, exc.detail
         out.append(t)
     return out
 
@@ -228,7 +229,8 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
                            sha256=obj.sha256, size=obj.size, original_name=t.name, format=t.fmt,
                            page_count=t.pages or None,
                            status="failed" if t.error_code else "stored",
-                           error_code=t.error_code, error_reason=t.error_reason)
+                           error_code=t.error_code, error_reason=t.error_reason,
+                           error_detail=t.error_detail)
             s.add(f)
             s.flush()
             for fp in range(1, t.pages + 1):

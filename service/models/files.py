@@ -28,6 +28,8 @@ class StoredFile(Base):
     status: Mapped[str] = mapped_column(String(20), default="stored")
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_reason: Mapped[str | None] = mapped_column(Text)
+    #: The technical cause (exception type and message) for administrators; never shown to users.
+    error_detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     item: Mapped["ArchiveItem"] = relationship(back_populates="files")  # noqa: F821, UP037
 
@@ -55,6 +57,9 @@ class Page(Base):
     thumb_key: Mapped[str | None] = mapped_column(String(300))
     pdf_key: Mapped[str | None] = mapped_column(String(300))
     error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    #: The technical cause (exception type and message) for administrators; never shown to users.
+    error_detail: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column()
     worker: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
