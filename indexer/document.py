@@ -19,7 +19,7 @@ from types import TracebackType
 
 from PIL import Image, ImageFile, ImageOps
 
-from indexer.errors import IngestError, ingest_error
+from indexer.errors import IngestError, ingest_error, technical
 from indexer.sniff import detect_format
 from indexer.textnorm import normalize_text
 
@@ -117,6 +117,13 @@ class ScanDocument:
                 self._open_pdf(validate)
             else:
                 self._open_image(validate)
+        except IngestError:
+            self.close()
+            raise
+        except Exception as exc:  # a parser gave up in a way we did not foresee: a corrupt file
+            self.close()
+            code = "broken-pdf" if self.format == "pdf" else "corrupt-image"
+            raise ingest_error(code, technical(exc)) from exc
         except BaseException:
             self.close()
             raise
@@ -225,7 +232,10 @@ class ScanDocument:
             self._pypdf = None  # the two parsers disagree: trust the renderer, skip text layers
         self.page_count = n
         for i in range(n):
-            w_pt, h_pt = self._pdfium.get_page_size(i)
+            try:
+                w_pt, h_pt = self._pdfium.get_page_size(i)
+            except pdfium.PdfiumError as exc:  # e.g. a page tree whose /Kids loop back on itself
+                raise ingest_error("broken-pdf", f"page {i + 1}: {exc}") from exc
             if not (w_pt > 0 and h_pt > 0) or math.isnan(w_pt * h_pt):
                 raise ingest_error("broken-pdf", f"page {i + 1} has no size")
             area_in2 = (w_pt / 72) * (h_pt / 72)

@@ -309,6 +309,25 @@ def write_bomb_pdf(path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
+def write_looping_pdf(path: str | os.PathLike[str], *, with_good_page: bool = True) -> Path:
+    """A PDF whose page tree loops: the /Pages node lists itself among its /Kids."""
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, NumberObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    root = writer._root_object
+    pages = root["/Pages"]
+    kids = pages[NameObject("/Kids")]
+    if not with_good_page:
+        kids.clear()
+    kids.append(root.raw_get("/Pages"))
+    pages[NameObject("/Count")] = NumberObject(len(kids) + 1)
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return Path(path)
+
+
 def write_encrypted_pdf(path: str | os.PathLike[str], user_password: str = "secret") -> Path:
     """A PDF that needs a password to open."""
     from pypdf import PdfReader, PdfWriter

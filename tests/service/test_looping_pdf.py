@@ -1,0 +1,36 @@
+"""A PDF whose page tree loops is a corrupt file, never a traceback or a 500 (#8.21)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from clihelp import INGEST, dangan
+from scanfactory import render_page, write_looping_pdf, write_png
+
+from indexer.document import open_document
+from indexer.errors import REASONS, IngestError
+
+
+@pytest.mark.parametrize("with_good_page", [True, False])
+def test_looping_page_tree_is_a_broken_pdf(tmp_path: Path, with_good_page: bool) -> None:
+    pdf = write_looping_pdf(tmp_path / "loop.pdf", with_good_page=with_good_page)
+    for validate in (True, False):  # the upload's check and the page worker's open
+        with pytest.raises(IngestError) as exc:
+            open_document(pdf, validate=validate)
+        assert exc.value.code == "broken-pdf" and exc.value.reason == REASONS["broken-pdf"]
+
+
+def test_cli_ingest_with_looping_pdf_says_what_is_wrong(archive_env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    env = archive_env
+    dangan(env, "init", "--admin-password", "initial-pass")
+    loop = write_looping_pdf(tmp_path / "loop.pdf")
+    good = write_png(tmp_path / "p1.png", render_page(["租赁合同"], size=(600, 400)))
+    proc = dangan(env, "ingest", str(good), str(loop), *INGEST, "--title", "租赁合同", "--json",
+                  check=False)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert '"code": "broken-pdf"' in proc.stdout and "loop.pdf" in proc.stdout
+    alone = dangan(env, "ingest", str(write_looping_pdf(tmp_path / "only.pdf")), *INGEST,
+                   "--title", "只有坏文件", check=False)
+    assert "Traceback" not in alone.stderr and alone.returncode != 1, alone.stderr
