@@ -1,4 +1,5 @@
-"""Integrity checks: stored files against their SHA-256, and the index against the catalogue."""
+"""Integrity checks: stored files against their SHA-256, the index against the catalogue, and
+the audit chain against itself."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ def check_fixity(archive: Archive) -> dict:
         elif not archive.store.verify(key, sha):
             bad.append({"key": key, "item_id": item_id, "role": role, "problem": "checksum mismatch"})
     return {"checked": len(rows), "bad": bad}
+
+
+def check_audit(archive: Archive) -> dict:
+    """Every audit entry's hash and link, and the chain head (see `audit.audit_problems`)."""
+    from .audit import audit_problems
+
+    with archive.session() as s:
+        return audit_problems(s)
 
 
 def check_index(archive: Archive) -> dict:

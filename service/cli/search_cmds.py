@@ -74,22 +74,28 @@ def reindex_cmd(full: bool, as_json: bool) -> None:
 @data_option
 @click.option("--fixity", is_flag=True, help="Re-hash every stored object and compare with its SHA-256.")
 @click.option("--index", "index_", is_flag=True, help="List items missing from or stale in the index.")
+@click.option("--audit", is_flag=True,
+              help="Verify the audit trail's hash chain; lists altered, forked or removed entries.")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def check_cmd(fixity: bool, index_: bool, as_json: bool) -> None:
-    """Integrity checks; exits 1 when a problem is found."""
-    from ..checks import check_fixity, check_index
+def check_cmd(fixity: bool, index_: bool, audit: bool, as_json: bool) -> None:
+    """Integrity checks (all of them when no option is given); exits 1 when a problem is found."""
+    from ..checks import check_audit, check_fixity, check_index
 
-    if not (fixity or index_):
-        fixity = index_ = True
+    if not (fixity or index_ or audit):
+        fixity = index_ = audit = True
     archive = archive_ready()
     report: dict = {}
     if fixity:
         report["fixity"] = check_fixity(archive)
     if index_:
         report["index"] = check_index(archive)
+    if audit:
+        report["audit"] = check_audit(archive)
     problems = len(report.get("fixity", {}).get("bad", [])) + sum(
         len(report.get("index", {}).get(k, [])) for k in ("missing", "stale", "orphaned"))
+    if audit:
+        problems += len(report["audit"]["bad"]) + (not report["audit"]["head_ok"])
 
     def human(r: dict) -> str:
         lines = []
@@ -101,6 +107,16 @@ def check_cmd(fixity: bool, index_: bool, as_json: bool) -> None:
             i = r["index"]
             lines.append(f"索引 / index: {i['checked']} items; missing {i['missing']}, "
                          f"stale {i['stale']}, orphaned {i['orphaned']}")
+        if "audit" in r:
+            a = r["audit"]
+            lines.append(f"审计链 / audit chain: {a['checked']} entries, {len(a['bad'])} bad"
+                         + ("" if a["head_ok"] else
+                            "; 链头与最后一条记录不符（记录被删除？）/ head does not match the last "
+                            "entry (entries removed?)"))
+            names = {"link": "链接断开或分叉 / broken link or fork",
+                     "hash": "内容被改动 / content altered"}
+            lines += [f"  ✗ #{b['id']} {b['at']} {b['actor']} {b['action']} {b['target']}: "
+                      + "; ".join(names[p] for p in b["problems"]) for b in a["bad"]]
         return "\n".join(lines)
 
     emit(report, as_json, human)

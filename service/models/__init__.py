@@ -5,13 +5,14 @@ from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
 from .customer import Customer
 from .files import Page, StoredFile
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
-from .users import ROLES, AuditEntry, User
+from .users import ROLES, AuditEntry, AuditHead, User
 
 __all__ = [
     "ROLES",
     "ArchivalCodeCounter",
     "ArchiveItem",
     "AuditEntry",
+    "AuditHead",
     "Base",
     "Box",
     "BoxMove",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -30,6 +30,8 @@ class AuditEntry(Base):
     """Who did what, when; each entry hashes the previous one so an edit shows."""
 
     __tablename__ = "audit_entry"
+    #: Two entries chained to the same predecessor (a fork) can never be committed.
+    __table_args__ = (Index("uq_audit_entry_prev_hash", "prev_hash", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
@@ -38,3 +40,13 @@ class AuditEntry(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(Text)
+
+
+class AuditHead(Base):
+    """The end of the audit chain, one row: whoever appends locks it first, so appends are
+    serialised across threads, processes and hosts; it also shows a removed tail."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
