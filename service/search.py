@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from sqlalchemy import select
 
 from indexer.search.common import LIST_FILTERS
-from indexer.search.types import SORT_ORDERS, SearchRequest, to_cli_json
+from indexer.search.types import FILTER_KEYS, SORT_ORDERS, SearchRequest, to_cli_json
 
 from .access import operator_visibility, visibility_for
 from .archive import Archive
@@ -16,6 +16,8 @@ from .models import ArchiveItem, User
 from .privacy import can_see_personal, mask_personal
 
 SORTS = SORT_ORDERS
+#: Every filter a search takes: the engines' one list, and `year`, shorthand for one year.
+SEARCH_FILTERS: frozenset[str] = FILTER_KEYS | {"year"}
 
 
 def filters_from(args: Mapping[str, str | None]) -> dict:

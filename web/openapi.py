@@ -2,6 +2,56 @@
 
 from __future__ import annotations
 
+from service.codes import RETENTIONS
+from service.search import SEARCH_FILTERS, SORTS
+from service.vocab import SECRECY_LEVELS
+
+#: What each search filter selects. The filters themselves come from the one list
+#: (service.search.SEARCH_FILTERS, from the engines' FILTER_KEYS), so a filter added there
+#: without a description here fails the OpenAPI test instead of going undocumented.
+FILTER_DESCRIPTIONS: dict[str, tuple[str, dict]] = {
+    "fonds": ("全宗号 fonds code, e.g. `J001`", {"type": "string"}),
+    "category": ("门类代码 category code, e.g. `HT`", {"type": "string"}),
+    "year": ("One year (shorthand for `year_from` = `year_to`), e.g. `2024`",
+             {"type": "integer", "minimum": 1900, "maximum": 2999}),
+    "year_from": ("Items of this year or later", {"type": "integer", "minimum": 1900,
+                                                  "maximum": 2999}),
+    "year_to": ("Items of this year or earlier", {"type": "integer", "minimum": 1900,
+                                                  "maximum": 2999}),
+    "retention": ("保管期限 retention: `Y` permanent, `D30` 30 years, `D10` 10 years",
+                  {"type": "string", "enum": list(RETENTIONS)}),
+    "secrecy": ("密级 secrecy level", {"type": "string", "enum": list(SECRECY_LEVELS)}),
+    "customer": ("Customer number, e.g. `KH-202405001`", {"type": "string"}),
+    "box": ("Barcode of the box holding the paper original", {"type": "string"}),
+    "location": ("Shelf path of the box, as shown in the `location` facet", {"type": "string"}),
+    "status": ("Item status, e.g. `ready`, `processing`, `failed`", {"type": "string"}),
+}
+#: Display order of the filters in the description (FILTER_KEYS is a set).
+_FILTER_ORDER = ("fonds", "category", "year", "year_from", "year_to", "retention", "secrecy",
+                 "customer", "box", "location", "status")
+
+
+def search_parameters() -> list[dict]:
+    """Every query parameter `GET /search` accepts: words, paging, sort and each filter."""
+    names = [n for n in _FILTER_ORDER if n in SEARCH_FILTERS]
+    names += sorted(SEARCH_FILTERS - set(names))
+    params = [
+        {"name": "q", "in": "query", "schema": {"type": "string"},
+         "description": "Search words: phrases, `\"quoted\"`, `OR`, `-exclude`; without them "
+                        "the filters alone list the catalogue"},
+        {"name": "limit", "in": "query", "description": "Hits per page",
+         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 10}},
+        {"name": "page", "in": "query", "description": "Page of hits, from 1",
+         "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {"name": "sort", "in": "query", "description": "Order of the hits",
+         "schema": {"type": "string", "enum": list(SORTS)}},
+    ]
+    for name in names:
+        description, schema = FILTER_DESCRIPTIONS[name]
+        params.append({"name": name, "in": "query", "description": description,
+                       "schema": schema})
+    return params
+
 
 def _err(desc: str) -> dict:
     return {"description": desc, "content": {"application/json": {
@@ -26,12 +76,7 @@ def spec(server: str = "") -> dict:
         "paths": {
             "/search": {"get": {
                 "summary": "Full-text search (same JSON as `dangan search --json`)",
-                "parameters": [
-                    {"name": "q", "in": "query", "required": True, "schema": q},
-                    {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 10}},
-                    {"name": "page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "default": 1}}],
+                "parameters": search_parameters(),
                 "responses": {"200": {"description": "Hits", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/SearchResult"}}}}, **ERRORS}}},
             "/items": {"post": {

@@ -1,0 +1,20 @@
+"""The README documents what a newcomer can set on `make run`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_names_every_setting_of_make_run() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe, "no run target in the Makefile"
+    settable = set(re.findall(r"^([A-Z_]+) \?=", makefile, re.M))
+    used = {v for v in re.findall(r"\$\((\w+)\)", recipe.group(1)) if v in settable} - {"VENV"}
+    assert {"HOST", "PORT"} <= used
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in sorted(used):
+        assert re.search(rf"make run [^`\n]*\b{name}=", readme), f"README does not show make run {name}=…"
