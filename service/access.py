@@ -5,9 +5,14 @@
   officer) see every customer file up to 机密.
 - A department manager sees the department's files; staff see the customer files they own;
   both up to 秘密 (机密 needs the reading room; 秘密 loans need approval, not search hiding).
+- How an item's content may leave the system (`handling`): 绝密 content (text, pages) never
+  leaves in any form, not even on the command line; 机密 is read on screen only: no
+  download, no full text in the API or CLI output, no page image kept in a browser cache.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from indexer.search.types import Visibility
 
@@ -44,9 +49,41 @@ def can_view(user: User | None, item: ArchiveItem) -> bool:
         item.department is not None and item.department in vis.departments)
 
 
+@dataclass(frozen=True)
+class Handling:
+    """What may be done electronically with an item's content (its text and page images)."""
+
+    #: The text and pages may be shown at all (on screen, to someone who may view the item).
+    show: bool
+    #: The content may leave the screen: file downloads, full text in API and CLI output.
+    export: bool
+    #: Page images and thumbnails may be kept in the browser's cache.
+    cache: bool
+    #: Why not, for the user (Chinese first), when `export` is False.
+    reason: str | None = None
+
+
+_NEVER = Handling(show=False, export=False, cache=False,
+                  reason="绝密档案不以电子方式提供。/ Top-secret items are never shown electronically.")
+_SCREEN_ONLY = Handling(show=True, export=False, cache=False,
+                        reason="机密档案只能在阅览室屏幕上查阅，不能下载或导出全文。/ "
+                               "Confidential items may be read on screen only: no download "
+                               "or full-text export.")
+_FREE = Handling(show=True, export=True, cache=True)
+
+
+def handling(item: ArchiveItem) -> Handling:
+    """The one rule for how an item's content may be used, by its secrecy."""
+    if item.secrecy in ELECTRONIC_NEVER:
+        return _NEVER
+    if item.secrecy in READING_ROOM_ONLY:
+        return _SCREEN_ONLY
+    return _FREE
+
+
 def can_download(user: User | None, item: ArchiveItem) -> bool:
     """机密 items are read on screen only: no download, no print."""
-    return can_view(user, item) and item.secrecy not in READING_ROOM_ONLY
+    return can_view(user, item) and handling(item).export
 
 
 def require_view(user: User | None, item: ArchiveItem) -> None:

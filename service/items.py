@@ -33,9 +33,15 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
                  mask_personal_data: bool = False) -> dict:
     """Everything about an item: catalogue fields, paper set location, electronic set.
 
-    `mask_personal_data` masks resident ID and mobile numbers in the page texts.
+    `mask_personal_data` masks resident ID and mobile numbers in the page texts. The page
+    texts leave only when the item's secrecy lets its content be exported (not 机密 or 绝密,
+    see `access.handling`); otherwise `text_withheld` says why.
     """
+    from .access import handling
     from .privacy import mask_personal
+
+    rule = handling(item)
+    with_text = with_text and rule.export
 
     def page_text(text: str | None) -> str:
         return mask_personal(text or "") if mask_personal_data else text or ""
@@ -86,4 +92,5 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
                    "confidence": round(p.confidence, 1) if p.confidence is not None else None,
                    "error": p.error if p.status == "failed" else None,
                    **({"text": page_text(p.text)} if with_text else {})} for p in item.pages],
+        **({} if rule.export else {"text_withheld": rule.reason}),
     }

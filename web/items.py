@@ -7,7 +7,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_login import login_required
 
-from service.access import can_download
+from service.access import can_download, handling
 from service.item_view import (
     downloadable_file,
     get_page,
@@ -79,7 +79,7 @@ def page_image(item_id: int, n: int):  # type: ignore[no-untyped-def]
     page = get_page(visible_item(db(), me(), item_id), n)
     if not page.image_key:
         abort(404)
-    return _stream_object(page.image_key, "image/webp", cache=True)
+    return _stream_object(page.image_key, "image/webp", cache=handling(page.item).cache)
 
 
 @bp.route("/items/<int:item_id>/pages/<int:n>/thumb")
@@ -88,7 +88,7 @@ def page_thumb(item_id: int, n: int):  # type: ignore[no-untyped-def]
     page = get_page(visible_item(db(), me(), item_id), n)
     if not page.thumb_key:
         abort(404)
-    return _stream_object(page.thumb_key, "image/webp", cache=True)
+    return _stream_object(page.thumb_key, "image/webp", cache=handling(page.item).cache)
 
 
 @bp.route("/items/<int:item_id>/files/<int:file_id>")

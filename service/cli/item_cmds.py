@@ -86,7 +86,8 @@ def _wait_for(archive, item_id: int, *, progress: bool) -> None:  # type: ignore
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def show_cmd(item_id: int, as_json: bool) -> None:
-    """Print an item: fields, location, stored files and page texts."""
+    """Print an item: fields, location, stored files and page texts (no page texts for 机密
+    and 绝密 items: their content is never exported)."""
     from ..items import get_item, item_to_json
 
     archive = archive_ready()
@@ -102,7 +103,11 @@ def show_cmd(item_id: int, as_json: bool) -> None:
         if d["status_reason"]:
             lines.append(f"原因/reason: {d['status_reason']}")
         lines += [f"  {f['role']}: {f['name']} {f['size']} B sha256={f['sha256']}" for f in d["files"]]
-        lines += [f"--- 第 {p['n']} 页 / page {p['n']} ---\n{p.get('text') or ''}" for p in d["pages"]]
+        if d.get("text_withheld"):
+            lines.append(f"页面文字 / page text: {d['text_withheld']}")
+        else:
+            lines += [f"--- 第 {p['n']} 页 / page {p['n']} ---\n{p.get('text') or ''}"
+                      for p in d["pages"]]
         return "\n".join(lines)
 
     emit(data, as_json, human)
