@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, and_, false, or_
+
 from indexer.search.types import Visibility
 
 from .errors import PermissionDenied
 from .models import ArchiveItem, User
+from .vocab import SECRECY_LEVELS
 
 ELECTRONIC_NEVER = frozenset({"绝密"})
 ALL_ROLES_SEE = frozenset({"admin", "manager", "executive", "archivist", "officer"})
@@ -39,6 +42,29 @@ def visibility_for(user: User | None) -> Visibility:
 def operator_visibility() -> Visibility:
     """The command line is run by the system's operator: everything shown electronically."""
     return Visibility(secrecy=WIDE, see_all=True)
+
+
+def findable_secrecy_levels(user: User | None) -> tuple[str, ...]:
+    """The 密级 a search by this user can ever return, in the catalogue's order: the
+    search page offers only these as filters (绝密 never, 机密 only to the archive's roles)."""
+    allowed = visibility_for(user).secrecy
+    return tuple(level for level in SECRECY_LEVELS if level in allowed)
+
+
+def visible_clause(vis: Visibility) -> ColumnElement[bool]:
+    """The visibility rule as a SQL condition on ArchiveItem, for catalogue listings
+    (browsing by filters): the same rule the search engines apply inside their queries."""
+    if not vis.secrecy:
+        return false()
+    cond = ArchiveItem.secrecy.in_(sorted(vis.secrecy))
+    if vis.see_all:
+        return cond
+    ors = []
+    if vis.owner_ids:
+        ors.append(ArchiveItem.owner_id.in_(sorted(vis.owner_ids)))
+    if vis.departments:
+        ors.append(ArchiveItem.department.in_(sorted(vis.departments)))
+    return and_(cond, or_(*ors)) if ors else false()
 
 
 def can_view(user: User | None, item: ArchiveItem) -> bool:

@@ -2,58 +2,180 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
-from indexer.search.common import LIST_FILTERS
-from indexer.search.types import FILTER_KEYS, SORT_ORDERS, SearchRequest, to_cli_json
+from indexer.search.types import (
+    FILTER_KEYS,
+    SORT_ORDERS,
+    SearchRequest,
+    SearchResult,
+    to_cli_json,
+)
 
 from .access import operator_visibility, visibility_for
 from .archive import Archive
 from .errors import InvalidInput, NotFound
 from .models import ArchiveItem, User
 from .privacy import can_see_personal, mask_personal
+from .vocab import ITEM_STATUSES, RETENTIONS, SECRECY_LEVELS
 
 SORTS = SORT_ORDERS
 #: Every filter a search takes: the engines' one list, and `year`, shorthand for one year.
 SEARCH_FILTERS: frozenset[str] = FILTER_KEYS | {"year"}
+#: Item statuses a search may filter on (service.vocab plus the state before any scan).
+STATUSES = ("registered", *ITEM_STATUSES)
+MAX_PAGE = 10_000
+MAX_LIMIT = 200
+_YEAR_RE = re.compile(r"^\d{4}$")
+_FONDS_RE = re.compile(r"^[A-Za-z0-9]{4}$")
+_CATEGORY_RE = re.compile(r"^[A-Za-z]{2}$")
+_MAX_TEXT = 200
 
 
-def filters_from(args: Mapping[str, str | None]) -> dict:
-    """Search filters from request/CLI parameters; `year` is shorthand for one year."""
-    f: dict = {}
-    for key in LIST_FILTERS:
-        v = (args.get(key) or "").strip()
-        if v:
-            f[key] = v
-    year = (args.get("year") or "").strip()
-    if year.isdigit():
-        f["year_from"] = f["year_to"] = int(year)
-    for key in ("year_from", "year_to"):
-        v = (args.get(key) or "").strip()
-        if v.isdigit():
-            f[key] = int(v)
-    return f
+@dataclass(frozen=True)
+class SearchParams:
+    """One search or browse request, checked: what the web page, the API and the CLI ask."""
+
+    q: str = ""
+    filters: dict[str, Any] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+    @property
+    def browsing(self) -> bool:
+        """No search words: list the catalogue by the filters instead (sorted by 档号)."""
+        return not self.q.strip()
 
 
-def run_search(archive: Archive, q: str, *, username: str | None = None, user: User | None = None,
-               filters: dict | None = None, sort: str = "relevance", page: int = 1,
-               per_page: int = 20, facets: bool = False, raw: bool = False) -> dict:
-    """Search as `user` (or the operator); returns the CLI/API JSON, or the raw result."""
-    if username is not None:
-        with archive.session() as s:
-            user = s.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise NotFound(f"用户“{username}”不存在。/ Unknown user {username!r}.")
-    if sort not in SORTS:
-        raise InvalidInput(f"排序方式“{sort}”无效，可选：{', '.join(SORTS)}。/ Unknown sort {sort!r}.")
+def _bad(name: str, zh: str, en: str) -> InvalidInput:
+    return InvalidInput(f"参数 {name} {zh}。/ Parameter {name} {en}.")
+
+
+def _int(args: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> int:
+    raw = args.get(name)
+    raw = "" if raw is None else str(raw).strip()
+    if raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        raise _bad(name, f"应为 {lo}–{hi} 之间的整数，收到“{raw[:20]}”",
+                   f"must be a whole number from {lo} to {hi}, got {raw[:20]!r}")
+    v = int(raw)
+    if not lo <= v <= hi:
+        raise _bad(name, f"应在 {lo}–{hi} 之间，收到 {v}", f"must be from {lo} to {hi}, got {v}")
+    return v
+
+
+def _year(args: Mapping[str, Any], name: str) -> int | None:
+    raw = args.get(name)
+    raw = "" if raw is None else str(raw).strip()
+    if raw == "":
+        return None
+    if not raw.isascii() or not _YEAR_RE.match(raw):
+        raise _bad(name, f"应为四位数的年度，如 2024，收到“{raw[:20]}”",
+                   f"must be a four-digit year such as 2024, got {raw[:20]!r}")
+    return int(raw)
+
+
+def _choice(args: Mapping[str, Any], name: str, allowed: Any) -> str | None:
+    raw = str(args.get(name) or "").strip()
+    if raw == "":
+        return None
+    if raw not in allowed:
+        shown = "、".join(allowed)
+        raise _bad(name, f"只能是 {shown}，收到“{raw[:20]}”",
+                   f"must be one of {', '.join(allowed)}, got {raw[:20]!r}")
+    return raw
+
+
+def _text(args: Mapping[str, Any], name: str, pattern: re.Pattern[str] | None = None,
+          example: str = "") -> str | None:
+    raw = str(args.get(name) or "").strip()
+    if raw == "":
+        return None
+    if len(raw) > _MAX_TEXT or (pattern is not None and not pattern.match(raw)):
+        raise _bad(name, f"格式不对，应如 {example}，收到“{raw[:20]}”",
+                   f"is malformed (expected e.g. {example}), got {raw[:20]!r}")
+    return raw.upper() if pattern is not None else raw
+
+
+def parse_search_params(args: Mapping[str, Any], *, default_limit: int = 10,
+                        limit_key: str = "limit") -> SearchParams:
+    """Check every search/browse parameter (web query string, API, CLI options) in one place.
+
+    Bad values raise InvalidInput with a bilingual message (API 400, web page message,
+    CLI exit 2); nothing is silently ignored, as that would widen a search unnoticed.
+    """
+    filters: dict[str, Any] = {}
+    fonds = _text(args, "fonds", _FONDS_RE, "J001")
+    category = _text(args, "category", _CATEGORY_RE, "HT")
+    for key, value in (("fonds", fonds), ("category", category),
+                       ("retention", _choice(args, "retention", tuple(RETENTIONS))),
+                       ("secrecy", _choice(args, "secrecy", SECRECY_LEVELS)),
+                       ("status", _choice(args, "status", STATUSES)),
+                       ("customer", _text(args, "customer")), ("box", _text(args, "box")),
+                       ("location", _text(args, "location"))):
+        if value is not None:
+            filters[key] = value
+    year, year_from, year_to = (_year(args, k) for k in ("year", "year_from", "year_to"))
+    if year is not None:
+        if (year_from is not None and year_from != year) or (year_to is not None and year_to != year):
+            raise InvalidInput("参数 year 不能与不同的 year_from/year_to 同时使用。/ "
+                               "Parameter year cannot be combined with a different year_from/year_to.")
+        year_from = year_to = year
+    if year_from is not None and year_to is not None and year_from > year_to:
+        raise InvalidInput(f"年度范围无效：起始年度 {year_from} 晚于截止年度 {year_to}。/ "
+                           f"Invalid year range: year_from {year_from} is after year_to {year_to}.")
+    if year_from is not None:
+        filters["year_from"] = year_from
+    if year_to is not None:
+        filters["year_to"] = year_to
+    sort = _choice(args, "sort", SORTS) or ("code" if not str(args.get("q") or "").strip()
+                                            else "relevance")
+    return SearchParams(
+        q=str(args.get("q") or ""), filters=filters, sort=sort,
+        page=_int(args, "page", 1, 1, MAX_PAGE),
+        per_page=_int(args, limit_key, default_limit, 1, MAX_LIMIT))
+
+
+def _user(archive: Archive, username: str | None, user: User | None) -> User | None:
+    if username is None:
+        return user
+    with archive.session() as s:
+        found = s.scalar(select(User).where(User.username == username))
+    if found is None:
+        raise NotFound(f"用户“{username}”不存在。/ Unknown user {username!r}.")
+    return found
+
+
+def run_search(archive: Archive, params: SearchParams, *, username: str | None = None,
+               user: User | None = None, facets: bool = False,
+               raw: bool = False) -> dict | SearchResult:
+    """Search as `user` (or the operator); returns the CLI/API JSON, or the raw result.
+
+    Without search words the catalogue is browsed by the filters (service.browse), under
+    the same visibility rule, so filters alone list what they select.
+    """
+    user = _user(archive, username, user)
     vis = visibility_for(user) if user is not None else operator_visibility()
-    masked = user is not None and not can_see_personal(user)
-    req = SearchRequest(q=q, visibility=vis, filters=filters or {}, sort=sort, page=page,
-                        per_page=per_page, facets=facets,
-                        text_filter=mask_personal if masked else None)
-    result = archive.search.search(req)
+    if params.browsing:
+        from .browse import browse_catalogue
+
+        with archive.session() as s:
+            result = browse_catalogue(s, vis, params.filters, sort=params.sort,
+                                      page=params.page, per_page=params.per_page, facets=facets)
+    else:
+        masked = user is not None and not can_see_personal(user)
+        req = SearchRequest(q=params.q, visibility=vis, filters=params.filters,
+                            sort=params.sort,  # type: ignore[arg-type]
+                            page=params.page, per_page=params.per_page, facets=facets,
+                            text_filter=mask_personal if masked else None)
+        result = archive.search.search(req)
     return result if raw else to_cli_json(result)
 
 

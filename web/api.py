@@ -10,7 +10,7 @@ from service.errors import InvalidInput
 from service.item_view import record_access, visible_item
 from service.items import item_summary, item_to_json
 from service.privacy import can_see_personal
-from service.search import filters_from, run_search
+from service.search import parse_search_params, run_search
 from service.users import user_for_token
 
 from .ctx import archive, db
@@ -56,12 +56,8 @@ def _int_param(name: str, default: int, lo: int, hi: int) -> int:
 
 @bp.get("/search")
 def search():  # type: ignore[no-untyped-def]
-    q = request.args.get("q", "")
-    limit = _int_param("limit", 10, 1, 200)
-    page = _int_param("page", 1, 1, 10000)
-    return jsonify(run_search(archive(), q, user=g.api_user, per_page=limit, page=page,
-                              filters=filters_from(request.args),
-                              sort=request.args.get("sort") or "relevance"))
+    """Search words and/or filters; filters alone browse the catalogue (by 档号)."""
+    return jsonify(run_search(archive(), parse_search_params(request.args), user=g.api_user))
 
 
 @bp.get("/items/<int:item_id>")

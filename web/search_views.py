@@ -8,15 +8,17 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from service.access import findable_secrecy_levels
 from service.browse import all_boxes
 from service.catalogue import list_categories
 from service.codes import RETENTIONS
+from service.errors import InvalidInput
 from service.item_view import hit_rows, recent_items
 from service.models import Customer, Fonds
-from service.search import SORTS, filters_from, run_search
-from service.vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
+from service.search import parse_search_params, run_search
+from service.vocab import CUSTOMER_SECTIONS
 
-from .ctx import archive, db, int_arg, me
+from .ctx import archive, db, localize, me
 
 bp = Blueprint("search", __name__)
 
@@ -58,19 +60,27 @@ def search():  # type: ignore[no-untyped-def]
               ("q", *FILTER_PARAMS, "year_from", "year_to", "sort")}
     params = {k: v for k, v in params.items() if v}
     q = params.get("q", "")
-    sort = params.get("sort") if params.get("sort") in SORTS else "relevance"
-    page = int_arg("page", 1, 1, 10000) or 1
     user = me()
     s = db()
     categories = {c.code: c for c in list_categories(s)}
     fonds = {f.code: f.name for f in s.query(Fonds).order_by(Fonds.code)}
     result = None
+    error = None
     rows: dict = {}
     facets: list = []
     recent: list = []
-    if q:
-        result = run_search(archive(), q, user=user, filters=filters_from(request.args), sort=sort,
-                            page=page, per_page=PER_PAGE, facets=True, raw=True)
+    page = 1
+    sort = params.get("sort") or ("relevance" if q else "code")
+    active_filters = [(k, params[k], _url(params, page=None, **{k: None}))
+                      for k in (*FILTER_PARAMS, "year_from", "year_to") if params.get(k)]
+    try:
+        sp = parse_search_params(request.args, default_limit=PER_PAGE)
+    except InvalidInput as exc:
+        sp = None
+        error = localize(exc.message)
+    if sp is not None and (q or active_filters):
+        page, sort = sp.page, sp.sort
+        result = run_search(archive(), sp, user=user, facets=True, raw=True)
         rows = hit_rows(s, user, [h.id for h in result.hits],
                         {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})
         customers = {c.number: c.name for c in s.query(Customer).filter(
@@ -100,16 +110,17 @@ def search():  # type: ignore[no-untyped-def]
                     "url": _url(params, page=None, **{field: None if active else value}),
                 })
             facets.append({"field": field, "name": names[field], "entries": entries})
-    else:
+    elif sp is not None:
         recent = recent_items(s, user, 12)
     pages = 0
     if result is not None:
         pages = max(1, -(-min(result.total, 1000) // PER_PAGE))
-    active_filters = [(k, params[k], _url(params, page=None, **{k: None}))
-                      for k in (*FILTER_PARAMS, "year_from", "year_to") if params.get(k)]
     return render_template(
         "search.html", q=q, params=params, result=result, rows=rows, facets=facets,
         recent=recent, page=page, pages=pages, sort=sort, active_filters=active_filters,
+        error=error, browsing=not q,
         page_url=lambda n: _url(params, page=n if n > 1 else None),
-        categories=categories, fonds=fonds, boxes=all_boxes(s), secrecy_levels=SECRECY_LEVELS,
-        retentions=RETENTIONS, retention_label=retention_label, status_label=status_label)
+        categories=categories, fonds=fonds, boxes=all_boxes(s),
+        secrecy_levels=findable_secrecy_levels(user),
+        retentions=RETENTIONS, retention_label=retention_label,
+        status_label=status_label), (400 if error else 200)

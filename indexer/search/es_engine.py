@@ -403,6 +403,8 @@ class ElasticsearchEngine:
             ]
         elif req.sort == "date_asc":
             sort = [{"date": {"order": "asc", "missing": "_last"}}, {"item_id": "asc"}, "_score"]
+        elif req.sort == "code":
+            sort = [{"archival_code": "asc"}, {"item_id": "asc"}, "_score"]
         else:
             sort = ["_score", {"item_id": "asc"}]
         r = self.es.search(

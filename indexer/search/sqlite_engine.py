@@ -279,8 +279,8 @@ class SqliteFtsEngine:
           visible rows; bm25 is computed for those rows only (ranking every
           match of a term on half the pages costs ~1.3 us a row).  Totals and
           facets cover that window: ``total_is_exact`` is False.
-        * Sorted by date, a common query reads every visible match (date is
-          not the FTS order) but ranks only the pages shown.
+        * Sorted by date or 档号, a common query reads every visible match (that
+          is not the FTS order) but ranks only the pages shown.
         """
         match = to_fts5(pq)
         cap = int(self.scan_cap)
@@ -305,11 +305,8 @@ class SqliteFtsEngine:
             rows.sort(key=_RANK)
             exact = True
         elif probe <= cap:
-            desc = "DESC" if req.sort == "date_desc" else "ASC"
             rows = cur.execute(
-                f"{base.format(rank='f.rank')} "
-                f"ORDER BY p.date IS NULL, p.date {desc}, p.item_id {desc}, f.rank",
-                args,
+                f"{base.format(rank='f.rank')} ORDER BY {_order_sql(req.sort)}, f.rank", args
             ).fetchall()
             exact = True
         elif req.sort == "relevance":
@@ -319,11 +316,8 @@ class SqliteFtsEngine:
             rows.sort(key=_RANK)
             exact = len(rows) < cap  # fewer visible than the cap: all were read
         else:
-            desc = req.sort == "date_desc"
             rows = cur.execute(
-                f"{base.format(rank='0.0')} ORDER BY p.date IS NULL, p.date "
-                f"{'DESC' if desc else 'ASC'}, p.item_id {'DESC' if desc else 'ASC'} LIMIT {cap}",
-                args,
+                f"{base.format(rank='0.0')} ORDER BY {_order_sql(req.sort)} LIMIT {cap}", args
             ).fetchall()
             ranked = False
             exact = len(rows) < cap
@@ -381,6 +375,14 @@ _ROW_COLS = (
 _FACET_AT = 5
 _RANK_AT = _FACET_AT + len(FACET_FIELDS)
 _RANK = operator.itemgetter(_RANK_AT)
+
+
+def _order_sql(sort: str) -> str:
+    """ORDER BY terms for a sort other than relevance (by 档号, or by date)."""
+    if sort == "code":
+        return "p.archival_code ASC, p.item_id ASC"
+    desc = "DESC" if sort == "date_desc" else "ASC"
+    return f"p.date IS NULL, p.date {desc}, p.item_id {desc}"
 
 
 def _rank_pages(cur: Any, match: str, chosen: list[list[tuple]]) -> list[list[tuple]]:

@@ -47,7 +47,8 @@ FACET_SIZE = 50
 #: At most this many matching pages are returned per item.
 MAX_PAGES_PER_ITEM = 5
 
-SortOrder = Literal["relevance", "date_desc", "date_asc"]
+#: ``code`` is by 档号 (ascending), the order of a catalogue listing.
+SortOrder = Literal["relevance", "date_desc", "date_asc", "code"]
 SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
 
 

@@ -11,9 +11,9 @@ from .common import archive_ready, data_option, emit, handle_errors
 
 @click.command("search")
 @data_option
-@click.argument("query")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
-@click.option("--page", default=1, type=click.IntRange(1, 10000))
+@click.argument("query", required=False, default="")
+@click.option("--limit", default="10", show_default=True, help="Hits per page, 1–100.")
+@click.option("--page", default="1", show_default=True)
 @click.option("--as", "as_user", default=None, help="Search with this user's permissions.")
 @click.option("--fonds", default=None)
 @click.option("--category", default=None)
@@ -24,25 +24,27 @@ from .common import archive_ready, data_option, emit, handle_errors
 @click.option("--secrecy", default=None)
 @click.option("--customer", default=None)
 @click.option("--box", default=None)
+@click.option("--location", default=None)
 @click.option("--status", default=None)
-@click.option("--sort", default="relevance", show_default=True,
-              type=click.Choice(["relevance", "date_desc", "date_asc"]))
+@click.option("--sort", default=None,
+              help="relevance (default with a query), code (by 档号, default without), "
+                   "date_desc, date_asc.")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def search_cmd(query: str, limit: int, page: int, as_user: str | None, sort: str, as_json: bool,
-               **filter_args: str | None) -> None:
-    """Full-text search over page text and catalogue fields."""
-    from ..search import filters_from, run_search
+def search_cmd(query: str, as_user: str | None, as_json: bool, **args: str | None) -> None:
+    """Full-text search over page text and catalogue fields; without QUERY, list the
+    catalogue by the filters (sorted by 档号)."""
+    from ..search import parse_search_params, run_search
 
     archive = archive_ready()
-    data = run_search(archive, query, username=as_user, per_page=limit, page=page, sort=sort,
-                      filters=filters_from(filter_args))
+    params = parse_search_params({"q": query, **args})
+    data = run_search(archive, params, username=as_user)
 
     def human(d: dict) -> str:
         lines = [f"共 {d['total']} 件 / {d['total']} items"]
         for h in d["hits"]:
-            lines.append(f"[{h['id']}] {h['archival_code']}  {h['title']}  第{h['page']}页  "
-                         f"{h['snippet']}")
+            where = f"  第{h['page']}页  {h['snippet']}" if h["page"] else ""
+            lines.append(f"[{h['id']}] {h['archival_code']}  {h['title']}{where}")
         return "\n".join(lines)
 
     emit(data, as_json, human)
