@@ -153,14 +153,17 @@ def _user(archive: Archive, username: str | None, user: User | None) -> User | N
     return found
 
 
-def run_search(archive: Archive, params: SearchParams, *, username: str | None = None,
+def run_search(archive: Archive, params: SearchParams | str, *, username: str | None = None,
                user: User | None = None, facets: bool = False,
                raw: bool = False) -> dict | SearchResult:
     """Search as `user` (or the operator); returns the CLI/API JSON, or the raw result.
 
     Without search words the catalogue is browsed by the filters (service.browse), under
-    the same visibility rule, so filters alone list what they select.
+    the same visibility rule, so filters alone list what they select.  A plain string is
+    a query with no filters.
     """
+    if isinstance(params, str):
+        params = SearchParams(q=params)
     user = _user(archive, username, user)
     vis = visibility_for(user) if user is not None else operator_visibility()
     if params.browsing:
