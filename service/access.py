@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, false, or_
 from indexer.search.types import Visibility
 
 from .errors import PermissionDenied
-from .models import ArchiveItem, User
+from .models import ArchiveItem, Customer, User
 from .vocab import SECRECY_LEVELS
 
 ELECTRONIC_NEVER = frozenset({"绝密"})
@@ -67,12 +67,27 @@ def visible_clause(vis: Visibility) -> ColumnElement[bool]:
     return and_(cond, or_(*ors)) if ors else false()
 
 
-def can_view(user: User | None, item: ArchiveItem) -> bool:
-    vis = visibility_for(user)
+def visible_under(vis: Visibility, item: ArchiveItem) -> bool:
+    """The one test of an item against a visibility (a user's or the operator's)."""
     if item.secrecy not in vis.secrecy:
         return False
     return vis.see_all or item.owner_id in vis.owner_ids or (
         item.department is not None and item.department in vis.departments)
+
+
+def can_view(user: User | None, item: ArchiveItem) -> bool:
+    return visible_under(visibility_for(user), item)
+
+
+def can_see_customer(user: User | None, customer: Customer) -> bool:
+    """A customer file is the user's to see (and to file items into) on the same terms as its
+    items: the archive's roles see every customer, a department manager the department's,
+    staff the customers they own."""
+    vis = visibility_for(user)
+    if not vis.secrecy:
+        return False
+    return vis.see_all or customer.owner_id in vis.owner_ids or (
+        customer.department is not None and customer.department in vis.departments)
 
 
 @dataclass(frozen=True)
@@ -115,3 +130,42 @@ def can_download(user: User | None, item: ArchiveItem) -> bool:
 def require_view(user: User | None, item: ArchiveItem) -> None:
     if not can_view(user, item):
         raise PermissionDenied("您无权查看该档案。/ You may not open this item.")
+
+
+# ----------------------------------------------------------------- registering items
+# A user registers only what they can open afterwards: otherwise the upload ends in
+# "识别完成" followed by a 403 on the item it just made. `None` is the operator at the command
+# line, who registers the archive's holdings, 绝密 included (its electronic copy is kept, and
+# never shown).
+
+
+def registrable_secrecy(user: User | None) -> tuple[str, ...]:
+    """The 密级 levels `user` may register, in the vocabulary's order."""
+    return SECRECY_LEVELS if user is None else findable_secrecy_levels(user)
+
+
+def require_register(user: User | None, secrecy: str) -> None:
+    """Refuse, with the reason, a registration at a level the user could not open afterwards."""
+    allowed = registrable_secrecy(user)
+    if secrecy in allowed:
+        return
+    if secrecy in ELECTRONIC_NEVER:
+        raise PermissionDenied(
+            "绝密档案从不以电子方式显示，不能在网页或 API 上登记；请按涉密纸质档案办理。/ "
+            "绝密 (top secret) items are never shown electronically, so they cannot be "
+            "registered through the web or the API.")
+    levels = "、".join(allowed)
+    raise PermissionDenied(
+        f"您无权查看“{secrecy}”级档案，登记后将无法打开，因此不能登记该密级（您可登记：{levels}）。"
+        f"请改选密级，或请档案管理员登记。/ You could not open a {secrecy} item after registering "
+        f"it, so you may not register one (you may register: {levels}). Choose another level "
+        "or ask an archivist.")
+
+
+def registered_owner(user: User | None) -> tuple[int | None, str | None]:
+    """Owner and department of an item `user` registers: staff and department managers own
+    what they upload, so they can open it; the archive's roles and the operator register for
+    the archive (the owner then comes from the customer file)."""
+    if user is None or visibility_for(user).see_all:
+        return None, None
+    return user.id, user.department

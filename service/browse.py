@@ -22,8 +22,8 @@ from indexer.search.types import (
     clamp_request,
 )
 
-from .access import ALL_ROLES_SEE, can_view, visibility_for, visible_clause
-from .catalogue import create_customer, get_customer
+from .access import ALL_ROLES_SEE, can_see_customer, can_view, visible_clause
+from .catalogue import create_customer, visible_customer
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .locations import (
     BoxContents,
@@ -235,21 +235,13 @@ def relocate_box(session: Session, user: User | None, barcode: str, shelf_id: in
 # ----------------------------------------------------------------- customers
 
 
-def _customer_visible(user: User | None, cust: Customer) -> bool:
-    vis = visibility_for(user)
-    if not vis.secrecy:
-        return False
-    return vis.see_all or cust.owner_id in vis.owner_ids or (
-        cust.department is not None and cust.department in vis.departments)
-
-
 def list_customers(session: Session, user: User | None, q: str = "") -> list[Customer]:
     stmt = select(Customer).order_by(Customer.number)
     q = (q or "").strip()
     if q:
         like = f"%{q}%"
         stmt = stmt.where(Customer.number.ilike(like) | Customer.name.ilike(like))
-    return [c for c in session.scalars(stmt) if _customer_visible(user, c)]
+    return [c for c in session.scalars(stmt) if can_see_customer(user, c)]
 
 
 def item_counts_by_customer(session: Session, user: User | None,
@@ -278,9 +270,7 @@ class CustomerFile:
 
 
 def customer_file(session: Session, user: User | None, number: str) -> CustomerFile:
-    cust = get_customer(session, number)
-    if not _customer_visible(user, cust):
-        raise PermissionDenied("您无权查看该客户档案。/ You may not open this customer file.")
+    cust = visible_customer(session, user, number)
     items = [i for i in session.scalars(select(ArchiveItem).where(
         ArchiveItem.customer_id == cust.id).order_by(ArchiveItem.doc_date, ArchiveItem.id))
         if can_view(user, i)]

@@ -7,12 +7,13 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import can_see_customer
 from .codes import validate_parts
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Category, Customer, Fonds, User
 from .vocab import CUSTOMER_GRADES, CUSTOMER_KINDS
 
-_CUSTOMER_RE = re.compile(r"^KH-\d{6}\d{3,}$")
+_CUSTOMER_RE = re.compile(r"^KH-\d{4}(0[1-9]|1[0-2])\d{3}$")
 
 
 def get_fonds(session: Session, code: str) -> Fonds:
@@ -58,6 +59,26 @@ def upsert_category(session: Session, code: str, name: str, name_en: str = "") -
     return cat
 
 
+def validate_customer_number(number: str) -> None:
+    """Customer numbers are KH-YYYYMMNNN (year, month, sequence), e.g. KH-202405001."""
+    if not _CUSTOMER_RE.match(number or ""):
+        raise InvalidInput(f"客户编号“{number}”无效：格式为 KH-年月-序号（KH-YYYYMMNNN），如 KH-202405001。/ "
+                           f"Invalid customer number {number!r}: use KH-YYYYMMNNN, e.g. KH-202405001.")
+
+
+def visible_customer(session: Session, user: User | None, number: str) -> Customer:
+    """The customer `user` may see (and file items into).
+
+    "Does not exist" and "not yours" give the same answer, so a user cannot probe which
+    customer numbers exist.
+    """
+    cust = session.scalar(select(Customer).where(Customer.number == number))
+    if cust is None or not can_see_customer(user, cust):
+        raise NotFound(f"客户编号“{number}”不存在，或不是您负责的客户。/ "
+                       f"Customer {number!r} does not exist or is not one of yours.")
+    return cust
+
+
 def get_customer(session: Session, number: str) -> Customer:
     cust = session.scalar(select(Customer).where(Customer.number == number))
     if cust is None:
@@ -69,9 +90,7 @@ def create_customer(session: Session, number: str, name: str, *, kind: str = "�
                     grade: str = "普通", industry: str | None = None,
                     contacts: str | None = None, owner: User | None = None,
                     department: str | None = None) -> Customer:
-    if not _CUSTOMER_RE.match(number or ""):
-        raise InvalidInput(f"客户编号“{number}”无效：格式为 KH-年月-序号，如 KH-202405001。/ "
-                           f"Invalid customer number {number!r}: use KH-YYYYMMNNN, e.g. KH-202405001.")
+    validate_customer_number(number)
     if kind not in CUSTOMER_KINDS:
         raise InvalidInput(f"客户类型应为 {'/'.join(CUSTOMER_KINDS)}。/ Customer type must be 企业 or 个人.")
     if grade not in CUSTOMER_GRADES:

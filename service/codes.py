@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -56,6 +57,11 @@ def validate_parts(fonds: str, category: str, year: int, retention: str, org: st
     if not isinstance(year, int) or not 1900 <= year <= 2999:
         raise InvalidInput(f"年度“{year}”无效：应为4位年份，如 2024。/ "
                            f"Invalid year {year!r}: use a 4-digit year such as 2024.")
+    this_year = date.today().year
+    if year > this_year:
+        raise InvalidInput(f"年度 {year} 晚于今年（{this_year}）：档案的年度是文件形成的年份，不能在将来。/ "
+                           f"The year {year} is in the future: an archive's year is the year its "
+                           f"documents were made (at most {this_year}).")
     if retention not in RETENTIONS:
         raise InvalidInput(f"保管期限“{retention}”无效：可选 Y（永久）、D30（定期30年）、D10（定期10年）。/ "
                            f"Invalid retention {retention!r}: use Y, D30 or D10.")
@@ -120,8 +126,17 @@ def last_allocated(session: Session, fonds: str, category: str, year: int, reten
     return int(value or 0)
 
 
-def preview(session: Session, fonds: str, category: str, year: int, retention: str,
-            org: str | None) -> str:
-    """The code the next registration in this group would get (shown before saving)."""
-    nxt = last_allocated(session, fonds, category, year, retention, org) + 1
-    return format_code(ArchivalCode(fonds, category, year, retention, org, nxt))
+ITEM_NO_PLACEHOLDER = "NNNN"
+
+
+def preview(fonds: str, category: str, year: int, retention: str, org: str | None) -> str:
+    """The code a registration in this group will get, with the 件号 left open.
+
+    The 件号 is allocated at registration (concurrent uploads may take the next one first),
+    and the group's counter also counts items the asking user may not see, so showing the
+    next number would tell anyone how many hidden items a group holds. The preview checks
+    every part and shows the group; the number itself is shown when the item is registered.
+    """
+    validate_parts(fonds, category, year, retention, org)
+    org_part = f"-{org}" if org else ""
+    return f"{fonds}-{category}{_DOT}{year:04d}-{retention}{org_part}-{ITEM_NO_PLACEHOLDER}"

@@ -6,15 +6,20 @@ because archivists read the Chinese and operators grep logs in English.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DanganError(Exception):
     """Base class: a user-facing error with a readable message."""
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Structured facts behind the message (which files, which items), for a caller
+        # that shows them as a list or a link; the API returns them beside "error".
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class InvalidInput(DanganError):

@@ -19,12 +19,25 @@ from sqlalchemy import select
 
 from storage import ChecksumMismatch
 
+from .access import (
+    operator_visibility,
+    registered_owner,
+    require_register,
+    visibility_for,
+    visible_under,
+)
 from .archive import Archive
-from .catalogue import get_category, get_customer, get_fonds
+from .catalogue import (
+    get_category,
+    get_customer,
+    get_fonds,
+    validate_customer_number,
+    visible_customer,
+)
 from .codes import allocate, format_code, validate_parts
 from .errors import Conflict, InvalidInput
 from .locations import check_box_fits, get_box, put_in_box
-from .models import ArchiveItem, Page, StoredFile
+from .models import ArchiveItem, Customer, Page, StoredFile, User
 from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
 MAX_FILES = 2000
@@ -54,6 +67,9 @@ class IngestRequest:
     owner_id: int | None = None
     actor: str = "cli"
     original_names: list[str] | None = None
+    # Who uploads (web and API); None is the operator at the command line. It decides what
+    # may be registered (service.access) and which existing items a duplicate may name.
+    uploader: User | None = None
 
 
 @dataclass
@@ -62,14 +78,11 @@ class IngestResult:
     archival_code: str
     status: str
     pages: int
-    duplicate: bool = False
     failed_files: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         out = {"id": self.id, "archival_code": self.archival_code, "status": self.status,
                "pages": self.pages}
-        if self.duplicate:
-            out["duplicate"] = True
         if self.failed_files:
             out["failed_files"] = self.failed_files
         return out
@@ -113,7 +126,12 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
     if req.secrecy not in SECRECY_LEVELS:
         raise InvalidInput(f"密级“{req.secrecy}”无效，可选：{'、'.join(SECRECY_LEVELS)}。/ "
                            f"Unknown secrecy {req.secrecy!r}: use 公开, 内部, 秘密, 机密 or 绝密.")
+    require_register(req.uploader, req.secrecy)
     validate_parts(req.fonds, req.category, req.year, req.retention, req.org)
+    if req.doc_date is not None:
+        _check_doc_date(req.doc_date, req.year)
+    if req.customer:
+        validate_customer_number(req.customer)
     if not (req.title or "").strip():
         raise InvalidInput("题名不能为空。/ The title must not be empty.")
     if len(req.title) > 1000:
@@ -128,9 +146,28 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
         get_fonds(s, req.fonds)
         get_category(s, req.category)
         if req.customer:
-            get_customer(s, req.customer)
+            _customer(s, req)
         if req.box:
             check_box_fits(get_box(s, req.box), req.year, req.retention, req.org)
+
+
+def _check_doc_date(doc_date: date, year: int) -> None:
+    """日期 is the document's own date: it falls in the item's 年度 and is not in the future."""
+    if doc_date.year != year:
+        raise InvalidInput(f"日期 {doc_date.isoformat()} 不在年度 {year} 内：文件日期应属于所填年度，"
+                           f"请核对日期或年度。/ The date {doc_date.isoformat()} is not in the year "
+                           f"{year}: a document's date falls in its archive year.")
+    if doc_date > date.today():
+        raise InvalidInput(f"日期 {doc_date.isoformat()} 晚于今天：请核对文件日期。/ "
+                           f"The date {doc_date.isoformat()} is in the future.")
+
+
+def _customer(session, req: IngestRequest) -> Customer:  # type: ignore[no-untyped-def]
+    """The customer file the item goes into: a user may file only into a customer they may
+    see (the operator into any); "unknown" and "not yours" answer alike."""
+    if req.uploader is None:
+        return get_customer(session, req.customer or "")
+    return visible_customer(session, req.uploader, req.customer or "")
 
 
 def _triage(paths: list[Path], names: list[str]) -> list[_Triage]:
@@ -149,19 +186,62 @@ def _triage(paths: list[Path], names: list[str]) -> list[_Triage]:
     return out
 
 
-def _find_duplicates(archive: Archive, triaged: list[_Triage]) -> dict[str, int]:
+def _find_duplicates(archive: Archive, req: IngestRequest, triaged: list[_Triage]) -> None:
+    """Refuse an upload holding any file already stored, saying which files and, where the
+    uploader may open it, as which item (a hidden item is not named: "already stored" only).
+
+    Nothing is registered and no other item is returned as if it were the upload's result:
+    the catalogue data typed for this upload would otherwise be silently dropped.
+    """
     with archive.session() as s:
-        rows = s.execute(select(StoredFile.sha256, StoredFile.item_id).where(
+        rows = s.execute(select(StoredFile.sha256, ArchiveItem).join(
+            ArchiveItem, ArchiveItem.id == StoredFile.item_id).where(
             StoredFile.role == "original",
             StoredFile.sha256.in_({t.sha256 for t in triaged}))).all()
-    return {sha: item_id for sha, item_id in rows}
+        if not rows:
+            return
+        vis = visibility_for(req.uploader) if req.uploader is not None else operator_visibility()
+        holders = {sha: (item.id, item.archival_code, item.title)
+                   for sha, item in rows if visible_under(vis, item)}
+        stored = {sha for sha, _item in rows}
+    existing, parts_zh, parts_en = [], [], []
+    for t in triaged:
+        if t.sha256 not in stored:
+            continue
+        if t.sha256 in holders:
+            item_id, code, title = holders[t.sha256]
+            existing.append({"name": t.name, "id": item_id, "archival_code": code, "title": title})
+            parts_zh.append(f"{t.name} → {code}《{title}》")
+            parts_en.append(f"{t.name} → {code}")
+        else:
+            existing.append({"name": t.name})
+            parts_zh.append(t.name)
+            parts_en.append(t.name)
+    raise AlreadyStored(
+        f"以下文件已经入库，本次没有登记，填写的著录信息也未保存：{'；'.join(parts_zh)}。"
+        "如要登记新的档案，请去掉已入库的文件后重新上传。/ These files are already stored, so "
+        f"nothing was registered and the catalogue data entered was not saved: "
+        f"{'; '.join(parts_en)}. To register a new item, remove the stored files and upload again.",
+        {"duplicate": True, "existing": existing})
 
 
-def existing_result(archive: Archive, item_id: int) -> IngestResult:
-    with archive.session() as s:
-        item = s.get(ArchiveItem, item_id)
-        n = len(item.pages)
-        return IngestResult(item.id, item.archival_code, item.status, n, duplicate=True)
+class AlreadyStored(Conflict):
+    """An upload held files the archive already stores; `details["existing"]` lists them,
+    with the item (id, 档号, 题名) only where the uploader may open it."""
+
+
+def _require_readable(triaged: list[_Triage]) -> None:
+    """An upload from which no file yields a page is refused before anything is stored or
+    a 档号 is used (an empty item could be neither read nor voided)."""
+    if any(t.pages and not t.error_code for t in triaged):
+        return
+    raise InvalidInput(
+        "没有一个文件能读出页面，本次没有登记，也没有占用档号。请检查下列文件后重新上传。/ "
+        "None of the files yields a readable page, so nothing was registered and no archival "
+        "code was used. Check the files listed and upload again.",
+        {"failed_files": [{"name": t.name, "code": t.error_code or "no_pages",
+                           "reason": t.error_reason or "文件中没有页面。/ The file has no pages."}
+                          for t in triaged]})
 
 
 def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
@@ -169,20 +249,13 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
     validate_request(archive, req)
     names = req.original_names or [p.name for p in req.files]
     triaged = _triage(req.files, names)
-    dupes = _find_duplicates(archive, triaged)
-    if dupes:
-        items = set(dupes.values())
-        if len(dupes) == len({t.sha256 for t in triaged}) and len(items) == 1:
-            return existing_result(archive, items.pop())
-        listed = "；".join(f"{t.name} → 档案件 {dupes[t.sha256]}" for t in triaged
-                          if t.sha256 in dupes)
-        raise Conflict(f"以下文件已经入库，不再重复保存：{listed}。请去掉这些文件后重试。/ "
-                       f"These files are already stored: {listed}. Remove them and retry.")
+    _find_duplicates(archive, req, triaged)
     seen: set[str] = set()
     for t in triaged:
         if t.sha256 in seen:
             raise InvalidInput(f"同一文件出现了两次：{t.name}。/ The same file was given twice: {t.name}.")
         seen.add(t.sha256)
+    _require_readable(triaged)
 
     stored = []
     for t in triaged:
@@ -200,12 +273,14 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
     with archive.session() as s:
         fonds = get_fonds(s, req.fonds)
         category = get_category(s, req.category)
-        customer = get_customer(s, req.customer) if req.customer else None
+        customer = _customer(s, req) if req.customer else None
         box = get_box(s, req.box) if req.box else None
         code = allocate(s, req.fonds, req.category, req.year, req.retention, req.org)
         failed = [t for t in triaged if t.error_code]
-        total_pages = sum(t.pages for t in triaged if not t.error_code)
-        status = "processing" if total_pages else "failed"
+        status = "processing"  # _require_readable: at least one page to read
+        owner_id, department = registered_owner(req.uploader)
+        owner_id = owner_id or req.owner_id or (customer.owner_id if customer else None)
+        department = department or req.department or (customer.department if customer else None)
         item = ArchiveItem(
             archival_code=format_code(code), fonds_id=fonds.id, category_id=category.id,
             year=req.year, retention=req.retention, org_code=req.org, item_no=code.item_no,
@@ -213,8 +288,7 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
             doc_date=req.doc_date, secrecy=req.secrecy, paper_pages=req.paper_pages,
             remarks=req.remarks, customer_id=customer.id if customer else None,
             customer_section=req.customer_section,
-            owner_id=req.owner_id if req.owner_id else (customer.owner_id if customer else None),
-            department=req.department or (customer.department if customer else None),
+            owner_id=owner_id, department=department,
             status=status, created_by=req.actor,
             status_reason=_failure_summary(failed) if failed else None,
         )
@@ -246,14 +320,9 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
         result = IngestResult(item.id, item.archival_code, status, n,
                               failed_files=[{"name": t.name, "code": t.error_code,
                                              "reason": t.error_reason} for t in failed])
-    if page_ids:
-        from indexer.pipeline import enqueue_pages
+    from indexer.pipeline import enqueue_pages
 
-        enqueue_pages(page_ids)
-    elif status == "failed":
-        from indexer.pipeline import finalize_item
-
-        finalize_item(archive, result.id)
+    enqueue_pages(page_ids)
     return result
 
 

@@ -62,14 +62,11 @@ def scan_once(archive: Archive, watch_dir: Path, template: IngestRequest, state:
         try:
             res = ingest(archive, req)
         except DanganError as exc:
-            reports.append(_move(path, failed_dir, {"file": path.name, "error": exc.message}))
+            reasons = [f"{f['name']}: {f['reason']}" for f in exc.details.get("failed_files", [])]
+            reports.append(_move(path, failed_dir, {"file": path.name,
+                                                    "error": "\n".join([exc.message, *reasons])}))
             continue
-        report = {"file": path.name, **res.to_json()}
-        if res.status == "failed" and not res.duplicate:
-            report["error"] = "; ".join(f["reason"] for f in res.failed_files)
-            reports.append(_move(path, failed_dir, report))
-        else:
-            reports.append(_move(path, done_dir, report))
+        reports.append(_move(path, done_dir, {"file": path.name, **res.to_json()}))
     return reports
 
 

@@ -84,14 +84,14 @@ def progress(item_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/items")
 def create_item():  # type: ignore[no-untyped-def]
     result = ingest_upload(archive(), g.api_user, request.form, request.files.getlist("files"))
-    return jsonify(result.to_json()), (200 if result.duplicate else 201)
+    return jsonify(result.to_json()), 201
 
 
 @bp.get("/codes/preview")
 def code_preview():  # type: ignore[no-untyped-def]
     a = request.args
     org = (a.get("org") or "").strip().upper() or None
-    code = preview(db(), (a.get("fonds") or "J001").strip().upper(),
+    code = preview((a.get("fonds") or "J001").strip().upper(),
                    (a.get("category") or "").strip().upper(),
                    _int_param("year", 0, 0, 9999), (a.get("retention") or "").strip(), org)
     return jsonify(archival_code=code)

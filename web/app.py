@@ -126,7 +126,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         ctx.rollback()
         status = ctx.error_status(exc)
         if ctx.wants_json():
-            return jsonify(error=exc.message), status
+            return jsonify(error=exc.message, **exc.details), status
         return render_template("error.html", status=status,
                                message=ctx.localize(exc.message)), status
 

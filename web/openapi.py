@@ -86,8 +86,14 @@ def spec(server: str = "") -> dict:
                 "responses": {
                     "201": {"description": "Registered", "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/IngestResult"}}}},
-                    "200": {"description": "These files were already stored: the existing item"},
-                    **ERRORS}}},
+                    **ERRORS,
+                    "403": _err("The uploader may not register this 密级 (they could not open "
+                                "the item afterwards)"),
+                    "409": _err("Some files are already stored: `duplicate` is true and "
+                                "`existing` lists each such file, with the item's `id`, "
+                                "`archival_code` and `title` only where the uploader may open "
+                                "it. Nothing is registered."),
+                    "413": _err("The upload is larger than DANGAN_MAX_UPLOAD_BYTES")}}},
             "/items/{item_id}": {"get": {
                 "summary": "An item: catalogue fields, location, files, page texts",
                 "parameters": [item_id],
@@ -100,7 +106,9 @@ def spec(server: str = "") -> dict:
                     "application/json": {"schema": {"$ref": "#/components/schemas/Progress"}}}},
                     **ERRORS}}},
             "/codes/preview": {"get": {
-                "summary": "The 档号 the next item of this group would get",
+                "summary": "The 档号 group a registration would go into; the 件号 is shown as "
+                           "NNNN because it is allocated at registration (the next number "
+                           "would reveal how many items, visible or not, the group holds)",
                 "parameters": [{"name": n, "in": "query", "required": n != "org", "schema": q}
                                for n in ("fonds", "category", "year", "retention", "org")],
                 "responses": {"200": {"description": "Code", "content": {"application/json": {
@@ -110,7 +118,12 @@ def spec(server: str = "") -> dict:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "Error": {"type": "object", "properties": {"error": q}, "required": ["error"]},
+                "Error": {"type": "object", "properties": {
+                    "error": q, "duplicate": {"type": "boolean"},
+                    "existing": {"type": "array", "items": {"type": "object", "properties": {
+                        "name": q, "id": {"type": "integer"}, "archival_code": q, "title": q}}},
+                    "failed_files": {"type": "array", "items": {"type": "object", "properties": {
+                        "name": q, "code": q, "reason": q}}}}, "required": ["error"]},
                 "PageHit": {"type": "object", "properties": {
                     "page": {"type": "integer"}, "snippet": q, "score": {"type": "number"},
                     "boxes": {"type": "array", "items": {"type": "object", "properties": {
@@ -141,7 +154,7 @@ def spec(server: str = "") -> dict:
                                   "items": {"type": "string", "format": "binary"}}}},
                 "IngestResult": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "archival_code": q, "status": q,
-                    "pages": {"type": "integer"}, "duplicate": {"type": "boolean"},
+                    "pages": {"type": "integer"},
                     "failed_files": {"type": "array", "items": {"type": "object", "properties": {
                         "name": q, "code": q, "reason": q}}}}},
                 "Progress": {"type": "object", "properties": {

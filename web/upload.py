@@ -8,12 +8,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from service.access import registrable_secrecy
 from service.browse import all_boxes, list_customers
 from service.catalogue import list_categories
 from service.codes import RETENTIONS
 from service.errors import DanganError
 from service.models import Fonds
-from service.vocab import SECRECY_LEVELS
 
 from .ctx import archive, db, error_status, localize, me
 from .search_views import retention_label, section_names
@@ -22,13 +22,16 @@ from .uploads import ingest_upload
 bp = Blueprint("upload", __name__)
 
 
-def _render(values: dict, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render(values: dict, error: str | None = None, status: int = 200,  # type: ignore[no-untyped-def]
+            details: dict | None = None):
     s = db()
     user = me()
+    details = details or {}
     return render_template(
-        "upload.html", values=values, error=error,
+        "upload.html", values=values, error=error, existing=details.get("existing", []),
+        failed_files=details.get("failed_files", []),
         fonds=list(s.query(Fonds).order_by(Fonds.code)), categories=list_categories(s),
-        retentions=RETENTIONS, retention_label=retention_label, secrecy_levels=SECRECY_LEVELS,
+        retentions=RETENTIONS, retention_label=retention_label, secrecy_levels=registrable_secrecy(user),
         customers=list_customers(s, user), boxes=all_boxes(s), sections=section_names(),
         this_year=date.today().year), status
 
@@ -41,7 +44,8 @@ def upload():  # type: ignore[no-untyped-def]
     try:
         result = ingest_upload(archive(), me(), request.form, request.files.getlist("files"))
     except DanganError as exc:
-        return _render(request.form.to_dict(), localize(exc.message), error_status(exc))
+        return _render(request.form.to_dict(), localize(exc.message), error_status(exc),
+                       exc.details)
     if result.failed_files:
         for f in result.failed_files:
             flash(f"{f['name']}: {localize(f['reason'] or '')}", "error")

@@ -11,7 +11,6 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from service.access import ALL_ROLES_SEE
 from service.archive import Archive
 from service.errors import InvalidInput
 from service.ingest import IngestRequest, IngestResult, ingest
@@ -117,8 +116,6 @@ def ingest_upload(archive: Archive, user: User, form: MultiDict,
             listed = "、".join(empty)
             raise InvalidInput(f"以下文件是空文件（0 字节），请重新扫描或去掉后再上传：{listed}。/ "
                                f"These files are empty (0 bytes); rescan or remove them: {listed}.")
-        sees_all = user.role in ALL_ROLES_SEE
         req = IngestRequest(files=paths, original_names=names, actor=user.username,
-                            owner_id=None if sees_all else user.id,
-                            department=None if sees_all else user.department, **fields)
+                            uploader=user, **fields)
         return ingest(archive, req)

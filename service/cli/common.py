@@ -26,6 +26,14 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _with_files(exc: DanganError) -> str:
+    """The message, then one line per file the error lists (e.g. why each file is unreadable)."""
+    lines = [exc.message]
+    lines += [f"  {f['name']}: {f.get('reason') or f.get('code') or ''}"
+              for f in exc.details.get("failed_files", [])]
+    return "\n".join(lines)
+
+
 def handle_errors(fn: Callable) -> Callable:
     """Turn service errors into a message on stderr and the right exit status."""
 
@@ -34,7 +42,7 @@ def handle_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except DanganError as exc:
-            fail(exc.message, exc.exit_code)
+            fail(_with_files(exc), exc.exit_code)
         except ValueError as exc:
             fail(str(exc), 2)
 

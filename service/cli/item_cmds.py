@@ -57,8 +57,7 @@ def ingest_cmd(files: tuple[Path, ...], as_json: bool, wait: bool, **fields: obj
             item = get_item(s, res.id)
             res.status, res.pages = item.status, len(item.pages)
     emit(res.to_json(), as_json, lambda d: (
-        f"{d['archival_code']}  id={d['id']}  状态/status={d['status']}  页/pages={d['pages']}"
-        + ("  (已存在 / already stored)" if d.get("duplicate") else "")))
+        f"{d['archival_code']}  id={d['id']}  状态/status={d['status']}  页/pages={d['pages']}"))
 
 
 def _wait_for(archive, item_id: int, *, progress: bool) -> None:  # type: ignore[no-untyped-def]

@@ -51,9 +51,9 @@ def test_ingest_wait_show_search_round_trip(env: dict[str, str], scan: Path) -> 
     hit = hits["hits"][0]
     assert {"id", "archival_code", "title", "page", "snippet", "score"} <= set(hit)
     assert hit["id"] == 1 and hit["page"] == 1 and "<mark>" in hit["snippet"]
-    # the same file again reports the existing item instead of storing it twice
-    again = dangan_json(env, "ingest", str(scan), *INGEST, "--title", "again")
-    assert again["id"] == 1 and again.get("duplicate") is True
+    # the same file again is refused, naming the item that holds it
+    again = dangan(env, "ingest", str(scan), *INGEST, "--title", "again", check=False)
+    assert again.returncode == 2 and "J001-HT·2024-D30-0001" in again.stderr
     assert dangan_json(env, "show", "1")["files"] == shown["files"]
     # a second item gets the next number
     other = write_png(scan.with_name("other.png"), render_page(["借款协议", "乙方按月归还本金"]))
@@ -78,6 +78,9 @@ def test_ingest_wait_show_search_round_trip(env: dict[str, str], scan: Path) -> 
     (("--year", "20x4"), "year"),
     (("--customer", "KH-209901001"), "KH-209901001"),
     (("--box", "NO-SUCH-BOX"), "NO-SUCH-BOX"),
+    (("--year", "2099"), "2099"),
+    (("--date", "2023-06-30"), "不在年度 2024 内"),
+    (("--customer", "KH-2024"), "KH-YYYYMMNNN"),
 ])
 def test_bad_input_exits_2_with_a_message_and_registers_nothing(
         env: dict[str, str], scan: Path, args: tuple[str, ...], needle: str) -> None:
@@ -108,21 +111,34 @@ def test_commands_before_init_say_to_run_init(archive_env: dict[str, str], scan:
     assert proc.returncode == 2 and "dangan init" in proc.stderr
 
 
-def test_bad_files_fail_with_a_reason_and_keep_the_original(env: dict[str, str],
-                                                             tmp_path: Path) -> None:
+def test_nothing_readable_is_refused_with_each_reason_and_uses_no_code(
+        env: dict[str, str], tmp_path: Path, scan: Path) -> None:
     empty = write_zero_byte(tmp_path / "empty.jpg")
-    res = dangan_json(env, "ingest", str(empty), *INGEST, "--title", "空文件", "--wait")
-    assert res["status"] == "failed" and res["pages"] == 0
-    shown = dangan_json(env, "show", str(res["id"]))
-    assert "0 字节" in shown["status_reason"] or "empty" in shown["status_reason"]
-    assert shown["files"][0]["sha256"] == (
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     corrupt = write_corrupt_image(tmp_path / "corrupt.png")
-    res2 = dangan_json(env, "ingest", str(corrupt), *INGEST, "--title", "坏图")
-    assert res2["status"] == "failed"
-    assert res2["archival_code"] == "J001-HT·2024-D30-0002"
-    retry = dangan(env, "retry", str(res2["id"]), "--json", check=False)
-    assert retry.returncode == 1 and json.loads(retry.stdout)["status"] == "failed"
+    proc = dangan(env, "ingest", str(empty), str(corrupt), *INGEST, "--title", "坏图", "--json",
+                  check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "没有占用档号" in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert any(line.strip().startswith("empty.jpg: ") for line in lines)
+    assert any(line.strip().startswith("corrupt.png: ") for line in lines)
+    assert not Path(env["DANGAN_DATA"], "objects", "sha256").exists() or not any(
+        Path(env["DANGAN_DATA"], "objects", "sha256").rglob("*"))
+    good = dangan_json(env, "ingest", str(scan), *INGEST, "--title", "好图")
+    assert good["archival_code"] == "J001-HT·2024-D30-0001"
+
+
+def test_ingest_of_a_stored_file_says_so_and_registers_nothing(env: dict[str, str],
+                                                               scan: Path) -> None:
+    first = dangan_json(env, "ingest", str(scan), *INGEST, "--title", "第一次")
+    proc = dangan(env, "ingest", str(scan), *INGEST, "--category", "WS", "--title", "第二次",
+                  check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "已经入库" in proc.stderr and first["archival_code"] in proc.stderr
+    other = dangan_json(env, "ingest", str(write_png(scan.with_name("b.png"),
+                                                     render_page(["另一件"]))),
+                        *INGEST, "--category", "WS", "--title", "另一件")
+    assert other["archival_code"] == "J001-WS·2024-D30-0001"
 
 
 def test_concurrent_ingests_never_collide(env: dict[str, str], tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def test_watch_command_moves_bad_files_to_failed_with_a_reason(
     proc = dangan(archive_env, "watch", str(inbox), *INGEST, "--settle", "0.2",
                   "--interval", "0.2", "--once")
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report["status"] == "failed"
+    assert "id" not in report and "archival_code" not in report  # nothing registered
     moved = Path(report["moved_to"])
     assert moved.parent == tmp_path / "failed" and moved.exists()
     reason = moved.with_name(moved.name + ".txt").read_text(encoding="utf-8")

@@ -140,7 +140,7 @@ def test_api_item_progress_and_code_preview(client, h):
     p = client.get(f"/api/v1/items/{item_id}/progress").get_json()
     assert p["status"] == "ready" and p["pages_done"] == p["pages_total"] == 1
     r = client.get("/api/v1/codes/preview?fonds=J001&category=WS&year=2023&retention=Y&org=BGS")
-    assert r.get_json() == {"archival_code": "J001-WS·2023-Y-BGS-0001"}
+    assert r.get_json() == {"archival_code": "J001-WS·2023-Y-BGS-NNNN"}
     r = client.get("/api/v1/codes/preview?fonds=J001&category=X&year=2023&retention=Y")
     assert r.status_code == 400 and "门类代码" in r.get_json()["error"]
     assert client.get("/api/v1/items/999999").status_code == 404
@@ -368,7 +368,7 @@ def test_customers(client, h, archive):
     assert "华东精密机械有限公司" in page and "合同协议" in page and "基础资料" in page
     client.post("/logout", data={"csrf_token": token})
     h.login(client, "bob")
-    assert client.get("/customers/KH-202405001").status_code == 403
+    assert client.get("/customers/KH-202405001").status_code == 404
     assert "华东精密机械" not in client.get("/customers").get_data(as_text=True)
 
 

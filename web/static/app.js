@@ -79,6 +79,7 @@
     var reset = document.getElementById("upload-reset");
     var csrf = form.querySelector("input[name=csrf_token]").value;
     var chosen = [];
+    var BATCH_FIELDS = ["fonds", "category", "year", "retention", "secrecy", "org"];
 
     function showError(msg) {
       errBox.textContent = msg;
@@ -171,6 +172,29 @@
       block.hidden = !ul.children.length;
     }
 
+    /* files already stored: each one, with a link to its item where the user may open it */
+    function listExisting(existing) {
+      var ul = document.getElementById("upload-existing");
+      ul.textContent = "";
+      (existing || []).forEach(function (e) {
+        var li = document.createElement("li");
+        var b = document.createElement("strong");
+        b.textContent = e.name;
+        li.appendChild(b);
+        li.appendChild(document.createTextNode("："));
+        if (e.id) {
+          var a = document.createElement("a");
+          a.href = form.getAttribute("data-item").replace(/\/0$/, "/" + e.id);
+          a.textContent = fmt(T.open_code, { code: e.archival_code });
+          li.appendChild(a);
+        } else {
+          li.appendChild(document.createTextNode(T.stored));
+        }
+        ul.appendChild(li);
+      });
+      ul.hidden = !ul.children.length;
+    }
+
     function finish(data, itemUrl) {
       var done = document.getElementById("upload-done");
       done.textContent = "";
@@ -203,6 +227,8 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       showError("");
+      listExisting([]);
+      listFailed([]);
       if (!chosen.length) { showError(T.nofile_error); return; }
       var fd = new FormData(form);
       fd.delete("files");
@@ -228,9 +254,11 @@
           button.disabled = true;
           poll(data);
         } else if (xhr.status === 413) {
-          showError(T.too_large);
+          showError(localize(data && data.error) || T.too_large);
         } else {
           showError(localize(data && data.error) || (xhr.status + " " + xhr.statusText));
+          listExisting(data && data.existing);
+          listFailed(data && data.failed_files);
         }
       };
       xhr.onerror = function () { button.disabled = false; showError(T.network); };
@@ -247,7 +275,13 @@
       ["upload-progress-block", "ocr-progress-block", "failed-block", "upload-done"].forEach(function (id) {
         document.getElementById(id).hidden = true;
       });
-      form.elements.title.value = "";
+      /* the next item shares only the batch's fields; its own fields start empty */
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || BATCH_FIELDS.indexOf(el.name) >= 0 || el.type === "hidden" ||
+            el.type === "file" || el.tagName === "BUTTON") return;
+        if (el.tagName === "SELECT") el.selectedIndex = 0; else el.value = "";
+      });
+      listExisting([]);
       form.elements.title.focus();
     });
   }
