@@ -9,6 +9,7 @@
 | DANGAN_SEARCH_URL | sqlite (embedded FTS5) | http://elasticsearch:9200 |
 | DANGAN_WORKERS | number of cores | 4 |
 | DANGAN_OCR_TIMEOUT | 180 (seconds per page) | |
+| DANGAN_MAX_UPLOAD_BYTES | 2147483648 (2 GiB, one request body) | 4294967296 |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Settings:
     workers: int
     ocr_timeout: float
     queue_name: str
+    max_upload_bytes: int = 2 * 1024**3
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -42,8 +44,19 @@ class Settings:
             workers=max(1, int(env.get("DANGAN_WORKERS") or os.cpu_count() or 1)),
             ocr_timeout=float(env.get("DANGAN_OCR_TIMEOUT") or 180),
             queue_name=env.get("DANGAN_QUEUE_NAME") or "dangan",
+            max_upload_bytes=_positive_int(env, "DANGAN_MAX_UPLOAD_BYTES", 2 * 1024**3),
         )
 
     @property
     def secret_key_file(self) -> Path:
         return self.data_dir / "secret.key"
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} 应为正整数（字节数），而不是 {raw!r}。/ "
+                         f"{name} must be a positive whole number of bytes, not {raw!r}.")
+    return int(raw)

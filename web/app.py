@@ -10,16 +10,16 @@ from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from service.archive import Archive
 from service.errors import DanganError
 
 from . import ctx
 from .i18n import TRANSLATIONS, compile_translations
+from .server import BODY_TOO_LARGE
 
 csrf = CSRFProtect()
-GiB = 1024**3
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -50,7 +50,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=_env_bool("DANGAN_SECURE_COOKIES"),
-        MAX_CONTENT_LENGTH=int(os.environ.get("DANGAN_MAX_UPLOAD_BYTES") or 2 * GiB),
+        MAX_CONTENT_LENGTH=archive.settings.max_upload_bytes,
         MAX_FORM_PARTS=5000,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
@@ -65,6 +65,14 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     compile_translations()
     Babel(app, locale_selector=_select_locale)
+
+    @app.before_request
+    def refuse_body_over_cap() -> None:
+        """First of all hooks (before the CSRF check reads the form): a body the server
+        refused as over the cap (web.server) gets the localised 413 below."""
+        if request.environ.get(BODY_TOO_LARGE):
+            raise RequestEntityTooLarge()
+
     csrf.init_app(app)
 
     login = LoginManager(app)

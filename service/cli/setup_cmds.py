@@ -51,8 +51,6 @@ def _start_worker_process() -> subprocess.Popen:
 @handle_errors
 def serve_cmd(host: str, port: int, no_workers: bool) -> None:
     """Serve the web app, with background OCR workers running beside it."""
-    from waitress import serve
-
     from ..migrate import upgrade
     from ..setup import ensure_secret_key
 
@@ -64,11 +62,12 @@ def serve_cmd(host: str, port: int, no_workers: bool) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         from web.app import create_app
+        from web.server import serve
 
         app = create_app(archive)
         click.echo(f"档案系统 / archive: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
         try:
-            serve(app, host=host, port=port, threads=8, ident="dangan")
+            serve(app, host=host, port=port, threads=8)
         except OSError as exc:
             fail(f"无法在 {host}:{port} 上提供服务（{exc.strerror}），端口可能已被占用，请用 --port 换一个。/ "
                  f"Cannot serve on {host}:{port} ({exc.strerror}); is the port in use? Try --port.")
