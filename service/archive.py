@@ -28,8 +28,11 @@ class Archive:
         return get_engine(self.settings.database_url)
 
     def session(self):  # type: ignore[no-untyped-def]
-        """A transaction scope on the catalogue (commit on success)."""
-        return session_scope(self.engine)
+        """A transaction scope on the catalogue (commit on success); the search index
+        follows what it commits (service.indexing)."""
+        from .indexing import ARCHIVE_KEY
+
+        return session_scope(self.engine, info={ARCHIVE_KEY: self})
 
     @cached_property
     def store(self) -> ObjectStore:

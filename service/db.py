@@ -58,9 +58,9 @@ def dispose_all() -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    factory = sessionmaker(engine, expire_on_commit=False)
+def session_scope(engine: Engine, info: dict | None = None) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error; `info` seeds Session.info."""
+    factory = sessionmaker(engine, expire_on_commit=False, info=dict(info or {}))
     session = factory()
     try:
         yield session

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
@@ -325,9 +325,17 @@ class ElasticsearchEngine:
         self.ensure_index()
         return int(self.es.count(index=self.alias)["count"])
 
-    def indexed_items(self) -> dict[int, str]:
+    def indexed_items(self, item_ids: Sequence[int] | None = None, conn: Any = None) -> dict[int, str]:
+        """Fingerprint per indexed item (all, or only ``item_ids``); ``conn`` is ignored."""
         self.ensure_index()
         out: dict[int, str] = {}
+        if item_ids is not None and not item_ids:
+            return out
+        query = (
+            {"terms": {"item_id": [int(i) for i in item_ids]}}
+            if item_ids is not None
+            else {"match_all": {}}
+        )
         after: dict[str, Any] | None = None
         while True:
             comp: dict[str, Any] = {
@@ -339,7 +347,9 @@ class ElasticsearchEngine:
             }
             if after:
                 comp["after"] = after
-            r = self.es.search(index=self.alias, size=0, aggs={"items": {"composite": comp}})
+            r = self.es.search(
+                index=self.alias, size=0, query=query, aggs={"items": {"composite": comp}}
+            )
             agg = r["aggregations"]["items"]
             for b in agg["buckets"]:
                 out[int(b["key"]["item_id"])] = b["key"]["fp"]

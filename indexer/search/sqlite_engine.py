@@ -226,11 +226,24 @@ class SqliteFtsEngine:
 
     # ------------------------------------------------------------ reading
 
-    def indexed_items(self) -> dict[int, str]:
-        with self._engine.connect() as c:
-            rows = c.exec_driver_sql(
-                "SELECT item_id, max(fingerprint) FROM search_page GROUP BY item_id"
-            ).fetchall()
+    def indexed_items(
+        self, item_ids: Sequence[int] | None = None, conn: Connection | None = None
+    ) -> dict[int, str]:
+        """Fingerprint per indexed item (all, or only ``item_ids``); pass ``conn`` to read
+        inside the catalogue's transaction (what it has indexed but not yet committed)."""
+        sql = "SELECT item_id, max(fingerprint) FROM search_page"
+        args: tuple = ()
+        if item_ids is not None:
+            if not item_ids:
+                return {}
+            sql += f" WHERE item_id IN ({', '.join('?' * len(item_ids))})"
+            args = tuple(int(i) for i in item_ids)
+        sql += " GROUP BY item_id"
+        if conn is not None:
+            rows = conn.exec_driver_sql(sql, args).fetchall()
+        else:
+            with self._engine.connect() as c:
+                rows = c.exec_driver_sql(sql, args).fetchall()
         return {int(r[0]): r[1] for r in rows}
 
     def count_pages(self) -> int:

@@ -7,7 +7,7 @@ care which one is configured.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -145,13 +145,15 @@ class SearchResult:
 
 @runtime_checkable
 class SearchEngine(Protocol):
-    def index_pages(self, docs: list[PageDoc]) -> None: ...
+    def index_pages(self, docs: list[PageDoc], conn: Any = None) -> None: ...
 
-    def delete_item(self, item_id: int) -> None: ...
+    def delete_item(self, item_id: int, conn: Any = None) -> None: ...
 
     def search(self, req: SearchRequest) -> SearchResult: ...
 
-    def indexed_items(self) -> dict[int, str]: ...
+    def indexed_items(
+        self, item_ids: Sequence[int] | None = None, conn: Any = None
+    ) -> dict[int, str]: ...
 
     def clear(self) -> None: ...
 

@@ -398,6 +398,7 @@ def test_reindex_replaces_pages_and_delete(fresh):
     assert fresh.indexed_items() == {1: "fp1b"}
     fresh.index_pages([_doc(2, 1, "另一件档案")])
     assert fresh.indexed_items() == {1: "fp1b", 2: "fp2"}
+    assert fresh.indexed_items([2, 99]) == {2: "fp2"} and fresh.indexed_items([]) == {}
     fresh.delete_item(1)
     assert ids(fresh, "新文本") == set()
     assert fresh.indexed_items() == {2: "fp2"}

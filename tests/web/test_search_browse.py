@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import os
 import re
@@ -18,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def catalogue(archive):
     """Items over two categories and years, with owners and secrecy levels."""
-    from conftest import make_item
+    spec = importlib.util.spec_from_file_location("web_conftest",
+                                                  Path(__file__).with_name("conftest.py"))
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    make_item = helpers.make_item
 
     ids = {
         "ht26": make_item(archive, title="二〇二六年供货合同", text="供货方按月交货。",
