@@ -249,7 +249,7 @@ def test_upload_with_nothing_readable_registers_nothing(archive, client, h):
 def test_customer_number_field_explains_the_format(client, h):
     h.login(client, "arc")
     html = client.get("/customers").get_data(as_text=True)
-    assert 'title="客户编号格式为 KH-年月-序号（KH-YYYYMMNNN），如 KH-202405001。"' in html
+    assert 'data-pattern-message="客户编号格式为 KH-年月-序号（KH-YYYYMMNNN），如 KH-202405001。"' in html
     token = h.csrf(client, "/customers")
     r = client.post("/customers/new", data={"number": "KH-2024051", "name": "x", "kind": "企业",
                                             "grade": "普通", "csrf_token": token})

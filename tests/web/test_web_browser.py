@@ -205,6 +205,62 @@ def test_corrupt_file_shows_reason(page, server, scans):
     shot(page, "13-upload-corrupt")
 
 
+def test_next_upload_keeps_only_batch_fields_and_a_stored_file_says_so(page, server, scans,
+                                                                      tmp_path):
+    """继续上传下一件 keeps fonds, category, year, retention, secrecy and org only; uploading a
+    stored file says it is already stored, as which item, with a link (issue 8: 12, 3)."""
+    from tests.scanfactory import render_page, write_png
+
+    page.goto(server["base"] + "/upload")
+    assert page.locator("#upload-reset").is_hidden()  # offered once an item is registered
+    page.select_option("select[name=category]", "HT")
+    page.fill("input[name=year]", "2024")
+    page.select_option("select[name=retention]", "D30")
+    page.select_option("select[name=secrecy]", "秘密")
+    page.fill("input[name=title]", "第二件：补充协议")
+    page.fill("input[name=doc_number]", "HT-2024-0318")
+    page.fill("input[name=responsible]", "华东精密机械有限公司")
+    page.fill("input[name=doc_date]", "2024-03-05")
+    page.fill("input[name=paper_pages]", "1")
+    page.fill("textarea[name=remarks]", "附件一份")
+    page.select_option("select[name=customer]", "KH-202405001")
+    page.select_option("select[name=customer_section]", "contract")
+    page.select_option("select[name=box]", "BOX-2024-0001")
+    page.set_input_files("#files", str(write_png(tmp_path / "补充协议.png", render_page(
+        ["补充协议", "双方同意延长交货期限。"], size=(900, 500)))))
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-reset:not([hidden])", timeout=60000)
+    page.click("#upload-reset")
+    assert page.locator("#upload-reset").is_hidden()
+    value = lambda name: page.locator(f"[name={name}]").input_value()  # noqa: E731
+    assert [value(n) for n in ("fonds", "category", "year", "retention", "secrecy", "org")] == [
+        "J001", "HT", "2024", "D30", "秘密", ""]
+    assert [value(n) for n in ("title", "doc_number", "responsible", "doc_date", "paper_pages",
+                               "remarks", "customer", "customer_section", "box")] == [""] * 9
+    shot(page, "14-upload-next")
+
+    # the first test's scan again, with new catalogue data
+    page.fill("input[name=title]", "重复上传的合同")
+    page.set_input_files("#files", str(scans["good"]))
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-error:not([hidden])")
+    assert "已经入库" in page.locator("#upload-error").inner_text()
+    link = page.locator("#upload-existing a")
+    assert "J001-HT·2024-D30-0001" in link.inner_text()
+    shot(page, "15-upload-duplicate")
+    link.click()
+    page.wait_for_url("**/items/*")
+    assert "华东精密机械有限公司购销合同" in page.locator("h1").inner_text()
+
+
+def test_customer_number_field_shows_the_format(page, server):
+    page.goto(server["base"] + "/customers")
+    field = page.locator("input[name=number]")
+    field.fill("KH-2024051")
+    message = field.evaluate("el => el.validationMessage")
+    assert "KH-YYYYMMNNN" in message
+
+
 def test_box_label_and_customer_pages(page, server):
     base = server["base"]
     page.goto(base + "/shelves")

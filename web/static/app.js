@@ -286,6 +286,18 @@
     });
   }
 
+  /* a field whose pattern does not match says what the format is, in our words */
+  function initPatternMessages() {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-pattern-message]"), function (el) {
+      function check() {
+        el.setCustomValidity("");
+        if (el.validity.patternMismatch) el.setCustomValidity(el.getAttribute("data-pattern-message"));
+      }
+      el.addEventListener("input", check);
+      check();
+    });
+  }
+
   function initLabel() {
     var b = document.getElementById("print-label");
     if (b) b.addEventListener("click", function () { window.print(); });
@@ -295,5 +307,6 @@
     initViewer();
     initUpload();
     initLabel();
+    initPatternMessages();
   });
 })();
