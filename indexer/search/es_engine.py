@@ -2,9 +2,15 @@
 
 Design (see NOTES.md, "Elasticsearch"):
 
-* One document per page, ``_id = f"{item_id}:{page_no}"``, the item's
-  catalogue fields (and visibility fields) copied onto every page; hits are
-  grouped by item with ``collapse`` on ``item_id`` + ``inner_hits``.
+* One *item* document per item (``_id = item_id``, its catalogue and
+  visibility fields) joined to one *page* document per page (``_id =
+  f"{item_id}:{page_no}"``, routed to its item) by a ``join`` field
+  (item → page).  The search runs on item documents with ``has_child``
+  clauses, which is the item-level rule of :mod:`.query` as the query
+  language says it: each positive term on some page, no page with an excluded
+  term; the pages shown come from ``inner_hits`` of the "any positive term"
+  clause.  Page documents keep copies of the catalogue fields for ad-hoc
+  queries.
 * Matching uses the *same token strings* as the SQLite engine: the fields
   ``bi``, ``uni`` and ``meta`` hold the output of :mod:`.analysis` and are
   analysed with the built-in ``whitespace`` tokenizer.  This is the robust
@@ -18,12 +24,11 @@ Design (see NOTES.md, "Elasticsearch"):
   (:mod:`.highlight`), as in SQLite, so both return the same HTML.
 * Permissions and filters are ``bool.filter`` clauses: document-level
   security is a paid feature, filtering in the query is free and portable.
-* Totals and facets count *items*, not pages: ``cardinality`` of ``item_id``
-  (exact below ``precision_threshold`` = 40 000 distinct items per bucket,
-  approximate above: ``total_is_exact`` says which), and facets are
-  ``terms`` aggregations ordered by that item cardinality.  Aggregations run
-  over the filtered query, so invisible items never count.  One primary
-  shard keeps ``terms`` ordering exact.
+* Totals and facets count *items*: the hits are item documents, so
+  ``hits.total`` (tracked exactly) and ``terms`` aggregations on their fields
+  are exact item counts.  Aggregations run over the filtered query, so
+  invisible items never count.  One primary shard keeps ``terms`` ordering
+  exact (and a join needs an item and its pages on one shard anyway).
 * A query that finds nothing is retried once in its OCR-tolerant form
   (:func:`.query.relax_query`: one character of a phrase misread), with the
   same boolean logic as the SQLite engine; the result is ``fuzzy``.
@@ -48,6 +53,7 @@ from .query import (
     Fuzzy,
     ParsedQuery,
     Phrase,
+    item_plan,
     parse_query,
     phrase_clauses,
     relax_query,
@@ -63,8 +69,11 @@ from .types import (
     clamp_request,
 )
 
-#: cardinality is exact (in practice) below this many distinct values
-PRECISION_THRESHOLD = 40_000
+#: the join field's relation: an item document with its page documents
+JOIN_FIELD = "item_page"
+#: catalogue fields on an item document (and copied onto its pages)
+ITEM_FIELDS = ("archival_code", "title", "fonds", "category", "year", "retention", "secrecy",
+               "customer", "box", "location", "status", "date", "owner_id", "department")
 #: match_phrase_prefix expansions for a trailing lone CJK character (``5月``)
 MAX_EXPANSIONS = 200
 
@@ -75,6 +84,8 @@ MAPPINGS: dict[str, Any] = {
     "_source": {"excludes": ["bi", "uni", "meta"]},
     "properties": {
         "item_id": {"type": "long"},
+        "kind": {"type": "keyword"},  # "item" or "page"
+        JOIN_FIELD: {"type": "join", "relations": {"item": "page"}},
         "page_no": {"type": "integer"},
         "bi": {"type": "text", "analyzer": "dangan_tokens"},
         "uni": {"type": "text", "analyzer": "dangan_tokens"},
@@ -184,6 +195,13 @@ class ElasticsearchEngine:
                 mappings=MAPPINGS,
                 aliases={self.alias: {}},
             )
+        else:
+            for name, body in self.es.indices.get_mapping(index=self.alias).items():
+                if JOIN_FIELD not in body["mappings"].get("properties", {}):
+                    raise RuntimeError(
+                        f"search index {name} predates item documents: rebuild it "
+                        "(dangan reindex --full)"
+                    )
         self._ready = True
 
     def drop(self) -> None:
@@ -205,7 +223,7 @@ class ElasticsearchEngine:
         try:
             for ok, info in helpers.streaming_bulk(
                 self.es,
-                (self._action(d, new) for d in docs),
+                self._actions(docs, new),
                 chunk_size=500,
                 max_retries=3,
                 raise_on_error=True,
@@ -267,13 +285,43 @@ class ElasticsearchEngine:
             "analyzer": ANALYZER_VERSION,
         }
 
+    @staticmethod
+    def _item_source(d: PageDoc) -> dict[str, Any]:
+        """The item document: catalogue and visibility fields (from any of its pages)."""
+        src: dict[str, Any] = {"item_id": d.item_id, "kind": "item", JOIN_FIELD: "item"}
+        for name in ITEM_FIELDS:
+            src[name] = getattr(d, name)
+        src["date"] = d.date or None
+        src["fingerprint"] = d.fingerprint or ""
+        src["analyzer"] = ANALYZER_VERSION
+        return src
+
     def _action(self, d: PageDoc, index: str) -> dict[str, Any]:
+        src = self._source(d)
+        src["kind"] = "page"
+        src[JOIN_FIELD] = {"name": "page", "parent": str(d.item_id)}
         return {
             "_op_type": "index",
             "_index": index,
             "_id": f"{d.item_id}:{d.page_no}",
-            "_source": self._source(d),
+            "_routing": str(d.item_id),
+            "_source": src,
         }
+
+    def _actions(self, docs: Iterable[PageDoc], index: str) -> Iterator[dict[str, Any]]:
+        """Bulk actions: each item's document before its pages (docs come grouped by item)."""
+        last: int | None = None
+        for d in docs:
+            if d.item_id != last:
+                last = d.item_id
+                yield {
+                    "_op_type": "index",
+                    "_index": index,
+                    "_id": str(d.item_id),
+                    "_routing": str(d.item_id),
+                    "_source": self._item_source(d),
+                }
+            yield self._action(d, index)
 
     def index_pages(self, docs: list[PageDoc], conn: Any = None) -> None:
         """Replace all pages of the items in ``docs``.  ``conn`` is accepted for
@@ -282,7 +330,8 @@ class ElasticsearchEngine:
         self.ensure_index()
         if not docs:
             return
-        helpers.bulk(self.es, (self._action(d, self.alias) for d in docs), refresh="wait_for")
+        ordered = sorted(docs, key=lambda d: (d.item_id, d.page_no))
+        helpers.bulk(self.es, self._actions(ordered, self.alias), refresh="wait_for")
         pages: dict[int, list[int]] = {}
         for d in docs:
             pages.setdefault(d.item_id, []).append(d.page_no)
@@ -290,7 +339,7 @@ class ElasticsearchEngine:
         stale = [
             {
                 "bool": {
-                    "filter": [{"term": {"item_id": iid}}],
+                    "filter": [{"term": {"item_id": iid}}, {"term": {"kind": "page"}}],
                     "must_not": [{"terms": {"page_no": nos}}],
                 }
             }
@@ -323,7 +372,7 @@ class ElasticsearchEngine:
 
     def count_pages(self) -> int:
         self.ensure_index()
-        return int(self.es.count(index=self.alias)["count"])
+        return int(self.es.count(index=self.alias, query={"term": {"kind": "page"}})["count"])
 
     def indexed_items(self, item_ids: Sequence[int] | None = None, conn: Any = None) -> dict[int, str]:
         """Fingerprint per indexed item (all, or only ``item_ids``); ``conn`` is ignored."""
@@ -331,11 +380,10 @@ class ElasticsearchEngine:
         out: dict[int, str] = {}
         if item_ids is not None and not item_ids:
             return out
-        query = (
-            {"terms": {"item_id": [int(i) for i in item_ids]}}
-            if item_ids is not None
-            else {"match_all": {}}
-        )
+        wanted: list[dict[str, Any]] = [{"term": {"kind": "item"}}]
+        if item_ids is not None:
+            wanted.append({"terms": {"item_id": [int(i) for i in item_ids]}})
+        query = {"bool": {"filter": wanted}}
         after: dict[str, Any] | None = None
         while True:
             comp: dict[str, Any] = {
@@ -358,12 +406,20 @@ class ElasticsearchEngine:
                 return out
 
     def build_query(self, pq: ParsedQuery, req: SearchRequest, filters: dict[str, Any]) -> dict:
-        """The ES query: our AST as bool clauses, permissions/filters in filter."""
+        """The ES query on item documents: the item-level rule (:func:`.query.item_plan`)
+        as ``has_child`` clauses over the page documents, permissions/filters in filter."""
+        plan = item_plan(pq)
+        must: list[dict[str, Any]] = [_has_page(_any_of([_phrase(p) for p in plan.shown.options]),
+                                                score_mode="max", inner_hits=INNER_HITS)]
+        must += [_has_page(_any_of([_phrase(p) for p in g.options])) for g in plan.each]
+        must_not = (
+            [_has_page(_any_of([_phrase(p) for p in plan.excluded]))] if plan.excluded else []
+        )
         return {
             "bool": {
-                "must": [_any_of([_phrase(p) for p in g.options]) for g in pq.must],
-                "must_not": [_phrase(p) for p in pq.must_not],
-                "filter": _filters(req, filters),
+                "must": must,
+                "must_not": must_not,
+                "filter": [{"term": {"kind": "item"}}, *_filters(req, filters)],
             }
         }
 
@@ -393,17 +449,15 @@ class ElasticsearchEngine:
         limit: int,
     ) -> SearchResult:
         self.ensure_index()
-        items_agg = {"cardinality": {"field": "item_id", "precision_threshold": PRECISION_THRESHOLD}}
-        aggs: dict[str, Any] = {"items": items_agg}
+        aggs: dict[str, Any] = {}
         if req.facets:
             for f in FACET_FIELDS:
                 aggs[f"facet_{f}"] = {
                     "terms": {
                         "field": f,
                         "size": FACET_SIZE,
-                        "order": [{"items": "desc"}, {"_key": "asc"}],
-                    },
-                    "aggs": {"items": items_agg},
+                        "order": [{"_count": "desc"}, {"_key": "asc"}],
+                    }
                 }
         if req.sort == "date_desc":
             sort: list[Any] = [
@@ -420,22 +474,13 @@ class ElasticsearchEngine:
         r = self.es.search(
             index=self.alias,
             query=self.build_query(pq, req, filters),
-            collapse={
-                "field": "item_id",
-                "inner_hits": {
-                    "name": "pages",
-                    "size": MAX_PAGES_PER_ITEM,
-                    "sort": ["_score", {"page_no": "asc"}],
-                    "_source": ["page_no", "text", "words"],
-                },
-            },
             sort=sort,
             track_scores=True,
             from_=offset,
             size=limit,
             source=["item_id", "archival_code", "title"],
-            aggs=aggs,
-            track_total_hits=False,
+            aggs=aggs or None,
+            track_total_hits=True,
         )
         phrases = pq.positive_phrases()
         hits: list[ItemHit] = []
@@ -463,21 +508,18 @@ class ElasticsearchEngine:
                     pages=pages,
                 )
             )
-        ag = r["aggregations"]
         facets: dict[str, dict[str, int]] = {}
         if req.facets:
+            ag = r["aggregations"]
             for f in FACET_FIELDS:
                 facets[f] = sort_facet(
                     {
-                        str(b["key"]): int(b["items"]["value"])
+                        str(b["key"]): int(b["doc_count"])
                         for b in ag[f"facet_{f}"]["buckets"]
                         if b["key"] not in (None, "")
                     }
                 )
-        total = int(ag["items"]["value"])
-        return SearchResult(
-            total=total, hits=hits, facets=facets, total_is_exact=total < PRECISION_THRESHOLD
-        )
+        return SearchResult(total=int(r["hits"]["total"]["value"]), hits=hits, facets=facets)
 
 
 def _clause(c: Clause) -> dict[str, Any]:
@@ -509,6 +551,24 @@ def _phrase(p: Phrase | Fuzzy) -> dict[str, Any]:
     return cl[0] if len(cl) == 1 else {"bool": {"must": cl}}
 
 
+#: the pages shown with an item hit: best first (bm25 of the "any positive term" clause)
+INNER_HITS: dict[str, Any] = {
+    "name": "pages",
+    "size": MAX_PAGES_PER_ITEM,
+    "sort": ["_score", {"page_no": "asc"}],
+    "_source": ["page_no", "text", "words"],
+}
+
+
+def _has_page(query: dict[str, Any], score_mode: str = "none",
+              inner_hits: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Items having a page document that matches ``query``."""
+    body: dict[str, Any] = {"type": "page", "query": query, "score_mode": score_mode}
+    if inner_hits is not None:
+        body["inner_hits"] = inner_hits
+    return {"has_child": body}
+
+
 def _any_of(qs: list[dict[str, Any]]) -> dict[str, Any]:
     return qs[0] if len(qs) == 1 else {"bool": {"should": qs, "minimum_should_match": 1}}
 
@@ -537,6 +597,5 @@ def _filters(req: SearchRequest, filters: dict[str, Any]) -> list[dict[str, Any]
 
 
 def iter_actions(engine: ElasticsearchEngine, docs: Iterable[PageDoc]) -> Iterator[dict]:
-    """Bulk actions for ``docs`` against the alias (for custom loaders)."""
-    for d in docs:
-        yield engine._action(d, engine.alias)
+    """Bulk actions for ``docs`` (grouped by item) against the alias (for custom loaders)."""
+    yield from engine._actions(docs, engine.alias)

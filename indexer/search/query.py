@@ -9,15 +9,20 @@ Grammar (deliberately small, like a web search box):
 
 * whitespace-separated words are ANDed;
 * ``OR`` (upper case) between two terms makes them alternatives;
-* ``-word`` / ``-"a phrase"`` excludes pages containing it;
+* ``-word`` / ``-"a phrase"`` excludes items having a page that contains it;
 * ``"quoted text"`` is one phrase (whitespace between CJK characters inside it
   is dropped, as OCR text has none);
 * within one word, a Chinese run is a phrase (its characters in order), and
   pieces glued by identifier connectors (``HT-2024-0031``) are one phrase;
   pieces separated by other punctuation (``合同,甲方``) are separate terms.
 
-Matching is per page: every positive term must occur on the same page (or in
-the item's catalogue text, which is copied onto each page).
+Matching is per *item* (what users expect of an archive item): an item is a hit
+when its pages together contain every positive term (each term, a phrase, on
+one page; the item's catalogue text counts as part of every page) and no page
+contains an excluded term.  The pages shown for a hit are the ones containing a
+positive term, best first.  Both engines compile that rule from the same
+pieces: :func:`item_plan` here, FTS5 strings below, bool clauses in
+``es_engine``.
 
 OCR tolerance (:func:`relax_query`): when a query finds nothing the user may
 see, the engines run it once more with each unquoted Chinese phrase of 5-10
@@ -346,16 +351,32 @@ def _fts_phrase(p: Phrase | Fuzzy) -> str:
     return f"({body})" if len(cl) > 1 else body
 
 
-def to_fts5(pq: ParsedQuery) -> str:
-    """Compile to an FTS5 MATCH expression; every token is double-quoted."""
+@dataclass(frozen=True)
+class ItemPlan:
+    """The item-level rule as page-level pieces: a page is *shown* when it matches
+    ``shown`` (any positive term); its item is a hit when, for each of ``each``, some
+    page of the item matches it, and no page matches ``excluded``."""
+
+    shown: AnyOf
+    each: tuple[AnyOf, ...]
+    excluded: tuple[Phrase, ...]
+
+
+def item_plan(pq: ParsedQuery) -> ItemPlan:
     if pq.empty:
         raise ValueError("query has no positive term")
-    groups = []
-    for g in pq.must:
-        alts = [_fts_phrase(p) for p in g.options]
-        groups.append(alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")")
-    expr = " AND ".join(groups)
-    if pq.must_not:
-        neg = " OR ".join(_fts_phrase(p) for p in pq.must_not)
-        expr = f"({expr}) NOT ({neg})"
-    return expr
+    shown = AnyOf(tuple(dict.fromkeys(p for g in pq.must for p in g.options)))
+    # one group: a page matching `shown` already satisfies it
+    each = pq.must if len(pq.must) > 1 else ()
+    return ItemPlan(shown, each, pq.must_not)
+
+
+def fts5_any(g: AnyOf) -> str:
+    """FTS5 MATCH expression for a page matching any option; every token double-quoted."""
+    alts = [_fts_phrase(p) for p in g.options]
+    return alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")"
+
+
+def fts5_excluded(phrases: tuple[Phrase, ...]) -> str | None:
+    """FTS5 MATCH expression for a page containing any excluded phrase."""
+    return fts5_any(AnyOf(phrases)) if phrases else None

@@ -43,7 +43,7 @@ from .common import (
     nobody_visible,
     page_hit,
 )
-from .query import ParsedQuery, parse_query, relax_query, to_fts5
+from .query import ParsedQuery, fts5_any, fts5_excluded, item_plan, parse_query, relax_query
 from .types import (
     FACET_FIELDS,
     MAX_PAGES_PER_ITEM,
@@ -295,7 +295,21 @@ class SqliteFtsEngine:
         * Sorted by date or 档号, a common query reads every visible match (that
           is not the FTS order) but ranks only the pages shown.
         """
-        match = to_fts5(pq)
+        plan = item_plan(pq)
+        match = fts5_any(plan.shown)
+        # the item-level rule (see .query): each term on some page of the item, no page
+        # with an excluded term; the permission/filter clauses are the same on every
+        # page of an item, so these sub-selects need none of their own
+        conds = [where]
+        cparams = list(params)
+        for g in plan.each:
+            conds.append(f"p.item_id IN ({_ITEMS_MATCHING})")
+            cparams.append(fts5_any(g))
+        excluded = fts5_excluded(plan.excluded)
+        if excluded is not None:
+            conds.append(f"p.item_id NOT IN ({_ITEMS_MATCHING})")
+            cparams.append(excluded)
+        where, params = " AND ".join(conds), cparams
         cap = int(self.scan_cap)
         probe = cur.execute(
             "SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH ? LIMIT ?)",
@@ -378,6 +392,12 @@ class SqliteFtsEngine:
             )
         return SearchResult(total=total, hits=hits, facets=facets, total_is_exact=exact)
 
+
+#: ids of the items having a page that matches the bound MATCH expression
+_ITEMS_MATCHING = (
+    "SELECT s.item_id FROM search_page s WHERE s.id IN "
+    "(SELECT rowid FROM search_fts WHERE search_fts MATCH ?)"
+)
 
 #: columns of a matched page row; ``{rank}`` is f.rank or a placeholder
 _ROW_COLS = (

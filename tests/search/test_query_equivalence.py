@@ -1,11 +1,12 @@
 """The two engines' query compilers mean the same thing.
 
 The Elasticsearch query built by ``es_engine`` is evaluated here by a tiny
-interpreter of the DSL subset it uses (bool/term/prefix/match_phrase[_prefix]
-over the whitespace-analysed token fields), and compared with what SQLite
-FTS5 matches for the MATCH string built by ``query.to_fts5``, on the same
-pages: exact queries and their OCR-tolerant relaxations alike.  Needs no
-Elasticsearch server.
+interpreter of the DSL subset it uses (bool/term/terms/prefix/has_child/
+match_phrase[_prefix] over the whitespace-analysed token fields, on item
+documents with their page documents), and compared with what the SQLite
+engine answers, on the same items: exact queries and their OCR-tolerant
+relaxations alike, single- and multi-page items (the item-level rule).
+Needs no Elasticsearch server.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import create_engine
 
 from indexer.search.analysis import index_fields
 from indexer.search.es_engine import ElasticsearchEngine
-from indexer.search.query import Fuzzy, parse_query, relax_query, to_fts5
+from indexer.search.query import Fuzzy, parse_query, relax_query
 from indexer.search.sqlite_engine import SqliteFtsEngine, create_schema
 from indexer.search.types import SECRECY_LEVELS, PageDoc, SearchRequest, Visibility
 
@@ -31,27 +32,45 @@ TEXTS = [
     "潜力客户定期培育，业务复盘分析。",
     "本批货物由鑫源仓储负责保管，5月签订。",
 ]
+#: items of several pages: the item-level rule (terms across pages, exclusion on any page)
+MULTI = [
+    ["这是客户档案的首页。", "客户签字页。"],
+    ["钢材采购清单。", "违约责任条款。"],
+]
 
 QUERIES = [
     "变动时无缝传", "变动时无缝", "时无缝传递", "甲方乙方", "乙方甲方", "潜力客户定期",
     "通潜力客户", "钢材 协议", "客户 OR 钢材", "客户 -潜力", "HT-2024-0031", "5月", "鑫",
     "号2024", "变动时无缝传 -频繁", "定期培育业务复盘", '"变动时无缝传"',
+    "客户 -档案", "钢材 违约", "钢材 -违约", "签字页 客户档案", "采购清单 -协议",
 ]
 
 
 def _docs() -> list[PageDoc]:
+    items = [[t] for t in TEXTS] + MULTI
     return [
-        PageDoc(item_id=i, page_no=1, text=t, words=[], meta_text="", archival_code=f"A-{i}",
+        PageDoc(item_id=i, page_no=n, text=t, words=[], meta_text="", archival_code=f"A-{i}",
                 title="样本", fonds="J001", category="HT", year=2024, retention="Y",
                 secrecy="公开", fingerprint="x")
-        for i, t in enumerate(TEXTS, start=1)
+        for i, pages in enumerate(items, start=1)
+        for n, t in enumerate(pages, start=1)
     ]
+
+
+def _items(docs: list[PageDoc]) -> dict[int, dict]:
+    """Each item as Elasticsearch holds it: the item document's fields and its pages'."""
+    out: dict[int, dict] = {}
+    for d in docs:
+        item = out.setdefault(d.item_id, {"kind": ["item"], "secrecy": [d.secrecy], "pages": []})
+        item["pages"].append(_fields(d))
+    return out
 
 
 def _fields(d: PageDoc) -> dict[str, list[str]]:
     meta = " ".join(p for p in (d.meta_text, d.archival_code, d.title) if p)
     bi, uni, mt = index_fields(d.text, meta)
-    return {"bi": bi.split(), "uni": uni.split(), "meta": mt.split(), "secrecy": [d.secrecy]}
+    return {"bi": bi.split(), "uni": uni.split(), "meta": mt.split(), "secrecy": [d.secrecy],
+            "kind": ["page"]}
 
 
 def _seq(toks: list[str], want: list[str], prefix_last: bool) -> bool:
@@ -73,9 +92,12 @@ def es_match(q: dict, doc: dict[str, list[str]]) -> bool:
         should = body.get("should", [])
         msm = body.get("minimum_should_match", 0 if body.get("must") or body.get("filter") else 1)
         return must and not not_ and sum(es_match(c, doc) for c in should) >= (msm if should else 0)
+    if kind == "has_child":
+        assert body["type"] == "page"
+        return any(es_match(body["query"], page) for page in doc["pages"])
     (field, arg), = body.items()
     if kind == "term":
-        return arg["value"] in doc[field]
+        return (arg["value"] if isinstance(arg, dict) else arg) in doc[field]
     if kind == "terms":
         return any(v in doc.get(field, []) for v in arg)
     if kind == "prefix":
@@ -99,29 +121,34 @@ def sqlite_engine(tmp_path_factory):
 
 @pytest.mark.parametrize("q", QUERIES)
 def test_sqlite_and_es_queries_agree(sqlite_engine, q):
-    s, eng = sqlite_engine
-    docs = _docs()
+    s, _eng = sqlite_engine
+    items = _items(_docs())
     es = ElasticsearchEngine.__new__(ElasticsearchEngine)  # build_query needs no server
     req = SearchRequest(q=q, visibility=ALL)
     pq = parse_query(q)
     forms = [pq] + ([r] if (r := relax_query(pq)) else [])
     matched = []
     for form in forms:
-        with eng.connect() as c:
-            lite = {
-                r[0] for r in c.exec_driver_sql(
-                    "SELECT rowid FROM search_fts WHERE search_fts MATCH ?", (to_fts5(form),)
-                )
-            }
         dsl = es.build_query(form, req, {})
-        es_ids = {d.item_id for d in docs if es_match(dsl, _fields(d))}
-        assert lite == es_ids, (q, form)
-        matched.append(lite)
-    # the engine answers with the exact matches, or the relaxed ones when there are none
+        matched.append({i for i, item in items.items() if es_match(dsl, item)})
+    # both engines answer with the exact matches, or the relaxed ones when there are none
     res = s.search(req)
     expect = matched[0] or (matched[1] if len(matched) > 1 else set())
     assert {h.id for h in res.hits} == expect
     assert res.fuzzy == (not matched[0] and len(matched) > 1)
+
+
+def test_item_level_rule_in_both_compilers(sqlite_engine):
+    s, _eng = sqlite_engine
+    customer, steel = len(TEXTS) + 1, len(TEXTS) + 2
+    es = ElasticsearchEngine.__new__(ElasticsearchEngine)
+    items = _items(_docs())
+    for q, want_in in (("客户 -档案", False), ("钢材 违约", True), ("钢材 -违约", False),
+                       ("签字页 客户档案", True)):
+        item = customer if "客户" in q else steel
+        req = SearchRequest(q=q, visibility=ALL)
+        assert (item in {h.id for h in s.search(req).hits}) is want_in, q
+        assert es_match(es.build_query(parse_query(q), req, {}), items[item]) is want_in, q
 
 
 def test_relaxation_rules():

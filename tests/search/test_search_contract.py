@@ -99,6 +99,31 @@ def test_exclude(loaded):
     assert ids(loaded, "-租赁") == set()  # nothing positive: matches nothing
 
 
+def item_level(corpus: list[PageDoc], must: list[str], must_not: list[str] = (),
+               v: Visibility = ALL) -> set[int]:
+    """The documented rule, in plain Python: an item is a hit when its pages together
+    contain every required term and no page of it contains an excluded term."""
+    out = set.intersection(*(containing(corpus, t, v) for t in must))
+    for t in must_not:
+        out -= containing(corpus, t, v)
+    return out
+
+
+def test_terms_match_across_pages_of_an_item(loaded, corpus):
+    # item 13: page 1 合同首页, page 2 冷库温度, page 3 签章页
+    assert ids(loaded, "合同首页 冷库温度") == item_level(corpus, ["合同首页", "冷库温度"]) == {13}
+    r = search(loaded, "合同首页 冷库温度")
+    assert r.total == 1 and sorted(p.page for p in r.hits[0].pages) == [1, 2]
+
+
+def test_exclude_applies_to_every_page_of_an_item(loaded, corpus):
+    # 冷库温度 is on page 2 only, 签章页 on page 3: the item has the excluded term
+    assert ids(loaded, "冷库温度 -签章页") == item_level(corpus, ["冷库温度"], ["签章页"]) == set()
+    assert search(loaded, "冷库温度 -签章页").total == 0
+    assert ids(loaded, "冷库温度 -租赁") == {13}
+    assert ids(loaded, "合同 -首页") == item_level(corpus, ["合同"], ["首页"])
+
+
 def test_identifier_whole_and_parts(loaded, corpus):
     assert ids(loaded, "HT-2024-0031") == {3}
     assert ids(loaded, "ht-2024-0032") == {4}
