@@ -44,3 +44,13 @@ class PermissionDenied(DanganError):
     """The user may not do or see this."""
 
     exit_code = 3
+
+
+class TooManyAttempts(DanganError):
+    """Too many failed sign-ins for this user name or client address: wait and retry."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

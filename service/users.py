@@ -6,6 +6,7 @@ home-made crypto); API tokens are random and stored only as their SHA-256.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -13,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, PermissionDenied
 from .models import ROLES, User
+from .models.users import new_nonce
 
 
 def create_user(session: Session, username: str, password: str, *, role: str = "staff",
@@ -36,11 +38,26 @@ def create_user(session: Session, username: str, password: str, *, role: str = "
     return user
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown names against, made like real ones (same cost)."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this password, or None. Unknown names cost a hash check too, so
+    the time taken does not tell which names exist."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    ok = check_password_hash(user.password_hash if user is not None else _dummy_hash(), password)
+    if user is None or not ok or not user.active:
         return None
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Every session of this user signed in before now stops working (cookies copied
+    elsewhere included): the session cookie carries the nonce this replaces."""
+    user.session_nonce = new_nonce()
 
 
 def set_password(user: User, password: str) -> None:
@@ -48,10 +65,22 @@ def set_password(user: User, password: str) -> None:
         raise InvalidInput("密码至少8个字符。/ Password must have at least 8 characters.")
     user.password_hash = generate_password_hash(password)
     user.must_change_password = False
+    end_sessions(user)
+
+
+PASSWORD_CHANGE_FIRST = "请先修改密码。/ Change your password first."
+
+
+def require_password_changed(user: User) -> None:
+    """A user who must change the password may do nothing else first (not even get an API
+    token, which would outlive the password)."""
+    if user.must_change_password:
+        raise PermissionDenied(PASSWORD_CHANGE_FIRST)
 
 
 def issue_token(user: User) -> str:
     """Create a new API token for the user; only its hash is kept."""
+    require_password_changed(user)
     token = secrets.token_urlsafe(32)
     user.api_token_hash = hashlib.sha256(token.encode()).hexdigest()
     return token

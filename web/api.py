@@ -11,7 +11,7 @@ from service.item_view import record_access, visible_item
 from service.items import item_summary, item_to_json
 from service.privacy import can_see_personal
 from service.search import parse_search_params, run_search
-from service.users import user_for_token
+from service.users import require_password_changed, user_for_token
 
 from .ctx import archive, db
 from .openapi import spec
@@ -29,6 +29,7 @@ def authenticate_api():  # type: ignore[no-untyped-def]
         user = user_for_token(db(), header[7:].strip())
         if user is None:
             return jsonify(error="API 令牌无效或已被撤销。/ Invalid or revoked API token."), 401
+        require_password_changed(user)
         g.api_user = user
         return None
     if current_user.is_authenticated:

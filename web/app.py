@@ -11,15 +11,20 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.archive import Archive
 from service.errors import DanganError
+from service.users import PASSWORD_CHANGE_FIRST
 
 from . import ctx
 from .i18n import TRANSLATIONS, compile_translations
 from .server import BODY_TOO_LARGE
 
 csrf = CSRFProtect()
+#: What a signed-in user who must change the password may still reach.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "auth.login",
+                                       "auth.set_language", "static", "api.openapi"})
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -62,6 +67,9 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["dangan_archive"] = archive
+    hops = int(os.environ.get("DANGAN_PROXY_HOPS") or 0)
+    if hops:  # the client address (sign-in throttling) from a trusted reverse proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     compile_translations()
     Babel(app, locale_selector=_select_locale)
@@ -104,8 +112,12 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     @app.before_request
     def password_change_first():  # type: ignore[no-untyped-def]
-        if (request.endpoint and not request.endpoint.startswith(("auth.", "static", "api."))
+        """Until a required password change is done, only that page and sign-out work: no
+        other page, no API (a token minted now would outlive the password)."""
+        if (request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
                 and current_user.is_authenticated and current_user.model.must_change_password):
+            if ctx.wants_json():
+                return jsonify(error=ctx.localize(PASSWORD_CHANGE_FIRST)), 403
             flash(_("首次登录，请先修改密码。"), "info")
             return redirect(url_for("auth.password"))
         return None

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from service.audit import record
-from service.errors import InvalidInput
+from service.errors import InvalidInput, TooManyAttempts
+from service.signin import sign_in, sign_out
 from service.users import authenticate, issue_token, set_password
 
 from .ctx import LANGUAGES, WebUser, db, localize, me
@@ -36,16 +37,17 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        user = authenticate(db(), username, password) if username and password else None
+        try:
+            user = sign_in(db(), username, password, request.remote_addr) \
+                if username and password else None
+        except TooManyAttempts as exc:
+            return render_template("login.html", error=localize(exc.message),
+                                   username=username), 429, {"Retry-After": str(exc.retry_after)}
         if user is None:
             error = _("用户名或密码不正确。")
-            record(db(), username or "?", "login_failed", "auth", None)
-            db().commit()
         else:
             session.clear()
             login_user(WebUser(user))
-            record(db(), user.username, "login", "auth", None)
-            db().commit()
             if user.must_change_password:
                 return redirect(url_for("auth.password"))
             return redirect(_safe_next(request.args.get("next")))
@@ -55,6 +57,9 @@ def login():  # type: ignore[no-untyped-def]
 @bp.route("/logout", methods=["POST"])
 def logout():  # type: ignore[no-untyped-def]
     lang = session.get("lang")
+    user = me()
+    if user is not None:
+        sign_out(db(), user)  # a copy of this session's cookie must not outlive the sign-out
     logout_user()
     session.clear()
     if lang:

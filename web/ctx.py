@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import html
 import re
 
@@ -11,7 +12,14 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from service.archive import Archive
-from service.errors import Conflict, DanganError, InvalidInput, NotFound, PermissionDenied
+from service.errors import (
+    Conflict,
+    DanganError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
 from service.models import User
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -47,14 +55,15 @@ def close_db(exc: BaseException | None) -> None:
 
 
 class WebUser(UserMixin):
-    """Flask-Login's view of a catalogue user; the id changes with the password, ending
-    every other session when the password is changed."""
+    """Flask-Login's view of a catalogue user. The id carries the user's session nonce, which
+    sign-out and a password change replace: every session signed in before, including a
+    copied cookie, then stops working (checked on every request by `load_user`)."""
 
     def __init__(self, model: User) -> None:
         self.model = model
 
     def get_id(self) -> str:
-        return f"{self.model.id}:{self.model.password_hash[-12:]}"
+        return f"{self.model.id}:{self.model.session_nonce or ''}"
 
     @property
     def is_active(self) -> bool:
@@ -66,11 +75,12 @@ class WebUser(UserMixin):
 
 def load_user(user_id: str) -> WebUser | None:
     try:
-        uid, tag = user_id.split(":", 1)
+        uid, nonce = user_id.split(":", 1)
         model = db().get(User, int(uid))
     except (ValueError, TypeError):
         return None
-    if model is None or not model.active or model.password_hash[-12:] != tag:
+    if model is None or not model.active or not model.session_nonce \
+            or not hmac.compare_digest(model.session_nonce, nonce):
         return None
     return WebUser(model)
 
@@ -122,6 +132,8 @@ def error_status(exc: DanganError) -> int:
         return 404
     if isinstance(exc, Conflict):
         return 409
+    if isinstance(exc, TooManyAttempts):
+        return 429
     return 400
 
 

@@ -5,7 +5,7 @@ from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
 from .customer import Customer
 from .files import Page, StoredFile
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
-from .users import ROLES, AuditEntry, AuditHead, User
+from .users import ROLES, AuditEntry, AuditHead, SignInFailures, User
 
 __all__ = [
     "ROLES",
@@ -24,6 +24,7 @@ __all__ = [
     "Room",
     "Section",
     "Shelf",
+    "SignInFailures",
     "StoredFile",
     "User",
 ]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
 
 ROLES = ("admin", "manager", "executive", "archivist", "officer", "dept_manager", "staff")
 
@@ -23,7 +28,21 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Part of every session cookie; a new value (sign-out, password change) ends every
+    #: session signed in before, copied cookies included.
+    session_nonce: Mapped[str | None] = mapped_column(String(32), default=new_nonce)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInFailures(Base):
+    """Failed sign-ins per user name and per client address, kept in the catalogue so every
+    process and web replica throttles alike (see service/signin.py)."""
+
+    __tablename__ = "sign_in_failures"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    locked_until: Mapped[datetime | None] = mapped_column()
 
 
 class AuditEntry(Base):
