@@ -14,6 +14,7 @@ import io
 import math
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -25,6 +26,10 @@ from indexer.textnorm import normalize_text
 
 MAX_PAGE_PIXELS = 100_000_000  # ~ A3 at 600 dpi is 70 MP; beyond this is a bomb or a mistake
 MAX_PAGES = 2000
+#: Most a PDF page's streams (contents, forms, images) may inflate to: a scanned A4 page at
+#: 600 dpi in colour is about 100 MB; a 1 MB file inflating to a GiB is a bomb.
+MAX_PAGE_STREAM_BYTES = 256 * 1024 * 1024
+_INFLATE_CHUNK = 1 << 20
 RENDER_DPI = 300
 MIN_RENDER_DPI = 100  # huge PDF pages render at a lower dpi down to this, then are refused
 DEFAULT_DPI = 300
@@ -46,12 +51,32 @@ def _too_many_pixels(w: int, h: int, where: str) -> IngestError:
     )
 
 
-def _too_many_pages(n: int) -> IngestError:
+def _too_many_pages(n: int, cap: int) -> IngestError:
     return IngestError(
         "too-many-pages",
-        f"文件共有 {n} 页，超过单个文件 {MAX_PAGES} 页的上限。请拆分为多个文件后上传。/ "
-        f"The file has {n} pages, more than the limit of {MAX_PAGES} per file. "
+        f"文件共有 {n} 页，超过单个文件 {cap} 页的上限。请拆分为多个文件后上传。/ "
+        f"The file has {n} pages, more than the limit of {cap} per file. "
         "Split it into several files and upload them separately.",
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one file may hold, checked from its structure before any page is decoded."""
+
+    max_pages: int = MAX_PAGES
+    max_decoded_bytes: int | None = None  # pixel data of image frames / inflated PDF streams
+
+
+def _too_large(decoded: int, cap: int) -> IngestError:
+    gib, cap_gib = decoded / 2**30, cap / 2**30
+    return IngestError(
+        "too-large",
+        f"文件解码后的数据量过大（至少 {gib:.1f} GiB，上限 {cap_gib:.1f} GiB），可能是“解压炸弹”或扫描分辨率过高。"
+        "请以 300 dpi 重新扫描，或拆分为多个文件后上传。/ "
+        f"The file decodes to too much data (at least {gib:.1f} GiB; the limit is {cap_gib:.1f} GiB). "
+        "It may be a decompression bomb or scanned at too high a resolution. Rescan at 300 dpi "
+        "or split it into several files.",
     )
 
 
@@ -102,9 +127,14 @@ class ScanDocument:
 
     format: str
     page_count: int
+    #: What the pages decode to, counted from the file's structure (see Limits).
+    decoded_bytes: int
 
-    def __init__(self, path: str | os.PathLike[str], *, validate: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, validate: bool = True,
+                 limits: Limits | None = None) -> None:
         self.path = Path(path)
+        self.limits = limits or Limits(max_pages=MAX_PAGES)
+        self.decoded_bytes = 0
         if self.path.stat().st_size == 0:
             raise ingest_error("empty-file")
         self.format = detect_format(self.path)
@@ -156,19 +186,26 @@ class ScanDocument:
             n = getattr(img, "n_frames", 1)
         except Exception as exc:
             raise _image_error(exc) from exc
-        if n > MAX_PAGES:
-            raise _too_many_pages(n)
+        if n > self.limits.max_pages:
+            raise _too_many_pages(n, self.limits.max_pages)
         self.page_count = n
         for i in range(n):
-            self._seek(i)
+            self._seek(i)  # reads the frame's header only
             w, h = img.size
             if w * h > MAX_PAGE_PIXELS:
                 raise _too_many_pixels(w, h, f"第 {i + 1} 页")
             if w < 1 or h < 1:
                 raise ingest_error("corrupt-image", "zero-sized page")
+            self._count_decoded(w * h * max(1, len(img.getbands())))
         if validate:
             for i in range(n):
                 self._decode(i)
+
+    def _count_decoded(self, nbytes: int) -> None:
+        self.decoded_bytes += nbytes
+        cap = self.limits.max_decoded_bytes
+        if cap is not None and self.decoded_bytes > cap:
+            raise _too_large(self.decoded_bytes, cap)
 
     def _seek(self, i: int) -> None:
         assert self._image is not None
@@ -226,8 +263,8 @@ class ScanDocument:
         n = len(self._pdfium)
         if n == 0:
             raise ingest_error("broken-pdf", "no pages")
-        if n > MAX_PAGES:
-            raise _too_many_pages(n)
+        if n > self.limits.max_pages:
+            raise _too_many_pages(n, self.limits.max_pages)
         if reader is not None and len(reader.pages) != n:
             self._pypdf = None  # the two parsers disagree: trust the renderer, skip text layers
         self.page_count = n
@@ -245,6 +282,9 @@ class ScanDocument:
                     round(w_pt / 72 * RENDER_DPI), round(h_pt / 72 * RENDER_DPI), f"第 {i + 1} 页"
                 )
             self._render_dpi.append(dpi)
+        if self._pypdf is not None:
+            for i in range(n):
+                self._count_decoded(_page_stream_bytes(self._pypdf.pages[i], i + 1))
         if validate:
             # A cheap low-resolution render of every page proves the content streams parse.
             for i in range(n):
@@ -290,6 +330,14 @@ class ScanDocument:
         frame = _normalise_mode(frame)
         frame.info["dpi"] = (dpi, dpi)
         return frame
+
+    def check_page(self, n: int) -> None:
+        """Decode page ``n`` (a low-resolution render for a PDF) to prove it reads; IngestError if not."""
+        i = self._check(n)
+        if self.format == "pdf":
+            self._render(i, 20)
+        else:
+            self._decode(i)
 
     def page_text_layer(self, n: int) -> str | None:
         """Normalised PDF text of page ``n`` when it holds real text, else None (scan)."""
@@ -345,13 +393,108 @@ class ScanDocument:
         self.close()
 
 
-def open_document(path: str | os.PathLike[str], *, validate: bool = True) -> ScanDocument:
+def _inflated_size(raw: bytes, budget: int) -> int:
+    """Bytes a FlateDecode stream inflates to, counted in bounded chunks, stopping past ``budget``."""
+    import zlib
+
+    d = zlib.decompressobj()
+    total = 0
+    data = raw
+    try:
+        while data and total <= budget:
+            out = d.decompress(data, _INFLATE_CHUNK)
+            total += len(out)
+            data = d.unconsumed_tail
+            if not out and not data:
+                break
+    except zlib.error:
+        pass  # a damaged stream: pdfium decides later whether the page renders
+    return total
+
+
+def _stream_bytes(stream, budget: int) -> int:  # type: ignore[no-untyped-def]
+    """Decoded size of one PDF stream: declared pixels for images, inflated bytes otherwise."""
+    from pypdf.generic import ArrayObject
+
+    if stream.get("/Subtype") == "/Image":
+        w, h = int(stream.get("/Width", 0) or 0), int(stream.get("/Height", 0) or 0)
+        bpc = int(stream.get("/BitsPerComponent", 8) or 8)
+        space = stream.get("/ColorSpace")
+        comps = {"/DeviceGray": 1, "/CalGray": 1, "/DeviceCMYK": 4}.get(
+            space if isinstance(space, str) else "", 3)
+        return max(0, w * h * comps * bpc // 8)
+    filters = stream.get("/Filter")
+    filters = list(filters) if isinstance(filters, ArrayObject) else [filters] if filters else []
+    raw = stream._data  # pypdf keeps the encoded bytes here; get_data() would inflate them all
+    if not filters:
+        return len(raw)
+    if filters == ["/FlateDecode"]:
+        return _inflated_size(raw, budget)
+    from pypdf.errors import LimitReachedError
+
+    try:
+        return len(stream.get_data())  # other filters: pypdf's own output limits apply
+    except LimitReachedError:
+        return budget + 1
+    except Exception:
+        return 0
+
+
+def _page_stream_bytes(page, page_no: int) -> int:  # type: ignore[no-untyped-def]
+    """Inflated size of a page's content streams, forms and images, each object counted once.
+
+    Counted before any rendering, in bounded memory, so that a small file whose streams
+    inflate to gigabytes is refused quickly (pdfium would inflate them whole).
+    """
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    todo: list = [page.raw_get(k) for k in ("/Contents", "/Resources") if k in page]
+    while todo:
+        obj = todo.pop()
+        if isinstance(obj, IndirectObject):
+            ref = (obj.idnum, obj.generation)
+            if ref in seen:
+                continue
+            seen.add(ref)
+            obj = obj.get_object()
+        if isinstance(obj, StreamObject):
+            total += _stream_bytes(obj, MAX_PAGE_STREAM_BYTES - total)
+            if obj.get("/Subtype") == "/Form" and "/Resources" in obj:
+                todo.append(obj.raw_get("/Resources"))
+        elif isinstance(obj, ArrayObject):  # several content streams
+            todo.extend(list.__iter__(obj))  # raw items: references stay references
+        elif isinstance(obj, DictionaryObject) and "/XObject" in obj:  # /Resources
+            xobjects = obj["/XObject"]
+            if isinstance(xobjects, DictionaryObject):
+                todo.extend(xobjects.raw_get(k) for k in xobjects)
+        if total > MAX_PAGE_STREAM_BYTES:
+            raise _too_large_page(page_no, total)
+    return total
+
+
+def _too_large_page(page_no: int, decoded: int) -> IngestError:
+    mib, cap = decoded / 2**20, MAX_PAGE_STREAM_BYTES / 2**20
+    return IngestError(
+        "too-large",
+        f"第 {page_no} 页的数据解压后过大（至少 {mib:.0f} MiB，每页上限 {cap:.0f} MiB），"
+        "可能是“解压炸弹”。请从原始软件或扫描仪重新导出 PDF。/ "
+        f"Page {page_no} inflates to too much data (at least {mib:.0f} MiB; the limit is "
+        f"{cap:.0f} MiB a page). It may be a decompression bomb. Export the PDF again from "
+        "the original software or scanner.",
+    )
+
+
+def open_document(path: str | os.PathLike[str], *, validate: bool = True,
+                  limits: Limits | None = None) -> ScanDocument:
     """Open and validate a scan; raise IngestError when it cannot be ingested.
 
-    ``validate=False`` skips the full decode of every page (for a worker that
-    only needs one page of a file already validated at upload).
+    ``validate=False`` skips the full decode of every page (the upload counts pages from
+    the file's structure; a worker needs only its one page). ``limits`` caps pages and
+    decoded bytes before anything is decoded.
     """
-    return ScanDocument(path, validate=validate)
+    return ScanDocument(path, validate=validate, limits=limits)
 
 
-__all__ = ["MAX_PAGES", "MAX_PAGE_PIXELS", "ScanDocument", "open_document"]
+__all__ = ["MAX_PAGES", "MAX_PAGE_PIXELS", "Limits", "ScanDocument", "open_document"]

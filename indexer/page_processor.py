@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from indexer.derived import page_views
-from indexer.document import open_document
+from indexer.document import Limits, open_document
 from indexer.errors import IngestError
 from indexer.ocr import ocr_image
 
@@ -100,7 +100,30 @@ def process_page(
     )
 
 
-def count_pages(path: str | os.PathLike[str]) -> tuple[str, int]:
-    """Validate the whole file (every page decoded) and return (format, page count)."""
-    with open_document(path, validate=True) as doc:
-        return doc.format, doc.page_count
+@dataclass(frozen=True)
+class FileCount:
+    """What an upload needs to know of a file before storing it."""
+
+    format: str
+    pages: int
+    decoded_bytes: int
+
+
+def measure(path: str | os.PathLike[str], limits: Limits | None = None) -> FileCount:
+    """Count pages and decoded bytes from the file's structure, within ``limits``.
+
+    Nothing is decoded for a multi-page file (its pages are read by the page workers,
+    where a bad page fails on its own); a single page is decoded to prove it reads, which
+    the pixel and stream caps keep bounded. Raises IngestError for a file that cannot be
+    ingested or breaks a limit.
+    """
+    with open_document(path, validate=False, limits=limits) as doc:
+        if doc.page_count == 1:
+            doc.check_page(1)
+        return FileCount(doc.format, doc.page_count, doc.decoded_bytes)
+
+
+def count_pages(path: str | os.PathLike[str], limits: Limits | None = None) -> tuple[str, int]:
+    """(format, page count) of a file, checked as `measure` does."""
+    counted = measure(path, limits)
+    return counted.format, counted.pages

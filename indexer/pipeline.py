@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,11 +35,22 @@ def _worker_id() -> str:
     return WORKER_ID.format(pid=os.getpid())
 
 
-def enqueue_pages(page_ids: list[int]) -> None:
+#: Priority of a page task: page 1 of every item runs before page 2 of any, and so on, so
+#: the first pages of a one-page upload are not queued behind the tail of a 1,000-page one.
+PRIORITY_TOP = 100_000
+
+
+def page_priority(n: int) -> int:
+    """Higher runs first (Huey); decreasing with the page's position in its item."""
+    return max(1, PRIORITY_TOP - n)
+
+
+def enqueue_pages(pages: Mapping[int, int]) -> None:
+    """Queue a task for each page (page id -> its position ``n`` in its item)."""
     from .tasks import ocr_page_task
 
-    for pid in page_ids:
-        ocr_page_task(pid)
+    for pid, n in pages.items():
+        ocr_page_task(pid, priority=page_priority(n))
 
 
 def _fetch_original(archive: Archive, key: str, tmpdir: str) -> Path:
@@ -189,12 +201,15 @@ def finalize_item(archive: Archive, item_id: int) -> None:
             archive.search.delete_item(item_id)
 
 
-def retry_item(archive: Archive, item_id: int) -> list[int]:
-    """Re-queue the failed pages and re-triage the failed files of an item."""
+def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
+    """Re-queue the failed pages and re-triage the failed files of an item.
+
+    Returns the queued pages (page id -> position in the item).
+    """
     from .errors import IngestError
     from .page_processor import count_pages
 
-    new_pages: list[int] = []
+    new_pages: dict[int, int] = {}
     with archive.session() as s:
         item = s.get(ArchiveItem, item_id)
         n = max((p.n for p in item.pages), default=0)
@@ -214,15 +229,15 @@ def retry_item(archive: Archive, item_id: int) -> list[int]:
                 page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp)
                 s.add(page)
                 s.flush()
-                new_pages.append(page.id)
+                new_pages[page.id] = n
         for p in item.pages:
             if p.status == "failed":
                 p.status, p.attempts = "pending", 0
                 p.error = p.error_code = p.error_detail = None
-                new_pages.append(p.id)
+                new_pages[p.id] = p.n
         item.status = "processing" if new_pages else item.status
     if new_pages:
-        enqueue_pages(sorted(set(new_pages)))
+        enqueue_pages(new_pages)
     else:
         finalize_item(archive, item_id)
     return new_pages
@@ -239,21 +254,25 @@ def reconcile(archive: Archive, *, startup: bool = False) -> int:
 
     cutoff = _cutoff(archive)
     host = socket.gethostname()
-    requeue: list[int] = []
+    requeue: dict[int, int] = {}
     exhausted: list[int] = []
     with archive.session() as s:
-        rows = s.execute(select(Page.id, Page.status, Page.started_at, Page.worker, Page.attempts)
+        rows = s.execute(select(Page.id, Page.n, Page.status, Page.started_at, Page.worker,
+                                Page.attempts)
                          .where(Page.status.in_(("pending", "running")))).all()
-        for pid, status, started, note, attempts in rows:
+        for pid, n, status, started, note, attempts in rows:
             if status == "pending":
                 if startup:
-                    requeue.append(pid)
+                    requeue[pid] = n
                 continue
             if not _is_stale(started, note, cutoff, host):
                 continue
-            (exhausted if attempts >= MAX_ATTEMPTS else requeue).append(pid)
+            if attempts >= MAX_ATTEMPTS:
+                exhausted.append(pid)
+            else:
+                requeue[pid] = n
         if requeue:
-            s.execute(update(Page).where(Page.id.in_(requeue), Page.status == "running")
+            s.execute(update(Page).where(Page.id.in_(list(requeue)), Page.status == "running")
                       .values(status="pending"))
         if exhausted:
             s.execute(update(Page).where(Page.id.in_(exhausted)).values(

@@ -10,6 +10,10 @@
 | DANGAN_WORKERS | number of cores | 4 |
 | DANGAN_OCR_TIMEOUT | 180 (seconds per page) | |
 | DANGAN_MAX_UPLOAD_BYTES | 2147483648 (2 GiB, one request body) | 4294967296 |
+| DANGAN_MAX_PAGES_PER_FILE | 500 | |
+| DANGAN_MAX_PAGES_PER_UPLOAD | 2000 | |
+| DANGAN_MAX_DECODED_BYTES_PER_FILE | 8 GiB (pixel data / inflated PDF streams) | |
+| DANGAN_MAX_DECODED_BYTES_PER_UPLOAD | 16 GiB | |
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+GiB = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,11 @@ class Settings:
     ocr_timeout: float
     queue_name: str
     max_upload_bytes: int = 2 * 1024**3
+    #: Resource caps checked from each file's structure before any page is decoded.
+    max_pages_per_file: int = 500
+    max_pages_per_upload: int = 2000
+    max_decoded_bytes_per_file: int = 8 * GiB
+    max_decoded_bytes_per_upload: int = 16 * GiB
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -45,6 +56,12 @@ class Settings:
             ocr_timeout=float(env.get("DANGAN_OCR_TIMEOUT") or 180),
             queue_name=env.get("DANGAN_QUEUE_NAME") or "dangan",
             max_upload_bytes=_positive_int(env, "DANGAN_MAX_UPLOAD_BYTES", 2 * 1024**3),
+            max_pages_per_file=_positive_int(env, "DANGAN_MAX_PAGES_PER_FILE", 500),
+            max_pages_per_upload=_positive_int(env, "DANGAN_MAX_PAGES_PER_UPLOAD", 2000),
+            max_decoded_bytes_per_file=_positive_int(env, "DANGAN_MAX_DECODED_BYTES_PER_FILE",
+                                                 8 * GiB),
+            max_decoded_bytes_per_upload=_positive_int(env, "DANGAN_MAX_DECODED_BYTES_PER_UPLOAD",
+                                                   16 * GiB),
         )
 
     @property

@@ -35,6 +35,7 @@ from .catalogue import (
     visible_customer,
 )
 from .codes import allocate, format_code, validate_parts
+from .config import Settings
 from .errors import Conflict, InvalidInput
 from .locations import check_box_fits, get_box, put_in_box
 from .models import ArchiveItem, Customer, Page, StoredFile, User
@@ -99,6 +100,7 @@ class _Triage:
     error_code: str | None = None
     error_reason: str | None = None
     error_detail: str | None = None
+    decoded_bytes: int = 0
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
@@ -170,20 +172,53 @@ def _customer(session, req: IngestRequest) -> Customer:  # type: ignore[no-untyp
     return visible_customer(session, req.uploader, req.customer or "")
 
 
-def _triage(paths: list[Path], names: list[str]) -> list[_Triage]:
-    from indexer.errors import IngestError
-    from indexer.page_processor import count_pages
+#: Failures that mean "too big to take", not "unreadable": the whole upload is refused.
+LIMIT_CODES = frozenset({"too-many-pages", "too-large", "too-many-pixels"})
 
+
+def _triage(paths: list[Path], names: list[str], settings: Settings) -> list[_Triage]:
+    """Hash each file and count its pages and decoded bytes from its structure (no decoding)."""
+    from indexer.document import Limits
+    from indexer.errors import IngestError
+    from indexer.page_processor import measure
+
+    limits = Limits(max_pages=settings.max_pages_per_file,
+                    max_decoded_bytes=settings.max_decoded_bytes_per_file)
     out = []
     for path, name in zip(paths, names, strict=True):
         sha, size = sha256_file(path)
         t = _Triage(path=path, name=name, sha256=sha, size=size)
         try:
-            t.fmt, t.pages = count_pages(path)
+            counted = measure(path, limits)
+            t.fmt, t.pages, t.decoded_bytes = counted.format, counted.pages, counted.decoded_bytes
         except IngestError as exc:
             t.error_code, t.error_reason, t.error_detail = exc.code, exc.reason, exc.detail
         out.append(t)
     return out
+
+
+def check_upload_limits(settings: Settings, triaged: list[_Triage]) -> None:
+    """Refuse an upload that breaks a resource cap, before anything is stored or queued."""
+    over = [t for t in triaged if t.error_code in LIMIT_CODES]
+    if over:
+        listed = "；".join(f"{t.name}：{t.error_reason}" for t in over)
+        raise InvalidInput(f"文件超出处理上限，本次上传未保存。/ A file is over the processing "
+                           f"limits; nothing was stored. {listed}")
+    pages = sum(t.pages for t in triaged)
+    if pages > settings.max_pages_per_upload:
+        raise InvalidInput(
+            f"本次上传共 {pages} 页，超过每次上传 {settings.max_pages_per_upload} 页的上限。"
+            "请分几次上传。/ "
+            f"This upload has {pages} pages, more than the limit of "
+            f"{settings.max_pages_per_upload} per upload. Upload it in several parts.")
+    decoded = sum(t.decoded_bytes for t in triaged)
+    if decoded > settings.max_decoded_bytes_per_upload:
+        gib, cap = decoded / 2**30, settings.max_decoded_bytes_per_upload / 2**30
+        raise InvalidInput(
+            f"本次上传解码后的数据量过大（{gib:.1f} GiB，上限 {cap:.1f} GiB）。请分几次上传，"
+            "或以 300 dpi 重新扫描。/ "
+            f"This upload decodes to too much data ({gib:.1f} GiB; the limit is {cap:.1f} GiB). "
+            "Upload it in several parts or rescan at 300 dpi.")
 
 
 def _find_duplicates(archive: Archive, req: IngestRequest, triaged: list[_Triage]) -> None:
@@ -248,7 +283,8 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
     """Register one item whose scans are `req.files`; OCR runs later in the background."""
     validate_request(archive, req)
     names = req.original_names or [p.name for p in req.files]
-    triaged = _triage(req.files, names)
+    triaged = _triage(req.files, names, archive.settings)
+    check_upload_limits(archive.settings, triaged)
     _find_duplicates(archive, req, triaged)
     seen: set[str] = set()
     for t in triaged:
@@ -297,7 +333,7 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
         s.add(item)
         s.flush()
         n = 0
-        page_ids: list[int] = []
+        page_ids: dict[int, int] = {}  # page id -> position in the item (its priority)
         for seq, (t, obj) in enumerate(zip(triaged, stored, strict=True), start=1):
             f = StoredFile(item_id=item.id, role="original", seq=seq, key=obj.key,
                            sha256=obj.sha256, size=obj.size, original_name=t.name, format=t.fmt,
@@ -312,7 +348,7 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
                 page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp, status="pending")
                 s.add(page)
                 s.flush()
-                page_ids.append(page.id)
+                page_ids[page.id] = n
         from .audit import record
 
         record(s, req.actor, "ingest", f"item:{item.id}",

@@ -328,6 +328,67 @@ def write_looping_pdf(path: str | os.PathLike[str], *, with_good_page: bool = Tr
     return Path(path)
 
 
+def write_many_frame_tiff(path: str | os.PathLike[str], frames: int = 1000,
+                          size: tuple[int, int] = (2480, 3508)) -> Path:
+    """A small TIFF with many blank A4 frames, all pointing at one Group 4 strip.
+
+    Each frame costs an IFD of about 150 bytes, so 1,000 frames of 300-dpi A4 fit in
+    well under 240 KB while decoding to gigabytes.
+    """
+    buf = io.BytesIO()
+    Image.new("1", size, 1).save(buf, format="TIFF", compression="group4")
+    with Image.open(io.BytesIO(buf.getvalue())) as one:
+        offset, count = one.tag_v2[273][0], one.tag_v2[279][0]
+    strip = buf.getvalue()[offset:offset + count]
+    w, h = size
+    out = bytearray(b"II*\x00" + struct.pack("<I", 0))
+    strip_at = len(out)
+    out += strip
+    if len(out) % 2:
+        out += b"\x00"
+    res_at = len(out)
+    out += struct.pack("<II", 300, 1)
+    first_ifd = len(out)
+    struct.pack_into("<I", out, 4, first_ifd)
+    entries = [(256, 4, w), (257, 4, h), (258, 3, 1), (259, 3, 4), (262, 3, 0),
+               (273, 4, strip_at), (277, 3, 1), (278, 4, h), (279, 4, len(strip)),
+               (282, 5, res_at), (283, 5, res_at), (296, 3, 2)]
+    ifd_size = 2 + 12 * len(entries) + 4
+    for i in range(frames):
+        start = len(out)
+        nxt = start + ifd_size if i < frames - 1 else 0
+        out += struct.pack("<H", len(entries))
+        for tag, kind, value in entries:
+            out += struct.pack("<HHI", tag, kind, 1) + (
+                struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
+        out += struct.pack("<I", nxt)
+    Path(path).write_bytes(bytes(out))
+    return Path(path)
+
+
+def write_pdf_stream_bomb(path: str | os.PathLike[str], inflated: int = 1 << 30) -> Path:
+    """A one-page PDF of about 1 MB whose content stream inflates to ``inflated`` bytes."""
+    # After a full flush the compressor forgets its history, so every further megabyte of
+    # spaces compresses to the same block: repeat it, then write the true Adler-32.
+    chunk = b" " * (1 << 20)
+    count = max(2, inflated // len(chunk))
+    comp = zlib.compressobj(9)
+    first = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    block = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    adler = 1
+    for _ in range(count):
+        adler = zlib.adler32(chunk, adler)
+    data = first + block * (count - 1) + comp.flush()[:-4] + struct.pack(">I", adler)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        _stream(data, b"/Filter /FlateDecode"),
+    ]
+    Path(path).write_bytes(build_pdf(objects))
+    return Path(path)
+
+
 def write_encrypted_pdf(path: str | os.PathLike[str], user_password: str = "secret") -> Path:
     """A PDF that needs a password to open."""
     from pypdf import PdfReader, PdfWriter
