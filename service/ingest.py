@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from storage import ChecksumMismatch
 
@@ -64,8 +65,6 @@ class IngestRequest:
     doc_date: date | None = None
     paper_pages: int | None = None
     remarks: str | None = None
-    department: str | None = None
-    owner_id: int | None = None
     actor: str = "cli"
     original_names: list[str] | None = None
     # Who uploads (web and API); None is the operator at the command line. It decides what
@@ -164,7 +163,7 @@ def _check_doc_date(doc_date: date, year: int) -> None:
                            f"The date {doc_date.isoformat()} is in the future.")
 
 
-def _customer(session, req: IngestRequest) -> Customer:  # type: ignore[no-untyped-def]
+def _customer(session: Session, req: IngestRequest) -> Customer:
     """The customer file the item goes into: a user may file only into a customer they may
     see (the operator into any); "unknown" and "not yours" answer alike."""
     if req.uploader is None:
@@ -221,6 +220,11 @@ def check_upload_limits(settings: Settings, triaged: list[_Triage]) -> None:
             "Upload it in several parts or rescan at 300 dpi.")
 
 
+class AlreadyStored(Conflict):
+    """An upload held files the archive already stores; `details["existing"]` lists them,
+    with the item (id, 档号, 题名) only where the uploader may open it."""
+
+
 def _find_duplicates(archive: Archive, req: IngestRequest, triaged: list[_Triage]) -> None:
     """Refuse an upload holding any file already stored, saying which files and, where the
     uploader may open it, as which item (a hidden item is not named: "already stored" only).
@@ -258,11 +262,6 @@ def _find_duplicates(archive: Archive, req: IngestRequest, triaged: list[_Triage
         f"nothing was registered and the catalogue data entered was not saved: "
         f"{'; '.join(parts_en)}. To register a new item, remove the stored files and upload again.",
         {"duplicate": True, "existing": existing})
-
-
-class AlreadyStored(Conflict):
-    """An upload held files the archive already stores; `details["existing"]` lists them,
-    with the item (id, 档号, 题名) only where the uploader may open it."""
 
 
 def _require_readable(triaged: list[_Triage]) -> None:
@@ -315,8 +314,8 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
         failed = [t for t in triaged if t.error_code]
         status = "processing"  # _require_readable: at least one page to read
         owner_id, department = registered_owner(req.uploader)
-        owner_id = owner_id or req.owner_id or (customer.owner_id if customer else None)
-        department = department or req.department or (customer.department if customer else None)
+        owner_id = owner_id or (customer.owner_id if customer else None)
+        department = department or (customer.department if customer else None)
         item = ArchiveItem(
             archival_code=format_code(code), fonds_id=fonds.id, category_id=category.id,
             year=req.year, retention=req.retention, org_code=req.org, item_no=code.item_no,
