@@ -27,10 +27,13 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def _with_files(exc: DanganError) -> str:
-    """The message, then one line per file the error lists (e.g. why each file is unreadable)."""
+    """The message, then one line per file the error lists: why each file is unreadable, or
+    the command that opens the item already holding it."""
     lines = [exc.message]
     lines += [f"  {f['name']}: {f.get('reason') or f.get('code') or ''}"
               for f in exc.details.get("failed_files", [])]
+    lines += [f"  {e['name']}: {e['archival_code']}  →  dangan show {e['id']}"
+              for e in exc.details.get("existing", []) if e.get("id")]
     return "\n".join(lines)
 
 

@@ -135,6 +135,7 @@ def test_ingest_of_a_stored_file_says_so_and_registers_nothing(env: dict[str, st
                   check=False)
     assert proc.returncode == 2 and proc.stdout == ""
     assert "已经入库" in proc.stderr and first["archival_code"] in proc.stderr
+    assert f"dangan show {first['id']}" in proc.stderr  # how to open it
     other = dangan_json(env, "ingest", str(write_png(scan.with_name("b.png"),
                                                      render_page(["另一件"]))),
                         *INGEST, "--category", "WS", "--title", "另一件")
