@@ -1,8 +1,9 @@
 """OCR one page image with Tesseract: text, word boxes and a searchable PDF.
 
 Cost matters more than anything else here (OCR is the archive's bottleneck),
-so Tesseract runs once per page and produces text, TSV and PDF together; the
-corrections around it are cheap numpy work on a downscaled copy:
+so Tesseract runs once per page and produces text and TSV together; the page's PDF
+is written from those word boxes (indexer.textlayer), and the corrections around it
+are cheap numpy work on a downscaled copy:
 
 * small skew is measured with a projection profile and removed before OCR
   (a 5 degree skew costs several points of recall);
@@ -30,10 +31,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from indexer.colour import compose_colour_pdf, has_colour
+from indexer.colour import has_colour
 from indexer.errors import EngineFailure, ingest_error
-from indexer.textnorm import is_cjk, normalize_text
-from indexer.wordboxes import relayout_cjk_lines
+from indexer.textlayer import searchable_page
+from indexer.textnorm import normalize_text
+from indexer.wordboxes import join_words, relayout_cjk_lines
 
 TESSERACT = os.environ.get("TESSERACT_CMD", "tesseract")
 LOW_CONFIDENCE = 60.0  # a first pass below this mean word confidence triggers OSD
@@ -193,15 +195,6 @@ class _Pass:
     text: str
     words: list[dict]
     confidence: float
-    pdf: bytes
-
-
-def _join_words(prev: str, word: str) -> str:
-    if not prev:
-        return word
-    if is_cjk(prev[-1]) or is_cjk(word[0]):
-        return prev + word
-    return prev + " " + word
 
 
 def _parse_tsv(tsv: str) -> tuple[list[dict], float]:
@@ -240,31 +233,28 @@ def _parse_tsv(tsv: str) -> tuple[list[dict], float]:
 
 
 def _tesseract_pass(grey: Image.Image, lang: str, dpi: int, deadline: float | None,
-                    text_only_pdf: bool = False, psm: int | None = None) -> _Pass:
+                    psm: int | None = None) -> _Pass:
     with tempfile.TemporaryDirectory(prefix="ocr-") as d:
         tmp = Path(d)
         src = _write_input(grey, tmp)
         base = tmp / "out"
-        extra = ["-c", "textonly_pdf=1"] if text_only_pdf else []
-        if psm is not None:
-            extra += ["--psm", str(psm)]
+        extra = ["--psm", str(psm)] if psm is not None else []
         _run(
             [TESSERACT, str(src), str(base), "-l", lang, "--dpi", str(dpi), *extra,
-             "txt", "tsv", "pdf"],
+             "txt", "tsv"],
             deadline,
         )
         raw = base.with_suffix(".txt").read_text(encoding="utf-8", errors="replace")
         tsv = base.with_suffix(".tsv").read_text(encoding="utf-8", errors="replace")
-        pdf = base.with_suffix(".pdf").read_bytes()
     words, conf = _parse_tsv(tsv)
-    return _Pass(normalize_text(raw), words, conf, pdf)
+    return _Pass(normalize_text(raw), words, conf)
 
 
 def line_texts(words: list[dict]) -> dict[str, str]:
     """Text of each line from TSV words: CJK joined without spaces, Latin with one."""
     lines: dict[str, str] = {}
     for w in words:
-        lines[w["l"]] = _join_words(lines.get(w["l"], ""), w["t"])
+        lines[w["l"]] = join_words(lines.get(w["l"], ""), w["t"])
     return lines
 
 
@@ -300,7 +290,7 @@ def ocr_image(
     skew = estimate_skew(grey)
     rotation = skew
     page = apply_rotation(grey, skew) if skew else grey
-    result = _tesseract_pass(page, lang, dpi, deadline, colour)
+    result = _tesseract_pass(page, lang, dpi, deadline)
     if _looks_bad(result):
         cw = detect_orientation(page, dpi=dpi, deadline=deadline)
         if cw:
@@ -308,16 +298,16 @@ def ocr_image(
             turned = apply_rotation(grey, quarter)
             skew2 = estimate_skew(turned)
             page2 = apply_rotation(turned, skew2) if skew2 else turned
-            second = _tesseract_pass(page2, lang, dpi, deadline, colour)
+            second = _tesseract_pass(page2, lang, dpi, deadline)
             if second.confidence >= result.confidence or len(second.words) > len(result.words):
                 result, page, rotation = second, page2, float(quarter) + skew2
     if result.confidence < RELAYOUT_CONFIDENCE:
-        single_column = _tesseract_pass(page, lang, dpi, deadline, colour, psm=4)
+        single_column = _tesseract_pass(page, lang, dpi, deadline, psm=4)
         if single_column.confidence > result.confidence:
             result = single_column
-    pdf = result.pdf
-    if colour:
-        pdf = compose_colour_pdf(pdf, apply_rotation(img, rotation), dpi)
+    # The scan itself is the PDF's image: in colour where it has colour (seals, red
+    # headers), otherwise the grey page Tesseract read; both have the word boxes' size.
+    pdf = searchable_page(apply_rotation(img, rotation) if colour else page, result.words, dpi)
     rotation = rotation % 360
     if rotation > 180:
         rotation -= 360

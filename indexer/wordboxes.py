@@ -11,6 +11,7 @@ words out along the line box by those advances; pure Latin lines keep Tesseract'
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from .textnorm import is_cjk
 
@@ -66,4 +67,41 @@ def relayout_cjk_lines(words: list[dict], lines: dict[str, tuple[int, int, int, 
         for i, (start, width) in zip(idx, _layout(line_words), strict=True):
             x = lx + start * lw
             out[i].update(x=max(lx, round(x)), y=ly, w=max(1, round(width * lw)), h=lh)
+    return out
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a page: its text as read (CJK unspaced) and its box in image pixels."""
+
+    text: str
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+def join_words(prev: str, word: str) -> str:
+    """Words of one line joined as text: CJK without a space, Latin words with one."""
+    if not prev:
+        return word
+    if is_cjk(prev[-1]) or is_cjk(word[0]):
+        return prev + word
+    return prev + " " + word
+
+
+def lines_of(words: list[dict]) -> list[Line]:
+    """The page's lines in reading order, from its words (grouped by their line key `l`)."""
+    grouped: dict[object, list[dict]] = {}
+    for w in words:
+        if w.get("t"):
+            grouped.setdefault(w.get("l"), []).append(w)
+    out = []
+    for ws in grouped.values():
+        text = ""
+        for w in ws:
+            text = join_words(text, w["t"])
+        x0, y0 = min(w["x"] for w in ws), min(w["y"] for w in ws)
+        x1, y1 = max(w["x"] + w["w"] for w in ws), max(w["y"] + w["h"] for w in ws)
+        out.append(Line(text, x0, y0, x1 - x0, y1 - y0))
     return out
