@@ -12,7 +12,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,6 +157,50 @@ def _maybe_finalize(archive: Archive, item_id: int) -> None:
         finalize_item(archive, item_id)
 
 
+def _pdf_pages(pages: list[Page]) -> list[Page]:
+    """The pages that make up the item's searchable PDF, in order."""
+    return [p for p in pages if p.status == "done" and p.pdf_key]
+
+
+def searchable_pdf_through(archive: Archive, item_id: int,
+                           transform: Callable[[str], str]) -> bytes | None:
+    """The item's searchable PDF with its text passed through ``transform`` (e.g. masking
+    personal data, one character for one), or None when no page's text changes, so the
+    stored file is already the answer.
+
+    Built on request from the stored page PDFs, so it always follows the current rule:
+    an OCR page keeps its scan and gets its text layer rewritten from its word boxes; a
+    born-digital page whose own text would change is handed out as an image only.
+    """
+    from .derived import merge_pdfs
+    from .textlayer import image_only_page, retext_page
+    from .wordboxes import lines_of
+
+    with archive.session() as s:
+        item = s.get(ArchiveItem, item_id)
+        pages = [(p.pdf_key, p.source, p.text or "", p.words or [], p.width, p.height)
+                 for p in _pdf_pages(list(item.pages))]
+
+    def rewrite(source: str, text: str, words: list[dict]) -> bool:
+        if source == "ocr":
+            layer = "\n".join(line.text for line in lines_of(words))
+            return transform(layer) != layer
+        return transform(text) != text
+
+    todo = [rewrite(source, text, words) for _, source, text, words, _, _ in pages]
+    if not any(todo):
+        return None
+    out: list[bytes] = []
+    for (key, source, _, words, width, height), change in zip(pages, todo, strict=True):
+        data = archive.store.read_bytes(key)
+        if change and source == "ocr" and width and height:
+            data = retext_page(data, words, width, height, transform)
+        elif change:
+            data = image_only_page(data)
+        out.append(data)
+    return merge_pdfs(out)
+
+
 def finalize_item(archive: Archive, item_id: int) -> None:
     """Build the searchable PDF, set the item's status and (re)index it."""
     from .derived import merge_pdfs
@@ -165,7 +209,7 @@ def finalize_item(archive: Archive, item_id: int) -> None:
     with archive.session() as s:
         item = s.get(ArchiveItem, item_id)
         pages = list(item.pages)
-        done = [p for p in pages if p.status == "done" and p.pdf_key]
+        done = _pdf_pages(pages)
         failed_pages = [p for p in pages if p.status == "failed"]
         failed_files = [f for f in item.files if f.role == "original" and f.status == "failed"]
         pdf_keys = [p.pdf_key for p in done]

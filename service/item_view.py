@@ -14,11 +14,13 @@ from indexer.search.highlight import find_spans, match_boxes
 from indexer.search.query import parse_query
 
 from .access import can_download, can_view, require_view
+from .archive import Archive
 from .audit import record
 from .errors import NotFound, PermissionDenied
 from .items import get_item
 from .locations import box_path
 from .models import ArchiveItem, Page, StoredFile, User
+from .privacy import can_see_personal, mask_personal
 
 
 def visible_item(session: Session, user: User | None, item_id: int) -> ArchiveItem:
@@ -45,6 +47,20 @@ def downloadable_file(session: Session, user: User | None, item_id: int,
     if f is None or f.item_id != item.id:
         raise NotFound(f"文件 {file_id} 不存在。/ File {file_id} does not exist.")
     return f
+
+
+def masked_download(archive: Archive, user: User | None, f: StoredFile) -> bytes | None:
+    """The searchable PDF as this user may have it, when that differs from the stored file.
+
+    Users who may not see personal data get its text layer with resident ID and mobile
+    numbers masked (service.privacy), built on request so it always follows the current
+    masking rule; None means the stored file may be handed out as it is.
+    """
+    if f.role != "searchable_pdf" or can_see_personal(user):
+        return None
+    from indexer.pipeline import searchable_pdf_through
+
+    return searchable_pdf_through(archive, f.item_id, mask_personal)
 
 
 def hit_boxes(page: Page, q: str | None) -> list[dict[str, int]]:

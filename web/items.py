@@ -12,6 +12,7 @@ from service.item_view import (
     downloadable_file,
     get_page,
     hit_boxes,
+    masked_download,
     pages_with_matches,
     record_access,
     text_segments,
@@ -102,7 +103,18 @@ def download(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
                 "tiff": "image/tiff", "bmp": "image/bmp", "webp": "image/webp"}.get(
         f.format or "", "application/octet-stream")
     key = f.key
+    masked = masked_download(archive(), user, f)
     record_access(s, user, "download", f.item, {"file": name, "role": f.role,
-                                                "sha256": f.sha256})
+                                                "sha256": f.sha256, "masked": masked is not None})
     s.commit()
+    if masked is not None:
+        return _attachment(Response(masked, mimetype=mimetype), name)
     return _stream_object(key, mimetype, filename=name)
+
+
+def _attachment(resp: Response, filename: str) -> Response:
+    """A download built for this request (e.g. with personal data masked): never cached."""
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=\"download\"; filename*=UTF-8''{quote(filename)}")
+    return resp
