@@ -127,6 +127,7 @@ class HitRow:
     status: str
     thumb_page: int | None
     date: str | None
+    category_code: str = ""
 
 
 def hit_rows(session: Session, user: User | None, ids: list[int],
@@ -148,7 +149,8 @@ def hit_rows(session: Session, user: User | None, ids: list[int],
             customer_number=item.customer.number if item.customer else None,
             secrecy=item.secrecy, location=box_path(item.box),
             category=item.category.name, year=item.year, status=item.status, thumb_page=thumb,
-            date=item.doc_date.isoformat() if item.doc_date else None)
+            date=item.doc_date.isoformat() if item.doc_date else None,
+            category_code=item.category.code)
     return out
 
 

@@ -58,7 +58,7 @@ def create_box(session: Session, barcode: str, *, year: int | None = None,
     session.add(box)
     session.flush()
     if shelf is not None:
-        move_box(session, box, shelf, actor=actor, note="入库 / shelved")
+        move_box(session, box, shelf, actor=actor, note="入库 / Shelved")
     return box
 
 
@@ -72,12 +72,25 @@ def move_box(session: Session, box: Box, shelf: Shelf | None, *, actor: str | No
     return move
 
 
+UNSHELVED = "未上架"
+#: Reads back what Shelf.path and box_path write, for showing it in another language.
+_PATH_RE = re.compile(r"^(?:(?P<room>.+)/(?P<rack>[^/]+)架/(?P<section>[^/]+)节/(?P<shelf>[^/]+)层"
+                      rf"|{UNSHELVED})(?:/盒 (?P<box>.+))?$")
+
+
 def box_path(box: Box | None) -> str | None:
-    """`A库房/3架/2节/4层/盒 BOX-0001`, or None when the box is not shelved."""
+    """`A库房/3架/2节/4层/盒 BOX-0001` (`未上架/盒 …` when not shelved); None without a box."""
     if box is None:
         return None
-    where = box.shelf.path if box.shelf is not None else "未上架"
+    where = box.shelf.path if box.shelf is not None else UNSHELVED
     return f"{where}/盒 {box.barcode}"
+
+
+def path_parts(path: str) -> dict[str, str | None] | None:
+    """The parts of a stored shelf path or box_path: room (name), rack, section, shelf, box;
+    the shelf parts are None for an unshelved box. None for any other text."""
+    m = _PATH_RE.match(path or "")
+    return m.groupdict() if m else None
 
 
 def check_box_fits(box: Box, year: int, retention: str, org: str | None) -> None:

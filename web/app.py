@@ -133,6 +133,10 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
             "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
         return resp
 
+    from .labels import LABELS
+
+    app.jinja_env.globals.update(LABELS)  # globals: macros imported by templates see them too
+
     @app.context_processor
     def globals_():  # type: ignore[no-untyped-def]
         from service.browse import can_manage_locations

@@ -19,6 +19,7 @@ from service.search import parse_search_params, run_search
 from service.vocab import CUSTOMER_SECTIONS
 
 from .ctx import archive, db, localize, me
+from .labels import category_label, location_label, secrecy_label
 
 bp = Blueprint("search", __name__)
 
@@ -71,7 +72,13 @@ def search():  # type: ignore[no-untyped-def]
     recent: list = []
     page = 1
     sort = params.get("sort") or ("relevance" if q else "code")
-    active_filters = [(k, params[k], _url(params, page=None, **{k: None}))
+    value_labels = {
+        "fonds": lambda v: f"{v} {fonds.get(v, '')}".strip(),
+        "category": lambda v: category_label(categories.get(v), v),
+        "retention": retention_label, "status": status_label, "secrecy": secrecy_label,
+        "location": location_label,
+    }
+    active_filters = [(k, value_labels.get(k, str)(params[k]), _url(params, page=None, **{k: None}))
                       for k in (*FILTER_PARAMS, "year_from", "year_to") if params.get(k)]
     try:
         sp = parse_search_params(request.args, default_limit=PER_PAGE)
@@ -85,12 +92,7 @@ def search():  # type: ignore[no-untyped-def]
                         {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})
         customers = {c.number: c.name for c in s.query(Customer).filter(
             Customer.number.in_(list((result.facets.get("customer") or {}).keys())))}
-        labels = {
-            "fonds": lambda v: f"{v} {fonds.get(v, '')}".strip(),
-            "category": lambda v: f"{v} {categories[v].name}" if v in categories else v,
-            "retention": retention_label, "status": status_label,
-            "customer": lambda v: customers.get(v, v),
-        }
+        labels = {**value_labels, "customer": lambda v: customers.get(v, v)}
         names = {"fonds": _("全宗"), "category": _("门类"), "year": _("年度"),
                  "retention": _("保管期限"), "secrecy": _("密级"), "status": _("状态"),
                  "customer": _("客户"), "location": _("存放位置")}

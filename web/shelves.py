@@ -67,7 +67,7 @@ def shelf(shelf_id: int):  # type: ignore[no-untyped-def]
     s = db()
     sh = get_shelf(s, shelf_id)
     return render_template("shelf.html", shelf=sh, boxes=boxes_on_shelf(s, me(), shelf_id),
-                           retention_label=retention_label)
+                           can_print=can_print_labels(me()), retention_label=retention_label)
 
 
 @bp.route("/shelves/new", methods=["POST"])

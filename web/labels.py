@@ -1,0 +1,79 @@
+"""Labels for the catalogue's stored values, in the user's language (Flask-Babel catalogues).
+
+The catalogue stores its controlled values as the archive writes them (secrecy `内部`,
+customer kind `企业`, role `archivist`, shelf paths `一号库房/3架/2节/4层`); every page shows
+them through these functions, so the English interface never shows a stored code or a
+Chinese label. User data (titles, names, room names, typed notes) is shown as written.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from service.locations import path_parts
+from service.models import Category, Shelf
+
+from .ctx import lang, localize
+
+
+def secrecy_label(level: str) -> str:
+    return {"公开": _("公开"), "内部": _("内部"), "秘密": _("秘密"), "机密": _("机密"),
+            "绝密": _("绝密")}.get(level, level)
+
+
+def role_label(role: str) -> str:
+    return {"admin": _("系统管理员"), "manager": _("档案室主任"), "executive": _("公司领导"),
+            "archivist": _("档案管理员"), "officer": _("核对员"), "dept_manager": _("部门经理"),
+            "staff": _("业务人员")}.get(role, role)
+
+
+def kind_label(kind: str | None) -> str:
+    return {"企业": _("企业"), "个人": _("个人")}.get(kind or "", kind or "—")
+
+
+def grade_label(grade: str | None) -> str:
+    return {"战略": _("战略"), "重点": _("重点"), "普通": _("普通"), "潜在": _("潜在")}.get(
+        grade or "", grade or "—")
+
+
+def category_label(category: Category | None, code: str | None = None) -> str:
+    """`HT 合同协议` / `HT Contracts and agreements` (the category's own English name)."""
+    if category is None:
+        return code or "—"
+    name = category.name_en if lang() == "en" and category.name_en else category.name
+    return f"{category.code} {name}"
+
+
+def _shelf(room: str, rack: str, section: str, shelf: str) -> str:
+    return _("%(room)s/%(rack)s架/%(section)s节/%(shelf)s层", room=room, rack=rack,
+             section=section, shelf=shelf)
+
+
+def shelf_path(shelf: Shelf | None) -> str:
+    """A shelf's place, `一号库房/3架/2节/4层` or `一号库房 / rack 3 / section 2 / shelf 4`."""
+    if shelf is None:
+        return _("未上架")
+    sec = shelf.section
+    return _shelf(sec.rack.room.name, sec.rack.code, sec.code, shelf.code)
+
+
+def location_label(path: str | None) -> str:
+    """A stored location (service.locations.box_path or a shelf path) in the user's language."""
+    if not path:
+        return "—"
+    parts = path_parts(path)
+    if parts is None:
+        return path
+    where = _shelf(parts["room"], parts["rack"], parts["section"], parts["shelf"]) \
+        if parts.get("shelf") is not None else _("未上架")
+    return _("%(path)s/盒 %(box)s", path=where, box=parts["box"]) if parts.get("box") else where
+
+
+def note_label(note: str | None) -> str:
+    """A move note: the system's own notes are "中文 / English", typed ones stay as typed."""
+    return localize(note) if note else ""
+
+
+LABELS = {"secrecy_label": secrecy_label, "role_label": role_label, "kind_label": kind_label,
+          "grade_label": grade_label, "category_label": category_label, "shelf_path": shelf_path,
+          "location_label": location_label, "note_label": note_label}
