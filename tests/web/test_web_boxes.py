@@ -10,10 +10,9 @@ import pytest
 @pytest.fixture(scope="module")
 def mixed_box(archive):
     """BOX-MIX holds three contracts (one alice's, one 机密) and one ID copy of 2024/D30."""
-    from conftest import make_item
-
     from service.locations import create_box, get_box, put_in_box
     from service.models import ArchiveItem
+    from tests.web.conftest import make_item
 
     ids = [make_item(archive, title="甲公司合同", text="甲公司合同正文", owner="alice"),
            make_item(archive, title="乙公司合同", text="乙公司合同正文"),

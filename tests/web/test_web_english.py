@@ -27,13 +27,13 @@ DATA = ["合同", "华东精密机械有限公司", "机械制造", "张三", "�
 @pytest.fixture(scope="module")
 def world(archive):
     """Every kind of thing a page shows: customers, shelves, a moved box, items in every state."""
-    from conftest import make_item
     from sqlalchemy import select
 
     from service.catalogue import create_customer
     from service.locations import create_box, ensure_shelf, get_box, move_box, put_in_box
     from service.models import ArchiveItem, Customer, Page, User
     from service.users import create_user
+    from tests.web.conftest import make_item
 
     with archive.session() as s:
         create_user(s, "dm", "password-123", role="dept_manager", department="销售部",

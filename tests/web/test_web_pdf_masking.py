@@ -30,13 +30,13 @@ def _words(lines: list[str]) -> list[dict]:
 @pytest.fixture(scope="module")
 def pdf_item(archive):
     """An item of alice's whose one OCR page carries an ID and a mobile number."""
-    from conftest import make_item
     from sqlalchemy import select
 
     from indexer.pipeline import finalize_item
     from indexer.textlayer import searchable_page
     from service.models import Page, StoredFile
     from tests.scanfactory import render_page
+    from tests.web.conftest import make_item
 
     text = "".join(LINES)
     item_id = make_item(archive, title="个人借款合同", text=text, owner="alice", department="销售部")
