@@ -188,6 +188,7 @@ def _human_size(n: int | None) -> str:
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+            # a no-break space: a size never wraps between its number and its unit
+            return f"{size:.0f}\u00a0{unit}" if unit == "B" else f"{size:.1f}\u00a0{unit}"
         size /= 1024
-    return f"{n} B"
+    return f"{n}\u00a0B"

@@ -24,7 +24,7 @@
   function humanSize(n) {
     var units = ["B", "KB", "MB", "GB"], i = 0;
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return (i ? n.toFixed(1) : n) + " " + units[i];
+    return (i ? n.toFixed(1) : n) + "\u00a0" + units[i];  // no line break inside a size
   }
 
   /* ---------------------------------------------------------------- viewer */
