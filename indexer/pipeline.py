@@ -107,7 +107,8 @@ def _process_and_store(archive: Archive, page_id: int, item_id: int, n: int, fil
         path = _fetch_original(archive, key, tmp)
         result = process_page(path, file_page, fmt=fmt, timeout=archive.settings.ocr_timeout)
 
-    prefix = f"derived/{item_id}/p{n:04d}"
+    # Keyed by page id, not position: positions change when a bad file is removed or replaced.
+    prefix = f"derived/{item_id}/page-{page_id}"
     store = archive.store
     image = store.put_bytes(result.web_webp, key=f"{prefix}.webp", content_type="image/webp")
     thumb = store.put_bytes(result.thumb_webp, key=f"{prefix}-thumb.webp",
@@ -115,6 +116,8 @@ def _process_and_store(archive: Archive, page_id: int, item_id: int, n: int, fil
     pdf = store.put_bytes(result.pdf, key=f"{prefix}.pdf", content_type="application/pdf")
     with archive.session() as s:
         page = s.get(Page, page_id)
+        if page is None:  # its file was removed or replaced meanwhile
+            return
         page.status = "done"
         page.source, page.text, page.words = result.source, result.text, result.words
         page.confidence, page.rotation = result.confidence, result.rotation
@@ -136,6 +139,8 @@ def _record_failure(archive: Archive, page_id: int, exc: BaseException) -> bool:
     failure = classify(exc)
     with archive.session() as s:
         page = s.get(Page, page_id)
+        if page is None:  # its file was removed or replaced meanwhile: nothing to retry
+            return True
         final = isinstance(exc, IngestError) or page.attempts >= MAX_ATTEMPTS
         page.status = "failed" if final else "pending"
         page.error, page.error_code, page.error_detail = (failure.reason, failure.code,
@@ -231,7 +236,7 @@ def finalize_item(archive: Archive, item_id: int) -> None:
             existing.page_count, existing.status = len(pdf_keys), "stored"
         reasons = [f"{f.original_name}: {f.error_reason}" for f in failed_files]
         reasons += [f"第 {p.n} 页 / page {p.n}: {p.error}" for p in failed_pages]
-        item.status = "failed" if reasons else "ready"
+        item.status = item_status(bool(pdf_keys), bool(reasons))
         item.status_reason = "\n".join(reasons) or None
         s.flush()
         docs = page_docs(s, item)
@@ -243,6 +248,122 @@ def finalize_item(archive: Archive, item_id: int) -> None:
             archive.search.index_pages(docs)
         else:
             archive.search.delete_item(item_id)
+
+
+def item_status(readable_pages: bool, problems: bool) -> str:
+    """The one rule for a finished item: 'ready', 'partial' (usable, with a problem) or 'failed'.
+
+    An item with readable pages stays usable and searchable even when a file or page of it
+    failed; only an item with nothing readable is 'failed'.
+    """
+    if not problems:
+        return "ready"
+    return "partial" if readable_pages else "failed"
+
+
+def _renumber(s, item: ArchiveItem) -> None:  # type: ignore[no-untyped-def]
+    """Number the item's pages 1..N in file order (after a file is removed or replaced)."""
+    s.flush()
+    s.expire(item, ["pages", "files"])
+    seq = {f.id: f.seq for f in item.files}
+    pages = sorted(item.pages, key=lambda p: (seq.get(p.file_id, 0), p.file_page))
+    for p in pages:  # two steps, so that no two pages share a number in between
+        p.n += 1_000_000
+    s.flush()
+    for i, p in enumerate(pages, start=1):
+        p.n = i
+    s.flush()
+    s.expire(item, ["pages"])
+
+
+def _retire(s, item: ArchiveItem, f: StoredFile, role: str) -> None:  # type: ignore[no-untyped-def]
+    """Take a file out of the item (the object stays stored and recorded); drop its pages."""
+    f.role = role
+    f.seq = max((x.seq for x in item.files), default=0) + 1
+    for p in [p for p in item.pages if p.file_id == f.id]:
+        s.delete(p)
+    s.flush()
+
+
+def _add_pages(s, item: ArchiveItem, f: StoredFile) -> list[Page]:  # type: ignore[no-untyped-def]
+    top = max((p.n for p in item.pages), default=0)
+    added = [Page(item_id=item.id, file_id=f.id, n=top + fp, file_page=fp)
+             for fp in range(1, (f.page_count or 0) + 1)]
+    s.add_all(added)
+    s.flush()
+    return added
+
+
+def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
+    """Read one bad file again: re-check a failed file, re-queue its failed pages.
+
+    Returns the queued pages (page id -> position); the item's status is recomputed.
+    """
+    from .errors import IngestError
+    from .page_processor import count_pages
+
+    queued: list[Page] = []
+    with archive.session() as s:
+        item = s.get(ArchiveItem, item_id)
+        f = s.get(StoredFile, file_id)
+        if f.status == "failed":
+            with tempfile.TemporaryDirectory(prefix="dangan-retry-") as tmp:
+                try:
+                    f.format, f.page_count = count_pages(_fetch_original(archive, f.key, tmp))
+                    f.status, f.error_code, f.error_reason, f.error_detail = (
+                        "stored", None, None, None)
+                except IngestError as exc:
+                    f.error_code, f.error_reason, f.error_detail = exc.code, exc.reason, exc.detail
+            if f.status == "stored":
+                queued += _add_pages(s, item, f)
+                _renumber(s, item)
+        for p in item.pages:
+            if p.file_id == f.id and p.status == "failed":
+                p.status, p.attempts = "pending", 0
+                p.error = p.error_code = p.error_detail = None
+                queued.append(p)
+        if queued:
+            item.status = "processing"
+        s.flush()
+        positions = {p.id: p.n for p in queued}
+    if positions:
+        enqueue_pages(positions)
+    else:
+        finalize_item(archive, item_id)
+    return positions
+
+
+def remove_file(archive: Archive, item_id: int, file_id: int) -> None:
+    """Detach a bad file from its item (kept in the store and the catalogue as 'removed')."""
+    with archive.session() as s:
+        item = s.get(ArchiveItem, item_id)
+        _retire(s, item, s.get(StoredFile, file_id), "removed")
+        _renumber(s, item)
+        still_open = any(p.status in ("pending", "running") for p in item.pages)
+    if not still_open:
+        finalize_item(archive, item_id)
+
+
+def replace_file(archive: Archive, item_id: int, file_id: int, new: StoredFile) -> dict[int, int]:
+    """Put ``new`` (a stored, counted original) in the place of a bad file and queue its pages.
+
+    The old file stays stored and recorded (role 'replaced'); the new one takes its place
+    in the item's file order. Returns the queued pages (page id -> position).
+    """
+    with archive.session() as s:
+        item = s.get(ArchiveItem, item_id)
+        old = s.get(StoredFile, file_id)
+        seq = old.seq
+        _retire(s, item, old, "replaced")
+        new.item_id, new.role, new.seq = item.id, "original", seq
+        s.add(new)
+        s.flush()
+        added = _add_pages(s, item, new)
+        _renumber(s, item)
+        item.status = "processing"
+        positions = {p.id: p.n for p in added}
+    enqueue_pages(positions)
+    return positions
 
 
 def retry_item(archive: Archive, item_id: int) -> dict[int, int]:

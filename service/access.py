@@ -127,6 +127,21 @@ def can_download(user: User | None, item: ArchiveItem) -> bool:
     return can_view(user, item) and handling(item).export
 
 
+#: The archive's own roles that may retry, replace or remove an item's bad files.
+FILE_REPAIR_ROLES = frozenset({"archivist", "manager", "admin"})
+
+
+def can_repair_files(user: User | None, item: ArchiveItem) -> bool:
+    return user is not None and user.role in FILE_REPAIR_ROLES and can_view(user, item)
+
+
+def require_repair_files(user: User | None, item: ArchiveItem) -> None:
+    if not can_repair_files(user, item):
+        raise PermissionDenied("只有档案管理员、档案馆长和系统管理员可以处理问题文件。/ "
+                               "Only archivists, archive managers and administrators may fix "
+                               "an item's files.")
+
+
 def require_view(user: User | None, item: ArchiveItem) -> None:
     if not can_view(user, item):
         raise PermissionDenied("您无权查看该档案。/ You may not open this item.")

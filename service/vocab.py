@@ -24,7 +24,8 @@ DEFAULT_CATEGORIES = (
     ("CW", "财务凭证", "Financial vouchers"),
     ("KH", "客户资料", "Customer records"),
 )
-ITEM_STATUSES = ("processing", "ready", "failed")
+#: 'partial' (部分可用): usable and searchable, with a bad file or page to fix.
+ITEM_STATUSES = ("processing", "ready", "partial", "failed")
 
 __all__ = ["CUSTOMER_GRADES", "CUSTOMER_KINDS", "CUSTOMER_SECTIONS", "DEFAULT_CATEGORIES",
            "ITEM_STATUSES", "RETENTIONS", "SECRECY_LEVELS", "SECRECY_EN"]

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import login_required
 
-from service.access import can_download, handling
+from service import repairs
+from service.access import can_download, can_repair_files, handling
+from service.errors import DanganError, InvalidInput, PermissionDenied
 from service.item_view import (
     downloadable_file,
     get_page,
@@ -20,7 +33,7 @@ from service.item_view import (
 )
 from service.privacy import text_for
 
-from .ctx import archive, db, int_arg, me
+from .ctx import archive, db, int_arg, localize, me
 from .search_views import retention_label, section_names, status_label
 
 bp = Blueprint("items", __name__)
@@ -49,7 +62,8 @@ def show(item_id: int):  # type: ignore[no-untyped-def]
         "item.html", item=item, page=page, n=n, q=q, boxes=boxes, segments=segments,
         match_pages=match_pages, originals=originals, pdf=pdf,
         may_download=can_download(user, item), sections=section_names(),
-        retention_label=retention_label, status_label=status_label)
+        retention_label=retention_label, status_label=status_label,
+        problems=repairs.file_problems(item), may_repair=can_repair_files(user, item))
 
 
 def _stream_object(key: str, mimetype: str, *, filename: str | None = None,
@@ -118,3 +132,51 @@ def _attachment(resp: Response, filename: str) -> Response:
     resp.headers["Content-Disposition"] = (
         f"attachment; filename=\"download\"; filename*=UTF-8''{quote(filename)}")
     return resp
+
+
+# -- bad files: retry, replace, remove (the archive's own roles; service.repairs decides) ------
+
+def _repair(item_id: int, action, done_message: str):  # type: ignore[no-untyped-def]
+    """Run one repair action; a refusal is shown on the item page, not as an error page."""
+    try:
+        action()
+    except PermissionDenied:
+        raise
+    except DanganError as exc:
+        flash(localize(exc.message), "error")
+    else:
+        flash(done_message, "success")
+    return redirect(url_for("items.show", item_id=item_id) + "#problems")
+
+
+@bp.route("/items/<int:item_id>/files/<int:file_id>/retry", methods=["POST"])
+@login_required
+def retry_file(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
+    return _repair(item_id, lambda: repairs.retry_file(archive(), me(), item_id, file_id),
+                   _("已重新处理该文件，状态已更新。"))
+
+
+@bp.route("/items/<int:item_id>/files/<int:file_id>/remove", methods=["POST"])
+@login_required
+def remove_file(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
+    return _repair(item_id, lambda: repairs.remove_file(archive(), me(), item_id, file_id),
+                   _("已从本件移除该文件（原件仍保存），状态已更新。"))
+
+
+@bp.route("/items/<int:item_id>/files/<int:file_id>/replace", methods=["POST"])
+@login_required
+def replace_file(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
+    from .uploads import _upload_dir, client_name
+
+    upload = request.files.get("file")
+
+    def run() -> None:
+        if upload is None or not (upload.filename or "").strip():
+            raise InvalidInput("请选择替换文件。/ Choose a replacement file.")
+        with _upload_dir(archive()) as tmp:
+            name = client_name(upload.filename, 1)
+            path = tmp / "replacement"
+            upload.save(path)
+            repairs.replace_file(archive(), me(), item_id, file_id, path, name)
+
+    return _repair(item_id, run, _("已上传替换文件，正在识别。"))

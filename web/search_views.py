@@ -30,6 +30,7 @@ FILTER_PARAMS = ("fonds", "category", "year", "retention", "secrecy", "customer"
 
 def status_label(value: str) -> str:
     return {"processing": _("处理中"), "ready": _("已完成"), "failed": _("失败"),
+            "partial": _("部分可用"),
             "registered": _("已登记")}.get(value, value)
 
 

@@ -198,7 +198,7 @@
     function finish(data, itemUrl) {
       var done = document.getElementById("upload-done");
       done.textContent = "";
-      var failed = data.status === "failed";
+      var failed = data.status === "failed" || data.status === "partial";
       done.className = "notice " + (failed ? "notice-error" : "notice-success");
       done.appendChild(document.createTextNode(fmt(failed ? T.done_failed : T.done, { code: data.archival_code }) + " "));
       var a = document.createElement("a");

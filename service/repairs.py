@@ -1,0 +1,134 @@
+"""Fixing an item's bad files: retry, replace or remove one file, then recompute the status.
+
+An item whose file (or a page of it) failed stays usable with its good pages ('partial');
+the archive's own roles (access.FILE_REPAIR_ROLES) fix the bad file from the item page.
+Every action is audited. Originals are never deleted: a replaced or removed file stays
+stored and recorded, only out of the item's reading order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage import ChecksumMismatch
+
+from .access import require_repair_files
+from .archive import Archive
+from .audit import record
+from .errors import Conflict, InvalidInput, NotFound
+from .ingest import CONTENT_TYPES, sha256_file
+from .items import get_item
+from .models import ArchiveItem, StoredFile, User
+
+
+@dataclass
+class FileProblem:
+    """A bad file of an item and why: the file failed, or some of its pages did."""
+
+    file: StoredFile
+    reasons: list[str]
+
+
+def file_problems(item: ArchiveItem) -> list[FileProblem]:
+    """The item's original files that failed or have failed pages, with their reasons."""
+    out = []
+    for f in item.files:
+        if f.role != "original":
+            continue
+        reasons = [f.error_reason or ""] if f.status == "failed" else []
+        reasons += [f"第 {p.n} 页 / page {p.n}: {p.error or ''}" for p in item.pages
+                    if p.file_id == f.id and p.status == "failed"]
+        if reasons:
+            out.append(FileProblem(f, reasons))
+    return out
+
+
+def _bad_file(archive: Archive, user: User, item_id: int, file_id: int) -> tuple[str, str]:
+    """Check who may act and that the file is one of the item's bad files: (name, sha256)."""
+    with archive.session() as s:
+        item = get_item(s, item_id)
+        require_repair_files(user, item)
+        if item.status == "processing":
+            raise Conflict("本件仍在识别中，请等识别完成后再处理问题文件。/ The item is still being "
+                           "processed; fix its files when it has finished.")
+        problem = next((p for p in file_problems(item) if p.file.id == file_id), None)
+        if problem is None:
+            raise NotFound(f"文件 {file_id} 不是本件的问题文件。/ File {file_id} is not a bad "
+                           "file of this item.")
+        return problem.file.original_name or "", problem.file.sha256
+
+
+def _audit(archive: Archive, user: User, action: str, item_id: int, detail: dict) -> None:
+    with archive.session() as s:
+        item = s.get(ArchiveItem, item_id)
+        record(s, user.username, action, f"item:{item_id}",
+               {"archival_code": item.archival_code, **detail})
+
+
+def retry_file(archive: Archive, user: User, item_id: int, file_id: int) -> int:
+    """Read a bad file again; returns how many pages were queued."""
+    from indexer.pipeline import retry_file as rerun
+
+    name, sha = _bad_file(archive, user, item_id, file_id)
+    _audit(archive, user, "file.retry", item_id, {"file": name, "sha256": sha})
+    return len(rerun(archive, item_id, file_id))
+
+
+def remove_file(archive: Archive, user: User, item_id: int, file_id: int) -> None:
+    """Take a bad file out of the item (the original stays stored)."""
+    from indexer.pipeline import remove_file as detach
+
+    name, sha = _bad_file(archive, user, item_id, file_id)
+    with archive.session() as s:
+        left = [f for f in get_item(s, item_id).files if f.role == "original" and f.id != file_id]
+    if not left:
+        raise InvalidInput("这是本件唯一的文件，不能移除；请上传替换文件。/ This is the item's only "
+                           "file and cannot be removed; upload a replacement instead.")
+    _audit(archive, user, "file.remove", item_id, {"file": name, "sha256": sha})
+    detach(archive, item_id, file_id)
+
+
+def replace_file(archive: Archive, user: User, item_id: int, file_id: int, path: Path,
+                 name: str) -> int:
+    """Store ``path`` as the new file in place of a bad one; returns how many pages were queued.
+
+    The replacement is checked like an upload (readable, within the limits, not already
+    stored); the old original stays stored and recorded as replaced.
+    """
+    from indexer.document import Limits
+    from indexer.errors import IngestError
+    from indexer.page_processor import measure
+    from indexer.pipeline import replace_file as swap
+
+    old_name, old_sha = _bad_file(archive, user, item_id, file_id)
+    settings = archive.settings
+    sha, size = sha256_file(path)
+    try:
+        counted = measure(path, Limits(max_pages=settings.max_pages_per_file,
+                                       max_decoded_bytes=settings.max_decoded_bytes_per_file))
+    except IngestError as exc:
+        raise InvalidInput(f"替换文件 {name} 无法使用：{exc.reason}", {"code": exc.code}) from None
+    if counted.pages > settings.max_pages_per_upload:
+        raise InvalidInput(f"替换文件共 {counted.pages} 页，超过每次上传 "
+                           f"{settings.max_pages_per_upload} 页的上限。/ The replacement has "
+                           f"{counted.pages} pages, more than the limit per upload.")
+    with archive.session() as s:
+        if s.scalar(select(StoredFile.id).where(StoredFile.sha256 == sha,
+                                                StoredFile.role == "original")) is not None:
+            raise Conflict(f"文件 {name} 已经入库，不能作为替换文件。/ {name} is already stored "
+                           "and cannot be used as a replacement.")
+    with open(path, "rb") as fh:
+        try:
+            obj = archive.store.put(fh, expected_sha256=sha, content_type=CONTENT_TYPES.get(
+                counted.format, "application/octet-stream"))
+        except ChecksumMismatch:
+            raise Conflict(f"文件 {name} 在读取过程中被修改，请重试。/ {name} changed while it "
+                           "was being read; retry.") from None
+    _audit(archive, user, "file.replace", item_id,
+           {"file": old_name, "sha256": old_sha, "new_file": name, "new_sha256": sha})
+    new = StoredFile(key=obj.key, sha256=obj.sha256, size=obj.size, original_name=name,
+                     format=counted.format, page_count=counted.pages, status="stored")
+    return len(swap(archive, item_id, file_id, new))
