@@ -70,3 +70,25 @@ def session_scope(engine: Engine, info: dict | None = None) -> Iterator[Session]
         raise
     finally:
         session.close()
+
+
+#: PostgreSQL SQLSTATEs meaning "no space": disk_full, insufficient_resources, out_of_memory.
+_PG_FULL = frozenset({"53100", "53000", "53200"})
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+
+
+def db_failure(exc: BaseException) -> str | None:
+    """What a database exception means for the user: "full" (no space left to write),
+    "unavailable" (cannot reach it, connection dropped, locked out), or None (a bug or a
+    conflict, not the infrastructure)."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _PG_FULL \
+            or getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL:
+        return "full"
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        return "unavailable"
+    return None

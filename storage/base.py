@@ -8,11 +8,14 @@ at any time against the value recorded in the catalogue at ingest.
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
+import inspect
 import io
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -60,6 +63,75 @@ class ChecksumMismatch(Exception):
     The store removes what it wrote before raising, so a mismatching object is
     never left visible.
     """
+
+
+class StorageError(OSError):
+    """The store failed for a reason outside the caller's request (the caller cannot fix it
+    by asking differently). Back-end exceptions are translated into the two kinds below, so
+    callers can tell the user what is wrong without knowing the back end. An OSError, as
+    the local back end's failures always were, so existing handlers still catch it."""
+
+
+class StorageUnavailable(StorageError):
+    """The store cannot be reached or refuses service (S3 down, a lost mount): retry later."""
+
+
+class StorageFull(StorageError):
+    """The store has no space left (disk full, quota, MinIO's free-space threshold)."""
+
+
+#: OS errors that mean "no space": a full disk, an exceeded quota.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: What a store raises on purpose and callers handle themselves: never translated.
+_PASS_THROUGH = (ObjectNotFound, ChecksumMismatch, ValueError, StorageError)
+#: The interface methods whose back-end failures are translated.
+_GUARDED = ("put", "open", "stat", "exists", "delete", "list", "verify", "cleanup_temp")
+
+
+def classify_os_error(exc: BaseException) -> StorageError | None:
+    """A full disk or quota is StorageFull; any other OS error reaching the caller (a lost
+    mount, an I/O error, no permission) is StorageUnavailable."""
+    if isinstance(exc, OSError):
+        if exc.errno in _NO_SPACE:
+            return StorageFull(str(exc))
+        return StorageUnavailable(str(exc))
+    return None
+
+
+def _guard(fn: Callable) -> Callable:
+    """Wrap an interface method so back-end failures come out as StorageError."""
+
+    def translate(self: ObjectStore, exc: Exception) -> Exception:
+        if isinstance(exc, _PASS_THROUGH):
+            return exc
+        return self.classify_error(exc) or exc
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(self: ObjectStore, *args, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                yield from fn(self, *args, **kwargs)
+            except Exception as exc:
+                typed = translate(self, exc)
+                if typed is exc:
+                    raise
+                raise typed from exc
+
+        gen._storage_guarded = True  # type: ignore[attr-defined]
+        return gen
+
+    @functools.wraps(fn)
+    def call(self: ObjectStore, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(self, *args, **kwargs)
+        except Exception as exc:
+            typed = translate(self, exc)
+            if typed is exc:
+                raise
+            raise typed from exc
+
+    call._storage_guarded = True  # type: ignore[attr-defined]
+    return call
 
 
 def content_key(sha256_hex: str) -> str:
@@ -189,7 +261,22 @@ class ObjectStore(ABC):
     the same bytes put twice are stored once and never rewritten. ``put`` with
     an explicit key stores a derived file, replacing any previous version
     atomically. All methods validate keys and raise ValueError for hostile ones.
+
+    Failures of the back end itself (disk full, S3 unreachable) come out of every interface
+    method as StorageFull or StorageUnavailable: subclasses say how to recognise them in
+    `classify_error`, and the wrapping is done here for every subclass.
     """
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _GUARDED:
+            fn = cls.__dict__.get(name)
+            if fn is not None and not getattr(fn, "_storage_guarded", False):
+                setattr(cls, name, _guard(fn))
+
+    def classify_error(self, exc: BaseException) -> StorageError | None:
+        """The StorageError this back-end exception means, or None to let it through."""
+        return classify_os_error(exc)
 
     @abstractmethod
     def put(

@@ -28,13 +28,17 @@ from typing import BinaryIO
 
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
-from minio.error import S3Error
+from minio.error import MinioException, S3Error
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .base import (
     ChecksumMismatch,
     HashingReader,
     ObjectNotFound,
     ObjectStore,
+    StorageError,
+    StorageFull,
+    StorageUnavailable,
     StoredObject,
     check_expected,
     content_key,
@@ -53,6 +57,8 @@ MAX_PART_SIZE = 5 * 1024 * MiB
 TMP_PREFIX = "tmp/"
 SHA256_META = "x-amz-meta-sha256"
 _NOT_FOUND = {"NoSuchKey", "NotFound", "ResourceNotFound"}
+#: Error codes meaning "no space": MinIO below its free-drive threshold, a bucket quota.
+_FULL = {"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded"}
 
 
 class _S3Reader(io.RawIOBase):
@@ -139,6 +145,15 @@ class S3Store(ObjectStore):
             self._client.remove_object(self.bucket, key)
         except Exception as exc:  # cleanup must never mask the real error
             log.warning("could not remove %s from bucket %s: %s", key, self.bucket, exc)
+
+    def classify_error(self, exc: BaseException) -> StorageError | None:
+        """S3/MinIO refusals and network failures (refused, reset, timed out, 5xx)."""
+        if isinstance(exc, S3Error):
+            kind = StorageFull if exc.code in _FULL else StorageUnavailable
+            return kind(f"{self.describe()}: {exc.code}: {exc.message}")
+        if isinstance(exc, (MinioException, Urllib3Error, OSError)):
+            return StorageUnavailable(f"{self.describe()}: {exc}")
+        return None
 
     @staticmethod
     def _meta_sha(obj) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 from typing import Any
 
@@ -10,18 +12,23 @@ from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import escape
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.archive import Archive
+from service.db import db_failure
 from service.errors import DanganError
 from service.users import PASSWORD_CHANGE_FIRST
+from storage import StorageError, StorageFull
 
 from . import ctx
 from .i18n import TRANSLATIONS, compile_translations
 from .server import BODY_TOO_LARGE
 
 csrf = CSRFProtect()
+log = logging.getLogger("dangan.web")
 #: What a signed-in user who must change the password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "auth.login",
                                        "auth.set_language", "static", "api.openapi"})
@@ -36,9 +43,20 @@ def _select_locale() -> str:
     return ctx.lang()
 
 
+class ArchiveApp(Flask):
+    """Flask, with each request's catalogue work committed when its view returns: inside
+    the request, so a failing commit is answered by the error handlers below, and nothing
+    is left to commit at teardown, where a failure could only become a bare 500."""
+
+    def dispatch_request(self):  # type: ignore[no-untyped-def]
+        rv = super().dispatch_request()
+        ctx.commit_db()
+        return rv
+
+
 def create_app(archive: Archive | None = None, config: dict[str, Any] | None = None) -> Flask:
     archive = archive or Archive()
-    app = Flask(__name__)
+    app = ArchiveApp(__name__)
     config = dict(config or {})
     secret = config.pop("SECRET_KEY", None)
     if secret is None:
@@ -174,6 +192,48 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         if ctx.wants_json():
             return jsonify(error=msg), status
         return render_template("error.html", status=status, message=msg), status
+
+    def failure(status: int, message: str, exc: BaseException, *,
+                retry_after: int | None = None):  # type: ignore[no-untyped-def]
+        """A clear, localised answer for a failure of the infrastructure or a bug; the
+        details go to the log, never to the user."""
+        ctx.rollback()
+        log.error("%s %s answered %d: %s", request.method, request.path, status,
+                  type(exc).__name__, exc_info=exc)
+        headers = {"Retry-After": str(retry_after)} if retry_after else {}
+        if ctx.wants_json():
+            return jsonify(error=message), status, headers
+        try:
+            body = render_template("error.html", status=status, message=message)
+        except Exception:  # noqa: BLE001 - the page itself needs what just failed
+            log.warning("error page could not be rendered", exc_info=True)
+            body = (f"<!doctype html><meta charset=\"utf-8\"><title>{status}</title>"
+                    f"<p>{escape(message)}</p>")
+        return body, status, headers
+
+    @app.errorhandler(StorageError)
+    def storage_error(exc: StorageError):  # type: ignore[no-untyped-def]
+        if isinstance(exc, StorageFull):
+            return failure(507, _("存储空间已满，请联系系统管理员。"), exc)
+        return failure(503, _("存储服务暂时不可用，请稍后再试。"), exc, retry_after=30)
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(exc: SQLAlchemyError):  # type: ignore[no-untyped-def]
+        kind = db_failure(exc)
+        if kind == "full":
+            return failure(507, _("数据库存储空间已满，请联系系统管理员。"), exc)
+        if kind == "unavailable":
+            return failure(503, _("数据库暂时不可用，请稍后再试。"), exc,
+                           retry_after=30)
+        return internal_error(exc)
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # e.g. the server's temporary files for an upload, before the store is reached
+            return failure(507, _("服务器磁盘空间已满，请联系系统管理员。"), exc)
+        return failure(500, _("服务器内部错误，错误已记录。请稍后再试或联系系统管理员。"),
+                       exc)
 
     @app.template_filter("filesize")
     def filesize(n: int | None) -> str:

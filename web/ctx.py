@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import logging
 import re
 
 from flask import current_app, g, has_request_context, request, session
@@ -22,6 +23,8 @@ from service.errors import (
 )
 from service.models import User
 
+log = logging.getLogger("dangan.web")
+
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh_CN"
 
@@ -31,27 +34,38 @@ def archive() -> Archive:
 
 
 def db() -> Session:
-    """One catalogue session per request, closed (committed) at teardown."""
+    """One catalogue session per request. The view's work is committed when the view
+    returns (`commit_db`, still inside the request, so a failing commit becomes an error
+    response); teardown only closes the session."""
     if "db" not in g:
-        cm = archive().session()
-        g.db = cm.__enter__()
-        g.db_cm = cm
+        g.db = Session(archive().engine, expire_on_commit=False)
     return g.db
 
 
-def rollback() -> None:
+def commit_db() -> None:
+    """End the request's unit of work: commit what the view left pending."""
     if "db" in g:
-        g.db.rollback()
+        g.db.commit()
 
 
-def close_db(exc: BaseException | None) -> None:
-    cm = g.pop("db_cm", None)
-    g.pop("db", None)
-    if cm is not None:
-        if exc is None:
-            cm.__exit__(None, None, None)
-        else:
-            cm.__exit__(type(exc), exc, exc.__traceback__)
+def rollback() -> None:
+    """Undo the request's pending work after an error; a dead connection is only logged."""
+    if "db" in g:
+        try:
+            g.db.rollback()
+        except Exception:  # noqa: BLE001 - the error being answered matters, not this one
+            log.warning("rollback after an error failed", exc_info=True)
+
+
+def close_db(_exc: BaseException | None) -> None:
+    """Teardown: close (roll back anything uncommitted). The response is already decided, so
+    a connection that dropped meanwhile is logged and never turns finished work into a 500."""
+    session = g.pop("db", None)
+    if session is not None:
+        try:
+            session.close()
+        except Exception:  # noqa: BLE001
+            log.warning("closing the request's catalogue session failed", exc_info=True)
 
 
 class WebUser(UserMixin):
