@@ -23,7 +23,9 @@ def open_search(settings: Settings, catalogue: Engine) -> SearchEngine:
         return ElasticsearchEngine(url, index_prefix=settings.queue_name)
     if url != "sqlite":
         raise ValueError(f"DANGAN_SEARCH_URL must be 'sqlite' or http(s)://elasticsearch:9200, got {url!r}")
-    from .search.sqlite_engine import SqliteFtsEngine, create_schema
+    from service.privacy import mask_personal
+
+    from .search.sqlite_engine import SqliteFtsEngine, add_audience, create_schema
 
     engine = catalogue
     if catalogue.dialect.name != "sqlite":
@@ -31,4 +33,5 @@ def open_search(settings: Settings, catalogue: Engine) -> SearchEngine:
         engine = get_engine(f"sqlite:///{settings.data_dir / 'search.sqlite3'}")
         with engine.begin() as conn:
             create_schema(conn)
+            add_audience(conn, mask_personal)  # an index file from before audiences
     return SqliteFtsEngine(engine)

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from service.locations import box_path
 from service.models import ArchiveItem
+from service.privacy import mask_personal
 
-from .search.types import PageDoc
+from .search.types import PageDoc, catalogue_text
 
 
 def item_meta_text(item: ArchiveItem) -> str:
@@ -42,9 +43,21 @@ def page_docs(session: Session, item: ArchiveItem,
     """
     meta, fields = item_meta_text(item), _item_fields(item)
     fingerprint = fingerprint or item_fingerprint(item)
+    full_meta = catalogue_text(meta, item.archival_code, item.title)
+    masked_meta = mask_personal(full_meta)
     return [PageDoc(item_id=item.id, page_no=p.n, text=p.text or "", words=p.words or [],
-                    meta_text=meta, fingerprint=fingerprint, **fields)
+                    meta_text=meta, fingerprint=fingerprint,
+                    masked=_masked(p.text or "", full_meta, masked_meta), **fields)
             for p in item.pages if p.status == "done"]
+
+
+def _masked(text: str, meta: str, masked_meta: str) -> tuple[str, str] | None:
+    """The page as users without the right to personal data may match it (PageDoc.masked),
+    or None when service.privacy.mask_personal hides nothing on it."""
+    masked_text = mask_personal(text)
+    if masked_text == text and masked_meta == meta:
+        return None
+    return masked_text, masked_meta
 
 
 def item_fingerprint(item: ArchiveItem) -> str:
@@ -52,8 +65,12 @@ def item_fingerprint(item: ArchiveItem) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([item_meta_text(item), _item_fields(item)], ensure_ascii=False,
                         sort_keys=True, default=str).encode())
+    # masked forms too: broader masking rules make the masked index rows stale
+    h.update(mask_personal(catalogue_text(item_meta_text(item), item.archival_code,
+                                          item.title)).encode())
     for p in item.pages:
         if p.status == "done":
             h.update(f"{p.n}:{len(p.text or '')}:".encode())
             h.update((p.text or "").encode())
+            h.update(mask_personal(p.text or "").encode())
     return h.hexdigest()[:32]

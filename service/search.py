@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -166,6 +166,9 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
         params = SearchParams(q=params)
     user = _user(archive, username, user)
     vis = visibility_for(user) if user is not None else operator_visibility()
+    # a user who may not read personal data matches pages as masked for them: a search
+    # never confirms an ID or mobile number (nor a fragment) they cannot see
+    vis = replace(vis, personal=user is None or can_see_personal(user))
     if params.browsing:
         from .browse import browse_catalogue
 

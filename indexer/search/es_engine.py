@@ -59,6 +59,7 @@ from .query import (
     relax_query,
 )
 from .types import (
+    AUDIENCE_MASKED,
     FACET_FIELDS,
     FACET_SIZE,
     MAX_PAGES_PER_ITEM,
@@ -66,7 +67,9 @@ from .types import (
     PageDoc,
     SearchRequest,
     SearchResult,
+    audiences,
     clamp_request,
+    page_rows,
 )
 
 #: the join field's relation: an item document with its page documents
@@ -85,6 +88,7 @@ MAPPINGS: dict[str, Any] = {
     "properties": {
         "item_id": {"type": "long"},
         "kind": {"type": "keyword"},  # "item" or "page"
+        "audience": {"type": "keyword"},  # page rows: "all", "personal" or "masked"
         JOIN_FIELD: {"type": "join", "relations": {"item": "page"}},
         "page_no": {"type": "integer"},
         "bi": {"type": "text", "analyzer": "dangan_tokens"},
@@ -255,16 +259,17 @@ class ElasticsearchEngine:
     # ------------------------------------------------------------ writing
 
     @staticmethod
-    def _source(d: PageDoc) -> dict[str, Any]:
-        meta = " ".join(p for p in (d.meta_text, d.archival_code, d.title) if p)
-        bi, uni, mt = index_fields(d.text or "", meta)
+    def _source(d: PageDoc, audience: str, text: str, meta: str) -> dict[str, Any]:
+        """A page document: one row of :func:`.types.page_rows` (full, masked or both)."""
+        bi, uni, mt = index_fields(text, meta)
         return {
             "item_id": d.item_id,
             "page_no": d.page_no,
+            "audience": audience,
             "bi": bi,
             "uni": uni,
             "meta": mt,
-            "text": d.text or "",
+            "text": text,
             "meta_text": meta,
             "words": d.words or [],
             "archival_code": d.archival_code,
@@ -296,17 +301,22 @@ class ElasticsearchEngine:
         src["analyzer"] = ANALYZER_VERSION
         return src
 
-    def _action(self, d: PageDoc, index: str) -> dict[str, Any]:
-        src = self._source(d)
-        src["kind"] = "page"
-        src[JOIN_FIELD] = {"name": "page", "parent": str(d.item_id)}
-        return {
-            "_op_type": "index",
-            "_index": index,
-            "_id": f"{d.item_id}:{d.page_no}",
-            "_routing": str(d.item_id),
-            "_source": src,
-        }
+    @staticmethod
+    def _page_id(d: PageDoc, audience: str) -> str:
+        return f"{d.item_id}:{d.page_no}" + (":m" if audience == AUDIENCE_MASKED else "")
+
+    def _page_actions(self, d: PageDoc, index: str) -> Iterator[dict[str, Any]]:
+        for audience, text, meta in page_rows(d):
+            src = self._source(d, audience, text, meta)
+            src["kind"] = "page"
+            src[JOIN_FIELD] = {"name": "page", "parent": str(d.item_id)}
+            yield {
+                "_op_type": "index",
+                "_index": index,
+                "_id": self._page_id(d, audience),
+                "_routing": str(d.item_id),
+                "_source": src,
+            }
 
     def _actions(self, docs: Iterable[PageDoc], index: str) -> Iterator[dict[str, Any]]:
         """Bulk actions: each item's document before its pages (docs come grouped by item)."""
@@ -321,7 +331,7 @@ class ElasticsearchEngine:
                     "_routing": str(d.item_id),
                     "_source": self._item_source(d),
                 }
-            yield self._action(d, index)
+            yield from self._page_actions(d, index)
 
     def index_pages(self, docs: list[PageDoc], conn: Any = None) -> None:
         """Replace all pages of the items in ``docs``.  ``conn`` is accepted for
@@ -332,18 +342,21 @@ class ElasticsearchEngine:
             return
         ordered = sorted(docs, key=lambda d: (d.item_id, d.page_no))
         helpers.bulk(self.es, self._actions(ordered, self.alias), refresh="wait_for")
-        pages: dict[int, list[int]] = {}
+        pages: dict[int, list[str]] = {}
         for d in docs:
-            pages.setdefault(d.item_id, []).append(d.page_no)
-        # pages an item no longer has (written after, so no gap without pages)
+            pages.setdefault(d.item_id, []).extend(
+                self._page_id(d, audience) for audience, _t, _m in page_rows(d)
+            )
+        # page documents an item no longer has (a page gone, or a masked row no longer
+        # needed); written after, so no gap without pages
         stale = [
             {
                 "bool": {
                     "filter": [{"term": {"item_id": iid}}, {"term": {"kind": "page"}}],
-                    "must_not": [{"terms": {"page_no": nos}}],
+                    "must_not": [{"ids": {"values": keep}}],
                 }
             }
-            for iid, nos in pages.items()
+            for iid, keep in pages.items()
         ]
         for i in range(0, len(stale), 500):
             self.es.delete_by_query(
@@ -372,7 +385,13 @@ class ElasticsearchEngine:
 
     def count_pages(self) -> int:
         self.ensure_index()
-        return int(self.es.count(index=self.alias, query={"term": {"kind": "page"}})["count"])
+        query = {
+            "bool": {
+                "filter": [{"term": {"kind": "page"}}],
+                "must_not": [{"term": {"audience": AUDIENCE_MASKED}}],
+            }
+        }
+        return int(self.es.count(index=self.alias, query=query)["count"])
 
     def indexed_items(self, item_ids: Sequence[int] | None = None, conn: Any = None) -> dict[int, str]:
         """Fingerprint per indexed item (all, or only ``item_ids``); ``conn`` is ignored."""
@@ -409,11 +428,15 @@ class ElasticsearchEngine:
         """The ES query on item documents: the item-level rule (:func:`.query.item_plan`)
         as ``has_child`` clauses over the page documents, permissions/filters in filter."""
         plan = item_plan(pq)
-        must: list[dict[str, Any]] = [_has_page(_any_of([_phrase(p) for p in plan.shown.options]),
-                                                score_mode="max", inner_hits=INNER_HITS)]
-        must += [_has_page(_any_of([_phrase(p) for p in g.options])) for g in plan.each]
+        rows = list(audiences(req.visibility))  # personal data: full or masked page rows
+        must: list[dict[str, Any]] = [
+            _has_page(_any_of([_phrase(p) for p in plan.shown.options]), rows,
+                      score_mode="max", inner_hits=INNER_HITS)
+        ]
+        must += [_has_page(_any_of([_phrase(p) for p in g.options]), rows) for g in plan.each]
         must_not = (
-            [_has_page(_any_of([_phrase(p) for p in plan.excluded]))] if plan.excluded else []
+            [_has_page(_any_of([_phrase(p) for p in plan.excluded]), rows)]
+            if plan.excluded else []
         )
         return {
             "bool": {
@@ -560,10 +583,11 @@ INNER_HITS: dict[str, Any] = {
 }
 
 
-def _has_page(query: dict[str, Any], score_mode: str = "none",
+def _has_page(query: dict[str, Any], rows: list[str], score_mode: str = "none",
               inner_hits: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Items having a page document that matches ``query``."""
-    body: dict[str, Any] = {"type": "page", "query": query, "score_mode": score_mode}
+    """Items having a page document of these audiences that matches ``query``."""
+    page_query = {"bool": {"must": [query], "filter": [{"terms": {"audience": rows}}]}}
+    body: dict[str, Any] = {"type": "page", "query": page_query, "score_mode": score_mode}
     if inner_hits is not None:
         body["inner_hits"] = inner_hits
     return {"has_child": body}

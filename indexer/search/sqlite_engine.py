@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -45,13 +45,17 @@ from .common import (
 )
 from .query import ParsedQuery, fts5_any, fts5_excluded, item_plan, parse_query, relax_query
 from .types import (
+    AUDIENCE_MASKED,
+    AUDIENCE_PERSONAL,
     FACET_FIELDS,
     MAX_PAGES_PER_ITEM,
     ItemHit,
     PageDoc,
     SearchRequest,
     SearchResult,
+    audiences,
     clamp_request,
+    page_rows,
 )
 
 #: A query is evaluated over at most this many matching pages the user may
@@ -102,7 +106,8 @@ _SCHEMA = [
         department TEXT,
         fingerprint TEXT NOT NULL DEFAULT '',
         analyzer INTEGER NOT NULL DEFAULT 1,
-        UNIQUE (item_id, page_no)
+        audience TEXT NOT NULL DEFAULT 'all',
+        UNIQUE (item_id, page_no, audience)
     )""",
     # the bulky columns live apart so the per-match join to search_page
     # (permissions, filters) reads narrow rows: 5-10x faster for common terms
@@ -125,6 +130,56 @@ def create_schema(conn: Connection) -> None:
     and by tests.  Runs in the caller's transaction."""
     for stmt in _SCHEMA:
         conn.exec_driver_sql(stmt)
+
+
+def add_audience(conn: Connection, mask: Callable[[str], str]) -> int:
+    """Upgrade an index built before pages had audiences (PageDoc.masked), in place: add
+    the ``audience`` column, and for every page whose text or catalogue text ``mask``
+    changes, mark the row full-text-only and add its masked row.  Returns the number of
+    masked rows added.  Row ids are kept, so the FTS rows stay valid."""
+    cols = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(search_page)").fetchall()]
+    if "audience" in cols:
+        return 0
+    keep = [c for c in cols if c != "audience"]
+    conn.exec_driver_sql(
+        _SCHEMA[0].replace("search_page (", "search_page_new (", 1).replace(
+            "IF NOT EXISTS ", "", 1)
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO search_page_new ({', '.join(keep)}, audience) "
+        f"SELECT {', '.join(keep)}, 'all' FROM search_page"
+    )
+    conn.exec_driver_sql("DROP TABLE search_page")
+    conn.exec_driver_sql("ALTER TABLE search_page_new RENAME TO search_page")
+    create_schema(conn)  # the date index
+    cur = conn.connection.dbapi_connection.cursor()
+    rows = cur.execute(
+        "SELECT p.id, t.text, t.meta_text, t.words FROM search_page p "
+        "JOIN search_page_text t ON t.id = p.id"
+    ).fetchall()
+    copy = [c for c in keep if c not in ("id", "audience")]
+    added = 0
+    for pid, text, meta, words in rows:
+        masked_text, masked_meta = mask(text), mask(meta)
+        if masked_text == text and masked_meta == meta:
+            continue
+        cur.execute("UPDATE search_page SET audience = ? WHERE id = ?", (AUDIENCE_PERSONAL, pid))
+        cur.execute(
+            f"INSERT INTO search_page ({', '.join(copy)}, audience) "
+            f"SELECT {', '.join(copy)}, ? FROM search_page WHERE id = ?",
+            (AUDIENCE_MASKED, pid),
+        )
+        new = cur.lastrowid
+        cur.execute(
+            "INSERT INTO search_page_text (id, text, meta_text, words) VALUES (?, ?, ?, ?)",
+            (new, masked_text, masked_meta, words),
+        )
+        cur.execute(
+            "INSERT INTO search_fts (rowid, bi, uni, meta) VALUES (?, ?, ?, ?)",
+            (new, *index_fields(masked_text, masked_meta)),
+        )
+        added += 1
+    return added
 
 
 def drop_schema(conn: Connection) -> None:
@@ -176,27 +231,30 @@ class SqliteFtsEngine:
         page_sql = (
             "INSERT INTO search_page (item_id, page_no, "
             + ", ".join(_ITEM_COLS)
-            + ", fingerprint, analyzer) VALUES ("
-            + ", ".join("?" * (len(_ITEM_COLS) + 4))
+            + ", fingerprint, analyzer, audience) VALUES ("
+            + ", ".join("?" * (len(_ITEM_COLS) + 5))
             + ")"
         )
         text_rows = []
         fts_rows = []
         for d in docs:
-            meta = _meta_text(d)
-            cur.execute(
-                page_sql,
-                (
-                    d.item_id,
-                    d.page_no,
-                    *(getattr(d, col) for col in _ITEM_COLS),
-                    d.fingerprint or "",
-                    ANALYZER_VERSION,
-                ),
-            )
             words = json.dumps(d.words or [], ensure_ascii=False, separators=(",", ":"))
-            text_rows.append((cur.lastrowid, d.text or "", meta, words))
-            fts_rows.append((cur.lastrowid, *index_fields(d.text or "", meta)))
+            # a page with personal data: a full row, and a masked row for those who may
+            # not see it (see PageDoc.masked)
+            for audience, text, meta in page_rows(d):
+                cur.execute(
+                    page_sql,
+                    (
+                        d.item_id,
+                        d.page_no,
+                        *(getattr(d, col) for col in _ITEM_COLS),
+                        d.fingerprint or "",
+                        ANALYZER_VERSION,
+                        audience,
+                    ),
+                )
+                text_rows.append((cur.lastrowid, text, meta, words))
+                fts_rows.append((cur.lastrowid, *index_fields(text, meta)))
         cur.executemany(
             "INSERT INTO search_page_text (id, text, meta_text, words) VALUES (?, ?, ?, ?)",
             text_rows,
@@ -248,7 +306,9 @@ class SqliteFtsEngine:
 
     def count_pages(self) -> int:
         with self._engine.connect() as c:
-            return int(c.exec_driver_sql("SELECT count(*) FROM search_page").scalar_one())
+            return int(c.exec_driver_sql(
+                "SELECT count(*) FROM search_page WHERE audience != ?", (AUDIENCE_MASKED,)
+            ).scalar_one())
 
     def search(self, req: SearchRequest) -> SearchResult:
         filters = check_filters(req.filters)
@@ -302,13 +362,14 @@ class SqliteFtsEngine:
         # page of an item, so these sub-selects need none of their own
         conds = [where]
         cparams = list(params)
+        rows_seen = audiences(req.visibility)
         for g in plan.each:
             conds.append(f"p.item_id IN ({_ITEMS_MATCHING})")
-            cparams.append(fts5_any(g))
+            cparams += [*rows_seen, fts5_any(g)]
         excluded = fts5_excluded(plan.excluded)
         if excluded is not None:
             conds.append(f"p.item_id NOT IN ({_ITEMS_MATCHING})")
-            cparams.append(excluded)
+            cparams += [*rows_seen, excluded]
         where, params = " AND ".join(conds), cparams
         cap = int(self.scan_cap)
         probe = cur.execute(
@@ -395,7 +456,7 @@ class SqliteFtsEngine:
 
 #: ids of the items having a page that matches the bound MATCH expression
 _ITEMS_MATCHING = (
-    "SELECT s.item_id FROM search_page s WHERE s.id IN "
+    "SELECT s.item_id FROM search_page s WHERE s.audience IN (?, ?) AND s.id IN "
     "(SELECT rowid FROM search_fts WHERE search_fts MATCH ?)"
 )
 
@@ -441,12 +502,6 @@ def _rank_pages(cur: Any, match: str, chosen: list[list[tuple]]) -> list[list[tu
     return out
 
 
-def _meta_text(d: PageDoc) -> str:
-    """Catalogue text searchable on every page (档号 and title always included)."""
-    parts = [d.meta_text or "", d.archival_code or "", d.title or ""]
-    return " ".join(p for p in parts if p)
-
-
 def _load_words(raw: str) -> list[dict[str, Any]]:
     try:
         w = json.loads(raw or "[]")
@@ -469,6 +524,7 @@ def _where(req: SearchRequest, filters: dict[str, Any]) -> tuple[str, list[Any]]
         params.extend(values)
 
     in_list("p.secrecy", sorted(vis.secrecy))
+    in_list("p.audience", audiences(vis))  # personal data: full rows or masked rows
     if not vis.see_all:
         ors: list[str] = []
         if vis.owner_ids:

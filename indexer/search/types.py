@@ -44,6 +44,29 @@ FACET_FIELDS: tuple[str, ...] = (
 #: At most this many values per facet field (both engines cut the same way).
 FACET_SIZE = 50
 
+#: Which index rows a user matches (PageDoc.masked): a page without personal data has one
+#: row for everybody; one with it has a full row and a masked row.
+AUDIENCE_ALL, AUDIENCE_PERSONAL, AUDIENCE_MASKED = "all", "personal", "masked"
+
+
+def audiences(v: Visibility) -> tuple[str, str]:
+    return (AUDIENCE_ALL, AUDIENCE_PERSONAL if v.personal else AUDIENCE_MASKED)
+
+
+def catalogue_text(meta_text: str | None, archival_code: str | None, title: str | None) -> str:
+    """The catalogue text searchable on every page of an item (档号 and title included)."""
+    return " ".join(p for p in (meta_text, archival_code, title) if p)
+
+
+def page_rows(d: PageDoc) -> list[tuple[str, str, str]]:
+    """``(audience, text, meta)`` rows to index for a page; ``meta`` is the catalogue text
+    searchable on every page (with 档号 and title always included)."""
+    meta = catalogue_text(d.meta_text, d.archival_code, d.title)
+    if d.masked is None:
+        return [(AUDIENCE_ALL, d.text or "", meta)]
+    return [(AUDIENCE_PERSONAL, d.text or "", meta), (AUDIENCE_MASKED, *d.masked)]
+
+
 #: At most this many matching pages are returned per item.
 MAX_PAGES_PER_ITEM = 5
 
@@ -78,6 +101,12 @@ class PageDoc:
     owner_id: int | None = None
     department: str | None = None
     fingerprint: str = ""
+    #: The page as users who may not see personal data may match it: ``(text, meta)``
+    #: with ID and mobile numbers masked (``meta`` as :func:`page_rows` builds it, 档号
+    #: and title included), or None when masking changes nothing.  Engines
+    #: index it beside the page for those users, so a search never confirms a number
+    #: they cannot read (no hit, total, facet or exclusion depends on it).
+    masked: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,8 @@ class Visibility:
     see_all: bool = False
     owner_ids: frozenset[int] = frozenset()
     departments: frozenset[str] = frozenset()
+    #: False: match pages as masked for personal data (PageDoc.masked), never the numbers
+    personal: bool = True
 
 
 @dataclass

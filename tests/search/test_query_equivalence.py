@@ -70,7 +70,7 @@ def _fields(d: PageDoc) -> dict[str, list[str]]:
     meta = " ".join(p for p in (d.meta_text, d.archival_code, d.title) if p)
     bi, uni, mt = index_fields(d.text, meta)
     return {"bi": bi.split(), "uni": uni.split(), "meta": mt.split(), "secrecy": [d.secrecy],
-            "kind": ["page"]}
+            "kind": ["page"], "audience": ["all"]}
 
 
 def _seq(toks: list[str], want: list[str], prefix_last: bool) -> bool:

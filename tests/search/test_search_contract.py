@@ -21,6 +21,7 @@ from indexer.search.types import (
     SearchRequest,
     SearchResult,
     Visibility,
+    catalogue_text,
     to_cli_json,
 )
 
@@ -475,3 +476,55 @@ def test_ocr_tolerant_fallback(fresh):
     assert ids(fresh, "变动时有缝传") == set()
     assert ids(fresh, "无缝") == set()
     assert not search(fresh, "无缝").fuzzy
+
+
+# ---------------------------------------------------------------- personal data
+
+
+def _personal_doc(item_id: int, text: str, masked_text: str, **kw) -> PageDoc:
+    d = _doc(item_id, 1, text, **kw)
+    d.masked = (masked_text, catalogue_text(d.meta_text, d.archival_code, d.title))
+    return d
+
+
+def test_masked_numbers_cannot_be_confirmed_by_search(fresh):
+    """Users who may not see personal data match pages as masked: no hit, total, facet
+    or exclusion tells them whether a number (or a fragment of it) is on a page."""
+    fresh.index_pages([
+        _personal_doc(1, "客户身份证号110105199003078765，手机13812345678，"
+                         "备用138-2345-6789，证件110105 19900307 0017。",
+                      "客户身份证号110***********8765，手机138****5678，"
+                      "备用138-****-6789，证件110*** ******** 0017。"),
+        _doc(2, 1, "客户资料登记表，无个人号码。"),
+    ])
+    restricted = Visibility(secrecy=ALL.secrecy, see_all=True, personal=False)
+    findable = ("110105199003078765", "13812345678", "138-2345-6789", "2345", "19900307",
+                "110105 19900307", '"110105199003078765"', "110105")
+    for q in (*findable, "1990030787", "1381234", "105199"):
+        if q in findable:
+            assert ids(fresh, q) == {1}, q  # those who may see personal data find it
+        r = search(fresh, q, restricted)
+        assert r.total == 0 and r.hits == [], q
+        assert all(not v for v in r.facets.values()), q
+    # an exclusion is no oracle either: the number is not on the page these users see
+    assert ids(fresh, "客户 -13812345678", restricted) == {1, 2}
+    assert ids(fresh, "客户 -13812345678") == {2}
+    # what they can read still finds the page, with the masked text as the snippet
+    r = search(fresh, "手机", restricted)
+    assert [h.id for h in r.hits] == [1] and r.total == 1
+    assert "13812345678" not in r.hits[0].pages[0].snippet
+    assert "138****5678" in r.hits[0].pages[0].snippet
+    assert ids(fresh, "8765", restricted) == {1}  # the visible last digits
+    # one page counted once, and gone with its item
+    assert fresh.count_pages() == 2
+    fresh.delete_item(1)
+    assert search(fresh, "手机", restricted).total == 0 and search(fresh, "手机").total == 0
+    assert fresh.count_pages() == 1
+
+
+def test_personal_data_removed_from_a_page_drops_its_masked_row(fresh):
+    fresh.index_pages([_personal_doc(1, "联系电话13812345678。", "联系电话138****5678。")])
+    restricted = Visibility(secrecy=ALL.secrecy, see_all=True, personal=False)
+    fresh.index_pages([_doc(1, 1, "联系电话已删除。")])
+    assert ids(fresh, "联系电话", restricted) == {1} and fresh.count_pages() == 1
+    assert ids(fresh, "5678", restricted) == set()
