@@ -36,7 +36,8 @@ from indexer.wordboxes import lines_of
 
 #: Resource name of the text layer's font on every page we write.
 FONT_RESOURCE = Name("/FDanganOCR")
-FONT_NAME = Name("/GlyphLessFont")
+#: Our name for it: pages Tesseract wrote carry its own GlyphLessFont with other widths.
+FONT_NAME = Name("/DanganGlyphLess")
 #: Advance of a half-width character (Latin letters, digits, spaces) in 1/1000 em.
 NARROW = 500
 WIDE = 1000
