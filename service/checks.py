@@ -49,3 +49,51 @@ def check_index(archive: Archive) -> dict:
                 stale.append(item.id)
     orphaned = sorted(set(indexed) - expected)
     return {"checked": len(expected), "missing": missing, "stale": stale, "orphaned": orphaned}
+
+
+#: Nothing younger than this is ever deleted as an orphan: an upload in progress stores its
+#: original before the catalogue row that references it is committed.
+ORPHAN_GRACE_SECONDS = 3600.0
+
+
+def check_orphans(archive: Archive, *, delete: bool = False,
+                  grace: float = ORPHAN_GRACE_SECONDS) -> dict:
+    """Stored objects no catalogue row references, and leftovers of interrupted uploads.
+
+    With ``delete``, removes those older than ``grace`` seconds (younger ones are listed
+    with ``"kept": "grace"``): the objects, the temporaries, the unfinished multipart uploads.
+    """
+    from datetime import UTC, datetime
+
+    from .models import Page
+
+    with archive.session() as s:
+        referenced = set(s.scalars(select(StoredFile.key)))
+        for keys in s.execute(select(Page.image_key, Page.thumb_key, Page.pdf_key)):
+            referenced.update(k for k in keys if k)
+    now = datetime.now(UTC)
+    store = archive.store
+    orphans, leftovers, removed = [], [], 0
+    for info in store.list_keys():
+        if info.key in referenced:
+            continue
+        age = (now - info.modified).total_seconds()
+        entry = {"key": info.key, "size": info.size, "age_seconds": round(age)}
+        if delete and age >= grace:
+            store.delete(info.key)
+            entry["deleted"], removed = True, removed + 1
+        elif delete:
+            entry["kept"] = "grace"
+        orphans.append(entry)
+    for left in list(store.leftovers()):
+        age = (now - left.modified).total_seconds()
+        entry = {"kind": left.kind, "name": left.name, "size": left.size,
+                 "age_seconds": round(age)}
+        if delete and age >= grace:
+            store.remove_leftover(left)
+            entry["deleted"], removed = True, removed + 1
+        elif delete:
+            entry["kept"] = "grace"
+        leftovers.append(entry)
+    return {"orphans": orphans, "leftovers": leftovers, "removed": removed,
+            "grace_seconds": grace}

@@ -6,6 +6,8 @@ application only sees ``ObjectStore``.
 
 from .base import (
     ChecksumMismatch,
+    KeyInfo,
+    Leftover,
     ObjectNotFound,
     ObjectStore,
     StorageError,
@@ -22,6 +24,8 @@ from .s3 import S3Store
 
 __all__ = [
     "ChecksumMismatch",
+    "KeyInfo",
+    "Leftover",
     "LocalStore",
     "ObjectNotFound",
     "ObjectStore",

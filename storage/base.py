@@ -17,6 +17,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 #: Read/copy granularity: large enough for throughput, small enough that a
@@ -44,6 +45,30 @@ class StoredObject:
     key: str
     sha256: str  # lowercase hex
     size: int
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """One stored object as a listing sees it: no hash, so listing stays cheap."""
+
+    key: str
+    size: int
+    modified: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """Something an interrupted write left behind: a temporary file or an unfinished upload.
+
+    ``kind`` is "temp" (a temporary file or ``tmp/`` object) or "multipart" (an S3
+    multipart upload never completed, whose parts the bucket keeps until aborted).
+    """
+
+    kind: str
+    name: str
+    modified: datetime  # UTC
+    size: int | None = None
+    upload_id: str | None = None
 
 
 class ObjectNotFound(KeyError):
@@ -348,13 +373,32 @@ class ObjectStore(ABC):
             return False
         return actual == expected_sha256.lower()
 
-    def cleanup_temp(self, older_than: float = 3600.0) -> int:
-        """Remove temporary files left by interrupted writes; return how many.
+    @abstractmethod
+    def list_keys(self, prefix: str = "") -> Iterator[KeyInfo]:
+        """Yield every object's key, size and modification time, in key order (no hashing)."""
 
-        Only temporaries untouched for ``older_than`` seconds are removed, so
+    @abstractmethod
+    def leftovers(self) -> Iterator[Leftover]:
+        """Yield what interrupted writes left behind (never objects, never live data alone:
+        the caller decides by age what is abandoned)."""
+
+    @abstractmethod
+    def remove_leftover(self, leftover: Leftover) -> None:
+        """Remove one leftover (delete the temporary, abort the unfinished upload)."""
+
+    def cleanup_temp(self, older_than: float = 3600.0) -> int:
+        """Remove leftovers of interrupted writes; return how many.
+
+        Only leftovers untouched for ``older_than`` seconds are removed, so
         writes still in progress in other processes are not disturbed.
         """
-        return 0
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+        removed = 0
+        for leftover in list(self.leftovers()):
+            if leftover.modified <= cutoff:
+                self.remove_leftover(leftover)
+                removed += 1
+        return removed
 
     @abstractmethod
     def describe(self) -> str:

@@ -22,13 +22,15 @@ import logging
 import os
 import stat as stat_mod
 import tempfile
-import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from .base import (
     CHUNK_SIZE,
+    KeyInfo,
+    Leftover,
     ObjectNotFound,
     ObjectStore,
     StoredObject,
@@ -276,19 +278,36 @@ class LocalStore(ObjectStore):
             elif entry.is_file(follow_symlinks=False):
                 yield key_prefix + name
 
-    def cleanup_temp(self, older_than: float = 3600.0) -> int:
-        """Remove temporaries left by crashed writes; see ObjectStore.cleanup_temp."""
-        cutoff = time.time() - older_than
-        removed = 0
+    def list_keys(self, prefix: str = "") -> Iterator[KeyInfo]:
+        validate_prefix(prefix)
+        base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+        start = self.root / base if base else self.root
+        for key in self._walk(start, base):
+            if not key.startswith(prefix):
+                continue
+            try:
+                st = os.stat(self.root / key)
+            except FileNotFoundError:  # deleted while we were listing
+                continue
+            yield KeyInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+
+    def leftovers(self) -> Iterator[Leftover]:
+        """Temporaries in ``.tmp`` (each write's own file until it is renamed into place)."""
         with os.scandir(self._tmp) as it:
             for entry in it:
                 try:
-                    if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
-                        os.unlink(entry.path)
-                        removed += 1
+                    if entry.is_file(follow_symlinks=False):
+                        st = entry.stat()
+                        yield Leftover("temp", entry.name,
+                                       datetime.fromtimestamp(st.st_mtime, UTC), st.st_size)
                 except FileNotFoundError:
                     continue
-        return removed
+
+    def remove_leftover(self, leftover: Leftover) -> None:
+        if leftover.kind != "temp" or "/" in leftover.name or leftover.name.startswith("."):
+            raise ValueError(f"not a leftover of this store: {leftover!r}")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp / leftover.name)
 
     def describe(self) -> str:
         return f"local directory {self.root}"

@@ -34,6 +34,8 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from .base import (
     ChecksumMismatch,
     HashingReader,
+    KeyInfo,
+    Leftover,
     ObjectNotFound,
     ObjectStore,
     StorageError,
@@ -267,15 +269,41 @@ class S3Store(ObjectStore):
             except ObjectNotFound:  # deleted while we were listing
                 continue
 
-    def cleanup_temp(self, older_than: float = 3600.0) -> int:
-        """Remove ``tmp/`` uploads abandoned by crashed writers."""
-        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=older_than)
-        removed = 0
+    def list_keys(self, prefix: str = "") -> Iterator[KeyInfo]:
+        validate_prefix(prefix)
+        for obj in self._client.list_objects(self.bucket, prefix=prefix, recursive=True):
+            key = obj.object_name
+            if not key or key.startswith(TMP_PREFIX):
+                continue
+            modified = obj.last_modified or dt.datetime.now(dt.UTC)
+            yield KeyInfo(key, int(obj.size or 0), modified)
+
+    def leftovers(self) -> Iterator[Leftover]:
+        """``tmp/`` objects of crashed writers and multipart uploads never completed."""
         for obj in self._client.list_objects(self.bucket, prefix=TMP_PREFIX, recursive=True):
-            if obj.object_name and obj.last_modified and obj.last_modified <= cutoff:
-                self._client.remove_object(self.bucket, obj.object_name)
-                removed += 1
-        return removed
+            if obj.object_name:
+                yield Leftover("temp", obj.object_name,
+                               obj.last_modified or dt.datetime.now(dt.UTC), obj.size)
+        key_marker = None
+        while True:
+            # minio-py 7.2 offers ListMultipartUploads / AbortMultipartUpload only as these
+            # client methods (its old list_incomplete_uploads is gone).
+            page = self._client._list_multipart_uploads(self.bucket, key_marker=key_marker)
+            for upload in page.uploads:
+                yield Leftover("multipart", upload.object_name,
+                               upload.initiated_time or dt.datetime.now(dt.UTC),
+                               upload_id=upload.upload_id)
+            if not page.is_truncated or not page.next_key_marker:
+                break
+            key_marker = page.next_key_marker
+
+    def remove_leftover(self, leftover: Leftover) -> None:
+        if leftover.kind == "temp" and leftover.name.startswith(TMP_PREFIX):
+            self._client.remove_object(self.bucket, leftover.name)
+        elif leftover.kind == "multipart" and leftover.upload_id:
+            self._client._abort_multipart_upload(self.bucket, leftover.name, leftover.upload_id)
+        else:
+            raise ValueError(f"not a leftover of this store: {leftover!r}")
 
     def describe(self) -> str:
         scheme = "https" if self.secure else "http"

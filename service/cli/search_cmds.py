@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import archive_ready, data_option, emit, handle_errors
+from .common import archive_ready, data_option, emit, fail, handle_errors
 
 
 @click.command("search")
@@ -78,16 +78,28 @@ def reindex_cmd(full: bool, as_json: bool) -> None:
 @click.option("--index", "index_", is_flag=True, help="List items missing from or stale in the index.")
 @click.option("--audit", is_flag=True,
               help="Verify the audit trail's hash chain; lists altered, forked or removed entries.")
+@click.option("--orphans", is_flag=True,
+              help="List stored objects no catalogue row references and leftovers of "
+                   "interrupted uploads (temporaries, unfinished multipart uploads).")
+@click.option("--delete", is_flag=True,
+              help="With --orphans: remove them, except anything younger than --grace.")
+@click.option("--grace", type=click.FloatRange(min=0), default=3600, show_default=True,
+              help="Seconds: nothing younger is deleted (an upload may be in progress).")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def check_cmd(fixity: bool, index_: bool, audit: bool, as_json: bool) -> None:
-    """Integrity checks (all of them when no option is given); exits 1 when a problem is found."""
-    from ..checks import check_audit, check_fixity, check_index
+def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bool,
+              grace: float, as_json: bool) -> None:
+    """Integrity checks (all but --orphans when no option is given); exits 1 on a problem."""
+    from ..checks import check_audit, check_fixity, check_index, check_orphans
 
-    if not (fixity or index_ or audit):
+    if delete and not orphans:
+        fail("--delete 只能与 --orphans 一起使用。/ --delete works with --orphans only.", 2)
+    if not (fixity or index_ or audit or orphans):
         fixity = index_ = audit = True
     archive = archive_ready()
     report: dict = {}
+    if orphans:
+        report["orphans"] = check_orphans(archive, delete=delete, grace=grace)
     if fixity:
         report["fixity"] = check_fixity(archive)
     if index_:
@@ -98,6 +110,10 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, as_json: bool) -> None:
         len(report.get("index", {}).get(k, [])) for k in ("missing", "stale", "orphaned"))
     if audit:
         problems += len(report["audit"]["bad"]) + (not report["audit"]["head_ok"])
+    if orphans:  # anything past the grace period still there is a problem
+        o = report["orphans"]
+        problems += sum(1 for e in o["orphans"] + o["leftovers"]
+                        if not e.get("deleted") and e["age_seconds"] >= grace)
 
     def human(r: dict) -> str:
         lines = []
@@ -119,6 +135,16 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, as_json: bool) -> None:
                      "hash": "内容被改动 / content altered"}
             lines += [f"  ✗ #{b['id']} {b['at']} {b['actor']} {b['action']} {b['target']}: "
                       + "; ".join(names[p] for p in b["problems"]) for b in a["bad"]]
+        if "orphans" in r:
+            o = r["orphans"]
+            lines.append(f"孤立对象 / orphaned objects: {len(o['orphans'])}; "
+                         f"未完成的上传 / unfinished uploads: {len(o['leftovers'])}; "
+                         f"已删除 / removed {o['removed']}")
+            for e in o["orphans"] + o["leftovers"]:
+                state = ("已删除 / deleted" if e.get("deleted") else
+                         "未满宽限期，保留 / kept (grace)" if e.get("kept") else "")
+                lines.append(f"  {e.get('key') or e['kind'] + ':' + e['name']} "
+                             f"({e['age_seconds']} s) {state}".rstrip())
         return "\n".join(lines)
 
     emit(report, as_json, human)

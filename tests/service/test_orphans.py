@@ -1,0 +1,108 @@
+"""`dangan check --orphans [--delete]`: stored objects no row references, and leftovers of
+interrupted uploads, on the local store and on S3 over HTTP (#8.20 cleanup path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from clihelp import INGEST, dangan
+from scanfactory import render_page, write_png
+
+import indexer.pipeline
+from service.archive import Archive
+from service.checks import check_orphans
+from service.ingest import IngestRequest, ingest
+from service.setup import init_archive
+from storage import LocalStore
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_archive(request: pytest.FixtureRequest, archive_env: dict[str, str],
+                  monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("moto_endpoint")
+        monkeypatch.setenv("DANGAN_STORAGE_URL", f"s3://test-key:test-secret@{endpoint}/"
+                                                 f"orphans-{uuid.uuid4().hex[:8]}?secure=false")
+    monkeypatch.setattr(indexer.pipeline, "enqueue_pages", lambda pages: None)
+    arch = Archive()
+    init_archive(arch, admin_password="admin-password")
+    yield arch
+    from service.db import dispose_all
+
+    dispose_all()
+
+
+def test_orphans_are_listed_and_deleted_only_past_the_grace_period(store_archive,
+                                                                   tmp_path: Path) -> None:
+    archive = store_archive
+    scan = write_png(tmp_path / "p1.png", render_page(["租赁合同"], size=(600, 400)))
+    ingest(archive, IngestRequest(files=[scan], fonds="J001", category="HT", year=2024,
+                                  retention="D30", secrecy="内部", title="租赁合同"))
+    indexer.pipeline.finalize_item(archive, 1)  # its searchable PDF is referenced too
+    referenced = {k.key for k in archive.store.list_keys()}
+    lost = archive.store.put_bytes(b"an original whose catalogue transaction never committed")
+    stale = archive.store.put_bytes(b"derived of a deleted page", key="derived/999/page-1.webp")
+
+    report = check_orphans(archive)
+    assert {o["key"] for o in report["orphans"]} == {lost.key, stale.key}
+    assert report["removed"] == 0
+
+    kept = check_orphans(archive, delete=True)  # default grace: an upload may be in progress
+    assert kept["removed"] == 0 and all(o["kept"] == "grace" for o in kept["orphans"])
+    assert archive.store.exists(lost.key) and archive.store.exists(stale.key)
+
+    if isinstance(archive.store, LocalStore):  # age one of them past the grace period
+        old = time.time() - 7200
+        os.utime(archive.store.root / stale.key, (old, old))
+        aged = check_orphans(archive, delete=True)
+        assert [o["key"] for o in aged["orphans"] if o.get("deleted")] == [stale.key]
+        assert archive.store.exists(lost.key) and not archive.store.exists(stale.key)
+
+    gone = check_orphans(archive, delete=True, grace=0)
+    assert not archive.store.exists(lost.key) and not archive.store.exists(stale.key)
+    assert {k.key for k in archive.store.list_keys()} == referenced  # the catalogue's stay
+    assert gone["orphans"] == [] or all(o.get("deleted") for o in gone["orphans"])
+
+
+def test_s3_unfinished_multipart_upload_is_a_leftover(store_archive, moto_endpoint) -> None:
+    archive = store_archive
+    if isinstance(archive.store, LocalStore):
+        (archive.store.root / ".tmp" / "put-crashed.part").write_bytes(b"half")
+        expected = {("temp", "put-crashed.part")}
+    else:
+        from minio import Minio
+
+        raw = Minio(moto_endpoint, "test-key", "test-secret", secure=False)
+        raw._create_multipart_upload(archive.store.bucket, "tmp/crashed", {})
+        expected = {("multipart", "tmp/crashed")}
+    listed = {(x["kind"], x["name"]) for x in check_orphans(archive)["leftovers"]}
+    assert listed == expected
+    check_orphans(archive, delete=True, grace=0)
+    assert check_orphans(archive)["leftovers"] == []
+
+
+def test_cli_check_orphans(archive_env: dict[str, str], tmp_path: Path) -> None:
+    env = archive_env
+    dangan(env, "init", "--admin-password", "initial-pass")
+    scan = write_png(tmp_path / "p1.png", render_page(["租赁合同"], size=(600, 400)))
+    dangan(env, "ingest", str(scan), *INGEST, "--title", "租赁合同")
+    store = LocalStore(Path(env["DANGAN_DATA"]) / "objects")
+    lost = store.put_bytes(b"orphaned original")
+    young = store.put_bytes(b"an upload still in progress")
+    old = time.time() - 7200
+    os.utime(store.root / lost.key, (old, old))
+
+    proc = dangan(env, "check", "--orphans", "--json", check=False)
+    assert proc.returncode == 1  # an old orphan is a problem
+    report = json.loads(proc.stdout)["orphans"]
+    assert {o["key"] for o in report["orphans"]} == {lost.key, young.key}
+    proc = dangan(env, "check", "--orphans", "--delete", "--json", check=False)
+    assert proc.returncode == 0, proc.stdout
+    assert not store.exists(lost.key) and store.exists(young.key)
+    bad = dangan(env, "check", "--delete", check=False)
+    assert bad.returncode == 2 and "--orphans" in bad.stderr
