@@ -31,6 +31,7 @@ def test_cli_ingest_with_looping_pdf_says_what_is_wrong(archive_env: dict[str, s
                   check=False)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert '"code": "broken-pdf"' in proc.stdout and "loop.pdf" in proc.stdout
-    alone = dangan(env, "ingest", str(write_looping_pdf(tmp_path / "only.pdf")), *INGEST,
+    alone = dangan(env, "ingest", str(write_looping_pdf(tmp_path / "only.pdf", with_good_page=False)), *INGEST,
                    "--title", "只有坏文件", check=False)
-    assert "Traceback" not in alone.stderr and alone.returncode != 1, alone.stderr
+    assert "Traceback" not in alone.stderr and alone.returncode == 2, alone.stderr
+    assert "PDF 文件结构已损坏" in alone.stderr or "broken-pdf" in alone.stderr, alone.stderr
