@@ -130,6 +130,9 @@ def localize(message: str, language: str | None = None) -> str:
     m = _PREFIX.match(message)
     if m:
         prefix, message = m.group(0), message[m.end():]
+        zh, sep, en = prefix[:-2].partition(" / ")  # a bilingual prefix: "第 3 页 / page 3: "
+        if sep and _CJK.search(zh) and not _CJK.search(en):
+            prefix = (en if language == "en" else zh) + ": "
     for m in _SPLIT.finditer(message):
         left = message[: m.start()]
         if _CJK.search(left):

@@ -79,7 +79,13 @@ def search():  # type: ignore[no-untyped-def]
         "retention": retention_label, "status": status_label, "secrecy": secrecy_label,
         "location": location_label,
     }
-    active_filters = [(k, value_labels.get(k, str)(params[k]), _url(params, page=None, **{k: None}))
+    names = {"fonds": _("全宗"), "category": _("门类"), "year": _("年度"),
+             "year_from": _("年度从"), "year_to": _("年度至"), "retention": _("保管期限"),
+             "secrecy": _("密级"), "status": _("状态"), "customer": _("客户"),
+             "box": _("档案盒"), "location": _("存放位置")}
+    active_filters = [(k, _("%(name)s：%(value)s", name=names.get(k, k),
+                            value=value_labels.get(k, str)(params[k])),
+                       _url(params, page=None, **{k: None}))
                       for k in (*FILTER_PARAMS, "year_from", "year_to") if params.get(k)]
     try:
         sp = parse_search_params(request.args, default_limit=PER_PAGE)
@@ -94,9 +100,6 @@ def search():  # type: ignore[no-untyped-def]
         customers = {c.number: c.name for c in s.query(Customer).filter(
             Customer.number.in_(list((result.facets.get("customer") or {}).keys())))}
         labels = {**value_labels, "customer": lambda v: customers.get(v, v)}
-        names = {"fonds": _("全宗"), "category": _("门类"), "year": _("年度"),
-                 "retention": _("保管期限"), "secrecy": _("密级"), "status": _("状态"),
-                 "customer": _("客户"), "location": _("存放位置")}
         for field in ("category", "year", "customer", "location", "secrecy", "retention", "fonds",
                       "status"):
             values = result.facets.get(field) or {}

@@ -118,6 +118,15 @@ def test_sign_in_page_is_english(app, h):
     assert 'lang="en"' in body and not _chinese_outside_data(body), _chinese_outside_data(body)
 
 
+def test_a_bilingual_prefix_keeps_one_language():
+    from web.ctx import localize
+
+    msg = "第 3 页 / page 3: 图像数据已损坏。/ The image data is corrupt."
+    assert localize(msg, "en") == "page 3: The image data is corrupt."
+    assert localize(msg, "zh_CN") == "第 3 页: 图像数据已损坏。"
+    assert localize("扫描.jpg: 文件为空。/ The file is empty.", "en") == "扫描.jpg: The file is empty."
+
+
 def test_every_message_in_the_code_is_translated():
     """No msgid used by a template or a view is missing from the English catalogue."""
     from babel.messages.extract import extract_from_dir
@@ -128,12 +137,13 @@ def test_every_message_in_the_code_is_translated():
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     missing = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT / "web"), method_map, keywords={"_": None, "gettext": None,
-                                                    "ngettext": (1, 2), "lazy_gettext": None}):
+            str(ROOT / "web"), method_map, keywords={
+                "_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None,
+                "pgettext": ((1, "c"), 2)}):
         for msgid in (message if isinstance(message, tuple) else (message,)):
             if not msgid:
                 continue
-            entry = catalog.get(msgid)
+            entry = catalog.get(msgid, context=_context)
             if entry is None or not entry.string or (isinstance(entry.string, tuple)
                                                      and not all(entry.string)):
                 missing.add(msgid)
