@@ -120,7 +120,13 @@ class S3Store(ObjectStore):
             secure=secure,
             region=region,
         )
-        self._ensure_bucket()
+        try:
+            self._ensure_bucket()
+        except Exception as exc:
+            typed = self.classify_error(exc)
+            if typed is None:
+                raise
+            raise typed from exc
 
     def _ensure_bucket(self) -> None:
         if self._client.bucket_exists(self.bucket):

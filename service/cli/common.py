@@ -10,7 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
+from storage import StorageError, StorageFull
+
+from ..db import db_failure
 from ..errors import DanganError
 
 
@@ -48,8 +52,30 @@ def handle_errors(fn: Callable) -> Callable:
             fail(_with_files(exc), exc.exit_code)
         except ValueError as exc:
             fail(str(exc), 2)
+        except StorageError as exc:
+            fail(_infrastructure("storage", "full" if isinstance(exc, StorageFull) else
+                                 "unavailable", exc), 5)
+        except SQLAlchemyError as exc:
+            kind = db_failure(exc)
+            if kind is None:
+                raise
+            fail(_infrastructure("database", kind, exc), 5)
 
     return wrapper
+
+
+def _infrastructure(what: str, kind: str, exc: BaseException) -> str:
+    """The object store or the database failed: say which and how, with the cause (the
+    operator runs the CLI and needs it; stores never put secrets in their messages)."""
+    zh = {("storage", "full"): "存储空间已满", ("storage", "unavailable"): "存储服务不可用",
+          ("database", "full"): "数据库存储空间已满",
+          ("database", "unavailable"): "数据库不可用"}[(what, kind)]
+    en = {("storage", "full"): "the object store is full",
+          ("storage", "unavailable"): "the object store is unavailable",
+          ("database", "full"): "the database is out of space",
+          ("database", "unavailable"): "the database is unavailable"}[(what, kind)]
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+    return f"{zh}，命令未完成：{cause} / {en.capitalize()}; the command did not complete: {cause}"
 
 
 def set_data_dir(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
