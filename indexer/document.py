@@ -131,9 +131,12 @@ class ScanDocument:
     decoded_bytes: int
 
     def __init__(self, path: str | os.PathLike[str], *, validate: bool = True,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, measure_streams: bool = False) -> None:
         self.path = Path(path)
         self.limits = limits or Limits(max_pages=MAX_PAGES)
+        # Inflating every page's streams is the upload's check; a page worker opening a file
+        # already checked skips it, or a long PDF would cost O(pages²).
+        self._measure_streams = measure_streams
         self.decoded_bytes = 0
         if self.path.stat().st_size == 0:
             raise ingest_error("empty-file")
@@ -282,7 +285,7 @@ class ScanDocument:
                     round(w_pt / 72 * RENDER_DPI), round(h_pt / 72 * RENDER_DPI), f"第 {i + 1} 页"
                 )
             self._render_dpi.append(dpi)
-        if self._pypdf is not None:
+        if self._pypdf is not None and self._measure_streams:
             for i in range(n):
                 self._count_decoded(_page_stream_bytes(self._pypdf.pages[i], i + 1))
         if validate:
@@ -487,14 +490,15 @@ def _too_large_page(page_no: int, decoded: int) -> IngestError:
 
 
 def open_document(path: str | os.PathLike[str], *, validate: bool = True,
-                  limits: Limits | None = None) -> ScanDocument:
+                  limits: Limits | None = None, measure_streams: bool = False) -> ScanDocument:
     """Open and validate a scan; raise IngestError when it cannot be ingested.
 
     ``validate=False`` skips the full decode of every page (the upload counts pages from
     the file's structure; a worker needs only its one page). ``limits`` caps pages and
-    decoded bytes before anything is decoded.
+    decoded bytes before anything is decoded; ``measure_streams`` also inflates (in bounded
+    memory) every PDF page's streams to count and cap them, as an upload must.
     """
-    return ScanDocument(path, validate=validate, limits=limits)
+    return ScanDocument(path, validate=validate, limits=limits, measure_streams=measure_streams)
 
 
 __all__ = ["MAX_PAGES", "MAX_PAGE_PIXELS", "Limits", "ScanDocument", "open_document"]

@@ -117,7 +117,7 @@ def measure(path: str | os.PathLike[str], limits: Limits | None = None) -> FileC
     the pixel and stream caps keep bounded. Raises IngestError for a file that cannot be
     ingested or breaks a limit.
     """
-    with open_document(path, validate=False, limits=limits) as doc:
+    with open_document(path, validate=False, limits=limits, measure_streams=True) as doc:
         if doc.page_count == 1:
             doc.check_page(1)
         return FileCount(doc.format, doc.page_count, doc.decoded_bytes)

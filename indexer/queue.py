@@ -29,4 +29,20 @@ def build_huey(settings: Settings) -> Huey:
     raise ValueError(f"DANGAN_QUEUE_URL must be sqlite:///path or redis://host:port/db, got {url!r}")
 
 
+def drop_unprioritised_queue(h: Huey) -> bool:
+    """Remove a Redis queue left as a plain list by an earlier version (before priorities).
+
+    The priority storage keeps the queue as a sorted set under the same key, so an old list
+    would make every dequeue fail with WRONGTYPE. Its page tasks are not lost: the worker's
+    start-up reconcile queues every pending page again. Returns True when one was removed.
+    """
+    storage = h.storage
+    if not isinstance(h, PriorityRedisHuey):
+        return False
+    if storage.conn.type(storage.queue_key) in (b"list", "list"):
+        storage.conn.delete(storage.queue_key)
+        return True
+    return False
+
+
 huey = build_huey(Settings.from_env())

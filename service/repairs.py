@@ -29,7 +29,8 @@ class FileProblem:
     """A bad file of an item and why: the file failed, or some of its pages did."""
 
     file: StoredFile
-    reasons: list[str]
+    file_reason: str | None  # the whole file could not be read
+    page_reasons: list[tuple[int, str]]  # (page number in the item, reason) of failed pages
 
 
 def file_problems(item: ArchiveItem) -> list[FileProblem]:
@@ -38,11 +39,11 @@ def file_problems(item: ArchiveItem) -> list[FileProblem]:
     for f in item.files:
         if f.role != "original":
             continue
-        reasons = [f.error_reason or ""] if f.status == "failed" else []
-        reasons += [f"第 {p.n} 页 / page {p.n}: {p.error or ''}" for p in item.pages
-                    if p.file_id == f.id and p.status == "failed"]
-        if reasons:
-            out.append(FileProblem(f, reasons))
+        file_reason = (f.error_reason or "") if f.status == "failed" else None
+        pages = [(p.n, p.error or "") for p in item.pages
+                 if p.file_id == f.id and p.status == "failed"]
+        if file_reason is not None or pages:
+            out.append(FileProblem(f, file_reason, pages))
     return out
 
 

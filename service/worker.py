@@ -31,7 +31,10 @@ def run_consumer(archive: Archive, workers: int) -> None:
     """Run until SIGINT/SIGTERM; first re-queue whatever a crash left behind."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from indexer.pipeline import reconcile
+    from indexer.queue import drop_unprioritised_queue, huey
 
+    if drop_unprioritised_queue(huey):  # an upgrade: reconcile queues its pages again
+        logging.getLogger("dangan.worker").info("replaced the old Redis queue by the priority one")
     requeued = reconcile(archive, startup=True)
     if requeued:
         logging.getLogger("dangan.worker").info("re-queued %d unfinished pages", requeued)

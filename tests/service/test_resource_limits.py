@@ -202,3 +202,29 @@ def test_file_over_limits_is_an_ingest_error_of_its_own(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as exc:
         measure(tiff, Limits(max_pages=100, max_decoded_bytes=10_000_000))
     assert exc.value.code == "too-large"
+
+
+def test_old_redis_list_queue_is_replaced_by_the_priority_one(tmp_path: Path) -> None:
+    """An upgrade from the list-based Redis queue must not leave every dequeue failing."""
+    import redis
+
+    from indexer.queue import drop_unprioritised_queue
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc})")
+    settings = Settings.from_env({"DANGAN_DATA": str(tmp_path), "DANGAN_QUEUE_URL": REDIS_URL,
+                                  "DANGAN_QUEUE_NAME": f"dangan-test-{uuid.uuid4().hex[:10]}"})
+    huey = build_huey(settings)
+    key = huey.storage.queue_key
+    try:
+        client.lpush(key, b"an old task")
+        assert drop_unprioritised_queue(huey) is True
+        huey.storage.enqueue(b"new", priority=5)
+        assert huey.storage.dequeue() == b"new"
+        assert drop_unprioritised_queue(huey) is False
+    finally:
+        client.delete(key)
+        client.close()
