@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from .config import Settings
 from .db import get_engine, session_scope
@@ -26,6 +27,13 @@ class Archive:
     @property
     def engine(self) -> Engine:
         return get_engine(self.settings.database_url)
+
+    def new_session(self) -> Session:
+        """A catalogue session the caller commits and closes (the web's request session);
+        like `session()`, the search index follows what it commits (service.indexing)."""
+        from .indexing import ARCHIVE_KEY
+
+        return Session(self.engine, expire_on_commit=False, info={ARCHIVE_KEY: self})
 
     def session(self):  # type: ignore[no-untyped-def]
         """A transaction scope on the catalogue (commit on success); the search index

@@ -38,7 +38,7 @@ def db() -> Session:
     returns (`commit_db`, still inside the request, so a failing commit becomes an error
     response); teardown only closes the session."""
     if "db" not in g:
-        g.db = Session(archive().engine, expire_on_commit=False)
+        g.db = archive().new_session()
     return g.db
 
 

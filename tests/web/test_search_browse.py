@@ -142,3 +142,31 @@ def test_secrecy_filter_offers_only_findable_levels(app, client, h, catalogue):
     html = admin.get("/search").get_data(as_text=True)
     options = html[html.index('name="secrecy"'):html.index("</select>", html.index('name="secrecy"'))]
     assert "机密" in options and "绝密" not in options
+
+
+def test_moving_a_box_on_the_web_updates_the_search_index(archive, client, h, catalogue):
+    """The web's request session keeps the index current too (#8.2)."""
+    from sqlalchemy import select
+
+    from service.locations import create_box, ensure_shelf
+    from service.models import ArchiveItem, Shelf
+
+    with archive.session() as s:
+        box = create_box(s, "BOX-WEB-1", year=2026, retention="D30",
+                         shelf=ensure_shelf(s, "W", "1", "1", "1"), actor="test")
+        s.get(ArchiveItem, catalogue["ht26"]).box_id = box.id
+        ensure_shelf(s, "W", "2", "2", "2")
+    with archive.session() as s:
+        target = next(sh.id for sh in s.scalars(select(Shelf)) if sh.path.endswith("/2架/2节/2层"))
+    h.login(client, "admin", h.ADMIN_PW)
+    token = h.csrf(client, "/boxes/BOX-WEB-1")
+    r = client.post("/boxes/BOX-WEB-1/move", data={"shelf_id": target, "csrf_token": token})
+    assert r.status_code == 302
+    res = client.get("/api/v1/search?q=供货方按月交货").get_json()
+    assert [x["id"] for x in res["hits"]] == [catalogue["ht26"]]
+    new = "W库房/2架/2节/2层/盒 BOX-WEB-1"
+    moved = client.get("/api/v1/search", query_string={"q": "供货方按月交货", "location": new})
+    assert [x["id"] for x in moved.get_json()["hits"]] == [catalogue["ht26"]]
+    from service.checks import check_index
+
+    assert catalogue["ht26"] not in check_index(archive)["stale"]
