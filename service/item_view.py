@@ -20,7 +20,7 @@ from .errors import NotFound, PermissionDenied
 from .items import get_item
 from .locations import box_path
 from .models import ArchiveItem, Page, StoredFile, User
-from .privacy import can_see_personal, mask_personal
+from .privacy import can_see_personal, mask_personal, text_for
 
 
 def visible_item(session: Session, user: User | None, item_id: int) -> ArchiveItem:
@@ -63,11 +63,30 @@ def masked_download(archive: Archive, user: User | None, f: StoredFile) -> bytes
     return searchable_pdf_through(archive, f.item_id, mask_personal)
 
 
-def hit_boxes(page: Page, q: str | None) -> list[dict[str, int]]:
-    """Boxes (page-image coordinates) of the OCR words matching the query on this page."""
+def hit_boxes(page: Page, q: str | None, user: User | None) -> list[dict[str, int]]:
+    """Boxes (page-image coordinates) of the OCR words matching the query on this page, as
+    the user may read the words (a masked number is never outlined: no search oracle)."""
     if not q or not page.words:
         return []
-    return merge_boxes(match_boxes(page.words, parse_query(q).positive_phrases()))
+    return merge_boxes(match_boxes(readable_words(user, page.words),
+                                   parse_query(q).positive_phrases()))
+
+
+def readable_words(user: User | None, words: list[dict]) -> list[dict]:
+    """OCR words with personal numbers masked for users who may not see them; a number
+    split over several words (138 1234 5678) is masked as the page text is."""
+    if can_see_personal(user) or not words:
+        return words
+    joined = " ".join(str(w.get("t", "")) for w in words)
+    masked = mask_personal(joined)
+    if masked == joined:
+        return words
+    out, pos = [], 0
+    for w in words:
+        n = len(str(w.get("t", "")))
+        out.append({**w, "t": masked[pos:pos + n]})
+        pos += n + 1
+    return out
 
 
 def merge_boxes(boxes: list[dict[str, int]]) -> list[dict[str, int]]:
@@ -106,11 +125,12 @@ def text_segments(text: str | None, q: str | None) -> list[tuple[str, bool]]:
     return out
 
 
-def pages_with_matches(item: ArchiveItem, q: str | None) -> list[int]:
+def pages_with_matches(item: ArchiveItem, q: str | None, user: User | None) -> list[int]:
+    """Pages whose text, as the user may read it, matches the query."""
     if not q:
         return []
     phrases = parse_query(q).positive_phrases()
-    return [p.n for p in item.pages if p.text and find_spans(p.text, phrases)]
+    return [p.n for p in item.pages if p.text and find_spans(text_for(user, p.text) or "", phrases)]
 
 
 @dataclass

@@ -47,11 +47,11 @@ def show(item_id: int):  # type: ignore[no-untyped-def]
     s = db()
     item = visible_item(s, user, item_id)
     q = request.args.get("q", "").strip()[:200]
-    match_pages = pages_with_matches(item, q)
+    match_pages = pages_with_matches(item, q, user)
     default_page = match_pages[0] if match_pages else 1
     n = int_arg("page", default_page, 1, max(1, len(item.pages))) or 1
     page = get_page(item, n) if item.pages else None
-    boxes = hit_boxes(page, q) if page is not None and page.status == "done" else []
+    boxes = hit_boxes(page, q, user) if page is not None and page.status == "done" else []
     segments = text_segments(text_for(user, page.text) if page else None, q)
     originals = [f for f in item.files if f.role == "original"]
     pdf = next((f for f in item.files if f.role == "searchable_pdf" and f.status == "stored"),

@@ -170,3 +170,23 @@ def test_moving_a_box_on_the_web_updates_the_search_index(archive, client, h, ca
     from service.checks import check_index
 
     assert catalogue["ht26"] not in check_index(archive)["stale"]
+
+
+def test_item_page_does_not_confirm_a_masked_number(app, h, catalogue):
+    """Opening an item with ?q=<number> marks no page and outlines no word for a user who
+    may not see personal data (#8.15): the item page matches the text as they read it."""
+    text = "乙方联系人王五，联系电话138 1234 5678，负责本合同的履行。"
+    words = [{"t": t, "x": 40 + 90 * i, "y": 40, "w": 80, "h": 30, "c": 90, "l": 1}
+             for i, t in enumerate(["乙方联系人王五，联系电话", "138", "1234", "5678", "，负责"])]
+    item_id = h.item(title="联系人登记", text=text, owner="alice", words=words)
+    for user, shown in (("alice", False), ("arc", True)):
+        client = app.test_client()
+        h.login(client, user)
+        page = client.get(f"/items/{item_id}", query_string={"q": "1234"}).get_data(as_text=True)
+        assert ('data-hits="0"' not in page) is shown, user
+        # the whole number: its readable parts (138, 5678) may be outlined, never the
+        # hidden middle: one box over 138 1234 5678 (x 130-390) only for who may read it
+        page = client.get(f"/items/{item_id}", query_string={"q": '"138 1234 5678"'})
+        assert ('x="126" y="36" width="268"' in page.get_data(as_text=True)) is shown, user
+        page = client.get(f"/items/{item_id}?q=联系电话").get_data(as_text=True)
+        assert 'data-hits="0"' not in page  # what everyone may read is still outlined
