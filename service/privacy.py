@@ -5,7 +5,7 @@ Masking replaces characters one for one with `*`, so offsets into the text (snip
 highlight spans, the PDF text layer's glyph positions) stay valid.
 
 Numbers are found the way a reader finds them, not only as unbroken digit runs: digit groups
-separated by spaces, dashes or dots (``138-1234-5678``, ``+86 138 1234 5678``,
+separated by spaces, dashes, dots or brackets (``138-1234-5678``, ``(138)1234-5678``, ``+86 138 1234 5678``,
 ``110105 19900307 0017``, OCR spacing ``1 3 8 1 2 3 4 5 6 7 8``), full-width digits, letters
 right beside the number (``ID110105…``) and the older 15-digit resident IDs. Only the digits
 are replaced; the separators stay where they are.
@@ -23,8 +23,9 @@ from .models import User
 #: A group of digits (any script's decimal digits, e.g. full-width ０-９); a resident ID's
 #: check digit X may follow the digits directly.
 _GROUP = re.compile(r"\d+([XxＸｘ])?")
-#: What may separate the groups of one number: a few spaces, dashes or dots.
-_SEPARATOR = re.compile(r"[\s\-‐‑‒–—―－.．·・]{1,3}")
+#: What may separate the groups of one number: a few spaces, dashes, dots or brackets
+#: (``(138)1234-5678``, ``+86(139)8765 4321``).
+_SEPARATOR = re.compile(r"[\s\-‐‑‒–—―－.．·・()（）]{1,3}")
 #: 18-digit resident ID: region (6), birth date (8), sequence (3), check digit or X.
 _ID18 = re.compile(r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]")
 #: 15-digit resident ID (issued before 1999): region (6), birth date YYMMDD (6), sequence (3).
