@@ -14,6 +14,7 @@ from service.search import parse_search_params, run_search
 from service.users import require_password_changed, user_for_token
 
 from .ctx import archive, db
+from .extensions import csrf
 from .openapi import spec
 from .uploads import ingest_upload
 
@@ -35,8 +36,6 @@ def authenticate_api():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         g.api_user = current_user.model
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            from .app import csrf
-
             csrf.protect()  # a cookie-authenticated write must come from our own page
         return None
     return jsonify(error="需要登录或 API 令牌。/ Sign in or send an API token."), 401

@@ -8,10 +8,9 @@ import os
 from typing import Any
 
 from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import Babel
 from flask_babel import gettext as _
-from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -24,10 +23,18 @@ from service.users import PASSWORD_CHANGE_FIRST
 from storage import StorageError, StorageFull
 
 from . import ctx
+from .api import bp as api_bp
+from .auth import bp as auth_bp
+from .customers import bp as customers_bp
+from .extensions import babel, csrf, login_manager
 from .i18n import TRANSLATIONS, compile_translations
+from .items import bp as items_bp
+from .labels import LABELS
+from .search_views import bp as search_bp
 from .server import BODY_TOO_LARGE
+from .shelves import bp as shelves_bp
+from .upload import bp as upload_bp
 
-csrf = CSRFProtect()
 log = logging.getLogger("dangan.web")
 #: What a signed-in user who must change the password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "auth.login",
@@ -90,7 +97,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     compile_translations()
-    Babel(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=_select_locale)
 
     @app.before_request
     def refuse_body_over_cap() -> None:
@@ -101,7 +108,8 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     csrf.init_app(app)
 
-    login = LoginManager(app)
+    login = login_manager
+    login.init_app(app)
     login.login_view = "auth.login"
     login.login_message = None
     login.session_protection = "basic"
@@ -113,14 +121,6 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
             return jsonify(error="需要登录或 API 令牌。/ Sign in or send an API token."), 401
         flash(_("请先登录。"), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-    from .api import bp as api_bp
-    from .auth import bp as auth_bp
-    from .customers import bp as customers_bp
-    from .items import bp as items_bp
-    from .search_views import bp as search_bp
-    from .shelves import bp as shelves_bp
-    from .upload import bp as upload_bp
 
     for bp in (auth_bp, search_bp, items_bp, upload_bp, shelves_bp, customers_bp, api_bp):
         app.register_blueprint(bp)
@@ -150,8 +150,6 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
         return resp
-
-    from .labels import LABELS
 
     app.jinja_env.globals.update(LABELS)  # globals: macros imported by templates see them too
 

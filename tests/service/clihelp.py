@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def dangan(env: dict[str, str], *args: str, timeout: float = 240,
            check: bool = True) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **env}
-    proc = subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=full_env,
+    proc = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"dangan {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")

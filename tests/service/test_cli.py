@@ -148,7 +148,7 @@ def test_concurrent_ingests_never_collide(env: dict[str, str], tmp_path: Path) -
              for i in range(6)]
     import os
 
-    procs = [subprocess.Popen([sys.executable, "-m", "service.cli", "ingest", str(f), *INGEST,
+    procs = [subprocess.Popen([sys.executable, "-m", "cli", "ingest", str(f), *INGEST,
                                "--title", f"合同{i}", "--json"], cwd=ROOT,
                               env={**os.environ, **env}, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)

@@ -27,7 +27,7 @@ def _page_states(data: Path) -> list[tuple[int, str]]:
 
 
 def _start_worker(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "-w", "2"], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "cli", "worker", "-w", "2"], cwd=ROOT,
                             env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
 

@@ -102,13 +102,13 @@ def test_browse_facets_count_only_visible_items(archive, catalogue):
 
 def test_cli_search_without_query_browses(archive, catalogue):
     env = {**os.environ, "DANGAN_DATA": str(archive.settings.data_dir)}
-    out = subprocess.run([sys.executable, "-m", "service.cli", "search", "--category", "HT",
+    out = subprocess.run([sys.executable, "-m", "cli", "search", "--category", "HT",
                           "--year-from", "2026", "--json"], capture_output=True, text=True,
                          env=env, cwd=ROOT, check=True, timeout=60)
     data = json.loads(out.stdout)
     # the operator sees everything shown electronically: never 绝密
     assert {x["id"] for x in data["hits"]} == {catalogue[k] for k in ("ht26", "ht26b", "ht26c")}
-    bad = subprocess.run([sys.executable, "-m", "service.cli", "search", "合同", "--year",
+    bad = subprocess.run([sys.executable, "-m", "cli", "search", "合同", "--year",
                           "abcd"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert bad.returncode == 2
     assert "year" in bad.stderr and "四位" in bad.stderr and "four-digit" in bad.stderr

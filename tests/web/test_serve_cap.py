@@ -31,7 +31,7 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("dangan-cap")
     env = {**os.environ, "DANGAN_DATA": str(data), "DANGAN_MAX_UPLOAD_BYTES": str(CAP)}
-    cli = [sys.executable, "-m", "service.cli"]
+    cli = [sys.executable, "-m", "cli"]
     subprocess.run([*cli, "init", "--admin-password", PASSWORD], env=env, cwd=ROOT, check=True,
                    capture_output=True, timeout=120)
     port = _free_port()

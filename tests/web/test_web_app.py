@@ -125,7 +125,7 @@ def test_api_search_equals_cli_json(archive, client, h):
     h.login(client, "admin", h.ADMIN_PW)
     api = client.get("/api/v1/search?q=仓库&limit=10").get_json()
     env = {**os.environ, "DANGAN_DATA": str(archive.settings.data_dir)}
-    out = subprocess.run([sys.executable, "-m", "service.cli", "search", "仓库", "--json",
+    out = subprocess.run([sys.executable, "-m", "cli", "search", "仓库", "--json",
                           "--limit", "10"], capture_output=True, text=True, env=env, cwd=ROOT,
                          check=True, timeout=60)
     assert api == json.loads(out.stdout)

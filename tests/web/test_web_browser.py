@@ -40,7 +40,7 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("dangan-browser")
     env = {**os.environ, "DANGAN_DATA": str(data), "DANGAN_WORKERS": "2",
            "OMP_THREAD_LIMIT": "1"}
-    cli = [sys.executable, "-m", "service.cli"]
+    cli = [sys.executable, "-m", "cli"]
     subprocess.run([*cli, "init", "--admin-password", PASSWORD], env=env, cwd=ROOT,
                    check=True, capture_output=True, timeout=120)
     port = _free_port()

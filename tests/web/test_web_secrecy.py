@@ -51,7 +51,7 @@ def test_confidential_pages_are_not_cached_and_not_exported(app, h, archive, sec
 
 @pytest.mark.parametrize("secrecy", ["绝密", "机密"])
 def test_dangan_show_never_prints_their_text(h, archive, monkeypatch, secrecy: str) -> None:
-    from service.cli.item_cmds import show_cmd
+    from cli.item_cmds import show_cmd
 
     item_id = h.item(title=f"{secrecy}协议", text=TEXT, secrecy=secrecy)
     monkeypatch.setenv("DANGAN_DATA", str(archive.settings.data_dir))
@@ -66,7 +66,7 @@ def test_dangan_show_never_prints_their_text(h, archive, monkeypatch, secrecy: s
 
 
 def test_dangan_show_prints_the_text_of_an_ordinary_item(h, archive, monkeypatch) -> None:
-    from service.cli.item_cmds import show_cmd
+    from cli.item_cmds import show_cmd
 
     item_id = h.item(title="内部协议", text=TEXT, secrecy="内部")
     monkeypatch.setenv("DANGAN_DATA", str(archive.settings.data_dir))

@@ -12,10 +12,9 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.db import db_failure
+from service.errors import DanganError
 from storage import StorageError, StorageFull
-
-from ..db import db_failure
-from ..errors import DanganError
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
@@ -90,7 +89,7 @@ data_option = click.option("--data", metavar="DIR", expose_value=False, is_eager
 
 def archive_ready():  # type: ignore[no-untyped-def]
     """The Archive, after checking that `dangan init` has been run."""
-    from ..archive import Archive
+    from service.archive import Archive
 
     archive = Archive()
     if archive.engine.dialect.name == "sqlite" and not (

@@ -1,4 +1,9 @@
-"""The `dangan` command line."""
+"""The `dangan` command line: parses arguments, calls `service`, prints the result.
+
+Each command imports the service modules it needs inside its body, on purpose: `dangan
+--help`, `dangan worker` and the rest then start without loading Flask, the OCR engines or
+the whole catalogue for commands that do not use them (start-up time, not an import cycle).
+"""
 
 from __future__ import annotations
 

@@ -44,14 +44,14 @@ def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> 
 @handle_errors
 def ingest_cmd(files: tuple[Path, ...], as_json: bool, wait: bool, **fields: object) -> None:
     """Register one archive item whose scans are FILES (OCR runs in the background)."""
-    from ..ingest import IngestRequest, ingest
+    from service.ingest import IngestRequest, ingest
 
     archive = archive_ready()
     req = IngestRequest(files=list(files), **fields)  # type: ignore[arg-type]
     res = ingest(archive, req)
     if wait and res.status == "processing":
         _wait_for(archive, res.id, progress=not as_json)
-        from ..items import get_item
+        from service.items import get_item
 
         with archive.session() as s:
             item = get_item(s, res.id)
@@ -61,9 +61,9 @@ def ingest_cmd(files: tuple[Path, ...], as_json: bool, wait: bool, **fields: obj
 
 
 def _wait_for(archive, item_id: int, *, progress: bool) -> None:  # type: ignore[no-untyped-def]
-    from ..items import get_item
-    from ..items import progress as item_progress
-    from ..worker import run_until
+    from service.items import get_item
+    from service.items import progress as item_progress
+    from service.worker import run_until
 
     def done() -> bool:
         """One read per poll: the status decides, the same read feeds the progress line."""
@@ -87,7 +87,7 @@ def _wait_for(archive, item_id: int, *, progress: bool) -> None:  # type: ignore
 def show_cmd(item_id: int, as_json: bool) -> None:
     """Print an item: fields, location, stored files and page texts (no page texts for 机密
     and 绝密 items: their content is never exported)."""
-    from ..items import get_item, item_to_json
+    from service.items import get_item, item_to_json
 
     archive = archive_ready()
     with archive.session() as s:
@@ -121,8 +121,7 @@ def show_cmd(item_id: int, as_json: bool) -> None:
 def retry_cmd(item_id: int, wait: bool, as_json: bool) -> None:
     """Rerun the failed files and pages of an item."""
     from indexer.pipeline import retry_item
-
-    from ..items import get_item, item_summary
+    from service.items import get_item, item_summary
 
     archive = archive_ready()
     with archive.session() as s:

@@ -34,7 +34,7 @@ from .common import archive_ready, data_option, emit, fail, handle_errors
 def search_cmd(query: str, as_user: str | None, as_json: bool, **args: str | None) -> None:
     """Full-text search over page text and catalogue fields; without QUERY, list the
     catalogue by the filters (sorted by 档号)."""
-    from ..search import parse_search_params, run_search
+    from service.search import parse_search_params, run_search
 
     archive = archive_ready()
     params = parse_search_params({"q": query, **args})
@@ -57,7 +57,7 @@ def search_cmd(query: str, as_user: str | None, as_json: bool, **args: str | Non
 @handle_errors
 def reindex_cmd(full: bool, as_json: bool) -> None:
     """Rebuild the search index from the catalogue (resumable: skips items already current)."""
-    from ..search import reindex
+    from service.search import reindex
 
     archive = archive_ready()
 
@@ -90,7 +90,7 @@ def reindex_cmd(full: bool, as_json: bool) -> None:
 def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bool,
               grace: float, as_json: bool) -> None:
     """Integrity checks (all but --orphans when no option is given); exits 1 on a problem."""
-    from ..checks import check_audit, check_fixity, check_index, check_orphans
+    from service.checks import check_audit, check_fixity, check_index, check_orphans
 
     if delete and not orphans:
         fail("--delete 只能与 --orphans 一起使用。/ --delete works with --orphans only.", 2)

@@ -24,8 +24,8 @@ def user_group() -> None:
 @handle_errors
 def user_add(username: str, password: str, role: str, display_name: str,
              department: str | None, as_json: bool) -> None:
-    from ..audit import record
-    from ..users import create_user
+    from service.audit import record
+    from service.users import create_user
 
     archive = archive_ready()
     with archive.session() as s:
@@ -56,9 +56,9 @@ def customer_add(number: str, name: str, kind: str, grade: str, industry: str | 
                  contacts: str | None, owner: str | None, as_json: bool) -> None:
     from sqlalchemy import select
 
-    from ..catalogue import create_customer
-    from ..errors import NotFound
-    from ..models import User
+    from service.catalogue import create_customer
+    from service.errors import NotFound
+    from service.models import User
 
     archive = archive_ready()
     with archive.session() as s:
@@ -94,8 +94,8 @@ def box_group() -> None:
 def box_add(barcode: str, room: str | None, rack: str | None, section: str | None,
             shelf: str | None, year: int | None, retention: str | None, org: str | None,
             as_json: bool) -> None:
-    from ..errors import InvalidInput
-    from ..locations import box_path, create_box, ensure_shelf
+    from service.errors import InvalidInput
+    from service.locations import box_path, create_box, ensure_shelf
 
     parts = (room, rack, section, shelf)
     if any(parts) and not all(parts):

@@ -30,8 +30,8 @@ from .common import archive_ready, data_option, handle_errors
 @handle_errors
 def watch_cmd(directory: Path, interval: float, settle: float, once: bool, **fields: object) -> None:
     """Ingest files a scanner drops into DIRECTORY; move them to done/ or failed/ beside it."""
-    from ..ingest import IngestRequest, validate_request
-    from ..watch import WatchState, folders, scan_once
+    from service.ingest import IngestRequest, validate_request
+    from service.watch import WatchState, folders, scan_once
 
     archive = archive_ready()
     template = IngestRequest(files=[], **fields)  # type: ignore[arg-type]

@@ -21,8 +21,8 @@ from .common import archive_ready, data_option, emit, fail, handle_errors
 @handle_errors
 def init_cmd(admin_password: str | None, fonds: str, fonds_name: str | None, as_json: bool) -> None:
     """Create the data directory, schema, administrator, first fonds and categories."""
-    from ..archive import Archive
-    from ..setup import init_archive
+    from service.archive import Archive
+    from service.setup import init_archive
 
     res = init_archive(Archive(), admin_password=admin_password, fonds=fonds,
                        fonds_name=fonds_name)
@@ -40,7 +40,7 @@ def init_cmd(admin_password: str | None, fonds: str, fonds_name: str | None, as_
 
 
 def _start_worker_process() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=os.environ.copy())
+    return subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=os.environ.copy())
 
 
 @click.command("serve")
@@ -51,8 +51,8 @@ def _start_worker_process() -> subprocess.Popen:
 @handle_errors
 def serve_cmd(host: str, port: int, no_workers: bool) -> None:
     """Serve the web app, with background OCR workers running beside it."""
-    from ..migrate import upgrade
-    from ..setup import ensure_secret_key
+    from service.migrate import upgrade
+    from service.setup import ensure_secret_key
 
     archive = archive_ready()
     upgrade(archive.engine)
@@ -86,7 +86,7 @@ def serve_cmd(host: str, port: int, no_workers: bool) -> None:
 @handle_errors
 def worker_cmd(workers: int | None) -> None:
     """Run the background workers alone (one process per core)."""
-    from ..worker import run_consumer
+    from service.worker import run_consumer
 
     archive = archive_ready()
     run_consumer(archive, workers or archive.settings.workers)
