@@ -95,6 +95,18 @@ def _too_many(seconds: int) -> TooManyAttempts:
 def sign_in(session: Session, username: str, password: str, client: str | None) -> User | None:
     """The user when the password is right, None when it is not; TooManyAttempts while the
     name or address is locked. Commits its own records (failure counts, audit entry)."""
+    return _attempt(session, username, password, client, "login")
+
+
+def confirm_password(session: Session, user: User, password: str, client: str | None) -> bool:
+    """Whether ``password`` is the signed-in user's own, counted and locked like a sign-in: a
+    borrowed session must not become an unthrottled way to guess the password (and then
+    change it). TooManyAttempts while the name or address is locked; commits its records."""
+    return _attempt(session, user.username, password, client, "password_confirm") is not None
+
+
+def _attempt(session: Session, username: str, password: str, client: str | None,
+             action: str) -> User | None:
     now = datetime.now(UTC)
     wait = locked_for(session, username, client, now)
     if wait:
@@ -110,14 +122,14 @@ def sign_in(session: Session, username: str, password: str, client: str | None) 
                 or_(SignInFailures.locked_until.is_(None), SignInFailures.locked_until < now)))
         else:
             session.execute(delete(SignInFailures).where(SignInFailures.key == _user_key(username)))
-        record(session, actor, "login" if user is not None else "login_failed", "auth",
+        record(session, actor, action if user is not None else action + "_failed", "auth",
                {"client": client})
         session.commit()
     except SQLAlchemyError:
         session.rollback()
-        log.error("sign-in %s for %r from %s at %s could not be recorded (audit trail and "
-                  "failure count not written)", "succeeded" if user is not None else "failed",
-                  actor, client, now.isoformat(), exc_info=True)
+        log.error("%s %s for %r from %s at %s could not be recorded (audit trail and "
+                  "failure count not written)", action, "succeeded" if user is not None
+                  else "failed", actor, client, now.isoformat(), exc_info=True)
     return user
 
 

@@ -10,8 +10,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from service.audit import record
 from service.errors import InvalidInput, TooManyAttempts
-from service.signin import sign_in, sign_out
-from service.users import authenticate, issue_token, set_password
+from service.signin import confirm_password, sign_in, sign_out
+from service.users import issue_token, set_password
 
 from .ctx import LANGUAGES, WebUser, db, localize, me
 
@@ -77,7 +77,13 @@ def password():  # type: ignore[no-untyped-def]
         current = request.form.get("current", "")
         new = request.form.get("new", "")
         confirm = request.form.get("confirm", "")
-        if authenticate(db(), user.username, current) is None:
+        try:
+            right = confirm_password(db(), user, current, request.remote_addr)
+        except TooManyAttempts as exc:
+            return render_template("password.html", error=localize(exc.message),
+                                   forced=user.must_change_password), 429, \
+                {"Retry-After": str(exc.retry_after)}
+        if not right:
             error = _("当前密码不正确。")
         elif new != confirm:
             error = _("两次输入的新密码不一致。")

@@ -137,3 +137,29 @@ def test_unknown_user_names_take_as_long_as_known_ones(archive) -> None:
     best_of("no-such-user")  # the dummy hash is made once
     known, unknown = best_of("alice"), best_of("no-such-user")
     assert unknown > 0.5 * known, (known, unknown)
+
+
+def test_guessing_the_current_password_on_the_change_form_is_throttled(app, h, archive,
+                                                                        monkeypatch) -> None:
+    """A borrowed session must not guess the password (and then change it) at full speed."""
+    import service.signin
+    from service.users import create_user
+
+    monkeypatch.setattr(service.signin, "BASE_DELAY", service.signin.BASE_DELAY * 60)
+    with archive.session() as s:
+        create_user(s, "dora", h.PW, role="staff")
+    client = _client(app, "10.0.0.7")
+    h.login(client, "dora")
+
+    def change(current: str):
+        return client.post("/account/password", data={
+            "current": current, "new": "new-password-456", "confirm": "new-password-456",
+            "csrf_token": h.csrf(client, "/account/password")})
+
+    for n in range(6):  # five free failures, the sixth locks the name
+        assert change(f"guess-{n}").status_code == 400
+    r = change("guess-6")
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert change(h.PW).status_code == 429  # while locked, not even the right one is checked
+    # the lock is the user name's: signing in elsewhere waits too
+    assert _try(_client(app, "10.0.0.8"), h, "dora", h.PW).status_code == 429
