@@ -58,12 +58,14 @@ def show(item_id: int):  # type: ignore[no-untyped-def]
                None)
     record_access(s, user, "view", item, {"page": n})
     s.commit()
-    return render_template(
+    html = render_template(
         "item.html", item=item, page=page, n=n, q=q, boxes=boxes, segments=segments,
         match_pages=match_pages, originals=originals, pdf=pdf,
         may_download=can_download(user, item), sections=section_names(),
         retention_label=retention_label, status_label=status_label,
         problems=repairs.file_problems(item), may_repair=can_repair_files(user, item))
+    # The page carries the text: screen-only items are not kept in the browser's cache.
+    return html, {} if handling(item).cache else {"Cache-Control": "private, no-store"}
 
 
 def _stream_object(key: str, mimetype: str, *, filename: str | None = None,

@@ -32,7 +32,10 @@ def test_confidential_pages_are_not_cached_and_not_exported(app, h, archive, sec
     original, pdf = _pdf_and_original(archive, item_id)
     client = app.test_client()
     h.login(client, "arc")
-    assert TEXT in client.get(f"/items/{item_id}").get_data(as_text=True)  # on screen: yes
+    page = client.get(f"/items/{item_id}")
+    assert TEXT in page.get_data(as_text=True)  # on screen: yes
+    # ... but the page with the text is not kept in the browser's cache either
+    assert ("no-store" in page.headers.get("Cache-Control", "")) is not cached
     for kind in ("image", "thumb"):
         r = client.get(f"/items/{item_id}/pages/1/{kind}")
         assert r.status_code == 200 and r.get_data()
