@@ -67,12 +67,12 @@ from indexer.search import sqlite_engine  # noqa: E402
 from indexer.search.analysis import is_cjk  # noqa: E402
 from indexer.search.sqlite_engine import SqliteFtsEngine, create_schema  # noqa: E402
 from indexer.search.types import (  # noqa: E402
-    SECRECY_LEVELS,
     PageDoc,
     SearchEngine,
     SearchRequest,
     Visibility,
 )
+from service.vocab import SECRECY_LEVELS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OCR_CACHE = HERE / "out" / "ocr"

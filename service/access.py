@@ -20,13 +20,16 @@ from indexer.search.types import Visibility
 
 from .errors import PermissionDenied
 from .models import ArchiveItem, Customer, User
-from .vocab import SECRECY_LEVELS
+from .vocab import SECRECY_LEVELS, Role, Secrecy
 
-ELECTRONIC_NEVER = frozenset({"绝密"})
-ALL_ROLES_SEE = frozenset({"admin", "manager", "executive", "archivist", "officer"})
-WIDE = frozenset({"公开", "内部", "秘密", "机密"})
-NARROW = frozenset({"公开", "内部", "秘密"})
-READING_ROOM_ONLY = frozenset({"机密"})
+#: The archive's own roles: they see every customer file (up to 机密).
+ALL_ROLES_SEE = frozenset({Role.ADMIN, Role.MANAGER, Role.EXECUTIVE, Role.ARCHIVIST, Role.OFFICER})
+#: The archive's roles that manage the catalogue: boxes, shelves, customer files.
+MANAGE_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.ARCHIVIST})
+#: The archive's own roles that may retry, replace or remove an item's bad files.
+FILE_REPAIR_ROLES = frozenset({Role.ARCHIVIST, Role.MANAGER, Role.ADMIN})
+WIDE = frozenset({Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.SECRET, Secrecy.CONFIDENTIAL})
+NARROW = frozenset({Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.SECRET})
 
 
 def visibility_for(user: User | None) -> Visibility:
@@ -34,7 +37,7 @@ def visibility_for(user: User | None) -> Visibility:
         return Visibility(secrecy=frozenset(), see_all=False)
     if user.role in ALL_ROLES_SEE:
         return Visibility(secrecy=WIDE, see_all=True)
-    departments = frozenset({user.department}) if user.role == "dept_manager" and user.department \
+    departments = frozenset({user.department}) if user.role == Role.DEPT_MANAGER and user.department \
         else frozenset()
     return Visibility(secrecy=NARROW, owner_ids=frozenset({user.id}), departments=departments)
 
@@ -115,9 +118,9 @@ _FREE = Handling(show=True, export=True, cache=True)
 
 def handling(item: ArchiveItem) -> Handling:
     """The one rule for how an item's content may be used, by its secrecy."""
-    if item.secrecy in ELECTRONIC_NEVER:
+    if item.secrecy == Secrecy.TOP_SECRET:
         return _NEVER
-    if item.secrecy in READING_ROOM_ONLY:
+    if item.secrecy == Secrecy.CONFIDENTIAL:
         return _SCREEN_ONLY
     return _FREE
 
@@ -125,10 +128,6 @@ def handling(item: ArchiveItem) -> Handling:
 def can_download(user: User | None, item: ArchiveItem) -> bool:
     """机密 items are read on screen only: no download, no print."""
     return can_view(user, item) and handling(item).export
-
-
-#: The archive's own roles that may retry, replace or remove an item's bad files.
-FILE_REPAIR_ROLES = frozenset({"archivist", "manager", "admin"})
 
 
 def can_repair_files(user: User | None, item: ArchiveItem) -> bool:
@@ -140,6 +139,31 @@ def require_repair_files(user: User | None, item: ArchiveItem) -> None:
         raise PermissionDenied("只有档案管理员、档案馆长和系统管理员可以处理问题文件。/ "
                                "Only archivists, archive managers and administrators may fix "
                                "an item's files.")
+
+
+def can_see_personal(user: User | None) -> bool:
+    """The archive's own roles, who work with the full record, see personal data too
+    (ID and mobile numbers); everyone else sees them masked (service.privacy)."""
+    return user is not None and user.role in ALL_ROLES_SEE
+
+
+def can_manage_locations(user: User | None) -> bool:
+    """Archivists and the archive's managers register rooms, shelves, boxes and customers."""
+    return user is not None and user.role in MANAGE_ROLES
+
+
+def require_manage(user: User | None) -> None:
+    if not can_manage_locations(user):
+        raise PermissionDenied("只有档案管理员可以进行此操作。/ Only archivists may do this.")
+
+
+def can_print_labels(user: User | None) -> bool:
+    """Box paperwork is the archive's own work: its roles print labels (DESIGN).
+
+    A label describes the whole box, so only users who may see every item it can hold
+    electronically print it; others see the box page with the items they may open.
+    """
+    return user is not None and user.role in ALL_ROLES_SEE
 
 
 def require_view(user: User | None, item: ArchiveItem) -> None:
@@ -164,7 +188,7 @@ def require_register(user: User | None, secrecy: str) -> None:
     allowed = registrable_secrecy(user)
     if secrecy in allowed:
         return
-    if secrecy in ELECTRONIC_NEVER:
+    if secrecy == Secrecy.TOP_SECRET:
         raise PermissionDenied(
             "绝密档案从不以电子方式显示，不能在网页或 API 上登记；请按涉密纸质档案办理。/ "
             "绝密 (top secret) items are never shown electronically, so they cannot be "

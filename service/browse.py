@@ -22,7 +22,13 @@ from indexer.search.types import (
     clamp_request,
 )
 
-from .access import ALL_ROLES_SEE, can_see_customer, can_view, visible_clause
+from .access import (
+    can_print_labels,
+    can_see_customer,
+    can_view,
+    require_manage,
+    visible_clause,
+)
 from .catalogue import create_customer, visible_customer
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .locations import (
@@ -47,19 +53,6 @@ from .models import (
     User,
 )
 from .vocab import CUSTOMER_SECTIONS
-
-MANAGE_ROLES = frozenset({"admin", "manager", "archivist"})
-
-
-def can_manage_locations(user: User | None) -> bool:
-    """Archivists and the archive's managers register rooms, shelves, boxes and customers."""
-    return user is not None and user.role in MANAGE_ROLES
-
-
-def require_manage(user: User | None) -> None:
-    if not can_manage_locations(user):
-        raise PermissionDenied("只有档案管理员可以进行此操作。/ Only archivists may do this.")
-
 
 # ----------------------------------------------------------------- shelving tree
 
@@ -182,15 +175,6 @@ def box_page(session: Session, user: User | None, barcode: str) -> tuple[Box, li
     """The box and the items in it that `user` may open (the only ones listed by title)."""
     box = get_box(session, barcode)
     return box, visible_items_in_box(session, user, box)
-
-
-def can_print_labels(user: User | None) -> bool:
-    """Box paperwork is the archive's own work: its roles print labels (DESIGN, access.py).
-
-    A label describes the whole box, so only users who may see every item it can hold
-    electronically print it; others see the box page with the items they may open.
-    """
-    return user is not None and user.role in ALL_ROLES_SEE
 
 
 def box_label(session: Session, user: User | None, barcode: str) -> tuple[Box, BoxContents]:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from .archive import Archive
 from .models import ArchiveItem, StoredFile
+from .vocab import ItemStatus, PageStatus
 
 
 def check_fixity(archive: Archive) -> dict:
@@ -38,8 +39,8 @@ def check_index(archive: Archive) -> dict:
     indexed = archive.search.indexed_items()
     missing, stale, expected = [], [], set()
     with archive.session() as s:
-        for item in s.scalars(select(ArchiveItem).where(ArchiveItem.status != "processing")):
-            if not any(p.status == "done" for p in item.pages):
+        for item in s.scalars(select(ArchiveItem).where(ArchiveItem.status != ItemStatus.PROCESSING)):
+            if not any(p.status == PageStatus.DONE for p in item.pages):
                 continue
             expected.add(item.id)
             fp = indexed.get(item.id)

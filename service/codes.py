@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from .errors import Conflict, InvalidInput
 from .models import ArchivalCodeCounter
+from .vocab import RETENTIONS
 
-RETENTIONS = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
 MAX_ITEM_NO = 9999
 _DOT = "·"
 _CODE_RE = re.compile(

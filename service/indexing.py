@@ -25,6 +25,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from .models import ArchiveItem, Box, Category, Customer, Fonds, Rack, Room, Section, Shelf
+from .vocab import PageStatus
 
 if TYPE_CHECKING:
     from .archive import Archive
@@ -147,7 +148,7 @@ def sync_items(archive: Archive, session: Session, item_ids: set[int],
     changed: list[int] = []
     for item_id in sorted(item_ids):
         item = session.get(ArchiveItem, item_id)
-        done = item is not None and any(p.status == "done" for p in item.pages)
+        done = item is not None and any(p.status == PageStatus.DONE for p in item.pages)
         if not done:
             if item_id in indexed:
                 archive.search.delete_item(item_id, conn=conn)

@@ -40,7 +40,7 @@ from .config import Settings
 from .errors import Conflict, InvalidInput
 from .locations import check_box_fits, get_box, put_in_box
 from .models import ArchiveItem, Customer, Page, StoredFile, User
-from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
+from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS, FileStatus, ItemStatus, PageStatus
 
 MAX_FILES = 2000
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "bmp": "image/bmp",
@@ -312,7 +312,7 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
         box = get_box(s, req.box) if req.box else None
         code = allocate(s, req.fonds, req.category, req.year, req.retention, req.org)
         failed = [t for t in triaged if t.error_code]
-        status = "processing"  # _require_readable: at least one page to read
+        status = ItemStatus.PROCESSING  # _require_readable: at least one page to read
         owner_id, department = registered_owner(req.uploader)
         owner_id = owner_id or (customer.owner_id if customer else None)
         department = department or (customer.department if customer else None)
@@ -337,14 +337,14 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
             f = StoredFile(item_id=item.id, role="original", seq=seq, key=obj.key,
                            sha256=obj.sha256, size=obj.size, original_name=t.name, format=t.fmt,
                            page_count=t.pages or None,
-                           status="failed" if t.error_code else "stored",
+                           status=FileStatus.FAILED if t.error_code else FileStatus.STORED,
                            error_code=t.error_code, error_reason=t.error_reason,
                            error_detail=t.error_detail)
             s.add(f)
             s.flush()
             for fp in range(1, t.pages + 1):
                 n += 1
-                page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp, status="pending")
+                page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp, status=PageStatus.PENDING)
                 s.add(page)
                 s.flush()
                 page_ids[page.id] = n

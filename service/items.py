@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from .errors import NotFound
 from .locations import box_path
 from .models import ArchiveItem
-from .vocab import CUSTOMER_SECTIONS
+from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus
 
 
 def get_item(session: Session, item_id: int) -> ArchiveItem:
@@ -19,9 +19,9 @@ def get_item(session: Session, item_id: int) -> ArchiveItem:
 
 def progress(item: ArchiveItem) -> dict:
     pages = item.pages
-    done = sum(1 for p in pages if p.status in ("done", "failed"))
+    done = sum(1 for p in pages if p.status in SETTLED_PAGE_STATUSES)
     return {"pages_done": done, "pages_total": len(pages),
-            "pages_failed": sum(1 for p in pages if p.status == "failed")}
+            "pages_failed": sum(1 for p in pages if p.status == PageStatus.FAILED)}
 
 
 def item_summary(item: ArchiveItem) -> dict:
@@ -90,7 +90,7 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
                    "status": f.status, "error": f.error_reason} for f in item.files],
         "pages": [{"n": p.n, "status": p.status, "source": p.source,
                    "confidence": round(p.confidence, 1) if p.confidence is not None else None,
-                   "error": p.error if p.status == "failed" else None,
+                   "error": p.error if p.status == PageStatus.FAILED else None,
                    **({"text": page_text(p.text)} if with_text else {})} for p in item.pages],
         **({} if rule.export else {"text_withheld": rule.reason}),
     }

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from .access import ALL_ROLES_SEE
+from .access import can_see_personal
 from .models import User
 
 #: A group of digits (any script's decimal digits, e.g. full-width ０-９); a resident ID's
@@ -34,14 +34,6 @@ _ID15 = re.compile(r"[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3
 _MOBILE = re.compile(r"(?:0086|86)?(1[3-9]\d{9})")
 #: The longest run of digits that can still be one number (0086 + 11 digits, or 18).
 _MAX_DIGITS = 18
-
-#: The archive's own roles, who work with the full record, see personal data too.
-PERSONAL_DATA_ROLES = ALL_ROLES_SEE
-
-
-def can_see_personal(user: User | None) -> bool:
-    return user is not None and user.role in PERSONAL_DATA_ROLES
-
 
 def _runs(text: str) -> Iterator[list[list[int]]]:
     """Runs of digit groups joined only by separators; each group is its digits' positions."""

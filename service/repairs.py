@@ -22,6 +22,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .ingest import CONTENT_TYPES, sha256_file
 from .items import get_item
 from .models import ArchiveItem, StoredFile, User
+from .vocab import FileStatus, ItemStatus, PageStatus
 
 
 @dataclass
@@ -39,9 +40,9 @@ def file_problems(item: ArchiveItem) -> list[FileProblem]:
     for f in item.files:
         if f.role != "original":
             continue
-        file_reason = (f.error_reason or "") if f.status == "failed" else None
+        file_reason = (f.error_reason or "") if f.status == FileStatus.FAILED else None
         pages = [(p.n, p.error or "") for p in item.pages
-                 if p.file_id == f.id and p.status == "failed"]
+                 if p.file_id == f.id and p.status == PageStatus.FAILED]
         if file_reason is not None or pages:
             out.append(FileProblem(f, file_reason, pages))
     return out
@@ -52,7 +53,7 @@ def _bad_file(archive: Archive, user: User, item_id: int, file_id: int) -> tuple
     with archive.session() as s:
         item = get_item(s, item_id)
         require_repair_files(user, item)
-        if item.status == "processing":
+        if item.status == ItemStatus.PROCESSING:
             raise Conflict("本件仍在识别中，请等识别完成后再处理问题文件。/ The item is still being "
                            "processed; fix its files when it has finished.")
         problem = next((p for p in file_problems(item) if p.file.id == file_id), None)
@@ -131,5 +132,5 @@ def replace_file(archive: Archive, user: User, item_id: int, file_id: int, path:
     _audit(archive, user, "file.replace", item_id,
            {"file": old_name, "sha256": old_sha, "new_file": name, "new_sha256": sha})
     new = StoredFile(key=obj.key, sha256=obj.sha256, size=obj.size, original_name=name,
-                     format=counted.format, page_count=counted.pages, status="stored")
+                     format=counted.format, page_count=counted.pages, status=FileStatus.STORED)
     return len(swap(archive, item_id, file_id, new))

@@ -22,13 +22,11 @@ from .archive import Archive
 from .errors import InvalidInput, NotFound
 from .models import ArchiveItem, User
 from .privacy import can_see_personal, mask_personal
-from .vocab import ITEM_STATUSES, RETENTIONS, SECRECY_LEVELS
+from .vocab import ITEM_STATUSES, RETENTIONS, SECRECY_LEVELS, PageStatus
 
 SORTS = SORT_ORDERS
 #: Every filter a search takes: the engines' one list, and `year`, shorthand for one year.
 SEARCH_FILTERS: frozenset[str] = FILTER_KEYS | {"year"}
-#: Item statuses a search may filter on (service.vocab plus the state before any scan).
-STATUSES = ("registered", *ITEM_STATUSES)
 MAX_PAGE = 10_000
 MAX_LIMIT = 200
 _YEAR_RE = re.compile(r"^\d{4}$")
@@ -117,7 +115,7 @@ def parse_search_params(args: Mapping[str, Any], *, default_limit: int = 10,
     for key, value in (("fonds", fonds), ("category", category),
                        ("retention", _choice(args, "retention", tuple(RETENTIONS))),
                        ("secrecy", _choice(args, "secrecy", SECRECY_LEVELS)),
-                       ("status", _choice(args, "status", STATUSES)),
+                       ("status", _choice(args, "status", ITEM_STATUSES)),
                        ("customer", _text(args, "customer")), ("box", _text(args, "box")),
                        ("location", _text(args, "location"))):
         if value is not None:
@@ -214,7 +212,7 @@ def reindex(archive: Archive, *, full: bool = False,
     for n, item_id in enumerate(ids, start=1):
         with archive.session() as s:
             item = s.get(ArchiveItem, item_id)
-            has_pages = any(p.status == "done" for p in item.pages)
+            has_pages = any(p.status == PageStatus.DONE for p in item.pages)
             if not has_pages:
                 if item_id in indexed:
                     archive.search.delete_item(item_id)

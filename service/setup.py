@@ -13,7 +13,7 @@ from .catalogue import create_fonds, upsert_category
 from .migrate import upgrade
 from .models import Category, Fonds, User
 from .users import create_user, generate_password
-from .vocab import DEFAULT_CATEGORIES
+from .vocab import DEFAULT_CATEGORIES, Role
 
 
 @dataclass
@@ -47,7 +47,7 @@ def init_archive(archive: Archive, *, admin_password: str | None = None, fonds: 
     with archive.session() as s:
         if s.scalar(select(User).where(User.username == "admin")) is None:
             password = admin_password or generate_password()
-            create_user(s, "admin", password, role="admin", display_name="系统管理员",
+            create_user(s, "admin", password, role=Role.ADMIN, display_name="系统管理员",
                         must_change_password=admin_password is None)
             created = True
         if s.scalar(select(Fonds).where(Fonds.code == fonds)) is None:

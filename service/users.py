@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import Conflict, InvalidInput, PermissionDenied
-from .models import ROLES, User
+from .models import User
 from .models.users import new_nonce
+from .vocab import ROLES
 
 
 def create_user(session: Session, username: str, password: str, *, role: str = "staff",

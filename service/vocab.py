@@ -1,12 +1,67 @@
-"""Controlled vocabularies of the catalogue (values stored as the archive writes them)."""
+"""Controlled vocabularies of the catalogue, in one place.
+
+The enums are `StrEnum`s: a member *is* the string the archive stores and the JSON shows
+("公开", "ready", "admin"), so rows, URLs and API answers read exactly as before.
+"""
 
 from __future__ import annotations
 
-from .codes import RETENTIONS
+from enum import StrEnum
 
-SECRECY_LEVELS = ("公开", "内部", "秘密", "机密", "绝密")
-SECRECY_EN = {"公开": "public", "内部": "internal", "秘密": "secret", "机密": "confidential",
-              "绝密": "top secret"}
+
+class Secrecy(StrEnum):
+    """密级, in increasing order of restriction."""
+
+    PUBLIC = "公开"
+    INTERNAL = "内部"
+    SECRET = "秘密"
+    CONFIDENTIAL = "机密"
+    TOP_SECRET = "绝密"
+
+
+class Role(StrEnum):
+    """A user's role; what each may do is decided in service.access."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    EXECUTIVE = "executive"
+    ARCHIVIST = "archivist"
+    OFFICER = "officer"
+    DEPT_MANAGER = "dept_manager"
+    STAFF = "staff"
+
+
+class ItemStatus(StrEnum):
+    #: Catalogued before any scan (the paper set only).
+    REGISTERED = "registered"
+    PROCESSING = "processing"
+    READY = "ready"
+    #: 部分可用: usable and searchable, with a bad file or page to fix.
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class PageStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FileStatus(StrEnum):
+    STORED = "stored"
+    FAILED = "failed"
+
+
+#: The page states still waiting for (or in) a worker.
+OPEN_PAGE_STATUSES = (PageStatus.PENDING, PageStatus.RUNNING)
+#: The page states a worker has finished with.
+SETTLED_PAGE_STATUSES = (PageStatus.DONE, PageStatus.FAILED)
+
+SECRECY_LEVELS: tuple[Secrecy, ...] = tuple(Secrecy)
+ROLES: tuple[Role, ...] = tuple(Role)
+ITEM_STATUSES: tuple[ItemStatus, ...] = tuple(ItemStatus)
+RETENTIONS = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
 CUSTOMER_KINDS = ("企业", "个人")
 CUSTOMER_GRADES = ("战略", "重点", "普通", "潜在")
 CUSTOMER_SECTIONS = {
@@ -24,8 +79,7 @@ DEFAULT_CATEGORIES = (
     ("CW", "财务凭证", "Financial vouchers"),
     ("KH", "客户资料", "Customer records"),
 )
-#: 'partial' (部分可用): usable and searchable, with a bad file or page to fix.
-ITEM_STATUSES = ("processing", "ready", "partial", "failed")
 
 __all__ = ["CUSTOMER_GRADES", "CUSTOMER_KINDS", "CUSTOMER_SECTIONS", "DEFAULT_CATEGORIES",
-           "ITEM_STATUSES", "RETENTIONS", "SECRECY_LEVELS", "SECRECY_EN"]
+           "ITEM_STATUSES", "OPEN_PAGE_STATUSES", "RETENTIONS", "ROLES", "SECRECY_LEVELS",
+           "SETTLED_PAGE_STATUSES", "FileStatus", "ItemStatus", "PageStatus", "Role", "Secrecy"]

@@ -12,6 +12,7 @@ from service.items import item_summary, item_to_json
 from service.privacy import can_see_personal
 from service.search import parse_search_params, run_search
 from service.users import require_password_changed, user_for_token
+from service.vocab import FileStatus, PageStatus
 
 from .ctx import archive, db
 from .extensions import csrf
@@ -75,9 +76,9 @@ def progress(item_id: int):  # type: ignore[no-untyped-def]
     data = item_summary(it)
     data["failed_files"] = [{"name": f.original_name, "code": f.error_code,
                              "reason": f.error_reason} for f in it.files
-                            if f.role == "original" and f.status == "failed"]
+                            if f.role == "original" and f.status == FileStatus.FAILED]
     data["failed_pages"] = [{"page": p.n, "reason": p.error} for p in it.pages
-                            if p.status == "failed"]
+                            if p.status == PageStatus.FAILED]
     return jsonify(data)
 
 

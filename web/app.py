@@ -155,7 +155,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     @app.context_processor
     def globals_():  # type: ignore[no-untyped-def]
-        from service.browse import can_manage_locations
+        from service.access import can_manage_locations
 
         return {"LANGUAGES": ctx.LANGUAGES, "current_lang": ctx.lang(), "me": ctx.me(),
                 "can_manage": can_manage_locations(ctx.me()), "safe_snippet": ctx.safe_snippet,

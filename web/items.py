@@ -32,6 +32,7 @@ from service.item_view import (
     visible_item,
 )
 from service.privacy import text_for
+from service.vocab import FileStatus, PageStatus
 
 from .ctx import archive, db, int_arg, localize, me
 from .search_views import retention_label, section_names, status_label
@@ -51,10 +52,10 @@ def show(item_id: int):  # type: ignore[no-untyped-def]
     default_page = match_pages[0] if match_pages else 1
     n = int_arg("page", default_page, 1, max(1, len(item.pages))) or 1
     page = get_page(item, n) if item.pages else None
-    boxes = hit_boxes(page, q, user) if page is not None and page.status == "done" else []
+    boxes = hit_boxes(page, q, user) if page is not None and page.status == PageStatus.DONE else []
     segments = text_segments(text_for(user, page.text) if page else None, q)
     originals = [f for f in item.files if f.role == "original"]
-    pdf = next((f for f in item.files if f.role == "searchable_pdf" and f.status == "stored"),
+    pdf = next((f for f in item.files if f.role == "searchable_pdf" and f.status == FileStatus.STORED),
                None)
     record_access(s, user, "view", item, {"page": n})
     s.commit()

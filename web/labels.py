@@ -12,19 +12,21 @@ from flask_babel import gettext as _
 
 from service.locations import path_parts
 from service.models import Category, Shelf
+from service.vocab import Role, Secrecy
 
 from .ctx import lang, localize
 
 
 def secrecy_label(level: str) -> str:
-    return {"公开": _("公开"), "内部": _("内部"), "秘密": _("秘密"), "机密": _("机密"),
-            "绝密": _("绝密")}.get(level, level)
+    return {Secrecy.PUBLIC: _("公开"), Secrecy.INTERNAL: _("内部"), Secrecy.SECRET: _("秘密"),
+            Secrecy.CONFIDENTIAL: _("机密"), Secrecy.TOP_SECRET: _("绝密")}.get(level, level)
 
 
 def role_label(role: str) -> str:
-    return {"admin": _("系统管理员"), "manager": _("档案室主任"), "executive": _("公司领导"),
-            "archivist": _("档案管理员"), "officer": _("核对员"), "dept_manager": _("部门经理"),
-            "staff": _("业务人员")}.get(role, role)
+    return {Role.ADMIN: _("系统管理员"), Role.MANAGER: _("档案室主任"),
+            Role.EXECUTIVE: _("公司领导"), Role.ARCHIVIST: _("档案管理员"),
+            Role.OFFICER: _("核对员"), Role.DEPT_MANAGER: _("部门经理"),
+            Role.STAFF: _("业务人员")}.get(role, role)
 
 
 def kind_label(kind: str | None) -> str:

@@ -16,7 +16,7 @@ from service.errors import InvalidInput
 from service.item_view import hit_rows, recent_items
 from service.models import Customer, Fonds
 from service.search import parse_search_params, run_search
-from service.vocab import CUSTOMER_SECTIONS
+from service.vocab import CUSTOMER_SECTIONS, ItemStatus
 
 from .ctx import archive, db, localize, me
 from .labels import category_label, location_label, secrecy_label
@@ -29,9 +29,9 @@ FILTER_PARAMS = ("fonds", "category", "year", "retention", "secrecy", "customer"
 
 
 def status_label(value: str) -> str:
-    return {"processing": _("处理中"), "ready": _("已完成"), "failed": _("失败"),
-            "partial": _("部分可用"),
-            "registered": _("已登记")}.get(value, value)
+    return {ItemStatus.PROCESSING: _("处理中"), ItemStatus.READY: _("已完成"),
+            ItemStatus.FAILED: _("失败"), ItemStatus.PARTIAL: _("部分可用"),
+            ItemStatus.REGISTERED: _("已登记")}.get(value, value)
 
 
 def section_names() -> dict[str, str]:

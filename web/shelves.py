@@ -9,13 +9,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
+from service.access import can_manage_locations, can_print_labels
 from service.browse import (
     all_shelves,
     box_label,
     box_page,
     boxes_on_shelf,
-    can_manage_locations,
-    can_print_labels,
     get_shelf,
     register_box,
     register_shelf,

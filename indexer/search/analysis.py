@@ -41,10 +41,6 @@ def is_cjk(ch: str) -> bool:
     )
 
 
-def is_word_char(ch: str) -> bool:
-    return ch.isalnum() and not is_cjk(ch)
-
-
 def fold(text: str) -> str:
     """NFKC + lower-case, the one normalisation applied to text and queries."""
     return unicodedata.normalize("NFKC", text).lower()

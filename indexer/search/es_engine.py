@@ -208,13 +208,6 @@ class ElasticsearchEngine:
                     )
         self._ready = True
 
-    def drop(self) -> None:
-        """Delete every index behind the alias (tests, uninstall)."""
-        if self.es.indices.exists_alias(name=self.alias):
-            for name in self.es.indices.get_alias(name=self.alias):
-                self.es.indices.delete(index=name)
-        self._ready = False
-
     def rebuild(self, docs: Iterable[PageDoc]) -> int:
         """Load all pages into a fresh index, then swap the alias atomically.
 
@@ -619,7 +612,3 @@ def _filters(req: SearchRequest, filters: dict[str, Any]) -> list[dict[str, Any]
         out.append({"range": {"year": rng}})
     return out
 
-
-def iter_actions(engine: ElasticsearchEngine, docs: Iterable[PageDoc]) -> Iterator[dict]:
-    """Bulk actions for ``docs`` (grouped by item) against the alias (for custom loaders)."""
-    yield from engine._actions(docs, engine.alias)

@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
-SECRECY_LEVELS: tuple[str, ...] = ("公开", "内部", "秘密", "机密", "绝密")
-
 #: Filters a SearchRequest may carry; anything else is a programming error.
 FILTER_KEYS: frozenset[str] = frozenset(
     {

@@ -5,10 +5,9 @@ from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
 from .customer import Customer
 from .files import Page, StoredFile
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
-from .users import ROLES, AuditEntry, AuditHead, SignInFailures, User
+from .users import AuditEntry, AuditHead, SignInFailures, User
 
 __all__ = [
-    "ROLES",
     "ArchivalCodeCounter",
     "ArchiveItem",
     "AuditEntry",

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..vocab import ItemStatus
 from .base import Base, utcnow
 
 
@@ -66,7 +67,7 @@ class ArchiveItem(Base):
     box_id: Mapped[int | None] = mapped_column(ForeignKey("box.id"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     department: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="registered")
+    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.REGISTERED)
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

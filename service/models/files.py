@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..vocab import FileStatus, PageStatus
 from .base import Base, utcnow
 
 
@@ -25,7 +26,7 @@ class StoredFile(Base):
     original_name: Mapped[str | None] = mapped_column(String(500))
     format: Mapped[str | None] = mapped_column(String(10))
     page_count: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="stored")
+    status: Mapped[str] = mapped_column(String(20), default=FileStatus.STORED)
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_reason: Mapped[str | None] = mapped_column(Text)
     #: The technical cause (exception type and message) for administrators; never shown to users.
@@ -44,7 +45,7 @@ class Page(Base):
     file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"))
     n: Mapped[int] = mapped_column(Integer)
     file_page: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=PageStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str | None] = mapped_column(String(20))
     text: Mapped[str | None] = mapped_column(Text)

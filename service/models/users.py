@@ -8,13 +8,12 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..vocab import Role
 from .base import Base, utcnow
 
 
 def new_nonce() -> str:
     return secrets.token_hex(16)
-
-ROLES = ("admin", "manager", "executive", "archivist", "officer", "dept_manager", "staff")
 
 
 class User(Base):
@@ -23,7 +22,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100), default="")
     password_hash: Mapped[str] = mapped_column(String(300))
-    role: Mapped[str] = mapped_column(String(20), default="staff")
+    role: Mapped[str] = mapped_column(String(20), default=Role.STAFF)
     department: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)

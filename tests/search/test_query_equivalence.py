@@ -18,7 +18,8 @@ from indexer.search.analysis import index_fields
 from indexer.search.es_engine import ElasticsearchEngine
 from indexer.search.query import Fuzzy, parse_query, relax_query
 from indexer.search.sqlite_engine import SqliteFtsEngine, create_schema
-from indexer.search.types import SECRECY_LEVELS, PageDoc, SearchRequest, Visibility
+from indexer.search.types import PageDoc, SearchRequest, Visibility
+from service.vocab import SECRECY_LEVELS
 
 ALL = Visibility(secrecy=frozenset(SECRECY_LEVELS), see_all=True)
 

@@ -16,7 +16,6 @@ from search_corpus import items as corpus_items
 
 from indexer.search.types import (
     FACET_FIELDS,
-    SECRECY_LEVELS,
     PageDoc,
     SearchRequest,
     SearchResult,
@@ -24,6 +23,7 @@ from indexer.search.types import (
     catalogue_text,
     to_cli_json,
 )
+from service.vocab import SECRECY_LEVELS
 
 ALL = Visibility(secrecy=frozenset(SECRECY_LEVELS), see_all=True)
 # staff member 1 of 销售部, may see 公开/内部 only

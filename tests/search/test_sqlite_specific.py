@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import create_engine
 
 from indexer.search.sqlite_engine import SqliteFtsEngine, create_schema
-from indexer.search.types import SECRECY_LEVELS, PageDoc, SearchRequest, Visibility
+from indexer.search.types import PageDoc, SearchRequest, Visibility
+from service.vocab import SECRECY_LEVELS
 
 ALL = Visibility(secrecy=frozenset(SECRECY_LEVELS), see_all=True)
 
