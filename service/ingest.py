@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import ChecksumMismatch
+from storage import ChecksumMismatch, StoredObject
 
 from .access import (
     operator_visibility,
@@ -28,6 +28,7 @@ from .access import (
     visible_under,
 )
 from .archive import Archive
+from .audit import record
 from .catalogue import (
     get_category,
     get_customer,
@@ -281,17 +282,34 @@ def _require_readable(triaged: list[_Triage]) -> None:
 def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
     """Register one item whose scans are `req.files`; OCR runs later in the background."""
     validate_request(archive, req)
+    triaged = _triage_upload(archive, req)
+    stored = _store_originals(archive, triaged)
+    result, page_ids = _register(archive, req, triaged, stored)
+    _enqueue(page_ids)
+    return result
+
+
+def _triage_upload(archive: Archive, req: IngestRequest) -> list[_Triage]:
+    """Look at every file before anything is written: caps, duplicates, at least one page."""
     names = req.original_names or [p.name for p in req.files]
     triaged = _triage(req.files, names, archive.settings)
     check_upload_limits(archive.settings, triaged)
     _find_duplicates(archive, req, triaged)
+    _refuse_repeats(triaged)
+    _require_readable(triaged)
+    return triaged
+
+
+def _refuse_repeats(triaged: list[_Triage]) -> None:
     seen: set[str] = set()
     for t in triaged:
         if t.sha256 in seen:
             raise InvalidInput(f"同一文件出现了两次：{t.name}。/ The same file was given twice: {t.name}.")
         seen.add(t.sha256)
-    _require_readable(triaged)
 
+
+def _store_originals(archive: Archive, triaged: list[_Triage]) -> list[StoredObject]:
+    """Put the originals into the content-addressed store, before the catalogue transaction."""
     stored = []
     for t in triaged:
         with open(t.path, "rb") as fh:
@@ -304,61 +322,83 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
                                f"{t.name} changed while it was being read; retry when it is "
                                "complete.") from None
         stored.append(obj)
+    return stored
 
+
+def _register(archive: Archive, req: IngestRequest, triaged: list[_Triage],
+              stored: list[StoredObject]) -> tuple[IngestResult, dict[int, int]]:
+    """The catalogue rows and the 档号, in one transaction; returns the result and the new
+    pages (page id -> position in the item, its queue priority)."""
+    failed = [t for t in triaged if t.error_code]
     with archive.session() as s:
-        fonds = get_fonds(s, req.fonds)
-        category = get_category(s, req.category)
-        customer = _customer(s, req) if req.customer else None
-        box = get_box(s, req.box) if req.box else None
-        code = allocate(s, req.fonds, req.category, req.year, req.retention, req.org)
-        failed = [t for t in triaged if t.error_code]
-        status = ItemStatus.PROCESSING  # _require_readable: at least one page to read
-        owner_id, department = registered_owner(req.uploader)
-        owner_id = owner_id or (customer.owner_id if customer else None)
-        department = department or (customer.department if customer else None)
-        item = ArchiveItem(
-            archival_code=format_code(code), fonds_id=fonds.id, category_id=category.id,
-            year=req.year, retention=req.retention, org_code=req.org, item_no=code.item_no,
-            title=req.title.strip(), doc_number=req.doc_number, responsible=req.responsible,
-            doc_date=req.doc_date, secrecy=req.secrecy, paper_pages=req.paper_pages,
-            remarks=req.remarks, customer_id=customer.id if customer else None,
-            customer_section=req.customer_section,
-            owner_id=owner_id, department=department,
-            status=status, created_by=req.actor,
-            status_reason=_failure_summary(failed) if failed else None,
-        )
-        if box is not None:
-            put_in_box(box, item)  # checked again inside the transaction that fills the box
-        s.add(item)
-        s.flush()
-        n = 0
-        page_ids: dict[int, int] = {}  # page id -> position in the item (its priority)
-        for seq, (t, obj) in enumerate(zip(triaged, stored, strict=True), start=1):
-            f = StoredFile(item_id=item.id, role="original", seq=seq, key=obj.key,
-                           sha256=obj.sha256, size=obj.size, original_name=t.name, format=t.fmt,
-                           page_count=t.pages or None,
-                           status=FileStatus.FAILED if t.error_code else FileStatus.STORED,
-                           error_code=t.error_code, error_reason=t.error_reason,
-                           error_detail=t.error_detail)
-            s.add(f)
-            s.flush()
-            for fp in range(1, t.pages + 1):
-                n += 1
-                page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp, status=PageStatus.PENDING)
-                s.add(page)
-                s.flush()
-                page_ids[page.id] = n
-        from .audit import record
-
+        item = _new_item(s, req, failed)
+        page_ids = _add_files(s, item, triaged, stored)
         record(s, req.actor, "ingest", f"item:{item.id}",
                {"archival_code": item.archival_code, "files": [t.name for t in triaged]})
-        result = IngestResult(item.id, item.archival_code, status, n,
+        result = IngestResult(item.id, item.archival_code, item.status, len(page_ids),
                               failed_files=[{"name": t.name, "code": t.error_code,
                                              "reason": t.error_reason} for t in failed])
+    return result, page_ids
+
+
+def _new_item(s: Session, req: IngestRequest, failed: list[_Triage]) -> ArchiveItem:
+    """The item row with its allocated 档号, owner and box (checked again in this transaction)."""
+    fonds = get_fonds(s, req.fonds)
+    category = get_category(s, req.category)
+    customer = _customer(s, req) if req.customer else None
+    box = get_box(s, req.box) if req.box else None
+    code = allocate(s, req.fonds, req.category, req.year, req.retention, req.org)
+    owner_id, department = registered_owner(req.uploader)
+    owner_id = owner_id or (customer.owner_id if customer else None)
+    department = department or (customer.department if customer else None)
+    item = ArchiveItem(
+        archival_code=format_code(code), fonds_id=fonds.id, category_id=category.id,
+        year=req.year, retention=req.retention, org_code=req.org, item_no=code.item_no,
+        title=req.title.strip(), doc_number=req.doc_number, responsible=req.responsible,
+        doc_date=req.doc_date, secrecy=req.secrecy, paper_pages=req.paper_pages,
+        remarks=req.remarks, customer_id=customer.id if customer else None,
+        customer_section=req.customer_section,
+        owner_id=owner_id, department=department,
+        status=ItemStatus.PROCESSING,  # _require_readable: at least one page to read
+        created_by=req.actor,
+        status_reason=_failure_summary(failed) if failed else None,
+    )
+    if box is not None:
+        put_in_box(box, item)  # checked again inside the transaction that fills the box
+    s.add(item)
+    s.flush()
+    return item
+
+
+def _add_files(s: Session, item: ArchiveItem, triaged: list[_Triage],
+               stored: list[StoredObject]) -> dict[int, int]:
+    """A row per original and per page in it; returns page id -> position in the item."""
+    n = 0
+    page_ids: dict[int, int] = {}
+    for seq, (t, obj) in enumerate(zip(triaged, stored, strict=True), start=1):
+        f = StoredFile(item_id=item.id, role="original", seq=seq, key=obj.key,
+                       sha256=obj.sha256, size=obj.size, original_name=t.name, format=t.fmt,
+                       page_count=t.pages or None,
+                       status=FileStatus.FAILED if t.error_code else FileStatus.STORED,
+                       error_code=t.error_code, error_reason=t.error_reason,
+                       error_detail=t.error_detail)
+        s.add(f)
+        s.flush()
+        for fp in range(1, t.pages + 1):
+            n += 1
+            page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp,
+                        status=PageStatus.PENDING)
+            s.add(page)
+            s.flush()
+            page_ids[page.id] = n
+    return page_ids
+
+
+def _enqueue(page_ids: dict[int, int]) -> None:
+    """Queue the page tasks, only after the catalogue transaction has committed."""
     from indexer.pipeline import enqueue_pages
 
     enqueue_pages(page_ids)
-    return result
 
 
 def _failure_summary(failed: list[_Triage]) -> str:
