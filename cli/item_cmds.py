@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from service.vocab import ItemStatus
+
 from .common import archive_ready, data_option, emit, handle_errors
 
 
@@ -49,7 +51,7 @@ def ingest_cmd(files: tuple[Path, ...], as_json: bool, wait: bool, **fields: obj
     archive = archive_ready()
     req = IngestRequest(files=list(files), **fields)  # type: ignore[arg-type]
     res = ingest(archive, req)
-    if wait and res.status == "processing":
+    if wait and res.status == ItemStatus.PROCESSING:
         _wait_for(archive, res.id, progress=not as_json)
         from service.items import get_item
 
@@ -72,7 +74,7 @@ def _wait_for(archive, item_id: int, *, progress: bool) -> None:  # type: ignore
             status, p = item.status, item_progress(item)
         if progress:
             click.echo(f"\rOCR {p['pages_done']}/{p['pages_total']}", nl=False, err=True)
-        return status != "processing"
+        return status != ItemStatus.PROCESSING
 
     run_until(done, archive.settings.workers)
     if progress:
@@ -134,5 +136,5 @@ def retry_cmd(item_id: int, wait: bool, as_json: bool) -> None:
     data["requeued_pages"] = len(queued)
     emit(data, as_json, lambda d: f"{d['archival_code']} 状态/status={d['status']} "
                                   f"重新排队/requeued={d['requeued_pages']}")
-    if not queued and data["status"] == "failed":
+    if not queued and data["status"] == ItemStatus.FAILED:
         sys.exit(1)

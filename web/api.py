@@ -17,7 +17,7 @@ from service.vocab import FileStatus, PageStatus
 from .ctx import archive, db
 from .extensions import csrf
 from .openapi import spec
-from .uploads import ingest_upload
+from .upload_forms import ingest_upload
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -33,7 +33,7 @@ from .labels import LABELS
 from .search_views import bp as search_bp
 from .server import BODY_TOO_LARGE
 from .shelves import bp as shelves_bp
-from .upload import bp as upload_bp
+from .upload_forms import bp as upload_bp
 
 log = logging.getLogger("dangan.web")
 #: What a signed-in user who must change the password may still reach.

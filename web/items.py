@@ -36,6 +36,7 @@ from service.vocab import FileStatus, PageStatus
 
 from .ctx import archive, db, int_arg, localize, me
 from .search_views import retention_label, section_names, status_label
+from .upload_forms import client_name, upload_dir
 
 bp = Blueprint("items", __name__)
 CHUNK = 256 * 1024
@@ -169,14 +170,12 @@ def remove_file(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/items/<int:item_id>/files/<int:file_id>/replace", methods=["POST"])
 @login_required
 def replace_file(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
-    from .uploads import _upload_dir, client_name
-
     upload = request.files.get("file")
 
     def run() -> None:
         if upload is None or not (upload.filename or "").strip():
             raise InvalidInput("请选择替换文件。/ Choose a replacement file.")
-        with _upload_dir(archive()) as tmp:
+        with upload_dir(archive()) as tmp:
             name = client_name(upload.filename, 1)
             path = tmp / "replacement"
             upload.save(path)

@@ -1,4 +1,8 @@
-"""Turning an upload form (web page or API) into an ingest request; files go to a temp dir."""
+"""Uploads: the upload page, and turning an upload form (the page, the API, a file
+replacement) into an ingest request, with the files in a private temp dir.
+
+The page's XHR posts to /api/v1/items; the page's own POST is the no-script fallback.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,23 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import login_required
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from service.access import registrable_secrecy
 from service.archive import Archive
-from service.errors import InvalidInput
+from service.browse import all_boxes, list_customers
+from service.catalogue import list_categories
+from service.codes import RETENTIONS
+from service.errors import DanganError, InvalidInput
 from service.ingest import IngestRequest, IngestResult, ingest
-from service.models import User
+from service.models import Fonds, User
+
+from .ctx import archive, db, error_status, localize, me
+from .search_views import retention_label, section_names
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 
@@ -83,7 +98,7 @@ def _real_files(files: list[FileStorage]) -> list[FileStorage]:
 
 
 @contextlib.contextmanager
-def _upload_dir(archive: Archive) -> Iterator[Path]:
+def upload_dir(archive: Archive) -> Iterator[Path]:
     base = archive.settings.data_dir / "tmp"
     try:
         base.mkdir(parents=True, exist_ok=True)
@@ -101,7 +116,7 @@ def ingest_upload(archive: Archive, user: User, form: MultiDict,
     files = _real_files(files)
     if not files:
         raise InvalidInput("没有选择文件：请至少选择一个扫描文件。/ No files: choose at least one scan.")
-    with _upload_dir(archive) as tmp:
+    with upload_dir(archive) as tmp:
         paths, names, empty = [], [], []
         for n, fs in enumerate(files, start=1):
             name = client_name(fs.filename, n)
@@ -119,3 +134,37 @@ def ingest_upload(archive: Archive, user: User, form: MultiDict,
         req = IngestRequest(files=paths, original_names=names, actor=user.username,
                             uploader=user, **fields)
         return ingest(archive, req)
+
+
+bp = Blueprint("upload", __name__)
+
+
+def _render(values: dict, error: str | None = None, status: int = 200,
+            details: dict | None = None) -> ResponseReturnValue:
+    s = db()
+    user = me()
+    details = details or {}
+    return render_template(
+        "upload.html", values=values, error=error, existing=details.get("existing", []),
+        failed_files=details.get("failed_files", []),
+        fonds=list(s.query(Fonds).order_by(Fonds.code)), categories=list_categories(s),
+        retentions=RETENTIONS, retention_label=retention_label, secrecy_levels=registrable_secrecy(user),
+        customers=list_customers(s, user), boxes=all_boxes(s), sections=section_names(),
+        this_year=date.today().year), status
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@login_required
+def upload() -> ResponseReturnValue:
+    if request.method == "GET":
+        return _render(request.args.to_dict())
+    try:
+        result = ingest_upload(archive(), me(), request.form, request.files.getlist("files"))
+    except DanganError as exc:
+        return _render(request.form.to_dict(), localize(exc.message), error_status(exc),
+                       exc.details)
+    if result.failed_files:
+        for f in result.failed_files:
+            flash(f"{f['name']}: {localize(f['reason'] or '')}", "error")
+    flash(_("已登记 %(code)s，正在识别文字。", code=result.archival_code), "success")
+    return redirect(url_for("items.show", item_id=result.id))
