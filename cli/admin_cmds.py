@@ -54,19 +54,14 @@ def customer_group() -> None:
 @handle_errors
 def customer_add(number: str, name: str, kind: str, grade: str, industry: str | None,
                  contacts: str | None, owner: str | None, as_json: bool) -> None:
-    from sqlalchemy import select
-
     from service.catalogue import create_customer
-    from service.errors import NotFound
-    from service.models import User
+    from service.users import get_user
 
     archive = archive_ready()
     with archive.session() as s:
         owner_user = None
         if owner:
-            owner_user = s.scalar(select(User).where(User.username == owner))
-            if owner_user is None:
-                raise NotFound(f"用户“{owner}”不存在。/ Unknown user {owner!r}.")
+            owner_user = get_user(s, owner)
         c = create_customer(s, number, name, kind=kind, grade=grade, industry=industry,
                             contacts=contacts, owner=owner_user)
         data = {"id": c.id, "number": c.number, "name": c.name, "owner": owner,

@@ -52,6 +52,7 @@ from .models import (
     Shelf,
     User,
 )
+from .users import get_user
 from .vocab import CUSTOMER_SECTIONS
 
 # ----------------------------------------------------------------- shelving tree
@@ -273,9 +274,7 @@ def register_customer(session: Session, user: User | None, number: str, name: st
         raise InvalidInput("客户名称不能为空。/ The customer name must not be empty.")
     owner = None
     if owner_username:
-        owner = session.scalar(select(User).where(User.username == owner_username.strip()))
-        if owner is None:
-            raise NotFound(f"用户“{owner_username}”不存在。/ Unknown user {owner_username!r}.")
+        owner = get_user(session, owner_username.strip())
     return create_customer(session, number.strip(), name.strip(), kind=kind, grade=grade,
                            industry=(industry or "").strip() or None,
                            contacts=(contacts or "").strip() or None, owner=owner,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from indexer.search.types import (
     FILTER_KEYS,
@@ -19,9 +20,10 @@ from indexer.search.types import (
 
 from .access import operator_visibility, visibility_for
 from .archive import Archive
-from .errors import InvalidInput, NotFound
-from .models import ArchiveItem, User
+from .errors import InvalidInput
+from .models import ArchiveItem, Customer, User
 from .privacy import can_see_personal, mask_personal
+from .users import get_user
 from .vocab import ITEM_STATUSES, RETENTIONS, SECRECY_LEVELS, PageStatus
 
 SORTS = SORT_ORDERS
@@ -141,14 +143,63 @@ def parse_search_params(args: Mapping[str, Any], *, default_limit: int = 10,
         per_page=_int(args, limit_key, default_limit, 1, MAX_LIMIT))
 
 
+# ----------------------------------------------------------------- the result page's panels
+
+#: The filters of the search page, in the order its chips show them.
+FILTER_PARAMS = ("fonds", "category", "year", "retention", "secrecy", "customer", "box", "location",
+                 "status")
+CHIP_PARAMS = (*FILTER_PARAMS, "year_from", "year_to")
+#: The facets beside a result list, in the order shown.
+FACET_ORDER = ("category", "year", "customer", "location", "secrecy", "retention", "fonds",
+               "status")
+
+
+@dataclass(frozen=True)
+class FacetEntry:
+    value: str
+    count: int
+    #: The value is the filter in force (choosing it again removes the filter).
+    active: bool
+    #: The catalogue's name for the value, where it has one the page cannot know (customers).
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    field: str
+    entries: list[FacetEntry]
+
+
+def filter_chips(selected: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The filters in force as (parameter, value), in the page's order: one removable chip each."""
+    return [(k, selected[k]) for k in CHIP_PARAMS if selected.get(k)]
+
+
+def facet_groups(session: Session, result: SearchResult,
+                 selected: Mapping[str, str]) -> list[FacetGroup]:
+    """The result's facet counts as the page shows them: fields in order, empty ones left out,
+    the selected value marked, customers named."""
+    numbers = list((result.facets.get("customer") or {}).keys())
+    customers = dict(session.execute(select(Customer.number, Customer.name).where(
+        Customer.number.in_(numbers))).all()) if numbers else {}
+    groups = []
+    for name in FACET_ORDER:
+        values = result.facets.get(name) or {}
+        if not values:
+            continue
+        active = selected.get(name, "")
+        groups.append(FacetGroup(name, [
+            FacetEntry(str(value), count, str(value) == active,
+                       customers.get(str(value)) if name == "customer" else None)
+            for value, count in values.items()]))
+    return groups
+
+
 def _user(archive: Archive, username: str | None, user: User | None) -> User | None:
     if username is None:
         return user
     with archive.session() as s:
-        found = s.scalar(select(User).where(User.username == username))
-    if found is None:
-        raise NotFound(f"用户“{username}”不存在。/ Unknown user {username!r}.")
-    return found
+        return get_user(s, username)
 
 
 def run_search(archive: Archive, params: SearchParams | str, *, username: str | None = None,

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from .archive import Archive
 from .catalogue import create_fonds, upsert_category
 from .migrate import upgrade
-from .models import Category, Fonds, User
-from .users import create_user, generate_password
+from .models import Category, Fonds
+from .users import create_user, find_user, generate_password
 from .vocab import DEFAULT_CATEGORIES, Role
 
 
@@ -45,7 +45,7 @@ def init_archive(archive: Archive, *, admin_password: str | None = None, fonds: 
     password = None
     created = False
     with archive.session() as s:
-        if s.scalar(select(User).where(User.username == "admin")) is None:
+        if find_user(s, "admin") is None:
             password = admin_password or generate_password()
             create_user(s, "admin", password, role=Role.ADMIN, display_name="系统管理员",
                         must_change_password=admin_password is None)

@@ -14,10 +14,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .errors import Conflict, InvalidInput, PermissionDenied
+from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .models import User
 from .models.users import new_nonce
 from .vocab import ROLES
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The account with this user name, or None: the one lookup of a user by name."""
+    return session.scalar(select(User).where(User.username == username))
+
+
+def get_user(session: Session, username: str) -> User:
+    """The account with this user name, or NotFound."""
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound(f"用户“{username}”不存在。/ Unknown user {username!r}.")
+    return user
 
 
 def create_user(session: Session, username: str, password: str, *, role: str = "staff",
@@ -29,7 +42,7 @@ def create_user(session: Session, username: str, password: str, *, role: str = "
         raise InvalidInput("用户名不能为空且不超过64个字符。/ Username must be 1–64 characters.")
     if len(password) < 8:
         raise InvalidInput("密码至少8个字符。/ Password must have at least 8 characters.")
-    if session.scalar(select(User).where(User.username == username)):
+    if find_user(session, username):
         raise Conflict(f"用户“{username}”已存在。/ User {username!r} already exists.")
     user = User(username=username, password_hash=generate_password_hash(password), role=role,
                 display_name=display_name or username, department=department,
@@ -48,7 +61,7 @@ def _dummy_hash() -> str:
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this password, or None. Unknown names cost a hash check too, so
     the time taken does not tell which names exist."""
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     ok = check_password_hash(user.password_hash if user is not None else _dummy_hash(), password)
     if user is None or not ok or not user.active:
         return None

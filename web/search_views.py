@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -14,8 +16,14 @@ from service.catalogue import list_categories
 from service.codes import RETENTIONS
 from service.errors import InvalidInput
 from service.item_view import hit_rows, recent_items
-from service.models import Customer, Fonds
-from service.search import parse_search_params, run_search
+from service.models import Fonds
+from service.search import (
+    CHIP_PARAMS,
+    facet_groups,
+    filter_chips,
+    parse_search_params,
+    run_search,
+)
 from service.vocab import CUSTOMER_SECTIONS, ItemStatus
 
 from .ctx import archive, db, localize, me
@@ -24,8 +32,6 @@ from .labels import category_label, location_label, secrecy_label
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 20
-FILTER_PARAMS = ("fonds", "category", "year", "retention", "secrecy", "customer", "box", "location",
-                 "status")
 
 
 def status_label(value: str) -> str:
@@ -45,21 +51,21 @@ def retention_label(value: str) -> str:
     return {"Y": _("永久"), "D30": _("定期30年"), "D10": _("定期10年")}.get(value, value)
 
 
-def _url(params: dict, **changes) -> str:  # type: ignore[no-untyped-def]
+def _url(params: dict, **changes: Any) -> str:
     p = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
     return url_for("search.search") + ("?" + urlencode(p) if p else "")
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return redirect(url_for("search.search"))
 
 
 @bp.route("/search")
 @login_required
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     params = {k: request.args.get(k, "").strip() for k in
-              ("q", *FILTER_PARAMS, "year_from", "year_to", "sort")}
+              ("q", *CHIP_PARAMS, "sort")}
     params = {k: v for k, v in params.items() if v}
     q = params.get("q", "")
     user = me()
@@ -84,9 +90,9 @@ def search():  # type: ignore[no-untyped-def]
              "secrecy": _("密级"), "status": _("状态"), "customer": _("客户"),
              "box": _("档案盒"), "location": _("存放位置")}
     active_filters = [(k, _("%(name)s：%(value)s", name=names.get(k, k),
-                            value=value_labels.get(k, str)(params[k])),
+                            value=value_labels.get(k, str)(v)),
                        _url(params, page=None, **{k: None}))
-                      for k in (*FILTER_PARAMS, "year_from", "year_to") if params.get(k)]
+                      for k, v in filter_chips(params)]
     try:
         sp = parse_search_params(request.args, default_limit=PER_PAGE)
     except InvalidInput as exc:
@@ -97,25 +103,11 @@ def search():  # type: ignore[no-untyped-def]
         result = run_search(archive(), sp, user=user, facets=True, raw=True)
         rows = hit_rows(s, user, [h.id for h in result.hits],
                         {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})
-        customers = {c.number: c.name for c in s.query(Customer).filter(
-            Customer.number.in_(list((result.facets.get("customer") or {}).keys())))}
-        labels = {**value_labels, "customer": lambda v: customers.get(v, v)}
-        for field in ("category", "year", "customer", "location", "secrecy", "retention", "fonds",
-                      "status"):
-            values = result.facets.get(field) or {}
-            if not values:
-                continue
-            active_value = params.get(field, "")
-            entries = []
-            for value, count in values.items():
-                value = str(value)
-                active = value == active_value
-                entries.append({
-                    "value": value, "label": labels.get(field, str)(value), "count": count,
-                    "active": active,
-                    "url": _url(params, page=None, **{field: None if active else value}),
-                })
-            facets.append({"field": field, "name": names[field], "entries": entries})
+        facets = [{"field": g.field, "name": names[g.field], "entries": [
+            {"value": e.value, "label": e.name or value_labels.get(g.field, str)(e.value),
+             "count": e.count, "active": e.active,
+             "url": _url(params, page=None, **{g.field: None if e.active else e.value})}
+            for e in g.entries]} for g in facet_groups(s, result, params)]
     elif sp is not None:
         recent = recent_items(s, user, 12)
     pages = 0
