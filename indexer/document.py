@@ -286,8 +286,9 @@ class ScanDocument:
                 )
             self._render_dpi.append(dpi)
         if self._pypdf is not None and self._measure_streams:
+            sizes: dict[tuple[int, int], int] = {}  # pages often share streams: inflate once
             for i in range(n):
-                self._count_decoded(_page_stream_bytes(self._pypdf.pages[i], i + 1))
+                self._count_decoded(_page_stream_bytes(self._pypdf.pages[i], i + 1, sizes))
         if validate:
             # A cheap low-resolution render of every page proves the content streams parse.
             for i in range(n):
@@ -443,19 +444,25 @@ def _stream_bytes(stream, budget: int) -> int:  # type: ignore[no-untyped-def]
         return 0
 
 
-def _page_stream_bytes(page, page_no: int) -> int:  # type: ignore[no-untyped-def]
+def _page_stream_bytes(page, page_no: int,  # type: ignore[no-untyped-def]
+                       sizes: dict[tuple[int, int], int] | None = None) -> int:
     """Inflated size of a page's content streams, forms and images, each object counted once.
 
     Counted before any rendering, in bounded memory, so that a small file whose streams
-    inflate to gigabytes is refused quickly (pdfium would inflate them whole).
+    inflate to gigabytes is refused quickly (pdfium would inflate them whole). ``sizes``
+    remembers the size of every indirect stream already inflated for another page: a stream
+    shared by many pages is counted for each of them (each page draws it) but inflated once,
+    so counting costs the file's distinct data, not pages × data.
     """
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
+    sizes = {} if sizes is None else sizes
     seen: set[tuple[int, int]] = set()
     total = 0
     todo: list = [page.raw_get(k) for k in ("/Contents", "/Resources") if k in page]
     while todo:
         obj = todo.pop()
+        ref = None
         if isinstance(obj, IndirectObject):
             ref = (obj.idnum, obj.generation)
             if ref in seen:
@@ -463,7 +470,14 @@ def _page_stream_bytes(page, page_no: int) -> int:  # type: ignore[no-untyped-de
             seen.add(ref)
             obj = obj.get_object()
         if isinstance(obj, StreamObject):
-            total += _stream_bytes(obj, MAX_PAGE_STREAM_BYTES - total)
+            if ref is not None and ref in sizes:
+                size = sizes[ref]
+            else:
+                # Within the budget the size is exact; past it the page is refused below.
+                size = _stream_bytes(obj, MAX_PAGE_STREAM_BYTES - total)
+                if ref is not None:
+                    sizes[ref] = size
+            total += size
             if obj.get("/Subtype") == "/Form" and "/Resources" in obj:
                 todo.append(obj.raw_get("/Resources"))
         elif isinstance(obj, ArrayObject):  # several content streams

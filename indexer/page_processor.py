@@ -113,12 +113,14 @@ def measure(path: str | os.PathLike[str], limits: Limits | None = None) -> FileC
     """Count pages and decoded bytes from the file's structure, within ``limits``.
 
     Nothing is decoded for a multi-page file (its pages are read by the page workers,
-    where a bad page fails on its own); a single page is decoded to prove it reads, which
-    the pixel and stream caps keep bounded. Raises IngestError for a file that cannot be
-    ingested or breaks a limit.
+    where a bad page fails on its own); a single image page is decoded to prove it reads,
+    which the pixel cap keeps bounded. A PDF page is never drawn here: what drawing costs
+    is not bounded by its bytes (a few MiB of operators can take pdfium seconds and
+    gigabytes even at 20 dpi), so a page that does not draw fails in its page worker.
+    Raises IngestError for a file that cannot be ingested or breaks a limit.
     """
     with open_document(path, validate=False, limits=limits, measure_streams=True) as doc:
-        if doc.page_count == 1:
+        if doc.page_count == 1 and doc.format != "pdf":
             doc.check_page(1)
         return FileCount(doc.format, doc.page_count, doc.decoded_bytes)
 

@@ -366,11 +366,17 @@ def write_many_frame_tiff(path: str | os.PathLike[str], frames: int = 1000,
     return Path(path)
 
 
-def write_pdf_stream_bomb(path: str | os.PathLike[str], inflated: int = 1 << 30) -> Path:
-    """A one-page PDF of about 1 MB whose content stream inflates to ``inflated`` bytes."""
+def write_pdf_stream_bomb(path: str | os.PathLike[str], inflated: int = 1 << 30, *,
+                          unit: bytes = b" ", pages: int = 1) -> Path:
+    """A small PDF whose content stream inflates to ``inflated`` bytes of ``unit`` repeated.
+
+    ``unit`` b" " is empty content (cheap to draw, big to inflate); a drawing operator such
+    as b"0 0 1 1 re f\n" makes a page that is costly to render. All ``pages`` share the one
+    stream, so the file stays small however many pages draw it.
+    """
     # After a full flush the compressor forgets its history, so every further megabyte of
-    # spaces compresses to the same block: repeat it, then write the true Adler-32.
-    chunk = b" " * (1 << 20)
+    # the unit compresses to the same block: repeat it, then write the true Adler-32.
+    chunk = unit * ((1 << 20) // len(unit))
     count = max(2, inflated // len(chunk))
     comp = zlib.compressobj(9)
     first = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
@@ -379,10 +385,13 @@ def write_pdf_stream_bomb(path: str | os.PathLike[str], inflated: int = 1 << 30)
     for _ in range(count):
         adler = zlib.adler32(chunk, adler)
     data = first + block * (count - 1) + comp.flush()[:-4] + struct.pack(">I", adler)
+    contents = 3 + pages
+    kids = " ".join(f"{3 + i} 0 R" for i in range(pages)).encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        *[b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R >>" % contents
+          for _ in range(pages)],
         _stream(data, b"/Filter /FlateDecode"),
     ]
     Path(path).write_bytes(build_pdf(objects))

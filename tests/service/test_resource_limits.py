@@ -100,6 +100,30 @@ def test_pdf_stream_bomb_is_refused_quickly_in_bounded_memory(archive, queued,
     assert not queued
 
 
+def test_pages_sharing_one_inflating_stream_are_refused_quickly(archive, queued,
+                                                                tmp_path: Path) -> None:
+    """500 pages drawing one 200 MiB stream: the stream is inflated once, not per page."""
+    shared = write_pdf_stream_bomb(tmp_path / "shared.pdf", 200 * 2**20, pages=500)
+    assert shared.stat().st_size < 512 * 2**10
+    message, took = _refused(archive, [shared])
+    assert "解压炸弹" in message and "GiB" in message
+    assert took < 8  # inflating it for every page up to the 8 GiB cap took over 20 s
+
+
+def test_a_costly_single_pdf_page_is_not_rendered_in_the_request(archive, queued,
+                                                                 tmp_path: Path) -> None:
+    """A one-page PDF drawing millions of rectangles is counted, not drawn, by the upload:
+    its 60 MiB of operators took pdfium 10 s and 1.7 GB to draw even at 20 dpi."""
+    costly = write_pdf_stream_bomb(tmp_path / "rects.pdf", 60 * 2**20, unit=b"0 0 1 1 re f\n")
+    assert costly.stat().st_size < 512 * 2**10
+    start = time.monotonic()
+    counted = measure(costly)
+    assert time.monotonic() - start < 3
+    assert counted.format == "pdf" and counted.pages == 1
+    res = ingest(archive, _request([costly], title="矢量图"))  # a page worker draws it later
+    assert res.pages == 1 and res.status == "processing" and queued
+
+
 def test_pages_are_counted_without_decoding_them(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     tiny = render_page(["第一页"], size=(300, 200))
