@@ -15,6 +15,7 @@ from markupsafe import escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from service.archive import Archive
 from service.db import db_failure
@@ -50,10 +51,25 @@ def _select_locale() -> str:
     return ctx.lang()
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in our routes is a database row id: a number past 64 bits names nothing
+    (404), where the plain converter handed it on to SQLite or PostgreSQL (overflow, 500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+class _ArchiveMap(Map):
+    default_converters = {**Map.default_converters, "int": RowIdConverter}
+
+
 class ArchiveApp(Flask):
     """Flask, with each request's catalogue work committed when its view returns: inside
     the request, so a failing commit is answered by the error handlers below, and nothing
     is left to commit at teardown, where a failure could only become a bare 500."""
+
+    url_map_class = _ArchiveMap
 
     def dispatch_request(self):  # type: ignore[no-untyped-def]
         rv = super().dispatch_request()

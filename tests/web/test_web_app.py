@@ -146,6 +146,17 @@ def test_api_item_progress_and_code_preview(client, h):
     assert client.get("/api/v1/items/999999").status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/items/{}", "/items/{}/pages/1/image", "/items/1/files/{}",
+                                  "/api/v1/items/{}", "/api/v1/items/{}/progress",
+                                  "/shelves/{}", "/shelves/rooms/{}"])
+def test_an_id_no_column_can_hold_is_not_found(client, h, path: str) -> None:
+    """A number past the database's 64-bit ids is a page that does not exist, not a 500."""
+    h.login(client, "admin", h.ADMIN_PW)
+    for n in (2**63, 10**20):
+        r = client.get(path.format(n))
+        assert r.status_code == 404, (path, n, r.status_code)
+
+
 def test_api_upload_real_scan_then_search_and_view(archive, client, h, tmp_path, no_queue):
     """Upload through the API, run the queued OCR pages here, then find and view the hit."""
     from indexer.pipeline import run_page
