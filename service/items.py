@@ -1,13 +1,30 @@
-"""Reading items back: the JSON shape of `dangan show` and the item page."""
+"""The read model of an item: its catalogue fields, where the paper set is, its files and
+pages, and how it shows as a search hit — for `dangan show`, the API and the web pages.
+
+Every reader that acts for a user goes through `visible_item` (service.access decides);
+no Flask here: the web views call these and render the result.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import NotFound
+from indexer.search.highlight import find_spans, match_boxes
+from indexer.search.query import parse_query
+
+from .access import can_download, can_view, handling, require_view
+from .archive import Archive
+from .audit import record
+from .errors import NotFound, PermissionDenied
 from .locations import box_path
-from .models import ArchiveItem
+from .models import ArchiveItem, Page, StoredFile, User
+from .privacy import can_see_personal, mask_personal, text_for
 from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus
+
+# ----------------------------------------------------------------- finding an item
 
 
 def get_item(session: Session, item_id: int) -> ArchiveItem:
@@ -15,6 +32,23 @@ def get_item(session: Session, item_id: int) -> ArchiveItem:
     if item is None:
         raise NotFound(f"档案件 {item_id} 不存在。/ Item {item_id} does not exist.")
     return item
+
+
+def visible_item(session: Session, user: User | None, item_id: int) -> ArchiveItem:
+    """The item, or NotFound/PermissionDenied; 绝密 and other users' files never come back."""
+    item = get_item(session, item_id)
+    require_view(user, item)
+    return item
+
+
+def get_page(item: ArchiveItem, n: int) -> Page:
+    for p in item.pages:
+        if p.n == n:
+            return p
+    raise NotFound(f"第 {n} 页不存在。/ Page {n} does not exist.")
+
+
+# ----------------------------------------------------------------- fields, location, files, pages
 
 
 def progress(item: ArchiveItem) -> dict:
@@ -29,6 +63,21 @@ def item_summary(item: ArchiveItem) -> dict:
             "status": item.status, "pages": len(item.pages), **progress(item)}
 
 
+def location(item: ArchiveItem) -> dict | None:
+    """Where the paper set is: its box and the box's shelf, or None when not boxed."""
+    box = item.box
+    if box is None:
+        return None
+    shelf = box.shelf
+    return {
+        "box": box.barcode, "path": box_path(box),
+        "room": shelf.section.rack.room.name if shelf else None,
+        "rack": shelf.section.rack.code if shelf else None,
+        "section": shelf.section.code if shelf else None,
+        "shelf": shelf.code if shelf else None,
+    }
+
+
 def item_to_json(item: ArchiveItem, *, with_text: bool = True,
                  mask_personal_data: bool = False) -> dict:
     """Everything about an item: catalogue fields, paper set location, electronic set.
@@ -37,26 +86,12 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
     texts leave only when the item's secrecy lets its content be exported (not 机密 or 绝密,
     see `access.handling`); otherwise `text_withheld` says why.
     """
-    from .access import handling
-    from .privacy import mask_personal
-
     rule = handling(item)
     with_text = with_text and rule.export
 
     def page_text(text: str | None) -> str:
         return mask_personal(text or "") if mask_personal_data else text or ""
 
-    box = item.box
-    location = None
-    if box is not None:
-        shelf = box.shelf
-        location = {
-            "box": box.barcode, "path": box_path(box),
-            "room": shelf.section.rack.room.name if shelf else None,
-            "rack": shelf.section.rack.code if shelf else None,
-            "section": shelf.section.code if shelf else None,
-            "shelf": shelf.code if shelf else None,
-        }
     return {
         "id": item.id,
         "archival_code": item.archival_code,
@@ -83,7 +118,7 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
         "status": item.status,
         "status_reason": item.status_reason,
         "progress": progress(item),
-        "location": location,
+        "location": location(item),
         "created_at": item.created_at.isoformat(),
         "files": [{"key": f.key, "sha256": f.sha256, "size": f.size, "role": f.role,
                    "name": f.original_name, "format": f.format, "pages": f.page_count,
@@ -94,3 +129,162 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
                    **({"text": page_text(p.text)} if with_text else {})} for p in item.pages],
         **({} if rule.export else {"text_withheld": rule.reason}),
     }
+
+
+# ----------------------------------------------------------------- files, page text, hits
+
+
+def downloadable_file(session: Session, user: User | None, item_id: int,
+                      file_id: int) -> StoredFile:
+    item = visible_item(session, user, item_id)
+    if not can_download(user, item):
+        raise PermissionDenied("机密档案只能在阅览室屏幕上查阅，不能下载。/ "
+                               "Confidential items may be read on screen only, not downloaded.")
+    f = session.get(StoredFile, file_id)
+    if f is None or f.item_id != item.id:
+        raise NotFound(f"文件 {file_id} 不存在。/ File {file_id} does not exist.")
+    return f
+
+
+def masked_download(archive: Archive, user: User | None, f: StoredFile) -> bytes | None:
+    """The searchable PDF as this user may have it, when that differs from the stored file.
+
+    Users who may not see personal data get its text layer with resident ID and mobile
+    numbers masked (service.privacy), built on request so it always follows the current
+    masking rule; None means the stored file may be handed out as it is.
+    """
+    if f.role != "searchable_pdf" or can_see_personal(user):
+        return None
+    from indexer.pipeline import searchable_pdf_through
+
+    return searchable_pdf_through(archive, f.item_id, mask_personal)
+
+
+def hit_boxes(page: Page, q: str | None, user: User | None) -> list[dict[str, int]]:
+    """Boxes (page-image coordinates) of the OCR words matching the query on this page, as
+    the user may read the words (a masked number is never outlined: no search oracle)."""
+    if not q or not page.words:
+        return []
+    return merge_boxes(match_boxes(readable_words(user, page.words),
+                                   parse_query(q).positive_phrases()))
+
+
+def readable_words(user: User | None, words: list[dict]) -> list[dict]:
+    """OCR words with personal numbers masked for users who may not see them; a number
+    split over several words (138 1234 5678) is masked as the page text is."""
+    if can_see_personal(user) or not words:
+        return words
+    joined = " ".join(str(w.get("t", "")) for w in words)
+    masked = mask_personal(joined)
+    if masked == joined:
+        return words
+    out, pos = [], 0
+    for w in words:
+        n = len(str(w.get("t", "")))
+        out.append({**w, "t": masked[pos:pos + n]})
+        pos += n + 1
+    return out
+
+
+def merge_boxes(boxes: list[dict[str, int]]) -> list[dict[str, int]]:
+    """Join boxes of neighbouring words on one line, so a phrase is outlined once."""
+    out: list[dict[str, int]] = []
+    for b in sorted(boxes, key=lambda b: b["x"]):
+        for last in out:
+            top, bottom = max(last["y"], b["y"]), min(last["y"] + last["h"], b["y"] + b["h"])
+            same_line = bottom - top > 0.5 * min(last["h"], b["h"])
+            gap = b["x"] - (last["x"] + last["w"])
+            if same_line and gap <= 0.8 * max(last["h"], b["h"]):
+                x, y = min(last["x"], b["x"]), min(last["y"], b["y"])
+                last.update(x=x, y=y, w=max(last["x"] + last["w"], b["x"] + b["w"]) - x,
+                            h=max(last["y"] + last["h"], b["y"] + b["h"]) - y)
+                break
+        else:
+            out.append(dict(b))
+    return out
+
+
+def text_segments(text: str | None, q: str | None) -> list[tuple[str, bool]]:
+    """The page text cut into (piece, is_match) for rendering with autoescape."""
+    text = text or ""
+    if not q or not text:
+        return [(text, False)] if text else []
+    spans = find_spans(text, parse_query(q).positive_phrases())
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for s, e in spans:
+        if s > pos:
+            out.append((text[pos:s], False))
+        out.append((text[s:e], True))
+        pos = e
+    if pos < len(text):
+        out.append((text[pos:], False))
+    return out
+
+
+def pages_with_matches(item: ArchiveItem, q: str | None, user: User | None) -> list[int]:
+    """Pages whose text, as the user may read it, matches the query."""
+    if not q:
+        return []
+    phrases = parse_query(q).positive_phrases()
+    return [p.n for p in item.pages if p.text and find_spans(text_for(user, p.text) or "", phrases)]
+
+
+@dataclass
+class HitRow:
+    """Catalogue details shown beside a search hit."""
+
+    id: int
+    customer: str | None
+    customer_number: str | None
+    secrecy: str
+    location: str | None
+    category: str
+    year: int
+    status: str
+    thumb_page: int | None
+    date: str | None
+    category_code: str = ""
+
+
+def hit_rows(session: Session, user: User | None, ids: list[int],
+             pages: dict[int, int | None]) -> dict[int, HitRow]:
+    """Details for the hits the user may see (a stale index entry is dropped, not shown)."""
+    if not ids:
+        return {}
+    out: dict[int, HitRow] = {}
+    for item in session.scalars(select(ArchiveItem).where(ArchiveItem.id.in_(ids))):
+        if not can_view(user, item):
+            continue
+        wanted = pages.get(item.id)
+        thumb = None
+        for p in item.pages:
+            if p.thumb_key and (thumb is None or p.n == wanted):
+                thumb = p.n
+        out[item.id] = HitRow(
+            id=item.id, customer=item.customer.name if item.customer else None,
+            customer_number=item.customer.number if item.customer else None,
+            secrecy=item.secrecy, location=box_path(item.box),
+            category=item.category.name, year=item.year, status=item.status, thumb_page=thumb,
+            date=item.doc_date.isoformat() if item.doc_date else None,
+            category_code=item.category.code)
+    return out
+
+
+def record_access(session: Session, user: User | None, action: str, item: ArchiveItem,
+                  detail: dict | None = None) -> None:
+    """Audit a view or download of an item."""
+    record(session, user.username if user else "?", action, f"item:{item.id}",
+           {"archival_code": item.archival_code, **(detail or {})})
+
+
+def recent_items(session: Session, user: User | None, limit: int = 10) -> list[ArchiveItem]:
+    """The newest items the user may open (the search page's starting point)."""
+    out: list[ArchiveItem] = []
+    stmt = select(ArchiveItem).order_by(ArchiveItem.id.desc()).limit(500)
+    for item in session.scalars(stmt):
+        if can_view(user, item):
+            out.append(item)
+            if len(out) >= limit:
+                break
+    return out

@@ -7,8 +7,7 @@ from flask_login import current_user
 
 from service.codes import preview
 from service.errors import InvalidInput
-from service.item_view import record_access, visible_item
-from service.items import item_summary, item_to_json
+from service.items import item_summary, item_to_json, record_access, visible_item
 from service.privacy import can_see_personal
 from service.search import parse_search_params, run_search
 from service.users import require_password_changed, user_for_token

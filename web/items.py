@@ -21,7 +21,7 @@ from flask_login import login_required
 from service import repairs
 from service.access import can_download, can_repair_files, handling
 from service.errors import DanganError, InvalidInput, PermissionDenied
-from service.item_view import (
+from service.items import (
     downloadable_file,
     get_page,
     hit_boxes,

@@ -15,7 +15,7 @@ from service.browse import all_boxes
 from service.catalogue import list_categories
 from service.codes import RETENTIONS
 from service.errors import InvalidInput
-from service.item_view import hit_rows, recent_items
+from service.items import hit_rows, recent_items
 from service.models import Fonds
 from service.search import (
     CHIP_PARAMS,
