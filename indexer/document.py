@@ -11,6 +11,7 @@ thread) that opened it. The pipeline runs one process per core, never threads.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import warnings
@@ -37,6 +38,10 @@ MIN_TEXT_CHARS = 10  # fewer visible characters than this and a PDF page counts 
 
 # Never accept partial images silently: a truncated scan must be re-uploaded.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# pypdf (strict=False) logs each repair it makes as a warning ("EOF marker not found"); with
+# no logging set up, as in the CLI, Python prints those bare English lines to stderr. What a
+# damaged file means for the user is said by our IngestError; only pypdf's errors are kept.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def _too_many_pixels(w: int, h: int, where: str) -> IngestError:

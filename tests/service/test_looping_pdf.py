@@ -35,3 +35,15 @@ def test_cli_ingest_with_looping_pdf_says_what_is_wrong(archive_env: dict[str, s
                    "--title", "只有坏文件", check=False)
     assert "Traceback" not in alone.stderr and alone.returncode == 2, alone.stderr
     assert "PDF 文件结构已损坏" in alone.stderr or "broken-pdf" in alone.stderr, alone.stderr
+
+
+def test_cli_ingest_of_a_damaged_pdf_prints_only_our_message(archive_env: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    """The PDF parser's own warnings ("EOF marker not found") are not the user's message."""
+    env = archive_env
+    dangan(env, "init", "--admin-password", "initial-pass")
+    damaged = tmp_path / "damaged.pdf"
+    damaged.write_bytes(b"%PDF-1.7\n1 0 obj<<>>endobj\n")  # no xref, no trailer, no %%EOF
+    proc = dangan(env, "ingest", str(damaged), *INGEST, "--title", "损坏", check=False)
+    assert proc.returncode == 2 and "PDF 文件结构已损坏" in proc.stderr, proc.stderr
+    assert "EOF marker" not in proc.stderr + proc.stdout, proc.stderr
