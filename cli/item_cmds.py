@@ -65,7 +65,7 @@ def ingest_cmd(files: tuple[Path, ...], as_json: bool, wait: bool, **fields: obj
 def _wait_for(archive, item_id: int, *, progress: bool) -> None:  # type: ignore[no-untyped-def]
     from service.items import get_item
     from service.items import progress as item_progress
-    from service.worker import run_until
+    from service.jobs.worker import run_until
 
     def done() -> bool:
         """One read per poll: the status decides, the same read feeds the progress line."""
@@ -76,7 +76,7 @@ def _wait_for(archive, item_id: int, *, progress: bool) -> None:  # type: ignore
             click.echo(f"\rOCR {p['pages_done']}/{p['pages_total']}", nl=False, err=True)
         return status != ItemStatus.PROCESSING
 
-    run_until(done, archive.settings.workers)
+    run_until(archive, done, archive.settings.workers)
     if progress:
         click.echo("", err=True)
 
@@ -122,8 +122,8 @@ def show_cmd(item_id: int, as_json: bool) -> None:
 @handle_errors
 def retry_cmd(item_id: int, wait: bool, as_json: bool) -> None:
     """Rerun the failed files and pages of an item."""
-    from indexer.pipeline import retry_item
     from service.items import get_item, item_summary
+    from service.jobs.pipeline import retry_item
 
     archive = archive_ready()
     with archive.session() as s:

@@ -86,7 +86,7 @@ def serve_cmd(host: str, port: int, no_workers: bool) -> None:
 @handle_errors
 def worker_cmd(workers: int | None) -> None:
     """Run the background workers alone (one process per core)."""
-    from service.worker import run_consumer
+    from service.jobs.worker import run_consumer
 
     archive = archive_ready()
     run_consumer(archive, workers or archive.settings.workers)

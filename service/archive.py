@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from .config import Settings
 from .db import get_engine, session_scope
+from .jobs.queue import JobQueue
 
 if TYPE_CHECKING:
     from indexer.search.types import SearchEngine
@@ -50,7 +51,7 @@ class Archive:
 
     @cached_property
     def search(self) -> SearchEngine:
-        from indexer.search_backend import open_search
+        from .search_backend import open_search
 
         return open_search(self.settings, self.engine)
 
@@ -58,3 +59,9 @@ class Archive:
     def embedded_search(self) -> bool:
         """True when the index lives in the catalogue database (same-transaction updates)."""
         return self.settings.search_url == "sqlite" and self.engine.dialect.name == "sqlite"
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        """The job queue from the settings, built on first use; its tasks run in worker
+        processes, each with an archive of its own on the same settings."""
+        return JobQueue(self.settings, lambda: Archive(self.settings))

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from .archive import Archive
 from .models import ArchiveItem, StoredFile
+from .search_docs import item_fingerprint
 from .vocab import ItemStatus, PageStatus
 
 
@@ -34,8 +35,6 @@ def check_audit(archive: Archive) -> dict:
 
 def check_index(archive: Archive) -> dict:
     """Items whose pages are missing from the index, stale there, or indexed but gone."""
-    from indexer.search_docs import item_fingerprint
-
     indexed = archive.search.indexed_items()
     missing, stale, expected = [], [], set()
     with archive.session() as s:

@@ -11,7 +11,7 @@ notes the items such a change touches (at flush) and brings their index entries 
 * Elasticsearch (not transactional): right after the commit. Should that fail, the entry
   is merely stale; `dangan check --index` reports it and `dangan reindex` mends it.
 
-An item is reindexed only when its fingerprint (indexer.search_docs.item_fingerprint)
+An item is reindexed only when its fingerprint (service.search_docs.item_fingerprint)
 differs from the one in the index, so a use case that already indexed explicitly (the
 page pipeline) costs one fingerprint comparison, not a second indexing.
 """
@@ -25,6 +25,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from .models import ArchiveItem, Box, Category, Customer, Fonds, Rack, Room, Section, Shelf
+from .search_docs import item_fingerprint, page_docs
 from .vocab import PageStatus
 
 if TYPE_CHECKING:
@@ -142,8 +143,6 @@ def sync_items(archive: Archive, session: Session, item_ids: set[int],
 
     `conn` is the catalogue transaction's connection when the index lives in it.
     """
-    from indexer.search_docs import item_fingerprint, page_docs
-
     indexed = archive.search.indexed_items(sorted(item_ids), conn=conn)
     changed: list[int] = []
     for item_id in sorted(item_ids):

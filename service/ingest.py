@@ -285,7 +285,7 @@ def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
     triaged = _triage_upload(archive, req)
     stored = _store_originals(archive, triaged)
     result, page_ids = _register(archive, req, triaged, stored)
-    _enqueue(page_ids)
+    _enqueue(archive, page_ids)
     return result
 
 
@@ -394,11 +394,9 @@ def _add_files(s: Session, item: ArchiveItem, triaged: list[_Triage],
     return page_ids
 
 
-def _enqueue(page_ids: dict[int, int]) -> None:
+def _enqueue(archive: Archive, page_ids: dict[int, int]) -> None:
     """Queue the page tasks, only after the catalogue transaction has committed."""
-    from indexer.pipeline import enqueue_pages
-
-    enqueue_pages(page_ids)
+    archive.queue.enqueue_pages(page_ids)
 
 
 def _failure_summary(failed: list[_Triage]) -> str:

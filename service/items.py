@@ -19,6 +19,7 @@ from .access import can_download, can_view, handling, require_view
 from .archive import Archive
 from .audit import record
 from .errors import NotFound, PermissionDenied
+from .jobs.pipeline import searchable_pdf_through
 from .locations import box_path
 from .models import ArchiveItem, Page, StoredFile, User
 from .privacy import can_see_personal, mask_personal, text_for
@@ -155,8 +156,6 @@ def masked_download(archive: Archive, user: User | None, f: StoredFile) -> bytes
     """
     if f.role != "searchable_pdf" or can_see_personal(user):
         return None
-    from indexer.pipeline import searchable_pdf_through
-
     return searchable_pdf_through(archive, f.item_id, mask_personal)
 
 

@@ -21,6 +21,9 @@ from .audit import record
 from .errors import Conflict, InvalidInput, NotFound
 from .ingest import CONTENT_TYPES, sha256_file
 from .items import get_item
+from .jobs.pipeline import remove_file as detach
+from .jobs.pipeline import replace_file as swap
+from .jobs.pipeline import retry_file as rerun
 from .models import ArchiveItem, StoredFile, User
 from .vocab import FileStatus, ItemStatus, PageStatus
 
@@ -72,8 +75,6 @@ def _audit(archive: Archive, user: User, action: str, item_id: int, detail: dict
 
 def retry_file(archive: Archive, user: User, item_id: int, file_id: int) -> int:
     """Read a bad file again; returns how many pages were queued."""
-    from indexer.pipeline import retry_file as rerun
-
     name, sha = _bad_file(archive, user, item_id, file_id)
     _audit(archive, user, "file.retry", item_id, {"file": name, "sha256": sha})
     return len(rerun(archive, item_id, file_id))
@@ -81,8 +82,6 @@ def retry_file(archive: Archive, user: User, item_id: int, file_id: int) -> int:
 
 def remove_file(archive: Archive, user: User, item_id: int, file_id: int) -> None:
     """Take a bad file out of the item (the original stays stored)."""
-    from indexer.pipeline import remove_file as detach
-
     name, sha = _bad_file(archive, user, item_id, file_id)
     with archive.session() as s:
         left = [f for f in get_item(s, item_id).files if f.role == "original" and f.id != file_id]
@@ -103,7 +102,6 @@ def replace_file(archive: Archive, user: User, item_id: int, file_id: int, path:
     from indexer.document import Limits
     from indexer.errors import IngestError
     from indexer.page_processor import measure
-    from indexer.pipeline import replace_file as swap
 
     old_name, old_sha = _bad_file(archive, user, item_id, file_id)
     settings = archive.settings

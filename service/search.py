@@ -23,6 +23,7 @@ from .archive import Archive
 from .errors import InvalidInput
 from .models import ArchiveItem, Customer, User
 from .privacy import can_see_personal, mask_personal
+from .search_docs import item_fingerprint, page_docs
 from .users import get_user
 from .vocab import ITEM_STATUSES, RETENTIONS, SECRECY_LEVELS, PageStatus
 
@@ -241,8 +242,6 @@ def reindex(archive: Archive, *, full: bool = False,
     `full` rebuilds from scratch; an engine that can build a new index beside the live one
     (Elasticsearch: versioned index + alias swap) does so, so searches never see it empty.
     """
-    from indexer.search_docs import item_fingerprint, page_docs
-
     with archive.session() as s:
         ids = list(s.scalars(select(ArchiveItem.id).order_by(ArchiveItem.id)))
     rebuild = getattr(archive.search, "rebuild", None) if full else None

@@ -8,16 +8,13 @@ from PIL import Image
 from service.errors import InvalidInput
 from service.ingest import IngestRequest, ingest
 from service.locations import box_contents, create_box, get_box
+from tests.queued import QueuedPages
 
 
 @pytest.fixture
-def queued(monkeypatch):  # type: ignore[no-untyped-def]
-    """Page tasks are kept here instead of reaching the job queue (no OCR in these tests)."""
-    import indexer.pipeline
-
-    ids: list[int] = []
-    monkeypatch.setattr(indexer.pipeline, "enqueue_pages", ids.extend)
-    return ids
+def queued(archive):  # type: ignore[no-untyped-def]
+    """No OCR in these tests: the page tasks stay in the archive's queue, no worker runs."""
+    return QueuedPages(archive)
 
 
 def _scan(tmp_path, n: int):  # type: ignore[no-untyped-def]

@@ -23,10 +23,10 @@ def arc(tmp_path):
 
 def _item_in_box(arc, barcode: str, shelf: tuple[str, str, str, str]) -> int:
     """A ready item with one finished page, in a shelved box, indexed as the pipeline does."""
-    from indexer.search_docs import page_docs
     from service.codes import allocate, format_code
     from service.locations import create_box, ensure_shelf
     from service.models import ArchiveItem, Category, Fonds, Page, StoredFile
+    from service.search_docs import page_docs
 
     with arc.session() as s:
         box = create_box(s, barcode, year=2024, retention="D30",

@@ -13,10 +13,10 @@ import pytest
 from clihelp import INGEST, dangan
 from scanfactory import render_page, write_png
 
-import indexer.pipeline
 from service.archive import Archive
 from service.checks import check_orphans
 from service.ingest import IngestRequest, ingest
+from service.jobs.pipeline import finalize_item
 from service.setup import init_archive
 from storage import LocalStore
 
@@ -28,7 +28,6 @@ def store_archive(request: pytest.FixtureRequest, archive_env: dict[str, str],
         endpoint = request.getfixturevalue("moto_endpoint")
         monkeypatch.setenv("DANGAN_STORAGE_URL", f"s3://test-key:test-secret@{endpoint}/"
                                                  f"orphans-{uuid.uuid4().hex[:8]}?secure=false")
-    monkeypatch.setattr(indexer.pipeline, "enqueue_pages", lambda pages: None)
     arch = Archive()
     init_archive(arch, admin_password="admin-password")
     yield arch
@@ -43,7 +42,7 @@ def test_orphans_are_listed_and_deleted_only_past_the_grace_period(store_archive
     scan = write_png(tmp_path / "p1.png", render_page(["租赁合同"], size=(600, 400)))
     ingest(archive, IngestRequest(files=[scan], fonds="J001", category="HT", year=2024,
                                   retention="D30", secrecy="内部", title="租赁合同"))
-    indexer.pipeline.finalize_item(archive, 1)  # its searchable PDF is referenced too
+    finalize_item(archive, 1)  # its searchable PDF is referenced too
     referenced = {k.key for k in archive.store.list_keys()}
     lost = archive.store.put_bytes(b"an original whose catalogue transaction never committed")
     stale = archive.store.put_bytes(b"derived of a deleted page", key="derived/999/page-1.webp")

@@ -13,20 +13,18 @@ import pytest
 from scanfactory import render_page, write_png, write_truncated_jpeg
 
 import indexer.page_processor
-import indexer.pipeline
 from indexer.errors import REASONS, EngineFailure, IngestError, classify
-from indexer.pipeline import MAX_ATTEMPTS, run_page
 from service.ingest import IngestRequest, ingest
+from service.jobs.pipeline import MAX_ATTEMPTS, run_page
 from service.models import Page, StoredFile
+from tests.queued import QueuedPages
 
 RAW = "image file is truncated (20 bytes not processed)"
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    ids: list[int] = []
-    monkeypatch.setattr(indexer.pipeline, "enqueue_pages", ids.extend)
-    return ids
+def queued(archive) -> QueuedPages:  # type: ignore[no-untyped-def]
+    return QueuedPages(archive)
 
 
 def _request(files: list[Path], title: str = "租赁合同") -> IngestRequest:

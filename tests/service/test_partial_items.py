@@ -12,24 +12,22 @@ import pytest
 from scanfactory import write_pdf_text_layer, write_truncated_jpeg
 from sqlalchemy import select
 
-import indexer.pipeline
-from indexer.pipeline import run_page
 from service.errors import InvalidInput, PermissionDenied
 from service.ingest import IngestRequest, ingest
 from service.items import get_item, item_to_json
+from service.jobs.pipeline import finalize_item, run_page
 from service.models import AuditEntry, Page, StoredFile, User
 from service.repairs import file_problems, remove_file, replace_file, retry_file
 from service.search import run_search
 from service.users import create_user
+from tests.queued import QueuedPages
 
 PAGES = [[f"Lease contract page {i}", f"rent clause number {i}00 paid monthly"] for i in range(1, 5)]
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    ids: list[int] = []
-    monkeypatch.setattr(indexer.pipeline, "enqueue_pages", ids.extend)
-    return ids
+def queued(archive) -> QueuedPages:  # type: ignore[no-untyped-def]
+    return QueuedPages(archive)
 
 
 def _run(archive, queued: list[int]) -> None:  # type: ignore[no-untyped-def]
@@ -140,7 +138,7 @@ def test_retry_reads_the_bad_file_again(archive, partial, queued, tmp_path) -> N
         page = s.scalar(select(Page).where(Page.item_id == partial["id"], Page.n == 4))
         page.status, page.error, page.error_code = "failed", "超时。/ Timed out.", "ocr-timeout"
         lease = page.file_id
-    indexer.pipeline.finalize_item(archive, partial["id"])
+    finalize_item(archive, partial["id"])
     assert retry_file(archive, partial["arc"], partial["id"], lease) == 1
     _run(archive, queued)
     assert _state(archive, partial["id"])["status"] == "partial"  # annex.jpg still bad

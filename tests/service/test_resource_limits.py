@@ -24,15 +24,14 @@ from scanfactory import (
     write_tiff,
 )
 
-import indexer.pipeline
-import indexer.tasks
 from indexer.errors import IngestError
 from indexer.page_processor import measure
-from indexer.queue import build_huey
 from service.config import Settings
 from service.errors import InvalidInput
 from service.ingest import IngestRequest, ingest
+from service.jobs.queue import JobQueue, build_huey
 from service.models import ArchiveItem
+from tests.queued import QueuedPages
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -43,10 +42,8 @@ def pdf_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    ids: list[int] = []
-    monkeypatch.setattr(indexer.pipeline, "enqueue_pages", ids.extend)
-    return ids
+def queued(archive) -> QueuedPages:  # type: ignore[no-untyped-def]
+    return QueuedPages(archive)
 
 
 def _request(files: list[Path], title: str = "卷宗") -> IngestRequest:
@@ -174,9 +171,9 @@ def test_caps_are_settings(archive, queued, tmp_path: Path) -> None:
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-def page_queue(request: pytest.FixtureRequest, tmp_path: Path,
+def page_queue(request: pytest.FixtureRequest, archive, tmp_path: Path,
                monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """The real queue storage of each kind, with the page task registered on it."""
+    """The archive's queue on the real queue storage of each kind (no worker runs)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'queue.sqlite3'}"
     else:
@@ -189,15 +186,10 @@ def page_queue(request: pytest.FixtureRequest, tmp_path: Path,
         url = REDIS_URL
     settings = Settings.from_env({"DANGAN_DATA": str(tmp_path), "DANGAN_QUEUE_URL": url,
                                   "DANGAN_QUEUE_NAME": f"dangan-test-{uuid.uuid4().hex[:10]}"})
-    huey = build_huey(settings)
-
-    @huey.task(name="dangan.ocr_page")
-    def ocr_page_task(page_id: int) -> None:  # pragma: no cover - only queued here
-        raise AssertionError
-
-    monkeypatch.setattr(indexer.tasks, "ocr_page_task", ocr_page_task)
-    yield huey
-    huey.flush()
+    queue = JobQueue(settings, lambda: archive)
+    monkeypatch.setattr(archive, "queue", queue)  # ingest queues on this storage
+    yield queue.huey
+    queue.huey.flush()
 
 
 def test_small_upload_runs_before_the_tail_of_a_large_one(archive, page_queue,
@@ -232,7 +224,7 @@ def test_old_redis_list_queue_is_replaced_by_the_priority_one(tmp_path: Path) ->
     """An upgrade from the list-based Redis queue must not leave every dequeue failing."""
     import redis
 
-    from indexer.queue import drop_unprioritised_queue
+    from service.jobs.queue import drop_unprioritised_queue
 
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:

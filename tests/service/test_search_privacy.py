@@ -32,9 +32,9 @@ def arc(tmp_path):
 
 def _item(arc, text: str, owner_id: int | None) -> int:
     """A ready item with one finished page, indexed as the pipeline indexes it."""
-    from indexer.search_docs import page_docs
     from service.codes import allocate, format_code
     from service.models import ArchiveItem, Category, Fonds, Page, StoredFile
+    from service.search_docs import page_docs
 
     with arc.session() as s:
         code = allocate(s, "J001", "ZJ", 2024, "D30", None)

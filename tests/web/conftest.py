@@ -36,13 +36,11 @@ def archive(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def no_queue(monkeypatch):
-    """Uploads in these tests never reach the real job queue; queued page ids are kept."""
-    queued: list[int] = []
-    import indexer.pipeline
+def no_queue(archive):  # type: ignore[no-untyped-def]
+    """No worker runs in these tests: the page ids uploads queued, read from the queue."""
+    from tests.queued import QueuedPages
 
-    monkeypatch.setattr(indexer.pipeline, "enqueue_pages", queued.extend)
-    return queued
+    return QueuedPages(archive)
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +96,9 @@ def make_item(archive, *, title: str, text: str, secrecy: str = "内部", owner:
               department: str | None = None, category: str = "HT", year: int = 2024,
               words: list | None = None) -> int:
     """An item with one finished page (text, word boxes, image, thumbnail), indexed."""
-    from indexer.search_docs import page_docs
     from service.codes import allocate, format_code
     from service.models import ArchiveItem, Category, Fonds, Page, StoredFile
+    from service.search_docs import page_docs
 
     store = archive.store
     original = store.put_bytes(_webp() + title.encode(), content_type="image/webp")

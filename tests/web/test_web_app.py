@@ -159,7 +159,7 @@ def test_an_id_no_column_can_hold_is_not_found(client, h, path: str) -> None:
 
 def test_api_upload_real_scan_then_search_and_view(archive, client, h, tmp_path, no_queue):
     """Upload through the API, run the queued OCR pages here, then find and view the hit."""
-    from indexer.pipeline import run_page
+    from service.jobs.pipeline import run_page
     from tests.scanfactory import render_page, write_png
 
     scan = write_png(tmp_path / "合同第1页.png",

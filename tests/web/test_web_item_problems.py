@@ -32,7 +32,7 @@ def _partial_item(archive, client, h, no_queue, tmp_path: Path) -> tuple[int, in
     from scanfactory import write_pdf_text_layer, write_truncated_jpeg
     from sqlalchemy import select
 
-    from indexer.pipeline import run_page
+    from service.jobs.pipeline import run_page
     from service.models import StoredFile
 
     good = write_pdf_text_layer(tmp_path / "lease.pdf",
@@ -79,7 +79,7 @@ def test_partial_item_page_lists_the_bad_file_and_the_archivist_removes_it(
 def test_replace_from_the_web(archive, client, h, no_queue, tmp_path: Path) -> None:
     from scanfactory import write_pdf_text_layer
 
-    from indexer.pipeline import run_page
+    from service.jobs.pipeline import run_page
 
     item_id, bad_id = _partial_item(archive, client, h, no_queue, tmp_path)
     new = write_pdf_text_layer(tmp_path / "rescan.pdf", [[f"Annex rescanned deposit receipt {tmp_path.name}"]])

@@ -32,8 +32,8 @@ def pdf_item(archive):
     """An item of alice's whose one OCR page carries an ID and a mobile number."""
     from sqlalchemy import select
 
-    from indexer.pipeline import finalize_item
     from indexer.textlayer import searchable_page
+    from service.jobs.pipeline import finalize_item
     from service.models import Page, StoredFile
     from tests.scanfactory import render_page
     from tests.web.conftest import make_item

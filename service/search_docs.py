@@ -7,11 +7,11 @@ import json
 
 from sqlalchemy.orm import Session
 
-from service.locations import box_path
-from service.models import ArchiveItem
-from service.privacy import mask_personal
+from indexer.search.types import PageDoc, catalogue_text
 
-from .search.types import PageDoc, catalogue_text
+from .locations import box_path
+from .models import ArchiveItem
+from .privacy import mask_personal
 
 
 def item_meta_text(item: ArchiveItem) -> str:

@@ -10,19 +10,22 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .archive import Archive
-from .db import dispose_all
+from huey.consumer import Consumer
+
+from ..db import dispose_all
+from .pipeline import reconcile
+from .queue import drop_unprioritised_queue
+
+if TYPE_CHECKING:
+    from ..archive import Archive
 
 
-def _consumer(workers: int):  # type: ignore[no-untyped-def]
+def _consumer(archive: Archive, workers: int) -> Consumer:
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    from huey.consumer import Consumer
-
-    from indexer.tasks import huey
-
     dispose_all()  # never carry a connection pool into forked workers
-    return Consumer(huey, workers=workers, worker_type="process", periodic=True,
+    return Consumer(archive.queue.huey, workers=workers, worker_type="process", periodic=True,
                     initial_delay=0.1, backoff=1.15, max_delay=1.0, check_worker_health=True,
                     health_check_interval=2)
 
@@ -30,21 +33,18 @@ def _consumer(workers: int):  # type: ignore[no-untyped-def]
 def run_consumer(archive: Archive, workers: int) -> None:
     """Run until SIGINT/SIGTERM; first re-queue whatever a crash left behind."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    from indexer.pipeline import reconcile
-    from indexer.queue import drop_unprioritised_queue, huey
-
-    if drop_unprioritised_queue(huey):  # an upgrade: reconcile queues its pages again
+    if drop_unprioritised_queue(archive.queue.huey):  # an upgrade: reconcile queues its pages again
         logging.getLogger("dangan.worker").info("replaced the old Redis queue by the priority one")
     requeued = reconcile(archive, startup=True)
     if requeued:
         logging.getLogger("dangan.worker").info("re-queued %d unfinished pages", requeued)
-    _consumer(workers).run()
+    _consumer(archive, workers).run()
 
 
-def run_until(done: Callable[[], bool], workers: int,
+def run_until(archive: Archive, done: Callable[[], bool], workers: int,
               poll: float = 0.5) -> None:
     """Run a consumer in this process until `done()` is true (for `ingest --wait`)."""
-    consumer = _consumer(workers)
+    consumer = _consumer(archive, workers)
     consumer.start()
     try:
         while not done():

@@ -12,14 +12,24 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
-from service.archive import Archive
-from service.models import ArchiveItem, Page, StoredFile
+from indexer import page_processor
+from indexer.derived import merge_pdfs
+from indexer.errors import REASONS, IngestError, classify
+from indexer.textlayer import image_only_page, retext_page
+from indexer.wordboxes import lines_of
+
+from ..models import ArchiveItem, Page, StoredFile
+from ..search_docs import page_docs
+
+if TYPE_CHECKING:
+    from ..archive import Archive
 
 #: Runs of one page before it is failed for good (the queue's retries are MAX_ATTEMPTS - 1).
 MAX_ATTEMPTS = 4
@@ -43,14 +53,6 @@ PRIORITY_TOP = 100_000
 def page_priority(n: int) -> int:
     """Higher runs first (Huey); decreasing with the page's position in its item."""
     return max(1, PRIORITY_TOP - n)
-
-
-def enqueue_pages(pages: Mapping[int, int]) -> None:
-    """Queue a task for each page (page id -> its position ``n`` in its item)."""
-    from .tasks import ocr_page_task
-
-    for pid, n in pages.items():
-        ocr_page_task(pid, priority=page_priority(n))
 
 
 def _fetch_original(archive: Archive, key: str, tmpdir: str) -> Path:
@@ -101,11 +103,9 @@ def run_page(archive: Archive, page_id: int) -> str:
 
 def _process_and_store(archive: Archive, page_id: int, item_id: int, n: int, file_page: int,
                        key: str, fmt: str | None) -> None:
-    from .page_processor import process_page
-
     with tempfile.TemporaryDirectory(prefix="dangan-page-") as tmp:
         path = _fetch_original(archive, key, tmp)
-        result = process_page(path, file_page, fmt=fmt, timeout=archive.settings.ocr_timeout)
+        result = page_processor.process_page(path, file_page, fmt=fmt, timeout=archive.settings.ocr_timeout)
 
     # Keyed by page id, not position: positions change when a bad file is removed or replaced.
     prefix = f"derived/{item_id}/page-{page_id}"
@@ -134,8 +134,6 @@ def _record_failure(archive: Archive, page_id: int, exc: BaseException) -> bool:
     MAX_ATTEMPTS. The user-facing reason is coded and localised; the exception text goes to
     the log and to ``error_detail``.
     """
-    from .errors import IngestError, classify
-
     failure = classify(exc)
     with archive.session() as s:
         page = s.get(Page, page_id)
@@ -177,10 +175,6 @@ def searchable_pdf_through(archive: Archive, item_id: int,
     an OCR page keeps its scan and gets its text layer rewritten from its word boxes; a
     born-digital page whose own text would change is handed out as an image only.
     """
-    from .derived import merge_pdfs
-    from .textlayer import image_only_page, retext_page
-    from .wordboxes import lines_of
-
     with archive.session() as s:
         item = s.get(ArchiveItem, item_id)
         pages = [(p.pdf_key, p.source, p.text or "", p.words or [], p.width, p.height)
@@ -208,9 +202,6 @@ def searchable_pdf_through(archive: Archive, item_id: int,
 
 def finalize_item(archive: Archive, item_id: int) -> None:
     """Build the searchable PDF, set the item's status and (re)index it."""
-    from .derived import merge_pdfs
-    from .search_docs import page_docs
-
     with archive.session() as s:
         item = s.get(ArchiveItem, item_id)
         pages = list(item.pages)
@@ -299,9 +290,6 @@ def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
 
     Returns the queued pages (page id -> position); the item's status is recomputed.
     """
-    from .errors import IngestError
-    from .page_processor import count_pages
-
     queued: list[Page] = []
     with archive.session() as s:
         item = s.get(ArchiveItem, item_id)
@@ -309,7 +297,7 @@ def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
         if f.status == "failed":
             with tempfile.TemporaryDirectory(prefix="dangan-retry-") as tmp:
                 try:
-                    f.format, f.page_count = count_pages(_fetch_original(archive, f.key, tmp))
+                    f.format, f.page_count = page_processor.count_pages(_fetch_original(archive, f.key, tmp))
                     f.status, f.error_code, f.error_reason, f.error_detail = (
                         "stored", None, None, None)
                 except IngestError as exc:
@@ -327,7 +315,7 @@ def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
         s.flush()
         positions = {p.id: p.n for p in queued}
     if positions:
-        enqueue_pages(positions)
+        archive.queue.enqueue_pages(positions)
     else:
         finalize_item(archive, item_id)
     return positions
@@ -362,7 +350,7 @@ def replace_file(archive: Archive, item_id: int, file_id: int, new: StoredFile) 
         _renumber(s, item)
         item.status = "processing"
         positions = {p.id: p.n for p in added}
-    enqueue_pages(positions)
+    archive.queue.enqueue_pages(positions)
     return positions
 
 
@@ -371,9 +359,6 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
 
     Returns the queued pages (page id -> position in the item).
     """
-    from .errors import IngestError
-    from .page_processor import count_pages
-
     new_pages: dict[int, int] = {}
     with archive.session() as s:
         item = s.get(ArchiveItem, item_id)
@@ -384,7 +369,7 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
             with tempfile.TemporaryDirectory(prefix="dangan-retry-") as tmp:
                 path = _fetch_original(archive, f.key, tmp)
                 try:
-                    f.format, f.page_count = count_pages(path)
+                    f.format, f.page_count = page_processor.count_pages(path)
                 except IngestError as exc:
                     f.error_code, f.error_reason, f.error_detail = exc.code, exc.reason, exc.detail
                     continue
@@ -402,7 +387,7 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
                 new_pages[p.id] = p.n
         item.status = "processing" if new_pages else item.status
     if new_pages:
-        enqueue_pages(new_pages)
+        archive.queue.enqueue_pages(new_pages)
     else:
         finalize_item(archive, item_id)
     return new_pages
@@ -415,8 +400,6 @@ def reconcile(archive: Archive, *, startup: bool = False) -> int:
     the worker process that took it on this host is gone. On start-up, pending pages are
     queued again too (a SIGKILLed consumer may have lost them); duplicates are harmless.
     """
-    from .errors import REASONS
-
     cutoff = _cutoff(archive)
     host = socket.gethostname()
     requeue: dict[int, int] = {}
@@ -448,7 +431,7 @@ def reconcile(archive: Archive, *, startup: bool = False) -> int:
             ~select(Page.id).where(Page.item_id == ArchiveItem.id,
                                    Page.status.in_(("pending", "running"))).exists())).all()
     if requeue:
-        enqueue_pages(requeue)
+        archive.queue.enqueue_pages(requeue)
     for item_id in set(stuck_items) | _items_of(archive, exhausted):
         _maybe_finalize(archive, item_id)
     return len(requeue)

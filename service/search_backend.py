@@ -9,24 +9,24 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from service.config import Settings
-from service.db import get_engine
+from indexer.search.sqlite_engine import SqliteFtsEngine, add_audience, create_schema
+from indexer.search.types import SearchEngine
 
-from .search.types import SearchEngine
+from .config import Settings
+from .db import get_engine
+from .privacy import mask_personal
 
 
 def open_search(settings: Settings, catalogue: Engine) -> SearchEngine:
     url = settings.search_url
     if url.startswith(("http://", "https://")):
-        from .search.es_engine import ElasticsearchEngine
+        # Imported here: the Elasticsearch client costs half a second to import, and only
+        # deployments that name a server need it.
+        from indexer.search.es_engine import ElasticsearchEngine
 
         return ElasticsearchEngine(url, index_prefix=settings.queue_name)
     if url != "sqlite":
         raise ValueError(f"DANGAN_SEARCH_URL must be 'sqlite' or http(s)://elasticsearch:9200, got {url!r}")
-    from service.privacy import mask_personal
-
-    from .search.sqlite_engine import SqliteFtsEngine, add_audience, create_schema
-
     engine = catalogue
     if catalogue.dialect.name != "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)

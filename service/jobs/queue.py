@@ -1,0 +1,95 @@
+"""The job queue: Huey on a local SQLite file (embedded) or on Redis (production).
+
+Huey is the queue library; we only pick its storage from the settings' queue URL. The
+archive builds one `JobQueue` from its settings the first time it needs it (never at
+import), with the page and reconcile tasks registered on that queue's Huey. Both storages
+honour task priorities (SQLite orders by priority; Redis uses Huey's priority storage),
+which the page tasks use so that one huge upload cannot starve a small one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from huey import Huey, PriorityRedisHuey, SqliteHuey, crontab
+
+from ..config import Settings
+from .pipeline import MAX_ATTEMPTS, page_priority, reconcile, run_page
+
+if TYPE_CHECKING:
+    from ..archive import Archive
+
+
+def build_huey(settings: Settings) -> Huey:
+    url = settings.queue_url
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(settings.queue_name, filename=path, results=False, timeout=60)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        # The priority storage (a sorted set, Redis >= 5): page tasks carry priorities.
+        return PriorityRedisHuey(settings.queue_name, url=url, results=False)
+    if url == "immediate":
+        return Huey(settings.queue_name, immediate=True, results=False)
+    raise ValueError(f"DANGAN_QUEUE_URL must be sqlite:///path or redis://host:port/db, got {url!r}")
+
+
+def drop_unprioritised_queue(h: Huey) -> bool:
+    """Remove a Redis queue left as a plain list by an earlier version (before priorities).
+
+    The priority storage keeps the queue as a sorted set under the same key, so an old list
+    would make every dequeue fail with WRONGTYPE. Its page tasks are not lost: the worker's
+    start-up reconcile queues every pending page again. Returns True when one was removed.
+    """
+    storage = h.storage
+    if not isinstance(h, PriorityRedisHuey):
+        return False
+    if storage.conn.type(storage.queue_key) in (b"list", "list"):
+        storage.conn.delete(storage.queue_key)
+        return True
+    return False
+
+
+def task_timeout(settings: Settings) -> int:
+    """Hard limit per page task, past Tesseract's own time limit (rendering, storing, indexing)."""
+    return int(settings.ocr_timeout * 2 + 60)
+
+
+class JobQueue:
+    """One archive's Huey with its two tasks: a page's OCR, and the periodic reconcile.
+
+    The tasks run in worker processes, each with its own `Archive` built by
+    `make_archive` on its first task (a forked worker must open its own connections).
+    """
+
+    def __init__(self, settings: Settings, make_archive: Callable[[], Archive]) -> None:
+        self.settings = settings
+        self.huey = build_huey(settings)
+        self._make_archive = make_archive
+        self._archive: Archive | None = None
+        self._pid = 0
+        self.ocr_page = self.huey.task(
+            retries=MAX_ATTEMPTS - 1, retry_delay=5, retry_backoff=2.0,
+            timeout=task_timeout(settings), name="dangan.ocr_page")(self._ocr_page)
+        self.reconcile = self.huey.periodic_task(
+            crontab(minute="*"), name="dangan.reconcile")(self._reconcile)
+
+    def _worker_archive(self) -> Archive:
+        if self._archive is None or self._pid != os.getpid():
+            os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+            self._archive, self._pid = self._make_archive(), os.getpid()
+        return self._archive
+
+    def _ocr_page(self, page_id: int) -> str:
+        return run_page(self._worker_archive(), page_id)
+
+    def _reconcile(self) -> int:
+        return reconcile(self._worker_archive())
+
+    def enqueue_pages(self, pages: Mapping[int, int]) -> None:
+        """Queue a task for each page (page id -> its position ``n`` in its item)."""
+        for pid, n in pages.items():
+            self.ocr_page(pid, priority=page_priority(n))
