@@ -207,7 +207,7 @@ class ScanDocument:
             self._count_decoded(w * h * max(1, len(img.getbands())))
         if validate:
             for i in range(n):
-                self._decode(i)
+                self._load(i)
 
     def _count_decoded(self, nbytes: int) -> None:
         self.decoded_bytes += nbytes
@@ -224,17 +224,26 @@ class ScanDocument:
         except Exception as exc:
             raise _image_error(exc) from exc
 
-    def _decode(self, i: int) -> Image.Image:
+    def _load(self, i: int) -> None:
+        """Decode frame ``i`` into the open image (proves it reads; no copy is kept)."""
         assert self._image is not None
         self._seek(i)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 self._image.load()
-                frame = self._image.copy()
         except Image.DecompressionBombError as exc:
             raise _too_many_pixels(*self._image.size, "") from exc
         except Exception as exc:  # OSError('image file is truncated'), ValueError, SyntaxError...
+            raise _image_error(exc) from exc
+
+    def _decode(self, i: int) -> Image.Image:
+        """Frame ``i`` as an image of its own (the open one moves on to other frames)."""
+        assert self._image is not None
+        self._load(i)
+        try:
+            frame = self._image.copy()
+        except Exception as exc:
             raise _image_error(exc) from exc
         frame.info = dict(self._image.info)
         return frame
@@ -346,7 +355,7 @@ class ScanDocument:
         if self.format == "pdf":
             self._render(i, 20)
         else:
-            self._decode(i)
+            self._load(i)  # the pixels once: a copy would double what a large page costs
 
     def page_text_layer(self, n: int) -> str | None:
         """Normalised PDF text of page ``n`` when it holds real text, else None (scan)."""

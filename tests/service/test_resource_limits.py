@@ -121,6 +121,31 @@ def test_a_costly_single_pdf_page_is_not_rendered_in_the_request(archive, queued
     assert res.pages == 1 and res.status == "processing" and queued
 
 
+def test_a_single_image_is_proved_readable_holding_one_copy_of_its_pixels(tmp_path: Path) -> None:
+    """The upload decodes a one-page image to prove it reads; that costs its pixels once,
+    not twice (a 400 KB PNG of 100 megapixels held 800 MB in the request)."""
+    import subprocess
+    import sys
+
+    png = tmp_path / "large.png"
+    Image.new("RGBA", (6000, 6000), "white").save(png)  # 144 MB of pixels, a few KB of file
+    probe = (  # VmHWM: this process's own peak (ru_maxrss would carry pytest's across exec)
+        "import re, sys\n"
+        "from indexer.page_processor import measure\n"
+        "def peak():\n"
+        "    status = open('/proc/self/status').read()\n"
+        "    return int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) * 1024\n"
+        "before = peak()\n"
+        "counted = measure(sys.argv[1])\n"
+        "print(counted.decoded_bytes, peak() - before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, str(png)], capture_output=True,
+                         text=True, check=True, timeout=120).stdout.split()
+    decoded, grew = int(out[0]), int(out[1])
+    assert decoded == 6000 * 6000 * 4
+    assert grew < 1.5 * decoded, f"peak grew by {grew / 2**20:.0f} MiB"
+
+
 def test_pages_are_counted_without_decoding_them(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     tiny = render_page(["第一页"], size=(300, 200))
