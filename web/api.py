@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from service.codes import preview
@@ -22,7 +23,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.before_request
-def authenticate_api():  # type: ignore[no-untyped-def]
+def authenticate_api() -> ResponseReturnValue | None:
     if request.endpoint == "api.openapi":
         return None
     header = request.headers.get("Authorization", "")
@@ -55,13 +56,13 @@ def _int_param(name: str, default: int, lo: int, hi: int) -> int:
 
 
 @bp.get("/search")
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     """Search words and/or filters; filters alone browse the catalogue (by 档号)."""
     return jsonify(run_search(archive(), parse_search_params(request.args), user=g.api_user))
 
 
 @bp.get("/items/<int:item_id>")
-def item(item_id: int):  # type: ignore[no-untyped-def]
+def item(item_id: int) -> ResponseReturnValue:
     it = visible_item(db(), g.api_user, item_id)
     data = item_to_json(it, mask_personal_data=not can_see_personal(g.api_user))
     record_access(db(), g.api_user, "view", it, {"via": "api"})
@@ -70,7 +71,7 @@ def item(item_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/items/<int:item_id>/progress")
-def progress(item_id: int):  # type: ignore[no-untyped-def]
+def progress(item_id: int) -> ResponseReturnValue:
     it = visible_item(db(), g.api_user, item_id)
     data = item_summary(it)
     data["failed_files"] = [{"name": f.original_name, "code": f.error_code,
@@ -82,13 +83,13 @@ def progress(item_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/items")
-def create_item():  # type: ignore[no-untyped-def]
+def create_item() -> ResponseReturnValue:
     result = ingest_upload(archive(), g.api_user, request.form, request.files.getlist("files"))
     return jsonify(result.to_json()), 201
 
 
 @bp.get("/codes/preview")
-def code_preview():  # type: ignore[no-untyped-def]
+def code_preview() -> ResponseReturnValue:
     a = request.args
     org = (a.get("org") or "").strip().upper() or None
     code = preview((a.get("fonds") or "J001").strip().upper(),
@@ -98,5 +99,5 @@ def code_preview():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/openapi.json")
-def openapi():  # type: ignore[no-untyped-def]
+def openapi() -> ResponseReturnValue:
     return jsonify(spec(request.host_url.rstrip("/")))

@@ -7,7 +7,8 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -71,7 +72,7 @@ class ArchiveApp(Flask):
 
     url_map_class = _ArchiveMap
 
-    def dispatch_request(self):  # type: ignore[no-untyped-def]
+    def dispatch_request(self) -> ResponseReturnValue:
         rv = super().dispatch_request()
         ctx.commit_db()
         return rv
@@ -132,7 +133,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     login.user_loader(ctx.load_user)
 
     @login.unauthorized_handler
-    def unauthorized():  # type: ignore[no-untyped-def]
+    def unauthorized() -> ResponseReturnValue:
         if ctx.wants_json():
             return jsonify(error="需要登录或 API 令牌。/ Sign in or send an API token."), 401
         flash(_("请先登录。"), "info")
@@ -145,7 +146,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     app.teardown_request(ctx.close_db)
 
     @app.before_request
-    def password_change_first():  # type: ignore[no-untyped-def]
+    def password_change_first() -> ResponseReturnValue | None:
         """Until a required password change is done, only that page and sign-out work: no
         other page, no API (a token minted now would outlive the password)."""
         if (request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
@@ -157,7 +158,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return None
 
     @app.after_request
-    def security_headers(resp):  # type: ignore[no-untyped-def]
+    def security_headers(resp: Response) -> Response:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
@@ -170,7 +171,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     app.jinja_env.globals.update(LABELS)  # globals: macros imported by templates see them too
 
     @app.context_processor
-    def globals_():  # type: ignore[no-untyped-def]
+    def globals_() -> dict[str, Any]:
         from service.access import can_manage_locations
 
         return {"LANGUAGES": ctx.LANGUAGES, "current_lang": ctx.lang(), "me": ctx.me(),
@@ -178,7 +179,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
                 "localize": ctx.localize}
 
     @app.errorhandler(DanganError)
-    def dangan_error(exc: DanganError):  # type: ignore[no-untyped-def]
+    def dangan_error(exc: DanganError) -> ResponseReturnValue:
         ctx.rollback()
         status = ctx.error_status(exc)
         if ctx.wants_json():
@@ -187,14 +188,14 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
                                message=ctx.localize(exc.message)), status
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(exc: CSRFError) -> ResponseReturnValue:
         msg = _("表单已过期或缺少安全令牌，请刷新页面后重试。")
         if ctx.wants_json() or request.headers.get("X-CSRFToken") is not None:
             return jsonify(error=msg), 400
         return render_template("error.html", status=400, message=msg), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         messages = {
             400: _("请求无效。"), 401: _("请先登录。"), 403: _("您无权访问此页面。"),
             404: _("页面不存在。"), 405: _("不支持该请求方式。"),
@@ -208,7 +209,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return render_template("error.html", status=status, message=msg), status
 
     def failure(status: int, message: str, exc: BaseException, *,
-                retry_after: int | None = None):  # type: ignore[no-untyped-def]
+                retry_after: int | None = None) -> ResponseReturnValue:
         """A clear, localised answer for a failure of the infrastructure or a bug; the
         details go to the log, never to the user."""
         ctx.rollback()
@@ -226,13 +227,13 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return body, status, headers
 
     @app.errorhandler(StorageError)
-    def storage_error(exc: StorageError):  # type: ignore[no-untyped-def]
+    def storage_error(exc: StorageError) -> ResponseReturnValue:
         if isinstance(exc, StorageFull):
             return failure(507, _("存储空间已满，请联系系统管理员。"), exc)
         return failure(503, _("存储服务暂时不可用，请稍后再试。"), exc, retry_after=30)
 
     @app.errorhandler(SQLAlchemyError)
-    def database_error(exc: SQLAlchemyError):  # type: ignore[no-untyped-def]
+    def database_error(exc: SQLAlchemyError) -> ResponseReturnValue:
         kind = db_failure(exc)
         if kind == "full":
             return failure(507, _("数据库存储空间已满，请联系系统管理员。"), exc)
@@ -242,7 +243,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return internal_error(exc)
 
     @app.errorhandler(Exception)
-    def internal_error(exc: Exception):  # type: ignore[no-untyped-def]
+    def internal_error(exc: Exception) -> ResponseReturnValue:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             # e.g. the server's temporary files for an upload, before the store is reached
             return failure(507, _("服务器磁盘空间已满，请联系系统管理员。"), exc)

@@ -6,6 +6,7 @@ import hmac
 import html
 import logging
 import re
+from typing import Any
 
 from flask import current_app, g, has_request_context, request, session
 from flask_login import UserMixin, current_user
@@ -83,7 +84,7 @@ class WebUser(UserMixin):
     def is_active(self) -> bool:
         return bool(self.model.active)
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -22,7 +23,7 @@ from .search_views import section_names, status_label
 bp = Blueprint("customers", __name__)
 
 
-def _list(error: str | None = None, values: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _list(error: str | None = None, values: dict | None = None, status: int = 200) -> ResponseReturnValue:
     s = db()
     q = request.args.get("q", "").strip()
     customers = list_customers(s, me(), q)
@@ -34,13 +35,13 @@ def _list(error: str | None = None, values: dict | None = None, status: int = 20
 
 @bp.route("/customers")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return _list()
 
 
 @bp.route("/customers/new", methods=["POST"])
 @login_required
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     f = request.form
     try:
         cust = register_customer(
@@ -58,7 +59,7 @@ def new():  # type: ignore[no-untyped-def]
 
 @bp.route("/customers/<number>")
 @login_required
-def show(number: str):  # type: ignore[no-untyped-def]
+def show(number: str) -> ResponseReturnValue:
     cf = customer_file(db(), me(), number)
     names = section_names()
     sections = [(code, names.get(code, name), items) for code, name, items in cf.sections]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 from flask import (
@@ -15,6 +16,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -44,7 +46,7 @@ CHUNK = 256 * 1024
 
 @bp.route("/items/<int:item_id>")
 @login_required
-def show(item_id: int):  # type: ignore[no-untyped-def]
+def show(item_id: int) -> ResponseReturnValue:
     user = me()
     s = db()
     item = visible_item(s, user, item_id)
@@ -78,7 +80,7 @@ def _stream_object(key: str, mimetype: str, *, filename: str | None = None,
     except KeyError:
         abort(404)
 
-    def gen():  # type: ignore[no-untyped-def]
+    def gen() -> Iterator[bytes]:
         with store.open(key) as fh:
             while chunk := fh.read(CHUNK):
                 yield chunk
@@ -94,7 +96,7 @@ def _stream_object(key: str, mimetype: str, *, filename: str | None = None,
 
 @bp.route("/items/<int:item_id>/pages/<int:n>/image")
 @login_required
-def page_image(item_id: int, n: int):  # type: ignore[no-untyped-def]
+def page_image(item_id: int, n: int) -> ResponseReturnValue:
     page = get_page(visible_item(db(), me(), item_id), n)
     if not page.image_key:
         abort(404)
@@ -103,7 +105,7 @@ def page_image(item_id: int, n: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/items/<int:item_id>/pages/<int:n>/thumb")
 @login_required
-def page_thumb(item_id: int, n: int):  # type: ignore[no-untyped-def]
+def page_thumb(item_id: int, n: int) -> ResponseReturnValue:
     page = get_page(visible_item(db(), me(), item_id), n)
     if not page.thumb_key:
         abort(404)
@@ -112,7 +114,7 @@ def page_thumb(item_id: int, n: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/items/<int:item_id>/files/<int:file_id>")
 @login_required
-def download(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
+def download(item_id: int, file_id: int) -> ResponseReturnValue:
     s = db()
     user = me()
     f = downloadable_file(s, user, item_id, file_id)
@@ -140,7 +142,7 @@ def _attachment(resp: Response, filename: str) -> Response:
 
 # -- bad files: retry, replace, remove (the archive's own roles; service.repairs decides) ------
 
-def _repair(item_id: int, action, done_message: str):  # type: ignore[no-untyped-def]
+def _repair(item_id: int, action: Callable[[], object], done_message: str) -> ResponseReturnValue:
     """Run one repair action; a refusal is shown on the item page, not as an error page."""
     try:
         action()
@@ -155,21 +157,21 @@ def _repair(item_id: int, action, done_message: str):  # type: ignore[no-untyped
 
 @bp.route("/items/<int:item_id>/files/<int:file_id>/retry", methods=["POST"])
 @login_required
-def retry_file(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
+def retry_file(item_id: int, file_id: int) -> ResponseReturnValue:
     return _repair(item_id, lambda: repairs.retry_file(archive(), me(), item_id, file_id),
                    _("已重新处理该文件，状态已更新。"))
 
 
 @bp.route("/items/<int:item_id>/files/<int:file_id>/remove", methods=["POST"])
 @login_required
-def remove_file(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
+def remove_file(item_id: int, file_id: int) -> ResponseReturnValue:
     return _repair(item_id, lambda: repairs.remove_file(archive(), me(), item_id, file_id),
                    _("已从本件移除该文件（原件仍保存），状态已更新。"))
 
 
 @bp.route("/items/<int:item_id>/files/<int:file_id>/replace", methods=["POST"])
 @login_required
-def replace_file(item_id: int, file_id: int):  # type: ignore[no-untyped-def]
+def replace_file(item_id: int, file_id: int) -> ResponseReturnValue:
     upload = request.files.get("file")
 
     def run() -> None:

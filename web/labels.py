@@ -18,15 +18,18 @@ from .ctx import lang, localize
 
 
 def secrecy_label(level: str) -> str:
-    return {Secrecy.PUBLIC: _("公开"), Secrecy.INTERNAL: _("内部"), Secrecy.SECRET: _("秘密"),
-            Secrecy.CONFIDENTIAL: _("机密"), Secrecy.TOP_SECRET: _("绝密")}.get(level, level)
+    labels: dict[str, str] = {
+        Secrecy.PUBLIC: _("公开"), Secrecy.INTERNAL: _("内部"), Secrecy.SECRET: _("秘密"),
+        Secrecy.CONFIDENTIAL: _("机密"), Secrecy.TOP_SECRET: _("绝密")}
+    return labels.get(level, level)
 
 
 def role_label(role: str) -> str:
-    return {Role.ADMIN: _("系统管理员"), Role.MANAGER: _("档案室主任"),
-            Role.EXECUTIVE: _("公司领导"), Role.ARCHIVIST: _("档案管理员"),
-            Role.OFFICER: _("核对员"), Role.DEPT_MANAGER: _("部门经理"),
-            Role.STAFF: _("业务人员")}.get(role, role)
+    labels: dict[str, str] = {
+        Role.ADMIN: _("系统管理员"), Role.MANAGER: _("档案室主任"), Role.EXECUTIVE: _("公司领导"),
+        Role.ARCHIVIST: _("档案管理员"), Role.OFFICER: _("核对员"),
+        Role.DEPT_MANAGER: _("部门经理"), Role.STAFF: _("业务人员")}
+    return labels.get(role, role)
 
 
 def kind_label(kind: str | None) -> str:

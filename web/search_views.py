@@ -35,9 +35,11 @@ PER_PAGE = 20
 
 
 def status_label(value: str) -> str:
-    return {ItemStatus.PROCESSING: _("处理中"), ItemStatus.READY: _("已完成"),
-            ItemStatus.FAILED: _("失败"), ItemStatus.PARTIAL: _("部分可用"),
-            ItemStatus.REGISTERED: _("已登记")}.get(value, value)
+    labels: dict[str, str] = {
+        ItemStatus.PROCESSING: _("处理中"), ItemStatus.READY: _("已完成"),
+        ItemStatus.FAILED: _("失败"), ItemStatus.PARTIAL: _("部分可用"),
+        ItemStatus.REGISTERED: _("已登记")}
+    return labels.get(value, value)
 
 
 def section_names() -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import qrcode
 import qrcode.image.svg
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
@@ -38,7 +39,7 @@ def _int_or_none(raw: str | None) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _overview(error: str | None = None, values: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _overview(error: str | None = None, values: dict | None = None, status: int = 200) -> ResponseReturnValue:
     s = db()
     return render_template("shelves.html", rooms=shelving_tree(s),
                            unshelved=unshelved_boxes(s, me()), shelves=all_shelves(s),
@@ -48,13 +49,13 @@ def _overview(error: str | None = None, values: dict | None = None, status: int 
 
 @bp.route("/shelves")
 @login_required
-def overview():  # type: ignore[no-untyped-def]
+def overview() -> ResponseReturnValue:
     return _overview()
 
 
 @bp.route("/shelves/rooms/<int:room_id>")
 @login_required
-def room(room_id: int):  # type: ignore[no-untyped-def]
+def room(room_id: int) -> ResponseReturnValue:
     s = db()
     node = room_tree(s, room_id)
     return render_template("room.html", room=node)
@@ -62,7 +63,7 @@ def room(room_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/shelves/<int:shelf_id>")
 @login_required
-def shelf(shelf_id: int):  # type: ignore[no-untyped-def]
+def shelf(shelf_id: int) -> ResponseReturnValue:
     s = db()
     sh = get_shelf(s, shelf_id)
     return render_template("shelf.html", shelf=sh, boxes=boxes_on_shelf(s, me(), shelf_id),
@@ -71,7 +72,7 @@ def shelf(shelf_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/shelves/new", methods=["POST"])
 @login_required
-def new_shelf():  # type: ignore[no-untyped-def]
+def new_shelf() -> ResponseReturnValue:
     f = request.form
     try:
         sh = register_shelf(db(), me(), f.get("room", ""), f.get("rack", ""),
@@ -86,7 +87,7 @@ def new_shelf():  # type: ignore[no-untyped-def]
 
 @bp.route("/boxes/new", methods=["POST"])
 @login_required
-def new_box():  # type: ignore[no-untyped-def]
+def new_box() -> ResponseReturnValue:
     f = request.form
     try:
         year = _int_or_none(f.get("year"))
@@ -104,7 +105,7 @@ def new_box():  # type: ignore[no-untyped-def]
     return redirect(url_for("shelves.box", barcode=box.barcode))
 
 
-def _box_view(barcode: str, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _box_view(barcode: str, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     s = db()
     box, items = box_page(s, me(), barcode)
     return render_template("box.html", box=box, items=items, path=box_path(box),
@@ -115,13 +116,13 @@ def _box_view(barcode: str, error: str | None = None, status: int = 200):  # typ
 
 @bp.route("/boxes/<barcode>")
 @login_required
-def box(barcode: str):  # type: ignore[no-untyped-def]
+def box(barcode: str) -> ResponseReturnValue:
     return _box_view(barcode)
 
 
 @bp.route("/boxes/<barcode>/move", methods=["POST"])
 @login_required
-def move(barcode: str):  # type: ignore[no-untyped-def]
+def move(barcode: str) -> ResponseReturnValue:
     try:
         relocate_box(db(), me(), barcode, _int_or_none(request.form.get("shelf_id")),
                      request.form.get("note"))
@@ -142,7 +143,7 @@ def qr_svg(data: str) -> Markup:
 
 @bp.route("/boxes/<barcode>/label")
 @login_required
-def label(barcode: str):  # type: ignore[no-untyped-def]
+def label(barcode: str) -> ResponseReturnValue:
     box, contents = box_label(db(), me(), barcode)
     url = url_for("shelves.box", barcode=box.barcode, _external=True)
     return render_template("label.html", box=box, path=box_path(box), qr=qr_svg(url), url=url,
