@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -123,6 +124,13 @@ def _check_files(paths: list[Path]) -> None:
             raise InvalidInput(f"无法读取文件：{p}，请检查权限。/ Cannot read {p}: check its permissions.")
 
 
+#: More paper pages than any one item holds; beyond a database integer it would be a 500.
+MAX_PAPER_PAGES = 100_000
+#: Control characters other than tab and line breaks: never typed into a catalogue field,
+#: and PostgreSQL cannot store NUL in text at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def validate_request(archive: Archive, req: IngestRequest) -> None:
     """Every check that needs no write; raises InvalidInput/NotFound with a helpful message."""
     if req.secrecy not in SECRECY_LEVELS:
@@ -143,6 +151,17 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
                            "Unknown customer file section.")
     if req.paper_pages is not None and req.paper_pages < 0:
         raise InvalidInput("纸质页数不能为负。/ The paper page count cannot be negative.")
+    if req.paper_pages is not None and req.paper_pages > MAX_PAPER_PAGES:
+        raise InvalidInput(f"纸质页数 {req.paper_pages} 过大（最多 {MAX_PAPER_PAGES}）。/ "
+                           f"The paper page count {req.paper_pages} is too large "
+                           f"({MAX_PAPER_PAGES} max).")
+    for label, name, value in (("题名", "title", req.title), ("文号", "doc_number", req.doc_number),
+                               ("责任者", "responsible", req.responsible),
+                               ("备注", "remarks", req.remarks), ("盒条码", "box", req.box)):
+        if value and _CONTROL.search(value):
+            raise InvalidInput(f"{label}含有控制字符（如 NUL），请删除后重新填写。/ "
+                               f"The field {name} contains control characters (such as NUL); "
+                               "remove them and try again.")
     _check_files(req.files)
     with archive.session() as s:
         get_fonds(s, req.fonds)

@@ -216,6 +216,10 @@ def test_archivist_cannot_register_top_secret_through_the_api(archive, client, h
     ({"year": "2024", "doc_date": "2023-12-31"}, "不在年度 2024 内"),
     ({"customer": "KH-12"}, "KH-YYYYMMNNN"),
     ({"customer": "KH-202413001"}, "KH-YYYYMMNNN"),
+    # a number no column holds, and a NUL that PostgreSQL cannot store: 400, not 500
+    ({"paper_pages": "99999999999999999999"}, "纸质页数"),
+    ({"title": "合同\x00正文"}, "控制字符"),
+    ({"remarks": "备注\x07"}, "控制字符"),
 ])
 def test_upload_input_checks(archive, client, h, fields, needle):
     h.login(client, "arc")
