@@ -12,6 +12,7 @@ from indexer.search.types import PageDoc, catalogue_text
 from .locations import box_path
 from .models import ArchiveItem
 from .privacy import mask_personal
+from .vocab import PageStatus
 
 
 def item_meta_text(item: ArchiveItem) -> str:
@@ -48,7 +49,7 @@ def page_docs(session: Session, item: ArchiveItem,
     return [PageDoc(item_id=item.id, page_no=p.n, text=p.text or "", words=p.words or [],
                     meta_text=meta, fingerprint=fingerprint,
                     masked=_masked(p.text or "", full_meta, masked_meta), **fields)
-            for p in item.pages if p.status == "done"]
+            for p in item.pages if p.status == PageStatus.DONE]
 
 
 def _masked(text: str, meta: str, masked_meta: str) -> tuple[str, str] | None:
@@ -69,7 +70,7 @@ def item_fingerprint(item: ArchiveItem) -> str:
     h.update(mask_personal(catalogue_text(item_meta_text(item), item.archival_code,
                                           item.title)).encode())
     for p in item.pages:
-        if p.status == "done":
+        if p.status == PageStatus.DONE:
             h.update(f"{p.n}:{len(p.text or '')}:".encode())
             h.update((p.text or "").encode())
             h.update(mask_personal(p.text or "").encode())

@@ -27,6 +27,13 @@ from indexer.wordboxes import lines_of
 
 from ..models import ArchiveItem, Page, StoredFile
 from ..search_docs import page_docs
+from ..vocab import (
+    OPEN_PAGE_STATUSES,
+    SETTLED_PAGE_STATUSES,
+    FileStatus,
+    ItemStatus,
+    PageStatus,
+)
 
 if TYPE_CHECKING:
     from ..archive import Archive
@@ -78,12 +85,12 @@ def run_page(archive: Archive, page_id: int) -> str:
     """
     with archive.session() as s:
         page = s.get(Page, page_id)
-        if page is None or page.status in ("done", "failed"):
+        if page is None or page.status in SETTLED_PAGE_STATUSES:
             return "skipped"
-        if page.status == "running" and not _is_stale(page.started_at, page.worker,
+        if page.status == PageStatus.RUNNING and not _is_stale(page.started_at, page.worker,
                                                       _cutoff(archive), socket.gethostname()):
             return "skipped"
-        page.status = "running"
+        page.status = PageStatus.RUNNING
         page.attempts += 1
         page.started_at = _now()
         page.worker = _worker_id()
@@ -95,10 +102,10 @@ def run_page(archive: Archive, page_id: int) -> str:
     except Exception as exc:  # every failure gets a state and a localised reason, at once
         if _record_failure(archive, page_id, exc):
             _maybe_finalize(archive, item_id)
-            return "failed"
+            return PageStatus.FAILED
         raise  # the queue retries it (with back-off); the page waits as 'pending'
     _maybe_finalize(archive, item_id)
-    return "done"
+    return PageStatus.DONE
 
 
 def _process_and_store(archive: Archive, page_id: int, item_id: int, n: int, file_page: int,
@@ -118,7 +125,7 @@ def _process_and_store(archive: Archive, page_id: int, item_id: int, n: int, fil
         page = s.get(Page, page_id)
         if page is None:  # its file was removed or replaced meanwhile
             return
-        page.status = "done"
+        page.status = PageStatus.DONE
         page.source, page.text, page.words = result.source, result.text, result.words
         page.confidence, page.rotation = result.confidence, result.rotation
         page.width, page.height = result.width, result.height
@@ -140,7 +147,7 @@ def _record_failure(archive: Archive, page_id: int, exc: BaseException) -> bool:
         if page is None:  # its file was removed or replaced meanwhile: nothing to retry
             return True
         final = isinstance(exc, IngestError) or page.attempts >= MAX_ATTEMPTS
-        page.status = "failed" if final else "pending"
+        page.status = PageStatus.FAILED if final else PageStatus.PENDING
         page.error, page.error_code, page.error_detail = (failure.reason, failure.code,
                                                           failure.detail)
         page.started_at = page.worker = None
@@ -155,14 +162,14 @@ def _record_failure(archive: Archive, page_id: int, exc: BaseException) -> bool:
 def _maybe_finalize(archive: Archive, item_id: int) -> None:
     with archive.session() as s:
         open_pages = s.scalar(select(func.count()).select_from(Page).where(
-            Page.item_id == item_id, Page.status.in_(("pending", "running"))))
+            Page.item_id == item_id, Page.status.in_(OPEN_PAGE_STATUSES)))
     if open_pages == 0:
         finalize_item(archive, item_id)
 
 
 def _pdf_pages(pages: list[Page]) -> list[Page]:
     """The pages that make up the item's searchable PDF, in order."""
-    return [p for p in pages if p.status == "done" and p.pdf_key]
+    return [p for p in pages if p.status == PageStatus.DONE and p.pdf_key]
 
 
 def searchable_pdf_through(archive: Archive, item_id: int,
@@ -206,8 +213,9 @@ def finalize_item(archive: Archive, item_id: int) -> None:
         item = s.get(ArchiveItem, item_id)
         pages = list(item.pages)
         done = _pdf_pages(pages)
-        failed_pages = [p for p in pages if p.status == "failed"]
-        failed_files = [f for f in item.files if f.role == "original" and f.status == "failed"]
+        failed_pages = [p for p in pages if p.status == PageStatus.FAILED]
+        failed_files = [f for f in item.files
+                        if f.role == "original" and f.status == FileStatus.FAILED]
         pdf_keys = [p.pdf_key for p in done]
     pdf_obj = None
     if pdf_keys:
@@ -224,7 +232,7 @@ def finalize_item(archive: Archive, item_id: int) -> None:
                                       original_name=f"{item.archival_code}.pdf", format="pdf")
                 s.add(existing)
             existing.key, existing.sha256, existing.size = pdf_obj.key, pdf_obj.sha256, pdf_obj.size
-            existing.page_count, existing.status = len(pdf_keys), "stored"
+            existing.page_count, existing.status = len(pdf_keys), FileStatus.STORED
         reasons = [f"{f.original_name}: {f.error_reason}" for f in failed_files]
         reasons += [f"第 {p.n} 页 / page {p.n}: {p.error}" for p in failed_pages]
         item.status = item_status(bool(pdf_keys), bool(reasons))
@@ -248,8 +256,8 @@ def item_status(readable_pages: bool, problems: bool) -> str:
     failed; only an item with nothing readable is 'failed'.
     """
     if not problems:
-        return "ready"
-    return "partial" if readable_pages else "failed"
+        return ItemStatus.READY
+    return ItemStatus.PARTIAL if readable_pages else ItemStatus.FAILED
 
 
 def _renumber(s, item: ArchiveItem) -> None:  # type: ignore[no-untyped-def]
@@ -294,24 +302,24 @@ def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
     with archive.session() as s:
         item = s.get(ArchiveItem, item_id)
         f = s.get(StoredFile, file_id)
-        if f.status == "failed":
+        if f.status == FileStatus.FAILED:
             with tempfile.TemporaryDirectory(prefix="dangan-retry-") as tmp:
                 try:
                     f.format, f.page_count = page_processor.count_pages(_fetch_original(archive, f.key, tmp))
                     f.status, f.error_code, f.error_reason, f.error_detail = (
-                        "stored", None, None, None)
+                        FileStatus.STORED, None, None, None)
                 except IngestError as exc:
                     f.error_code, f.error_reason, f.error_detail = exc.code, exc.reason, exc.detail
-            if f.status == "stored":
+            if f.status == FileStatus.STORED:
                 queued += _add_pages(s, item, f)
                 _renumber(s, item)
         for p in item.pages:
-            if p.file_id == f.id and p.status == "failed":
-                p.status, p.attempts = "pending", 0
+            if p.file_id == f.id and p.status == PageStatus.FAILED:
+                p.status, p.attempts = PageStatus.PENDING, 0
                 p.error = p.error_code = p.error_detail = None
                 queued.append(p)
         if queued:
-            item.status = "processing"
+            item.status = ItemStatus.PROCESSING
         s.flush()
         positions = {p.id: p.n for p in queued}
     if positions:
@@ -327,7 +335,7 @@ def remove_file(archive: Archive, item_id: int, file_id: int) -> None:
         item = s.get(ArchiveItem, item_id)
         _retire(s, item, s.get(StoredFile, file_id), "removed")
         _renumber(s, item)
-        still_open = any(p.status in ("pending", "running") for p in item.pages)
+        still_open = any(p.status in OPEN_PAGE_STATUSES for p in item.pages)
     if not still_open:
         finalize_item(archive, item_id)
 
@@ -348,7 +356,7 @@ def replace_file(archive: Archive, item_id: int, file_id: int, new: StoredFile) 
         s.flush()
         added = _add_pages(s, item, new)
         _renumber(s, item)
-        item.status = "processing"
+        item.status = ItemStatus.PROCESSING
         positions = {p.id: p.n for p in added}
     archive.queue.enqueue_pages(positions)
     return positions
@@ -364,7 +372,7 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
         item = s.get(ArchiveItem, item_id)
         n = max((p.n for p in item.pages), default=0)
         for f in item.files:
-            if f.role != "original" or f.status != "failed":
+            if f.role != "original" or f.status != FileStatus.FAILED:
                 continue
             with tempfile.TemporaryDirectory(prefix="dangan-retry-") as tmp:
                 path = _fetch_original(archive, f.key, tmp)
@@ -373,7 +381,8 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
                 except IngestError as exc:
                     f.error_code, f.error_reason, f.error_detail = exc.code, exc.reason, exc.detail
                     continue
-            f.status, f.error_code, f.error_reason, f.error_detail = "stored", None, None, None
+            f.status, f.error_code, f.error_reason, f.error_detail = (
+                FileStatus.STORED, None, None, None)
             for fp in range(1, f.page_count + 1):
                 n += 1
                 page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp)
@@ -381,11 +390,11 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
                 s.flush()
                 new_pages[page.id] = n
         for p in item.pages:
-            if p.status == "failed":
-                p.status, p.attempts = "pending", 0
+            if p.status == PageStatus.FAILED:
+                p.status, p.attempts = PageStatus.PENDING, 0
                 p.error = p.error_code = p.error_detail = None
                 new_pages[p.id] = p.n
-        item.status = "processing" if new_pages else item.status
+        item.status = ItemStatus.PROCESSING if new_pages else item.status
     if new_pages:
         archive.queue.enqueue_pages(new_pages)
     else:
@@ -407,9 +416,9 @@ def reconcile(archive: Archive, *, startup: bool = False) -> int:
     with archive.session() as s:
         rows = s.execute(select(Page.id, Page.n, Page.status, Page.started_at, Page.worker,
                                 Page.attempts)
-                         .where(Page.status.in_(("pending", "running")))).all()
+                         .where(Page.status.in_(OPEN_PAGE_STATUSES))).all()
         for pid, n, status, started, note, attempts in rows:
-            if status == "pending":
+            if status == PageStatus.PENDING:
                 if startup:
                     requeue[pid] = n
                 continue
@@ -420,16 +429,17 @@ def reconcile(archive: Archive, *, startup: bool = False) -> int:
             else:
                 requeue[pid] = n
         if requeue:
-            s.execute(update(Page).where(Page.id.in_(list(requeue)), Page.status == "running")
-                      .values(status="pending"))
+            s.execute(update(Page).where(Page.id.in_(list(requeue)),
+                                         Page.status == PageStatus.RUNNING)
+                      .values(status=PageStatus.PENDING))
         if exhausted:
             s.execute(update(Page).where(Page.id.in_(exhausted)).values(
-                status="failed", error=REASONS["stalled"], error_code="stalled",
+                status=PageStatus.FAILED, error=REASONS["stalled"], error_code="stalled",
                 error_detail=f"still running after {MAX_ATTEMPTS} attempts"))
         stuck_items = s.scalars(select(ArchiveItem.id).where(
-            ArchiveItem.status == "processing",
+            ArchiveItem.status == ItemStatus.PROCESSING,
             ~select(Page.id).where(Page.item_id == ArchiveItem.id,
-                                   Page.status.in_(("pending", "running"))).exists())).all()
+                                   Page.status.in_(OPEN_PAGE_STATUSES)).exists())).all()
     if requeue:
         archive.queue.enqueue_pages(requeue)
     for item_id in set(stuck_items) | _items_of(archive, exhausted):
