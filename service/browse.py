@@ -30,6 +30,7 @@ from .access import (
     visible_clause,
 )
 from .catalogue import create_customer, visible_customer
+from .db import is_row_id
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .locations import (
     BoxContents,
@@ -121,7 +122,7 @@ def shelving_tree(session: Session) -> list[RoomNode]:
 
 
 def get_room(session: Session, room_id: int) -> Room:
-    room = session.get(Room, room_id)
+    room = session.get(Room, room_id) if is_row_id(room_id) else None
     if room is None:
         raise NotFound(f"库房 {room_id} 不存在。/ Room {room_id} does not exist.")
     return room
@@ -136,7 +137,7 @@ def room_tree(session: Session, room_id: int) -> RoomNode:
 
 
 def get_shelf(session: Session, shelf_id: int) -> Shelf:
-    shelf = session.get(Shelf, shelf_id)
+    shelf = session.get(Shelf, shelf_id) if is_row_id(shelf_id) else None
     if shelf is None:
         raise NotFound(f"层 {shelf_id} 不存在。/ Shelf {shelf_id} does not exist.")
     return shelf

@@ -16,6 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 _engines: dict[tuple[int, str], Engine] = {}
 
 
+#: The largest row id SQLite and PostgreSQL (bigint) hold. A larger number names no row; handed
+#: to the database as a parameter it is an overflow error, not "not found".
+MAX_ROW_ID = 2**63 - 1
+
+
+def is_row_id(n: int) -> bool:
+    return 0 < n <= MAX_ROW_ID
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 

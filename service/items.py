@@ -18,6 +18,7 @@ from indexer.search.query import parse_query
 from .access import can_download, can_view, handling, require_view
 from .archive import Archive
 from .audit import record
+from .db import is_row_id
 from .errors import NotFound, PermissionDenied
 from .jobs.pipeline import searchable_pdf_through
 from .locations import box_path
@@ -29,7 +30,7 @@ from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus
 
 
 def get_item(session: Session, item_id: int) -> ArchiveItem:
-    item = session.get(ArchiveItem, item_id)
+    item = session.get(ArchiveItem, item_id) if is_row_id(item_id) else None
     if item is None:
         raise NotFound(f"档案件 {item_id} 不存在。/ Item {item_id} does not exist.")
     return item

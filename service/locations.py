@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -52,6 +53,9 @@ def create_box(session: Session, barcode: str, *, year: int | None = None,
                            "Invalid box barcode: letters, digits, '.', '-' and '_' only, up to 40.")
     if retention is not None and retention not in RETENTIONS:
         raise InvalidInput("保管期限应为 Y、D30 或 D10。/ Retention must be Y, D30 or D10.")
+    if year is not None and not 1900 <= year <= date.today().year:
+        raise InvalidInput(f"年度“{year}”无效：应为 1900 至今年的4位年份。/ "
+                           f"Invalid year {year}: use a 4-digit year from 1900 to this year.")
     if session.scalar(select(Box).where(Box.barcode == barcode)):
         raise Conflict(f"盒条码“{barcode}”已存在。/ Box {barcode!r} already exists.")
     box = Box(barcode=barcode, year=year, retention=retention, org_code=org_code)

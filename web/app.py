@@ -19,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from service.archive import Archive
-from service.db import db_failure
+from service.db import MAX_ROW_ID, db_failure
 from service.errors import DanganError
 from service.users import PASSWORD_CHANGE_FIRST
 from storage import StorageError, StorageFull
@@ -57,7 +57,7 @@ class RowIdConverter(IntegerConverter):
     (404), where the plain converter handed it on to SQLite or PostgreSQL (overflow, 500)."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -106,6 +106,18 @@ def test_missing_and_unreadable_paths_exit_2(env: dict[str, str], tmp_path: Path
     assert shown.returncode == 2 and "does not exist" in shown.stderr
 
 
+@pytest.mark.parametrize("args,status", [
+    (("show", str(2**63)), 2),
+    (("retry", "99999999999999999999"), 2),
+    (("box", "add", "BOX-HUGE", "--year", "99999999999999999999"), 2),
+])
+def test_numbers_past_the_database_are_answered_not_a_traceback(env: dict[str, str], args,
+                                                                status: int) -> None:
+    """An id or year no column can hold is "not found" / a bad value, not an OverflowError."""
+    proc = dangan(env, *args, check=False)
+    assert proc.returncode == status and "Traceback" not in proc.stderr, proc.stderr
+
+
 def test_commands_before_init_say_to_run_init(archive_env: dict[str, str], scan: Path) -> None:
     proc = dangan(archive_env, "search", "合同", check=False)
     assert proc.returncode == 2 and "dangan init" in proc.stderr

@@ -358,6 +358,21 @@ def test_shelves_boxes_and_labels(client, h):
     assert "<svg" in label and 'class="qr"' in label and "BOX-2024-0001" in label
 
 
+def test_location_forms_answer_numbers_past_the_database(client, h):
+    """A year or shelf id no column can hold is a bad value or an unknown shelf, not a 500."""
+    h.login(client, "arc")
+    token = h.csrf(client, "/shelves")
+    huge = "99999999999999999999"
+    r = client.post("/boxes/new", data={"barcode": "BOX-HUGE-1", "year": huge, "csrf_token": token})
+    assert r.status_code == 400 and "年度" in r.get_data(as_text=True)
+    r = client.post("/boxes/new", data={"barcode": "BOX-HUGE-2", "shelf_id": huge,
+                                        "csrf_token": token})
+    assert r.status_code in (400, 404) and "不存在" in r.get_data(as_text=True)
+    client.post("/boxes/new", data={"barcode": "BOX-HUGE-3", "csrf_token": token})
+    r = client.post("/boxes/BOX-HUGE-3/move", data={"shelf_id": huge, "csrf_token": token})
+    assert r.status_code in (400, 404) and "不存在" in r.get_data(as_text=True)
+
+
 def test_staff_cannot_manage_locations(client, h):
     h.login(client, "alice")
     r = client.post("/shelves/new", data={"room": "Z", "rack": "1", "section": "1", "shelf": "1",
