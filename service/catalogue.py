@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from .access import can_see_customer
 from .codes import validate_parts
 from .errors import Conflict, InvalidInput, NotFound
+from .fields import check_text
 from .models import Category, Customer, Fonds, User
 from .vocab import CUSTOMER_GRADES, CUSTOMER_KINDS
 
@@ -91,6 +92,13 @@ def create_customer(session: Session, number: str, name: str, *, kind: str = "�
                     contacts: str | None = None, owner: User | None = None,
                     department: str | None = None) -> Customer:
     validate_customer_number(number)
+    if not (name or "").strip():
+        raise InvalidInput("客户名称不能为空。/ The customer name must not be empty.")
+    for column, value, label in ((Customer.name, name, "客户名称"),
+                                 (Customer.industry, industry, "行业"),
+                                 (Customer.contacts, contacts, "联系人"),
+                                 (Customer.department, department, "部门")):
+        check_text(column, value, label)
     if kind not in CUSTOMER_KINDS:
         raise InvalidInput(f"客户类型应为 {'/'.join(CUSTOMER_KINDS)}。/ Customer type must be 企业 or 个人.")
     if grade not in CUSTOMER_GRADES:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,8 +39,9 @@ from .catalogue import (
 from .codes import allocate, format_code, validate_parts
 from .config import Settings
 from .errors import Conflict, InvalidInput
+from .fields import check_text
 from .locations import check_box_fits, get_box, put_in_box
-from .models import ArchiveItem, Customer, Page, StoredFile, User
+from .models import ArchiveItem, Box, Customer, Page, StoredFile, User
 from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS, FileStatus, ItemStatus, PageStatus
 
 MAX_FILES = 2000
@@ -126,9 +126,6 @@ def _check_files(paths: list[Path]) -> None:
 
 #: More paper pages than any one item holds; beyond a database integer it would be a 500.
 MAX_PAPER_PAGES = 100_000
-#: Control characters other than tab and line breaks: never typed into a catalogue field,
-#: and PostgreSQL cannot store NUL in text at all.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def validate_request(archive: Archive, req: IngestRequest) -> None:
@@ -155,13 +152,12 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
         raise InvalidInput(f"纸质页数 {req.paper_pages} 过大（最多 {MAX_PAPER_PAGES}）。/ "
                            f"The paper page count {req.paper_pages} is too large "
                            f"({MAX_PAPER_PAGES} max).")
-    for label, name, value in (("题名", "title", req.title), ("文号", "doc_number", req.doc_number),
-                               ("责任者", "responsible", req.responsible),
-                               ("备注", "remarks", req.remarks), ("盒条码", "box", req.box)):
-        if value and _CONTROL.search(value):
-            raise InvalidInput(f"{label}含有控制字符（如 NUL），请删除后重新填写。/ "
-                               f"The field {name} contains control characters (such as NUL); "
-                               "remove them and try again.")
+    for column, value, label in ((ArchiveItem.title, req.title, "题名"),
+                                 (ArchiveItem.doc_number, req.doc_number, "文号"),
+                                 (ArchiveItem.responsible, req.responsible, "责任者"),
+                                 (ArchiveItem.remarks, req.remarks, "备注"),
+                                 (Box.barcode, req.box, "盒条码")):
+        check_text(column, value, label)
     _check_files(req.files)
     with archive.session() as s:
         get_fonds(s, req.fonds)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, object_session
 
 from .codes import RETENTIONS, ArchivalCode, format_code, parse_code
 from .errors import Conflict, InvalidInput, NotFound
+from .fields import check_text
 from .models import ArchiveItem, Box, BoxMove, Rack, Room, Section, Shelf
 
 _BARCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
@@ -22,6 +23,8 @@ def ensure_shelf(session: Session, room: str, rack: str, section: str, shelf: st
     for label, value in (("库房", room), ("架", rack), ("节", section), ("层", shelf)):
         if not value or len(value) > 20:
             raise InvalidInput(f"{label}编号不能为空且不超过20个字符。/ {label} code must be 1–20 characters.")
+        check_text(Room.code, value, f"{label}编号")
+    check_text(Room.name, room_name, "库房名称")
     r = _find_or_add(session, Room, {"code": room}, name=room_name or f"{room}库房")
     k = _find_or_add(session, Rack, {"room_id": r.id, "code": rack})
     sec = _find_or_add(session, Section, {"rack_id": k.id, "code": section})

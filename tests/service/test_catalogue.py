@@ -135,3 +135,23 @@ def test_page_numbers_are_unique_per_item(engine) -> None:  # type: ignore[no-un
     with pytest.raises(IntegrityError), session_scope(engine) as s:
         s.add(Page(item_id=ids[0], file_id=ids[1], n=1, file_page=1))
         s.flush()
+
+
+@pytest.mark.parametrize("make", [
+    lambda s: create_customer(s, "KH-202401003", "丙\x00公司"),
+    lambda s: create_customer(s, "KH-202401004", "名" * 201),
+    lambda s: create_customer(s, "KH-202401005", "丁公司", industry="业" * 101),
+    lambda s: create_customer(s, "KH-202401006", "戊公司", contacts="王\x00五"),
+    lambda s: create_customer(s, "KH-202401007", "  "),
+    lambda s: ensure_shelf(s, "A", "1\x00", "1", "1"),
+    lambda s: ensure_shelf(s, "A", "1", "1", "1", room_name="库" * 101),
+], ids=["nul-name", "long-name", "long-industry", "nul-contacts", "blank-name", "nul-rack",
+        "long-room-name"])
+def test_text_that_one_database_would_refuse_is_refused_on_both(engine, make) -> None:  # type: ignore[no-untyped-def]
+    """SQLite stores NUL and over-long text, PostgreSQL answers a DataError (a 500): both
+    get the same message before the write."""
+    with session_scope(engine) as s, pytest.raises(InvalidInput):
+        make(s)
+    with session_scope(engine) as s:  # at the column's length it fits
+        create_customer(s, "KH-202401008", "名" * 200, industry="业" * 100, contacts="王五\n电话")
+        ensure_shelf(s, "A", "1", "1", "1", room_name="库" * 100)

@@ -1,0 +1,34 @@
+"""Free-text catalogue fields, checked once for the web forms, the API and the CLI.
+
+SQLite stores any text in any column, PostgreSQL refuses NUL characters and text longer than
+a `String(n)` column: without one check before the write, the same input is accepted on one
+database and a server error on the other.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.orm import InstrumentedAttribute
+
+from .errors import InvalidInput
+
+#: Control characters other than tab and line breaks: never typed into a field, and
+#: PostgreSQL cannot store NUL in text at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(column: InstrumentedAttribute, value: str | None, label: str) -> None:
+    """InvalidInput unless ``value`` fits ``column`` (its length) and holds no control
+    characters; ``label`` is the field's Chinese name (the English one is the column's)."""
+    if not value:
+        return
+    name = column.key
+    if _CONTROL.search(value):
+        raise InvalidInput(f"{label}含有控制字符（如 NUL），请删除后重新填写。/ "
+                           f"The field {name} contains control characters (such as NUL); "
+                           "remove them and try again.")
+    limit = getattr(column.property.columns[0].type, "length", None)
+    if limit is not None and len(value) > limit:
+        raise InvalidInput(f"{label}过长（最多 {limit} 个字符）。/ "
+                           f"The field {name} is too long ({limit} characters max).")
