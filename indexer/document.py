@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from PIL import Image, ImageFile, ImageOps
 
@@ -430,7 +431,7 @@ def _inflated_size(raw: bytes, budget: int) -> int:
     return total
 
 
-def _stream_bytes(stream, budget: int) -> int:  # type: ignore[no-untyped-def]
+def _stream_bytes(stream: Any, budget: int) -> int:
     """Decoded size of one PDF stream: declared pixels for images, inflated bytes otherwise."""
     from pypdf.generic import ArrayObject
 
@@ -458,7 +459,7 @@ def _stream_bytes(stream, budget: int) -> int:  # type: ignore[no-untyped-def]
         return 0
 
 
-def _page_stream_bytes(page, page_no: int,  # type: ignore[no-untyped-def]
+def _page_stream_bytes(page: Any, page_no: int,
                        sizes: dict[tuple[int, int], int] | None = None) -> int:
     """Inflated size of a page's content streams, forms and images, each object counted once.
 

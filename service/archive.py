@@ -6,6 +6,7 @@ opens its own connections.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ class Archive:
 
         return Session(self.engine, expire_on_commit=False, info={ARCHIVE_KEY: self})
 
-    def session(self):  # type: ignore[no-untyped-def]
+    def session(self) -> AbstractContextManager[Session]:
         """A transaction scope on the catalogue (commit on success); the search index
         follows what it commits (service.indexing)."""
         from .indexing import ARCHIVE_KEY

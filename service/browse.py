@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from indexer.search.common import as_list, check_filters, sort_facet
@@ -325,7 +326,7 @@ def browse_catalogue(session: Session, vis: Visibility, filters: dict, *, sort: 
     if "year_to" in filters:
         conds.append(ArchiveItem.year <= int(filters["year_to"]))
 
-    def scoped(*cols):  # type: ignore[no-untyped-def]
+    def scoped(*cols: Any) -> Select[Any]:
         return (select(*cols).select_from(ArchiveItem).join(Fonds).join(Category)
                 .outerjoin(Customer, ArchiveItem.customer_id == Customer.id)
                 .outerjoin(Box, ArchiveItem.box_id == Box.id).where(*conds))

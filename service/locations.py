@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -31,7 +32,7 @@ def ensure_shelf(session: Session, room: str, rack: str, section: str, shelf: st
     return _find_or_add(session, Shelf, {"section_id": sec.id, "code": shelf})
 
 
-def _find_or_add(session: Session, model: type, keys: dict, **extra: object):  # type: ignore[no-untyped-def]
+def _find_or_add(session: Session, model: type, keys: dict, **extra: object) -> Any:
     """The row of `model` matching `keys`, created (with `extra`) when missing."""
     row = session.scalar(select(model).filter_by(**keys))
     if row is None:

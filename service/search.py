@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from indexer.search.types import (
     FILTER_KEYS,
     SORT_ORDERS,
+    PageDoc,
     SearchRequest,
     SearchResult,
+    SortOrder,
     to_cli_json,
 )
 
@@ -181,8 +183,9 @@ def facet_groups(session: Session, result: SearchResult,
     """The result's facet counts as the page shows them: fields in order, empty ones left out,
     the selected value marked, customers named."""
     numbers = list((result.facets.get("customer") or {}).keys())
-    customers = dict(session.execute(select(Customer.number, Customer.name).where(
-        Customer.number.in_(numbers))).all()) if numbers else {}
+    customers: dict[str, str] = {number: name for number, name in session.execute(
+        select(Customer.number, Customer.name).where(Customer.number.in_(numbers)))} \
+        if numbers else {}
     groups = []
     for name in FACET_ORDER:
         values = result.facets.get(name) or {}
@@ -228,7 +231,7 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
     else:
         masked = user is not None and not can_see_personal(user)
         req = SearchRequest(q=params.q, visibility=vis, filters=params.filters,
-                            sort=params.sort,  # type: ignore[arg-type]
+                            sort=cast(SortOrder, params.sort),  # one of SORTS: checked
                             page=params.page, per_page=params.per_page, facets=facets,
                             text_filter=mask_personal if masked else None)
         result = archive.search.search(req)
@@ -246,7 +249,7 @@ def reindex(archive: Archive, *, full: bool = False,
         ids = list(s.scalars(select(ArchiveItem.id).order_by(ArchiveItem.id)))
     rebuild = getattr(archive.search, "rebuild", None) if full else None
     if rebuild is not None:
-        def all_docs():  # type: ignore[no-untyped-def]
+        def all_docs() -> Iterator[PageDoc]:
             for n, item_id in enumerate(ids, start=1):
                 with archive.session() as s:
                     yield from page_docs(s, s.get(ArchiveItem, item_id))

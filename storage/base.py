@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 #: Read/copy granularity: large enough for throughput, small enough that a
 #: multi-GB original never has to fit in memory.
@@ -133,7 +133,7 @@ def _guard(fn: Callable) -> Callable:
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
-        def gen(self: ObjectStore, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def gen(self: ObjectStore, *args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from fn(self, *args, **kwargs)
             except Exception as exc:
@@ -142,11 +142,11 @@ def _guard(fn: Callable) -> Callable:
                     raise
                 raise typed from exc
 
-        gen._storage_guarded = True  # type: ignore[attr-defined]
+        gen._storage_guarded = True  # type: ignore[attr-defined]  # a marker on the wrapper
         return gen
 
     @functools.wraps(fn)
-    def call(self: ObjectStore, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def call(self: ObjectStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(self, *args, **kwargs)
         except Exception as exc:
@@ -155,7 +155,7 @@ def _guard(fn: Callable) -> Callable:
                 raise
             raise typed from exc
 
-    call._storage_guarded = True  # type: ignore[attr-defined]
+    call._storage_guarded = True  # type: ignore[attr-defined]  # a marker on the wrapper
     return call
 
 

@@ -71,7 +71,7 @@ def fold_with_map(text: str) -> tuple[str, Sequence[int]]:
     if unicodedata.is_normalized("NFKC", text):
         low = text.lower()
         if len(low) == len(text):  # the common case: identity map, no loop
-            return low, range(len(text))  # type: ignore[return-value]
+            return low, range(len(text))
     # OCR text is full of full-width punctuation (，：；) that NFKC changes:
     # fold each character once per process and translate the string in C
     chars = set(text)
@@ -79,7 +79,7 @@ def fold_with_map(text: str) -> tuple[str, Sequence[int]]:
     if new:
         _learn(new)
     if _FOLD_GROWS.isdisjoint(chars):
-        return text.translate(_FOLD_TABLE), range(len(text))  # type: ignore[return-value]
+        return text.translate(_FOLD_TABLE), range(len(text))
     out: list[str] = []
     idx: list[int] = []
     for i, ch in enumerate(text):

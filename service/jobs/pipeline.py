@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from indexer import page_processor
 from indexer.derived import merge_pdfs
@@ -260,7 +261,7 @@ def item_status(readable_pages: bool, problems: bool) -> str:
     return ItemStatus.PARTIAL if readable_pages else ItemStatus.FAILED
 
 
-def _renumber(s, item: ArchiveItem) -> None:  # type: ignore[no-untyped-def]
+def _renumber(s: Session, item: ArchiveItem) -> None:
     """Number the item's pages 1..N in file order (after a file is removed or replaced)."""
     s.flush()
     s.expire(item, ["pages", "files"])
@@ -275,7 +276,7 @@ def _renumber(s, item: ArchiveItem) -> None:  # type: ignore[no-untyped-def]
     s.expire(item, ["pages"])
 
 
-def _retire(s, item: ArchiveItem, f: StoredFile, role: str) -> None:  # type: ignore[no-untyped-def]
+def _retire(s: Session, item: ArchiveItem, f: StoredFile, role: str) -> None:
     """Take a file out of the item (the object stays stored and recorded); drop its pages."""
     f.role = role
     f.seq = max((x.seq for x in item.files), default=0) + 1
@@ -284,7 +285,7 @@ def _retire(s, item: ArchiveItem, f: StoredFile, role: str) -> None:  # type: ig
     s.flush()
 
 
-def _add_pages(s, item: ArchiveItem, f: StoredFile) -> list[Page]:  # type: ignore[no-untyped-def]
+def _add_pages(s: Session, item: ArchiveItem, f: StoredFile) -> list[Page]:
     top = max((p.n for p in item.pages), default=0)
     added = [Page(item_id=item.id, file_id=f.id, n=top + fp, file_page=fp)
              for fp in range(1, (f.page_count or 0) + 1)]
