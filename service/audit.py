@@ -83,8 +83,3 @@ def audit_problems(session: Session) -> dict:
     count = session.scalar(select(func.count()).select_from(AuditEntry))
     head_ok = head is not None and head.hash == prev and head.entries == count
     return {"checked": checked, "bad": bad, "head_ok": head_ok}
-
-
-def verify_chain(session: Session) -> list[int]:
-    """Ids of entries whose hash or link does not match (an altered or removed record)."""
-    return [b["id"] for b in audit_problems(session)["bad"]]

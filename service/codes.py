@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -116,14 +115,6 @@ def allocate(session: Session, fonds: str, category: str, year: int, retention: 
     if number > MAX_ITEM_NO:
         raise Conflict(f"分组 {key} 的件号已用尽（最多 {MAX_ITEM_NO}）。/ Group {key} is full.")
     return ArchivalCode(fonds, category, year, retention, org, number)
-
-
-def last_allocated(session: Session, fonds: str, category: str, year: int, retention: str,
-                   org: str | None) -> int:
-    key = group_key(fonds, category, year, retention, org)
-    value = session.scalar(select(ArchivalCodeCounter.last_no).where(
-        ArchivalCodeCounter.group_key == key))
-    return int(value or 0)
 
 
 ITEM_NO_PLACEHOLDER = "NNNN"
