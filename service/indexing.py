@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from indexer.search.types import PageDoc
+
 from .models import ArchiveItem, Box, Category, Customer, Fonds, Rack, Room, Section, Shelf
 from .search_docs import item_fingerprint, page_docs
 from .vocab import PageStatus
@@ -135,6 +137,22 @@ def _index_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def write_item(archive: Archive, session: Session, item_id: int, docs: list[PageDoc]) -> None:
+    """Make `docs` the item's index entry (none: remove it) as part of this session's unit
+    of work: in its transaction when the index lives in the catalogue database, else right
+    after it commits. A failure propagates to the caller (a page task is then retried)."""
+    def write(conn: Any = None) -> None:
+        if docs:
+            archive.search.index_pages(docs, conn=conn)
+        else:
+            archive.search.delete_item(item_id, conn=conn)
+
+    if archive.embedded_search:
+        write(session.connection())
+    else:
+        event.listen(session, "after_commit", lambda _session: write(), once=True)
 
 
 def sync_items(archive: Archive, session: Session, item_ids: set[int],

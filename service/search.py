@@ -238,6 +238,24 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
     return result if raw else to_cli_json(result)
 
 
+def _rebuild(archive: Archive, ids: list[int],
+             progress: Callable[[int, int], None] | None) -> dict:
+    """`reindex --full`: the engine replaces its whole index by every item's pages."""
+    loaded: set[int] = set()
+
+    def all_docs() -> Iterator[PageDoc]:
+        for n, item_id in enumerate(ids, start=1):
+            with archive.session() as s:
+                docs = page_docs(s, s.get(ArchiveItem, item_id))
+                loaded.update(d.item_id for d in docs[:1])
+                yield from docs
+            if progress:
+                progress(n, len(ids))
+
+    archive.search.rebuild(all_docs())
+    return {"indexed": len(loaded), "skipped": 0, "removed": 0, "total": len(ids)}
+
+
 def reindex(archive: Archive, *, full: bool = False,
             progress: Callable[[int, int], None] | None = None) -> dict:
     """Index every item with finished pages; skips items whose index entry is current.
@@ -247,20 +265,9 @@ def reindex(archive: Archive, *, full: bool = False,
     """
     with archive.session() as s:
         ids = list(s.scalars(select(ArchiveItem.id).order_by(ArchiveItem.id)))
-    rebuild = getattr(archive.search, "rebuild", None) if full else None
-    if rebuild is not None:
-        def all_docs() -> Iterator[PageDoc]:
-            for n, item_id in enumerate(ids, start=1):
-                with archive.session() as s:
-                    yield from page_docs(s, s.get(ArchiveItem, item_id))
-                if progress:
-                    progress(n, len(ids))
-
-        rebuild(all_docs())
-        return {"indexed": len(ids), "skipped": 0, "removed": 0, "total": len(ids)}
-    indexed = {} if full else archive.search.indexed_items()
     if full:
-        archive.search.clear()
+        return _rebuild(archive, ids, progress)
+    indexed = archive.search.indexed_items()
     done = skipped = removed = 0
     for n, item_id in enumerate(ids, start=1):
         with archive.session() as s:

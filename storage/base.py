@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, BinaryIO
 
 #: Read/copy granularity: large enough for throughput, small enough that a
@@ -298,6 +299,12 @@ class ObjectStore(ABC):
             fn = cls.__dict__.get(name)
             if fn is not None and not getattr(fn, "_storage_guarded", False):
                 setattr(cls, name, _guard(fn))
+
+    def local_path(self, key: str) -> Path | None:
+        """The local file that holds `key`, for readers that need a real path (page
+        renderers), or None when the store keeps its objects elsewhere (S3): the caller
+        then reads the object through `open`."""
+        return None
 
     def classify_error(self, exc: BaseException) -> StorageError | None:
         """The StorageError this back-end exception means, or None to let it through."""

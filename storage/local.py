@@ -81,7 +81,7 @@ class LocalStore(ObjectStore):
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)
 
-    def path_for(self, key: str) -> Path:
+    def local_path(self, key: str) -> Path | None:
         """The file that holds `key`, for readers that need a real path (page renderers)."""
         return self._path(key)
 

@@ -26,6 +26,7 @@ are made in Python (:mod:`.analysis`) and indexed with ``unicode61``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import operator
 from collections.abc import Callable, Iterable, Sequence
@@ -219,6 +220,17 @@ class SqliteFtsEngine:
             c.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
             c.exec_driver_sql("DELETE FROM search_page_text")
             c.exec_driver_sql("DELETE FROM search_page")
+
+    def rebuild(self, docs: Iterable[PageDoc]) -> int:
+        """Empty the index, then load the pages item by item (each item in one
+        transaction, as `index_pages`); returns the number of pages loaded."""
+        self.clear()
+        n = 0
+        for _, group in itertools.groupby(docs, key=operator.attrgetter("item_id")):
+            batch = list(group)
+            self.index_pages(batch)
+            n += len(batch)
+        return n
 
     def optimize(self) -> None:
         """Merge FTS5 segments after a bulk load (faster queries)."""

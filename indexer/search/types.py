@@ -7,7 +7,7 @@ care which one is configured.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -185,6 +185,12 @@ class SearchEngine(Protocol):
     ) -> dict[int, str]: ...
 
     def clear(self) -> None: ...
+
+    def rebuild(self, docs: Iterable[PageDoc]) -> int:
+        """Replace the whole index by these pages (grouped by item); returns the pages
+        loaded. Elasticsearch builds the new index beside the live one and swaps; SQLite
+        empties its tables and fills them again."""
+        ...
 
     def count_pages(self) -> int: ...
 

@@ -26,6 +26,7 @@ from indexer.errors import REASONS, IngestError, classify
 from indexer.textlayer import image_only_page, retext_page
 from indexer.wordboxes import lines_of
 
+from ..indexing import write_item
 from ..models import ArchiveItem, Page, StoredFile
 from ..search_docs import page_docs
 from ..vocab import (
@@ -65,14 +66,11 @@ def page_priority(n: int) -> int:
 
 def _fetch_original(archive: Archive, key: str, tmpdir: str) -> Path:
     """The original as a local file (page renderers need a seekable path)."""
-    store = archive.store
-    local = getattr(store, "path_for", None)
-    if local is not None:
-        p = local(key)
-        if p.exists():
-            return p
+    local = archive.store.local_path(key)
+    if local is not None and local.exists():
+        return local
     dest = Path(tmpdir) / "original"
-    with store.open(key) as src, open(dest, "wb") as out:
+    with archive.store.open(key) as src, open(dest, "wb") as out:
         shutil.copyfileobj(src, out, 1 << 20)
     return dest
 
@@ -239,15 +237,7 @@ def finalize_item(archive: Archive, item_id: int) -> None:
         item.status = item_status(bool(pdf_keys), bool(reasons))
         item.status_reason = "\n".join(reasons) or None
         s.flush()
-        docs = page_docs(s, item)
-        if archive.embedded_search:
-            archive.search.index_pages(docs, conn=s.connection()) if docs else \
-                archive.search.delete_item(item_id, conn=s.connection())
-    if not archive.embedded_search:
-        if docs:
-            archive.search.index_pages(docs)
-        else:
-            archive.search.delete_item(item_id)
+        write_item(archive, s, item_id, page_docs(s, item))
 
 
 def item_status(readable_pages: bool, problems: bool) -> str:

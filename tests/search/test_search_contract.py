@@ -433,6 +433,16 @@ def test_reindex_replaces_pages_and_delete(fresh):
     assert search(fresh, "档案").total == 0
 
 
+def test_rebuild_replaces_the_whole_index(fresh):
+    """`reindex --full` goes through `rebuild` on every engine (a capability of the protocol)."""
+    fresh.index_pages([_doc(1, 1, "旧的档案内容"), _doc(3, 1, "将被移除的档案")])
+    loaded = fresh.rebuild(iter([_doc(1, 1, "重建后的文本"), _doc(1, 2, "第二页内容"),
+                                 _doc(2, 1, "另一件重建档案")]))
+    assert loaded == 3 and fresh.count_pages() == 3
+    assert fresh.indexed_items() == {1: "fp1", 2: "fp2"}
+    assert ids(fresh, "旧的") == set() and ids(fresh, "重建") == {1, 2}
+
+
 def test_permission_change_reindexed(fresh):
     fresh.index_pages([_doc(5, 1, "变更密级的文件")])
     assert ids(fresh, "密级", STAFF) == {5}

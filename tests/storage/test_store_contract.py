@@ -68,6 +68,16 @@ def test_round_trip_content_addressed(store: ObjectStore) -> None:
     assert store.stat(obj.key) == obj
 
 
+def test_local_path_is_the_object_or_none(store: ObjectStore) -> None:
+    """Page renderers read a local store's file in place; any other store says None."""
+    obj = store.put_bytes(b"%PDF-1.4 page", key="derived/1/page-1.pdf")
+    path = store.local_path(obj.key)
+    if isinstance(store, S3Store):
+        assert path is None
+    else:
+        assert path is not None and path.read_bytes() == b"%PDF-1.4 page"
+
+
 def test_content_addressed_dedupe(store: ObjectStore, internal_keys) -> None:
     data = b"the same original uploaded twice"
     first = store.put_bytes(data)
