@@ -41,10 +41,12 @@ run: deps-run venv
 
 test: deps-test venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q -ra
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: deps-test venv
 	$(VENV)/bin/pip install -q -e '.[test,bench]'
