@@ -1,5 +1,6 @@
-"""The read model of an item: its catalogue fields, where the paper set is, its files and
-pages, and how it shows as a search hit — for `dangan show`, the API and the web pages.
+"""The read model of items: an item's catalogue fields, where the paper set is, its files and
+pages, how it shows as a search hit, and the catalogue listed by filters alone — for
+`dangan show`, the API and the web pages.
 
 Every reader that acts for a user goes through `visible_item` (service.access decides);
 no Flask here: the web views call these and render the result.
@@ -8,21 +9,43 @@ no Flask here: the web views call these and render the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload
 
+from indexer.search.common import as_list, check_filters, sort_facet
 from indexer.search.highlight import find_spans, match_boxes
 from indexer.search.query import parse_query
+from indexer.search.types import (
+    FACET_FIELDS,
+    ItemHit,
+    SearchRequest,
+    SearchResult,
+    Visibility,
+    clamp_request,
+)
 
-from .access import can_download, can_view, handling, require_view
+from .access import can_download, can_view, handling, require_view, visible_clause
 from .archive import Archive
 from .audit import record
 from .db import is_row_id
 from .errors import NotFound, PermissionDenied
 from .jobs.pipeline import searchable_pdf_through
 from .locations import box_path
-from .models import ArchiveItem, Page, StoredFile, User
+from .models import (
+    ArchiveItem,
+    Box,
+    Category,
+    Customer,
+    Fonds,
+    Page,
+    Rack,
+    Section,
+    Shelf,
+    StoredFile,
+    User,
+)
 from .privacy import can_see_personal, mask_personal, text_for
 from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus
 
@@ -288,3 +311,79 @@ def recent_items(session: Session, user: User | None, limit: int = 10) -> list[A
             if len(out) >= limit:
                 break
     return out
+
+
+# ----------------------------------------------------------------- listing items by filters
+
+
+def _box_paths(session: Session) -> dict[int, str]:
+    """Every box's location path (as the search index holds it), by box id."""
+    boxes = session.scalars(select(Box).options(
+        joinedload(Box.shelf).joinedload(Shelf.section).joinedload(Section.rack)
+        .joinedload(Rack.room)))
+    return {b.id: box_path(b) or "" for b in boxes}
+
+
+def browse_catalogue(session: Session, vis: Visibility, filters: dict, *, sort: str = "code",
+                     page: int = 1, per_page: int = 20, facets: bool = False) -> SearchResult:
+    """The catalogue listed by filters alone (no search words), as a SearchResult.
+
+    It reads the catalogue, not the index, so items still being scanned are listed too;
+    the visibility rule is the engines' (access.visible_clause), so totals and facet
+    counts cover only what the user may see (never 绝密).
+    """
+    filters = check_filters(filters)
+    offset, limit = clamp_request(SearchRequest(q="", visibility=vis, page=page,
+                                                per_page=per_page))
+    paths: dict[int, str] | None = None
+    conds = [visible_clause(vis)]
+    simple = {"fonds": Fonds.code, "category": Category.code, "retention": ArchiveItem.retention,
+              "secrecy": ArchiveItem.secrecy, "status": ArchiveItem.status,
+              "customer": Customer.number, "box": Box.barcode}
+    for key, col in simple.items():
+        if key in filters:
+            conds.append(col.in_(as_list(filters[key])))
+    if "location" in filters:
+        paths = _box_paths(session)
+        wanted = set(as_list(filters["location"]))
+        conds.append(ArchiveItem.box_id.in_(sorted(i for i, p in paths.items() if p in wanted)))
+    if "year_from" in filters:
+        conds.append(ArchiveItem.year >= int(filters["year_from"]))
+    if "year_to" in filters:
+        conds.append(ArchiveItem.year <= int(filters["year_to"]))
+
+    def scoped(*cols: Any) -> Select[Any]:
+        return (select(*cols).select_from(ArchiveItem).join(Fonds).join(Category)
+                .outerjoin(Customer, ArchiveItem.customer_id == Customer.id)
+                .outerjoin(Box, ArchiveItem.box_id == Box.id).where(*conds))
+
+    total = session.scalar(scoped(func.count(ArchiveItem.id))) or 0
+    if sort in ("date_desc", "date_asc"):
+        desc = sort == "date_desc"
+        order = [ArchiveItem.doc_date.is_(None),
+                 ArchiveItem.doc_date.desc() if desc else ArchiveItem.doc_date.asc(),
+                 ArchiveItem.id.desc() if desc else ArchiveItem.id.asc()]
+    else:
+        order = [ArchiveItem.archival_code, ArchiveItem.id]
+    rows = session.execute(scoped(ArchiveItem.id, ArchiveItem.archival_code, ArchiveItem.title)
+                           .order_by(*order).offset(offset).limit(limit)).all()
+    hits = [ItemHit(id=r[0], archival_code=r[1], title=r[2], score=0.0, pages=[]) for r in rows]
+    out: dict[str, dict[str, int]] = {}
+    if facets:
+        cols = {"fonds": Fonds.code, "category": Category.code, "year": ArchiveItem.year,
+                "retention": ArchiveItem.retention, "secrecy": ArchiveItem.secrecy,
+                "status": ArchiveItem.status, "customer": Customer.number,
+                "location": ArchiveItem.box_id}
+        for name in FACET_FIELDS:
+            col = cols[name]
+            counts = dict(session.execute(scoped(col, func.count(ArchiveItem.id)).group_by(col))
+                          .all())
+            if name == "location":
+                paths = paths if paths is not None else _box_paths(session)
+                by_path: dict[str, int] = {}
+                for box_id, n in counts.items():
+                    if box_id is not None and paths.get(box_id):
+                        by_path[paths[box_id]] = by_path.get(paths[box_id], 0) + n
+                counts = by_path
+            out[name] = sort_facet({str(k): n for k, n in counts.items() if k not in (None, "")})
+    return SearchResult(total=total, hits=hits, facets=out)

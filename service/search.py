@@ -23,6 +23,7 @@ from indexer.search.types import (
 from .access import operator_visibility, visibility_for
 from .archive import Archive
 from .errors import InvalidInput
+from .items import browse_catalogue
 from .models import ArchiveItem, Customer, User
 from .privacy import can_see_personal, mask_personal
 from .search_docs import item_fingerprint, page_docs
@@ -211,7 +212,7 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
                raw: bool = False) -> dict | SearchResult:
     """Search as `user` (or the operator); returns the CLI/API JSON, or the raw result.
 
-    Without search words the catalogue is browsed by the filters (service.browse), under
+    Without search words the catalogue is browsed by the filters (service.items.browse_catalogue), under
     the same visibility rule, so filters alone list what they select.  A plain string is
     a query with no filters.
     """
@@ -223,8 +224,6 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
     # never confirms an ID or mobile number (nor a fragment) they cannot see
     vis = replace(vis, personal=user is None or can_see_personal(user))
     if params.browsing:
-        from .browse import browse_catalogue
-
         with archive.session() as s:
             result = browse_catalogue(s, vis, params.filters, sort=params.sort,
                                       page=params.page, per_page=params.per_page, facets=facets)
