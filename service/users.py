@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .models import User
 from .models.users import new_nonce
-from .vocab import ROLES
+from .vocab import ROLES, Role
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -33,7 +33,7 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def create_user(session: Session, username: str, password: str, *, role: str = "staff",
+def create_user(session: Session, username: str, password: str, *, role: str = Role.STAFF,
                 display_name: str = "", department: str | None = None,
                 must_change_password: bool = False) -> User:
     if role not in ROLES:

@@ -107,11 +107,11 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     )
     app.config.update(config)
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider's
     app.extensions["dangan_archive"] = archive
     hops = int(os.environ.get("DANGAN_PROXY_HOPS") or 0)
     if hops:  # the client address (sign-in throttling) from a trusted reverse proxy
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # WSGI middleware
 
     compile_translations()
     babel.init_app(app, locale_selector=_select_locale)
