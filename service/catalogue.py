@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access import can_see_customer
-from .codes import validate_parts
+from .codes import preview, validate_parts
 from .errors import Conflict, InvalidInput, NotFound
 from .fields import check_text
 from .models import Category, Customer, Fonds, User
@@ -34,6 +34,16 @@ def create_fonds(session: Session, code: str, name: str) -> Fonds:
     session.add(fonds)
     session.flush()
     return fonds
+
+
+def preview_code(session: Session, fonds: str, category: str, year: int, retention: str,
+                 org: str | None) -> str:
+    """The 档号 group a registration would get (codes.preview), for a fonds and category
+    that exist: the preview refuses what the registration itself would refuse."""
+    code = preview(fonds, category, year, retention, org)  # the form of every part first
+    get_fonds(session, fonds)
+    get_category(session, category)
+    return code
 
 
 def get_category(session: Session, code: str) -> Category:

@@ -6,7 +6,7 @@ from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from service.codes import preview
+from service.catalogue import preview_code
 from service.errors import InvalidInput
 from service.items import item_summary, item_to_json, record_access, visible_item
 from service.privacy import can_see_personal
@@ -92,9 +92,9 @@ def create_item() -> ResponseReturnValue:
 def code_preview() -> ResponseReturnValue:
     a = request.args
     org = (a.get("org") or "").strip().upper() or None
-    code = preview((a.get("fonds") or "J001").strip().upper(),
-                   (a.get("category") or "").strip().upper(),
-                   _int_param("year", 0, 0, 9999), (a.get("retention") or "").strip(), org)
+    code = preview_code(db(), (a.get("fonds") or "J001").strip().upper(),
+                        (a.get("category") or "").strip().upper(),
+                        _int_param("year", 0, 0, 9999), (a.get("retention") or "").strip(), org)
     return jsonify(archival_code=code)
 
 

@@ -141,6 +141,9 @@ def test_api_item_progress_and_code_preview(client, h):
     assert p["status"] == "ready" and p["pages_done"] == p["pages_total"] == 1
     r = client.get("/api/v1/codes/preview?fonds=J001&category=WS&year=2023&retention=Y&org=BGS")
     assert r.get_json() == {"archival_code": "J001-WS·2023-Y-BGS-NNNN"}
+    for args, needle in (("fonds=J001&category=ZZ", "ZZ"), ("fonds=J999&category=WS", "J999")):
+        r = client.get(f"/api/v1/codes/preview?{args}&year=2023&retention=Y")
+        assert r.status_code == 404 and needle in r.get_json()["error"]  # as registering would
     r = client.get("/api/v1/codes/preview?fonds=J001&category=X&year=2023&retention=Y")
     assert r.status_code == 400 and "门类代码" in r.get_json()["error"]
     assert client.get("/api/v1/items/999999").status_code == 404
