@@ -75,10 +75,13 @@ def end_sessions(user: User) -> None:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password ends every credential of the old one: sessions and the API token (a
+    token copied by whoever knew the old password must not outlive it)."""
     if len(password) < 8:
         raise InvalidInput("密码至少8个字符。/ Password must have at least 8 characters.")
     user.password_hash = generate_password_hash(password)
     user.must_change_password = False
+    user.api_token_hash = None
     end_sessions(user)
 
 

@@ -163,3 +163,19 @@ def test_guessing_the_current_password_on_the_change_form_is_throttled(app, h, a
     assert change(h.PW).status_code == 429  # while locked, not even the right one is checked
     # the lock is the user name's: signing in elsewhere waits too
     assert _try(_client(app, "10.0.0.8"), h, "dora", h.PW).status_code == 429
+
+
+def test_a_password_change_ends_the_api_token_too(app, h, archive) -> None:
+    """A changed password ends every credential of the old one: sessions and the API token."""
+    from service.models import User
+    from service.users import create_user, issue_token, set_password
+
+    with archive.session() as s:
+        create_user(s, "tok", h.PW, role="staff")
+    with archive.session() as s:
+        token = issue_token(s.query(User).filter_by(username="tok").one())
+    headers = {"Authorization": f"Bearer {token}"}
+    assert _client(app, "10.0.0.7").get("/api/v1/search?q=合同", headers=headers).status_code == 200
+    with archive.session() as s:
+        set_password(s.query(User).filter_by(username="tok").one(), "another-secret-9")
+    assert _client(app, "10.0.0.8").get("/api/v1/search?q=合同", headers=headers).status_code == 401
