@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -40,6 +40,15 @@ def authenticate_api() -> ResponseReturnValue | None:
             csrf.protect()  # a cookie-authenticated write must come from our own page
         return None
     return jsonify(error="需要登录或 API 令牌。/ Sign in or send an API token."), 401
+
+
+@bp.after_request
+def never_cached(resp: Response) -> Response:
+    """API answers hold catalogue data, snippets and page text (of 机密 pages too): no browser
+    or proxy cache may keep them. The OpenAPI description is public and may be cached."""
+    if request.endpoint != "api.openapi":
+        resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 def _int_param(name: str, default: int, lo: int, hi: int) -> int:

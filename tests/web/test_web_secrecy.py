@@ -75,3 +75,16 @@ def test_dangan_show_prints_the_text_of_an_ordinary_item(h, archive, monkeypatch
     monkeypatch.setenv("DANGAN_DATA", str(archive.settings.data_dir))
     out = CliRunner().invoke(show_cmd, [str(item_id)])
     assert out.exit_code == 0 and "违约金" in out.output
+
+
+def test_api_answers_are_never_cached(app, h) -> None:
+    """API answers carry catalogue data and snippets (of 机密 pages too): no cache keeps them."""
+    item_id = h.item(title="机密合同", text=TEXT, secrecy="机密")
+    client = app.test_client()
+    h.login(client, "arc")
+    for url in ("/api/v1/search?q=违约金", f"/api/v1/items/{item_id}",
+                f"/api/v1/items/{item_id}/progress"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert "no-store" in r.headers.get("Cache-Control", ""), url
+    assert "违约金" in client.get("/api/v1/search?q=违约金").get_data(as_text=True)
