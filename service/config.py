@@ -12,8 +12,8 @@
 | DANGAN_MAX_UPLOAD_BYTES | 2147483648 (2 GiB, one request body) | 4294967296 |
 | DANGAN_MAX_PAGES_PER_FILE | 500 | |
 | DANGAN_MAX_PAGES_PER_UPLOAD | 2000 | |
-| DANGAN_MAX_DECODED_BYTES_PER_FILE | 8 GiB (pixel data / inflated PDF streams) | |
-| DANGAN_MAX_DECODED_BYTES_PER_UPLOAD | 16 GiB | |
+| DANGAN_MAX_DECODED_BYTES_PER_FILE | 16 GiB (pixel data / inflated PDF streams) | |
+| DANGAN_MAX_DECODED_BYTES_PER_UPLOAD | 64 GiB | |
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class Settings:
     #: Resource caps checked from each file's structure before any page is decoded.
     max_pages_per_file: int = 500
     max_pages_per_upload: int = 2000
-    max_decoded_bytes_per_file: int = 8 * GiB
-    max_decoded_bytes_per_upload: int = 16 * GiB
+    max_decoded_bytes_per_file: int = 16 * GiB
+    max_decoded_bytes_per_upload: int = 64 * GiB
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -55,13 +55,14 @@ class Settings:
             workers=max(1, int(env.get("DANGAN_WORKERS") or os.cpu_count() or 1)),
             ocr_timeout=float(env.get("DANGAN_OCR_TIMEOUT") or 180),
             queue_name=env.get("DANGAN_QUEUE_NAME") or "dangan",
-            max_upload_bytes=_positive_int(env, "DANGAN_MAX_UPLOAD_BYTES", 2 * 1024**3),
-            max_pages_per_file=_positive_int(env, "DANGAN_MAX_PAGES_PER_FILE", 500),
-            max_pages_per_upload=_positive_int(env, "DANGAN_MAX_PAGES_PER_UPLOAD", 2000),
+            max_upload_bytes=_positive_int(env, "DANGAN_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            max_pages_per_file=_positive_int(env, "DANGAN_MAX_PAGES_PER_FILE", cls.max_pages_per_file),
+            max_pages_per_upload=_positive_int(env, "DANGAN_MAX_PAGES_PER_UPLOAD",
+                                               cls.max_pages_per_upload),
             max_decoded_bytes_per_file=_positive_int(env, "DANGAN_MAX_DECODED_BYTES_PER_FILE",
-                                                 8 * GiB),
+                                                 cls.max_decoded_bytes_per_file),
             max_decoded_bytes_per_upload=_positive_int(env, "DANGAN_MAX_DECODED_BYTES_PER_UPLOAD",
-                                                   16 * GiB),
+                                                   cls.max_decoded_bytes_per_upload),
         )
 
     @property

@@ -269,3 +269,12 @@ def test_old_redis_list_queue_is_replaced_by_the_priority_one(tmp_path: Path) ->
     finally:
         client.delete(key)
         client.close()
+
+
+def test_default_byte_caps_admit_every_page_the_page_caps_admit(tmp_path: Path) -> None:
+    """A volume at the page cap, scanned in colour at 300 dpi (A4: 2480 × 3508 × 3 bytes a
+    page), is a legitimate upload: the decoded-bytes defaults must not refuse it first."""
+    a4_colour_300dpi = 2480 * 3508 * 3
+    s = Settings.from_env({"DANGAN_DATA": str(tmp_path)})
+    assert s.max_decoded_bytes_per_file >= s.max_pages_per_file * a4_colour_300dpi
+    assert s.max_decoded_bytes_per_upload >= s.max_pages_per_upload * a4_colour_300dpi
