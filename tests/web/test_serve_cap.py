@@ -5,57 +5,24 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.served import dangan_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP = 64 * 1024
 PASSWORD = "serve-cap-pass-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("dangan-cap")
-    env = {**os.environ, "DANGAN_DATA": str(data), "DANGAN_MAX_UPLOAD_BYTES": str(CAP)}
-    cli = [sys.executable, "-m", "cli"]
-    subprocess.run([*cli, "init", "--admin-password", PASSWORD], env=env, cwd=ROOT, check=True,
-                   capture_output=True, timeout=120)
-    port = _free_port()
-    log = open(data / "serve.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([*cli, "serve", "--no-workers", "--port", str(port)], env=env,
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((data / "serve.log").read_text()) from None
-            time.sleep(0.2)
-    yield port
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-    log.close()
+    with dangan_serve(data, PASSWORD, {"DANGAN_MAX_UPLOAD_BYTES": str(CAP)},
+                      ("--no-workers",)) as port:
+        yield port
 
 
 def _post(port: int, path: str, body: bytes, content_length: int | None = None,

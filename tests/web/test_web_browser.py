@@ -8,14 +8,12 @@ Screenshots of every step go to test-artifacts/.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.served import dangan_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -29,43 +27,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("dangan-browser")
-    env = {**os.environ, "DANGAN_DATA": str(data), "DANGAN_WORKERS": "2",
-           "OMP_THREAD_LIMIT": "1"}
-    cli = [sys.executable, "-m", "cli"]
-    subprocess.run([*cli, "init", "--admin-password", PASSWORD], env=env, cwd=ROOT,
-                   check=True, capture_output=True, timeout=120)
-    port = _free_port()
-    log = open(data / "serve.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError((data / "serve.log").read_text()) from None
-            time.sleep(0.2)
-    yield {"base": base, "data": data}
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-    log.close()
+    with dangan_serve(data, PASSWORD, {"DANGAN_WORKERS": "2", "OMP_THREAD_LIMIT": "1"}) as port:
+        yield {"base": f"http://127.0.0.1:{port}", "data": data}
 
 
 @pytest.fixture(scope="module")
