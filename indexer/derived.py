@@ -58,7 +58,7 @@ def thumbnail(img: Image.Image, rotation: float = 0.0, quality: int = 70) -> byt
 
 def merge_pdfs(pages: list[bytes]) -> bytes:
     """Join one-page PDFs (OCR output or original pages) into the item's searchable PDF."""
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfReader, PdfWriter  # only when a PDF is merged (start-up time)
 
     writer = PdfWriter()
     for data in pages:

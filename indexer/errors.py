@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import subprocess
 
+from PIL import UnidentifiedImageError
+
 
 class IngestError(Exception):
     """A file that cannot be ingested: slug ``code``, bilingual ``reason``, technical ``detail``."""
@@ -77,15 +79,15 @@ def technical(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def classify(exc: BaseException) -> IngestError:
+def classify(exc: BaseException,
+             timeouts: tuple[type[BaseException], ...] = ()) -> IngestError:
     """Map any failure of a page or file to a coded, localised reason (details kept apart).
 
     Known failures (truncated or undecodable images, timeouts, Tesseract, PDF rendering,
     memory) get their own reason; anything else gets the generic ``internal`` one.
+    ``timeouts`` are the caller's own time-limit exceptions (the job queue's task timeout).
     """
-    import pypdfium2 as pdfium
-    from huey.exceptions import TaskTimeout
-    from PIL import UnidentifiedImageError
+    import pypdfium2 as pdfium  # only when a failure is classified (start-up time)
 
     if isinstance(exc, IngestError):
         return exc
@@ -94,7 +96,7 @@ def classify(exc: BaseException) -> IngestError:
         return ingest_error("out-of-memory", detail)
     if isinstance(exc, EngineFailure):
         return ingest_error(exc.code if exc.code in REASONS else "internal", detail)
-    if isinstance(exc, subprocess.TimeoutExpired | TimeoutError | TaskTimeout):
+    if isinstance(exc, (subprocess.TimeoutExpired, TimeoutError, *timeouts)):
         return ingest_error("ocr-timeout", detail)
     if isinstance(exc, pdfium.PdfiumError):
         return ingest_error("render-failed", detail)

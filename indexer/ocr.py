@@ -33,11 +33,11 @@ from PIL import Image
 
 from indexer.colour import has_colour
 from indexer.errors import EngineFailure, ingest_error
+from indexer.tesseract import TESSERACT
 from indexer.textlayer import searchable_page
 from indexer.textnorm import normalize_text
 from indexer.wordboxes import join_words, relayout_cjk_lines
 
-TESSERACT = os.environ.get("TESSERACT_CMD", "tesseract")
 LOW_CONFIDENCE = 60.0  # a first pass below this mean word confidence triggers OSD
 MIN_WORDS = 5
 #: Below this mean confidence the page's layout analysis probably failed (a sparse page such

@@ -32,6 +32,7 @@ import pikepdf
 from pikepdf import ContentStreamInstruction, Dictionary, Name, Operator, Pdf
 from PIL import Image
 
+from indexer.tesseract import TESSERACT
 from indexer.wordboxes import lines_of
 
 #: Resource name of the text layer's font on every page we write.
@@ -83,8 +84,6 @@ def glyphless_font_file() -> bytes:
     candidates = []
     if os.environ.get("TESSDATA_PREFIX"):
         candidates.append(Path(os.environ["TESSDATA_PREFIX"]))
-    from indexer.ocr import TESSERACT
-
     try:
         out = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True,
                              timeout=30, check=False)
@@ -240,7 +239,7 @@ def retext_page(page_pdf: bytes, words: list[dict], width_px: int, height_px: in
 def image_only_page(page_pdf: bytes, dpi: int = 200, quality: int = 75) -> bytes:
     """The page rendered to an image without any text (for a born-digital page whose own
     text must not be handed out)."""
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # only when a page is rendered (start-up time)
 
     doc = pdfium.PdfDocument(page_pdf)
     try:

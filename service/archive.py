@@ -13,13 +13,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from storage import ObjectStore, open_store
+
 from .config import Settings
 from .db import get_engine, session_scope
+from .indexing import ARCHIVE_KEY
 from .jobs.queue import JobQueue
+from .search_backend import open_search
 
 if TYPE_CHECKING:
     from indexer.search.types import SearchEngine
-    from storage import ObjectStore
 
 
 class Archive:
@@ -33,27 +36,19 @@ class Archive:
     def new_session(self) -> Session:
         """A catalogue session the caller commits and closes (the web's request session);
         like `session()`, the search index follows what it commits (service.indexing)."""
-        from .indexing import ARCHIVE_KEY
-
         return Session(self.engine, expire_on_commit=False, info={ARCHIVE_KEY: self})
 
     def session(self) -> AbstractContextManager[Session]:
         """A transaction scope on the catalogue (commit on success); the search index
         follows what it commits (service.indexing)."""
-        from .indexing import ARCHIVE_KEY
-
         return session_scope(self.engine, info={ARCHIVE_KEY: self})
 
     @cached_property
     def store(self) -> ObjectStore:
-        from storage import open_store
-
         return open_store(self.settings.storage_url)
 
     @cached_property
     def search(self) -> SearchEngine:
-        from .search_backend import open_search
-
         return open_search(self.settings, self.engine)
 
     @property

@@ -3,10 +3,13 @@ the audit chain against itself."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from .archive import Archive
-from .models import ArchiveItem, StoredFile
+from .audit import audit_problems
+from .models import ArchiveItem, Page, StoredFile
 from .search_docs import item_fingerprint
 from .vocab import ItemStatus, PageStatus
 
@@ -27,8 +30,6 @@ def check_fixity(archive: Archive) -> dict:
 
 def check_audit(archive: Archive) -> dict:
     """Every audit entry's hash and link, and the chain head (see `audit.audit_problems`)."""
-    from .audit import audit_problems
-
     with archive.session() as s:
         return audit_problems(s)
 
@@ -63,10 +64,6 @@ def check_orphans(archive: Archive, *, delete: bool = False,
     With ``delete``, removes those older than ``grace`` seconds (younger ones are listed
     with ``"kept": "grace"``): the objects, the temporaries, the unfinished multipart uploads.
     """
-    from datetime import UTC, datetime
-
-    from .models import Page
-
     with archive.session() as s:
         referenced = set(s.scalars(select(StoredFile.key)))
         for keys in s.execute(select(Page.image_key, Page.thumb_key, Page.pdf_key)):

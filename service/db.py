@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 _engines: dict[tuple[int, str], Engine] = {}
@@ -91,8 +92,6 @@ def db_failure(exc: BaseException) -> str | None:
     """What a database exception means for the user: "full" (no space left to write),
     "unavailable" (cannot reach it, connection dropped, locked out), or None (a bug or a
     conflict, not the infrastructure)."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
     if not isinstance(exc, DBAPIError):
         return None
     orig = exc.orig

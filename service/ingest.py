@@ -18,6 +18,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from indexer.document import Limits
+from indexer.errors import IngestError
+from indexer.page_processor import measure
 from storage import ChecksumMismatch, StoredObject
 
 from .access import (
@@ -193,10 +196,6 @@ LIMIT_CODES = frozenset({"too-many-pages", "too-large", "too-many-pixels"})
 
 def _triage(paths: list[Path], names: list[str], settings: Settings) -> list[_Triage]:
     """Hash each file and count its pages and decoded bytes from its structure (no decoding)."""
-    from indexer.document import Limits
-    from indexer.errors import IngestError
-    from indexer.page_processor import measure
-
     limits = Limits(max_pages=settings.max_pages_per_file,
                     max_decoded_bytes=settings.max_decoded_bytes_per_file)
     out = []

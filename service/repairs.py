@@ -13,6 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from indexer.document import Limits
+from indexer.errors import IngestError
+from indexer.page_processor import measure
 from storage import ChecksumMismatch
 
 from .access import require_repair_files
@@ -99,9 +102,6 @@ def replace_file(archive: Archive, user: User, item_id: int, file_id: int, path:
     The replacement is checked like an upload (readable, within the limits, not already
     stored); the old original stays stored and recorded as replaced.
     """
-    from indexer.document import Limits
-    from indexer.errors import IngestError
-    from indexer.page_processor import measure
 
     old_name, old_sha = _bad_file(archive, user, item_id, file_id)
     settings = archive.settings

@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .base import ObjectStore
+from .local import LocalStore
+from .s3 import S3Store
 
 EXPECTED_FORMS = (
     "expected a directory path, file:///absolute/path, or "
@@ -104,8 +106,6 @@ def parse_file_url(url: str) -> Path:
 
 def open_store(url: str) -> ObjectStore:
     """Open the store a configuration string names; raise ValueError if malformed."""
-    from .local import LocalStore
-
     if not isinstance(url, str) or not url.strip():
         raise ValueError(f"empty object store URL; {EXPECTED_FORMS}")
     url = url.strip()
@@ -113,8 +113,6 @@ def open_store(url: str) -> ObjectStore:
         return LocalStore(Path(url))
     scheme = urlsplit(url).scheme
     if scheme == "s3":
-        from .s3 import S3Store
-
         return S3Store(**parse_s3_url(url))
     if scheme == "file":
         return LocalStore(parse_file_url(url))

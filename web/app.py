@@ -18,9 +18,11 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
+from service.access import can_manage_locations
 from service.archive import Archive
 from service.db import MAX_ROW_ID, db_failure
 from service.errors import DanganError
+from service.setup import ensure_secret_key
 from service.users import PASSWORD_CHANGE_FIRST
 from storage import StorageError, StorageFull
 
@@ -84,8 +86,6 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     config = dict(config or {})
     secret = config.pop("SECRET_KEY", None)
     if secret is None:
-        from service.setup import ensure_secret_key
-
         archive.settings.data_dir.mkdir(parents=True, exist_ok=True)
         secret = ensure_secret_key(archive)
     app.config.update(
@@ -172,8 +172,6 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     @app.context_processor
     def globals_() -> dict[str, Any]:
-        from service.access import can_manage_locations
-
         return {"LANGUAGES": ctx.LANGUAGES, "current_lang": ctx.lang(), "me": ctx.me(),
                 "can_manage": can_manage_locations(ctx.me()), "safe_snippet": ctx.safe_snippet,
                 "localize": ctx.localize}

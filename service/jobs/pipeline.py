@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from huey.exceptions import TaskTimeout
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -140,7 +141,7 @@ def _record_failure(archive: Archive, page_id: int, exc: BaseException) -> bool:
     MAX_ATTEMPTS. The user-facing reason is coded and localised; the exception text goes to
     the log and to ``error_detail``.
     """
-    failure = classify(exc)
+    failure = classify(exc, timeouts=(TaskTimeout,))
     with archive.session() as s:
         page = s.get(Page, page_id)
         if page is None:  # its file was removed or replaced meanwhile: nothing to retry

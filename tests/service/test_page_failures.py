@@ -121,3 +121,11 @@ def test_bad_file_fails_its_page_at_once_without_retries(
         page = s.get(Page, page_id)
         assert page.status == "failed" and page.attempts == 1
         assert page.error == REASONS["corrupt-image"] and page.error_detail == "ValueError: bad mode"
+
+
+def test_the_queue_task_timeout_is_an_ocr_timeout() -> None:
+    """indexer.errors knows no job queue: the pipeline names Huey's timeout to classify."""
+    from huey.exceptions import TaskTimeout
+
+    assert classify(TaskTimeout("task 1 timed out"), timeouts=(TaskTimeout,)).code == "ocr-timeout"
+    assert classify(TaskTimeout("task 1 timed out")).code == "internal"
