@@ -98,7 +98,8 @@ def box_add(barcode: str, room: str | None, rack: str | None, section: str | Non
                            "Give all of --room, --rack, --section and --shelf, or none.")
     archive = archive_ready()
     with archive.session() as s:
-        where = ensure_shelf(s, *parts) if all(parts) else None  # type: ignore[arg-type]
+        where = ensure_shelf(s, room, rack, section, shelf) if room and rack and section and shelf \
+            else None
         box = create_box(s, barcode, year=year, retention=retention, org_code=org, shelf=where,
                          actor="cli")
         data = {"id": box.id, "barcode": box.barcode, "location": box_path(box)}

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,6 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.db import db_failure
 from service.errors import DanganError
 from storage import StorageError, StorageFull
+
+if TYPE_CHECKING:
+    from service.archive import Archive
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
@@ -87,7 +90,7 @@ data_option = click.option("--data", metavar="DIR", expose_value=False, is_eager
                            help="Data directory (default $DANGAN_DATA or ./dangan-data).")
 
 
-def archive_ready():  # type: ignore[no-untyped-def]
+def archive_ready() -> Archive:
     """The Archive, after checking that `dangan init` has been run."""
     from service.archive import Archive
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from service.vocab import ItemStatus
 
 from .common import archive_ready, data_option, emit, handle_errors
+
+if TYPE_CHECKING:
+    from service.archive import Archive
 
 
 def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> date | None:
@@ -49,7 +53,7 @@ def ingest_cmd(files: tuple[Path, ...], as_json: bool, wait: bool, **fields: obj
     from service.ingest import IngestRequest, ingest
 
     archive = archive_ready()
-    req = IngestRequest(files=list(files), **fields)  # type: ignore[arg-type]
+    req = IngestRequest(files=list(files), **fields)  # type: ignore[arg-type]  # click types each option
     res = ingest(archive, req)
     if wait and res.status == ItemStatus.PROCESSING:
         _wait_for(archive, res.id, progress=not as_json)
@@ -62,7 +66,7 @@ def ingest_cmd(files: tuple[Path, ...], as_json: bool, wait: bool, **fields: obj
         f"{d['archival_code']}  id={d['id']}  状态/status={d['status']}  页/pages={d['pages']}"))
 
 
-def _wait_for(archive, item_id: int, *, progress: bool) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(archive: Archive, item_id: int, *, progress: bool) -> None:
     from service.items import get_item
     from service.items import progress as item_progress
     from service.jobs.worker import run_until

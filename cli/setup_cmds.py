@@ -27,7 +27,7 @@ def init_cmd(admin_password: str | None, fonds: str, fonds_name: str | None, as_
     res = init_archive(Archive(), admin_password=admin_password, fonds=fonds,
                        fonds_name=fonds_name)
 
-    def human(r) -> str:  # type: ignore[no-untyped-def]
+    def human(r: dict) -> str:
         lines = [f"档案库已就绪 / archive ready: {r['data_dir']}"]
         if r["admin_created"] and r["admin_password"] and not admin_password:
             lines.append(f"管理员 / administrator: admin  一次性密码 / one-time password: "

@@ -34,7 +34,7 @@ def watch_cmd(directory: Path, interval: float, settle: float, once: bool, **fie
     from service.watch import WatchState, folders, scan_once
 
     archive = archive_ready()
-    template = IngestRequest(files=[], **fields)  # type: ignore[arg-type]
+    template = IngestRequest(files=[], **fields)  # type: ignore[arg-type]  # click types each option
     probe = directory / ".dangan-probe"
     probe.write_bytes(b"x")
     try:

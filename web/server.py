@@ -38,7 +38,7 @@ class _TooLargeTask(WSGITask):
 
 class _Channel(HTTPChannel):
     @staticmethod
-    def error_task_class(channel: HTTPChannel, request: Any) -> Task:  # type: ignore[override]
+    def error_task_class(channel: HTTPChannel, request: Any) -> Task:  # type: ignore[override]  # waitress assigns a class here; a staticmethod factory stands in for it
         if isinstance(request.error, RequestEntityTooLarge):
             return _TooLargeTask(channel, request)
         return ErrorTask(channel, request)
