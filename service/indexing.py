@@ -153,6 +153,9 @@ def write_item(archive: Archive, session: Session, item_id: int, docs: list[Page
         write(session.connection())
     else:
         event.listen(session, "after_commit", lambda _session: write(), once=True)
+    # This write is the item's index entry for this unit of work: the commit hooks need not
+    # compare or write it again (in Elasticsearch mode that was a second bulk write).
+    session.info.get(_PENDING, set()).discard(item_id)
 
 
 def sync_items(archive: Archive, session: Session, item_ids: set[int],
