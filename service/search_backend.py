@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from indexer.search.sqlite_engine import SqliteFtsEngine, add_audience, create_schema
+from indexer.search.sqlite_engine import (
+    SqliteFtsEngine,
+    add_audience,
+    create_schema,
+    retokenize,
+)
 from indexer.search.types import SearchEngine
 
 from .config import Settings
@@ -34,4 +39,5 @@ def open_search(settings: Settings, catalogue: Engine) -> SearchEngine:
         with engine.begin() as conn:
             create_schema(conn)
             add_audience(conn, mask_personal)  # an index file from before audiences
+            retokenize(conn)  # an index file of an older analyzer version
     return SqliteFtsEngine(engine)

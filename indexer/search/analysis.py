@@ -12,7 +12,9 @@ Elasticsearch's ``cjk_width`` + ``lowercase`` + ``cjk_bigram``:
   ``HT-2024-0031`` become the adjacent tokens ``ht 2024 0031``: the parts are
   findable on their own and the whole identifier is a phrase of its parts;
 * separately, one token per CJK character (the ``uni`` field) so a one
-  character query finds words containing it.
+  character query finds words containing it; the same field holds the trigrams
+  of every number and identifier's key (:mod:`.identifiers`), so fragments of
+  them and their other written forms (dates, amounts, without hyphens) match.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from .identifiers import grams, text_grams
+
 #: Bump when the token rules change: the SQLite index must then be rebuilt,
 #: because contentless FTS5 rows are deleted by re-analysing their text.
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 
 
 def is_cjk(ch: str) -> bool:
@@ -91,7 +95,8 @@ def fold_with_map(text: str) -> tuple[str, Sequence[int]]:
 
 @dataclass(frozen=True)
 class Segment:
-    """A maximal run of one kind in folded text: ``cjk`` or ``word``."""
+    """A maximal run of one kind in folded text: ``cjk`` or ``word``; or ``key``, the
+    canonical key of a number or identifier typed in a query (:mod:`.identifiers`)."""
 
     kind: str
     text: str
@@ -138,6 +143,8 @@ def merge_cjk(segs: Iterable[Segment]) -> Iterator[Segment]:
 
 
 def segment_tokens(seg: Segment) -> list[str]:
+    if seg.kind == "key":  # a number's key (see .identifiers), matched by its trigrams
+        return grams(seg.text)
     if seg.kind == "word":
         return [seg.text]
     t = seg.text
@@ -160,9 +167,12 @@ def unigram_tokens(text: str) -> list[str]:
 
 
 def index_fields(text: str, meta_text: str) -> tuple[str, str, str]:
-    """(bi, uni, meta) strings to index for one page."""
+    """(bi, uni, meta) strings to index for one page; ``uni`` ends with the key trigrams
+    of the page's and the catalogue's numbers."""
+    folded, folded_meta = fold(text), fold(meta_text)
     return (
         " ".join(bigram_tokens(text)),
-        " ".join(unigram_tokens(text) + unigram_tokens(meta_text)),
+        " ".join(unigram_tokens(text) + unigram_tokens(meta_text)
+                 + text_grams(folded) + text_grams(folded_meta)),
         " ".join(bigram_tokens(meta_text)),
     )

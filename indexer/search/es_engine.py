@@ -39,6 +39,7 @@ Design (see NOTES.md, "Elasticsearch"):
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -205,6 +206,12 @@ class ElasticsearchEngine:
                     raise RuntimeError(
                         f"search index {name} predates item documents: rebuild it "
                         "(dangan reindex --full)"
+                    )
+                built = re.search(r"-v(\d+)-", name[len(self.alias):])
+                if built and int(built[1]) != ANALYZER_VERSION:
+                    raise RuntimeError(
+                        f"search index {name} was built by analyzer version {built[1]}, "
+                        f"this version reads {ANALYZER_VERSION}: rebuild it (dangan reindex --full)"
                     )
         self._ready = True
 

@@ -22,9 +22,10 @@ _WS = re.compile(r"\s+")
 
 
 def _patterns_for(folded: str, phrases: Sequence[Phrase]) -> re.Pattern[str] | None:
-    """One regex for all phrases; a phrase absent as a whole (matched through
-    the catalogue text, or across a line) falls back to its segments."""
+    """One regex for all phrases; when no phrase is found as a whole (matched
+    through the catalogue text, or across a line) their segments are marked."""
     pats: list[str] = []
+    parts: list[str] = []
     for p in phrases:
         whole = p.pattern()
         if not whole:
@@ -32,7 +33,8 @@ def _patterns_for(folded: str, phrases: Sequence[Phrase]) -> re.Pattern[str] | N
         if re.search(whole, folded):
             pats.append(whole)
         else:
-            pats.extend(re.escape(s.text) for s in p.segs if s.text in folded)
+            parts.extend(re.escape(s.text) for s in p.segs if s.text in folded)
+    pats = pats or parts
     if not pats:
         return None
     pats = sorted(set(pats), key=len, reverse=True)

@@ -25,18 +25,28 @@ pieces: :func:`item_plan` here, FTS5 strings below, bool clauses in
 ``es_engine``.
 
 OCR tolerance (:func:`relax_query`): when a query finds nothing the user may
-see, the engines run it once more with each unquoted Chinese phrase of 5-10
+see, the engines run it once more with each unquoted Chinese phrase of 5-16
 characters relaxed to "the phrase with any one character misread, dropped or
 added": for some position, the part before it and the part after it both
 occur on the page (``变动时无缝传`` finds a scan read as ``变动时无颖传``:
 ``变动时无`` and ``传``), for positions leaving a part of 3+ characters.
-Both compilers emit that OR of ANDs of phrases with their ordinary phrase
-logic, so the engines agree; results are flagged ``SearchResult.fuzzy`` and
+A number or identifier of 7+ characters typed in a query (its key, see below)
+is relaxed the same way, with parts of 3+ characters and one of 5+ (digits are
+less telling than Chinese characters; the part is never the last four digits
+a masked page shows).  Both compilers emit that OR of ANDs of phrases with
+their ordinary phrase logic, so the engines agree; results are flagged ``SearchResult.fuzzy`` and
 ranked by bm25, so pages matching the rarer parts come first.  Exact phrase
 hits therefore always come first: the tolerant form is only tried when there
 are none.  (A bag of bigrams with ``minimum_should_match`` was tried first:
 at 100k pages ``楼和人大代表`` then matched every page with ``人大代表``;
 lone-character parts are kept for the same reason.)
+
+Numbers and identifiers (:mod:`.identifiers`): a typed word that is a date, a
+written amount or a number/identifier of 4+ letters and digits matches its
+ordinary phrase *or* its key: a phrase of the key's trigrams in the ``uni``
+field, where every number on a page is indexed by its key.  So ``KH202405001``
+finds ``KH-202405001``, ``74317357`` finds ``0755-74317357``, ``2024.5.12``
+finds ``2024年5月12日`` and ``伍拾壹万元`` finds ``¥510,000.00``.
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .analysis import Segment, fold, is_cjk, merge_cjk, segment_tokens, segments
+from .identifiers import key_pattern, query_key
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 12
@@ -54,9 +65,12 @@ MAX_TOKENS_PER_PHRASE = 32
 #: Chinese phrases of this many characters get an OCR-tolerant fallback (a
 #: 4-character one would fall back to 3-character parts: 绝密内容 -> 机密内容)
 FUZZY_MIN_CHARS = 5
-FUZZY_MAX_CHARS = 10
+FUZZY_MAX_CHARS = 16
 #: ... and each way of splitting one must keep a part of this many characters
 FUZZY_MIN_PART = 3
+#: keys of this many characters get the fallback; one part must keep KEY_MIN_PART
+KEY_FUZZY_MIN = 7
+KEY_MIN_PART = 5
 
 #: characters that glue identifier parts into one phrase (HT-2024-0031, Z109-WS·2011)
 _CONNECTORS = set("-_./·")
@@ -69,6 +83,12 @@ class Phrase:
     segs: tuple[Segment, ...]
     #: typed in quotes: the user asked for exactly this (never relaxed)
     quoted: bool = False
+    #: for a key phrase: the regex marking it in page text (other written forms)
+    display: str | None = None
+
+    @property
+    def is_key(self) -> bool:
+        return len(self.segs) == 1 and self.segs[0].kind == "key"
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -79,6 +99,8 @@ class Phrase:
 
     def pattern(self) -> str:
         """Regex finding this phrase in folded page text (for highlighting)."""
+        if self.display is not None:
+            return self.display
         gap = r"[\W_]*"
         return gap.join(
             gap.join(map(re.escape, s.text)) if s.kind == "cjk" else re.escape(s.text)
@@ -127,8 +149,27 @@ class ParsedQuery:
         return out
 
 
+def _key_phrase(key: str, kind: str = "id") -> Phrase:
+    return Phrase((Segment("key", key, 0),), display=key_pattern(key, kind))
+
+
+def relax_key(p: Phrase) -> Fuzzy | None:
+    """The tolerant form of a 7+ character key: one character misread, dropped or added."""
+    key = p.segs[0].text
+    if len(key) < KEY_FUZZY_MIN:
+        return None
+    alts: dict[tuple[Phrase, ...], None] = {}
+    for i in range(len(key)):
+        parts = [t for t in (key[:i], key[i + 1 :]) if len(t) >= FUZZY_MIN_PART]
+        if parts and max(map(len, parts)) >= KEY_MIN_PART:
+            alts[tuple(_key_phrase(t) for t in parts)] = None
+    return Fuzzy(p, tuple(alts)) if alts else None
+
+
 def relax_phrase(p: Phrase) -> Fuzzy | None:
-    """The tolerant form of an unquoted 5-10 character Chinese phrase."""
+    """The tolerant form of an unquoted 5-16 character Chinese phrase, or of a key."""
+    if p.is_key:
+        return relax_key(p)
     if p.quoted or len(p.segs) != 1 or p.segs[0].kind != "cjk":
         return None
     text = p.segs[0].text
@@ -185,6 +226,8 @@ def phrase_clauses(p: Phrase) -> list[Clause]:
     Elasticsearch's own cjk_bigram has the same edge effect.
     """
     segs = list(p.segs)
+    if p.is_key:
+        return [Clause(UNI_FIELD, tuple(p.tokens[:MAX_TOKENS_PER_PHRASE]))]
     if len(segs) == 1 and segs[0].kind == "cjk" and len(segs[0].text) == 1:
         return [Clause(UNI_FIELD, (segs[0].text,))]
     out: list[Clause] = []
@@ -219,8 +262,21 @@ def _phrase(text: str, quoted: bool = False) -> Phrase | None:
     return Phrase(segs, quoted) if segs else None
 
 
-def _split_word(word: str) -> list[Phrase]:
-    """A bare word -> phrases; punctuation other than connectors splits it."""
+def _with_key(word: str, phrase: Phrase | None) -> list[Phrase]:
+    """``phrase`` and, when ``word`` is a number, date or identifier, its key phrase."""
+    found = query_key(fold(word))
+    opts = [phrase] if phrase is not None else []
+    if found is not None:
+        opts.append(_key_phrase(*found))
+    return opts
+
+
+def _split_word(word: str) -> list[list[Phrase]]:
+    """A bare word -> terms, each a list of alternative phrases.  A number, date or
+    identifier is one term: its phrase or its key; otherwise punctuation other than
+    connectors splits the word."""
+    if query_key(fold(word)) is not None:
+        return [_with_key(word, _phrase(word))]
     folded = fold(word)
     groups: list[list[Segment]] = []
     prev_end = -1
@@ -231,7 +287,7 @@ def _split_word(word: str) -> list[Phrase]:
         else:
             groups.append([s])
         prev_end = s.start + len(s.text)
-    return [Phrase(tuple(merge_cjk(g))) for g in groups]
+    return [[Phrase(tuple(merge_cjk(g)))] for g in groups]
 
 
 def _join_cjk_spaces(text: str) -> str:
@@ -255,7 +311,7 @@ def _join_cjk_spaces(text: str) -> str:
 def parse_query(q: str) -> ParsedQuery:
     """Parse user input; never raises, whatever the string."""
     text = _clean(q)
-    # lex into units: ("or",) | ("term", negated, [phrases])
+    # lex into units: ("or",) | ("term", negated, [[alternative phrases], ...])
     units: list[tuple] = []
     i, n = 0, len(text)
     while i < n:
@@ -275,7 +331,7 @@ def parse_query(q: str) -> ParsedQuery:
             body = _join_cjk_spaces(text[i + 1 : j])
             ph = _phrase(body, quoted=True)
             if ph:
-                units.append(("term", neg, [ph]))
+                units.append(("term", neg, [[ph]]))
             i = j + 1
             continue
         j = i
@@ -287,9 +343,9 @@ def parse_query(q: str) -> ParsedQuery:
             units.append(("or",))
             continue
         if neg:
-            ph = _phrase(word)
-            if ph:
-                units.append(("term", True, [ph]))
+            alts = _with_key(word, _phrase(word))
+            if alts:
+                units.append(("term", True, [alts]))
         else:
             phs = _split_word(word)
             if phs:
@@ -305,13 +361,13 @@ def parse_query(q: str) -> ParsedQuery:
             continue
         _, neg, phs = u
         if neg:
-            must_not.extend(phs)
+            must_not.extend(p for alts in phs for p in alts)
             pending_or = last_positive = False
             continue
         if pending_or and must:
-            must[-1].append(phs[0])
+            must[-1].extend(phs[0])
             phs = phs[1:]
-        must.extend([p] for p in phs)
+        must.extend(list(alts) for alts in phs)
         pending_or = False
         last_positive = True
 

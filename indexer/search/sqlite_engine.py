@@ -183,6 +183,25 @@ def add_audience(conn: Connection, mask: Callable[[str], str]) -> int:
     return added
 
 
+def retokenize(conn: Connection) -> int:
+    """Re-analyse every indexed page with this ANALYZER_VERSION's rules, in place (the
+    stored text is the source; the contentless FTS rows are rebuilt), for a migration
+    after the token rules change.  Returns the number of rows rewritten (0 when every
+    row is already of this version)."""
+    cur = conn.connection.dbapi_connection.cursor()
+    if cur.execute("SELECT 1 FROM search_page WHERE analyzer != ? LIMIT 1",
+                   (ANALYZER_VERSION,)).fetchone() is None:
+        return 0
+    rows = cur.execute("SELECT id, text, meta_text FROM search_page_text").fetchall()
+    cur.execute("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+    cur.executemany(
+        "INSERT INTO search_fts (rowid, bi, uni, meta) VALUES (?, ?, ?, ?)",
+        ((pid, *index_fields(text, meta)) for pid, text, meta in rows),
+    )
+    cur.execute("UPDATE search_page SET analyzer = ?", (ANALYZER_VERSION,))
+    return len(rows)
+
+
 def drop_schema(conn: Connection) -> None:
     """Drop the search tables (for the Alembic downgrade)."""
     conn.exec_driver_sql("DROP TABLE IF EXISTS search_fts")

@@ -171,6 +171,10 @@ def test_relaxation_rules():
     # 4 characters: too short to tell a misread apart (绝密内容 -> 机密内容)
     assert relaxed("潜力客户") == relaxed("绝密内容") == relaxed("客户信") == []
     assert relaxed('"变动时无缝传"') == []  # quoted: exactly this
-    assert relaxed("HT-2024-0031") == []
-    assert relaxed("一二三四五六七八九十十一") == []  # longer than FUZZY_MAX_CHARS
+    # a number's key: one character misread, dropped or added; parts of 3+ characters,
+    # one of 5+ (never only the last four digits a masked page shows)
+    assert relaxed("1381234") == [[("381234",), ("81234",), ("13812",), ("138123",)]]
+    assert ("ht2", "240031") in relaxed("HT-2024-0031")[0]
+    assert relaxed("HT-2024") == relaxed("123456") == []  # keys under 7 characters
+    assert relaxed("一二三四五六七八九十十一十二十三十四") == []  # longer than FUZZY_MAX_CHARS
     assert len(relaxed("变动时无缝传 甲方")) == 1  # only the long phrase is relaxed

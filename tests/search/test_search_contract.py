@@ -128,7 +128,10 @@ def test_exclude_applies_to_every_page_of_an_item(loaded, corpus):
 def test_identifier_whole_and_parts(loaded, corpus):
     assert ids(loaded, "HT-2024-0031") == {3}
     assert ids(loaded, "ht-2024-0032") == {4}
-    assert ids(loaded, "HT-2024-0033") == set()
+    # no HT-2024-0033: only the OCR-tolerant fallback (one character misread) answers
+    r = search(loaded, "HT-2024-0033")
+    assert r.fuzzy and {h.id for h in r.hits} == {3, 4}
+    assert ids(loaded, '"HT-2024-0033"') == set()
     assert ids(loaded, "0031") == {3}
     assert ids(loaded, "2024") >= {3, 4}
     assert ids(loaded, "KH-202405001") == {5}
@@ -538,3 +541,100 @@ def test_personal_data_removed_from_a_page_drops_its_masked_row(fresh):
     fresh.index_pages([_doc(1, 1, "联系电话已删除。")])
     assert ids(fresh, "联系电话", restricted) == {1} and fresh.count_pages() == 1
     assert ids(fresh, "5678", restricted) == set()
+
+
+# ---------------------------------------------------------------- numbers and identifiers
+
+ID_NO = "320102198506151236"  # made up, with a valid GB 11643 check digit
+
+
+def _number_docs() -> list[PageDoc]:
+    return [
+        _doc(1, 1, "客户档案登记表\n客户编号：KH-202405001 登记日期：2024年5月12日\n"
+                   f"身份证号码 {ID_NO} 手机号码 139 1234 5678\n固定电话 0755-74317357"),
+        _doc(2, 1, "服务合同\n合同编号：HT-2024-0012\n签订日期：2024.5.12\n"
+                   "合同总金额人民币壹拾肆万壹仟伍佰捌拾元整（¥141,580.00）"),
+        _doc(3, 1, "发票\n开票日期 2024/05/12 金额 ¥99,570.73 付款期限二〇二四年六月一日"),
+        _doc(4, 1, "会议纪要\n会议日期：2024-06-01，讨论 2024 年度预算 510,000.00 元。"),
+        _doc(5, 1, "传真件\n客户编号 KH-2O24O6OO7 （OCR 把 0 读成 O）联系人 ]3800138000"),
+    ]
+
+
+@pytest.mark.parametrize("q, expect", [
+    ("KH-202405001", {1}), ("KH202405001", {1}), ("kh202405001", {1}), ("202405001", {1}),
+    ("05001", {1}),
+    ("HT-2024-0012", {2}), ("HT20240012", {2}), ("HT2024-0012", {2}), ("2024-0012", {2}),
+    ("20240012", {2}),
+    # the last 4-8 digits of a phone or ID number, and the whole, however grouped
+    ("13912345678", {1}), ("139-1234-5678", {1}), ("12345678", {1}), ("345678", {1}),
+    ("5678", {1}), ("74317357", {1}), ("075574317357", {1}), ("0755-74317357", {1}),
+    (ID_NO, {1}), (ID_NO[-4:], {1}), (ID_NO[-8:], {1}), (ID_NO[-6:], {1}),
+    # one date in five spellings
+    ("2024年5月12日", {1, 2, 3}), ("2024-05-12", {1, 2, 3}), ("2024.5.12", {1, 2, 3}),
+    ("2024/05/12", {1, 2, 3}), ("20240512", {1, 2, 3}), ("二〇二四年五月十二日", {1, 2, 3}),
+    ("2024年6月1日", {3, 4}), ("2024-06-01", {3, 4}),
+    # amounts: figures with or without separators, Chinese capitals
+    ("141,580.00", {2}), ("141580", {2}), ("壹拾肆万壹仟伍佰捌拾元整", {2}),
+    ("99,570.73", {3}), ("99570.73", {3}), ("玖万玖仟伍佰柒拾元柒角叁分", {3}),
+    ("伍拾壹万元", {4}), ("510000", {4}),
+    # letters OCR reads for digits: KH-2O24O6OO7 is KH-202406007
+    ("KH-202406007", {5}), ("202406007", {5}),
+])
+def test_numbers_found_by_the_fragments_users_type(fresh, q, expect):
+    fresh.index_pages(_number_docs())
+    r = search(fresh, q)
+    assert {h.id for h in r.hits} == expect, q
+    assert not r.fuzzy, q
+
+
+def test_number_fragments_keep_their_meaning(fresh):
+    fresh.index_pages(_number_docs())
+    assert ids(fresh, "2024") == {1, 2, 3, 4, 5}  # a plain number: still every page with it
+    assert ids(fresh, "HT-2024-0012 服务合同") == {2}  # and with other words
+    assert ids(fresh, "服务合同 -HT20240012") == set()  # an excluded number, however written
+    assert ids(fresh, "测试合同 -HT20240012") == {1, 3, 4, 5}  # (the catalogue title)
+    assert ids(fresh, "登记表 OR HT20240012") == {1, 2}
+    assert ids(fresh, "74317") == {1}  # 5 digits: a fragment too
+    r = search(fresh, "74317358")  # no such number: one digit off, the fallback answers
+    assert r.fuzzy and {h.id for h in r.hits} == {1}
+    # a number's parts never join across two numbers on a page
+    assert ids(fresh, "56780755") == set()
+
+
+def test_number_highlight_marks_the_written_form(fresh):
+    fresh.index_pages(_number_docs())
+    snip = search(fresh, "KH202405001").hits[0].pages[0].snippet
+    assert "<mark>KH-202405001</mark>" in snip
+    snip = search(fresh, "2024-05-12", per_page=10).hits
+    marks = {h.id: h.pages[0].snippet for h in snip}
+    assert "<mark>2024年5月12日</mark>" in marks[1]
+    assert "<mark>2024.5.12</mark>" in marks[2]
+    assert "<mark>2024/05/12</mark>" in marks[3]
+    assert "<mark>12345678</mark>" not in search(fresh, "12345678").hits[0].pages[0].snippet
+    assert "<mark>1234 5678</mark>" in search(fresh, "12345678").hits[0].pages[0].snippet
+
+
+def test_misread_digit_found_by_the_tolerant_fallback(fresh):
+    # OCR read one digit of the ID number wrong (…0615… as …0815…)
+    misread = ID_NO[:11] + "8" + ID_NO[12:]
+    fresh.index_pages([_doc(1, 1, f"身份证号码 {misread}"), _doc(2, 1, "身份证号码 另一人")])
+    r = search(fresh, ID_NO)
+    assert r.fuzzy and {h.id for h in r.hits} == {1}
+    assert ids(fresh, f'"{ID_NO}"') == set()  # quoted: exactly this
+
+
+def test_id_number_fragments_and_masking(fresh):
+    """Users who may not see personal data: a fragment of a number finds the page only
+    where the masked page shows it (the last four digits), and the snippet is masked."""
+    masked = f"身份证号码 {ID_NO[:3]}{'*' * 11}{ID_NO[-4:]} 手机 139****5678"
+    fresh.index_pages([_personal_doc(1, f"身份证号码 {ID_NO} 手机 13912345678", masked)])
+    restricted = Visibility(secrecy=ALL.secrecy, see_all=True, personal=False)
+    for q in (ID_NO, ID_NO[-8:], ID_NO[-6:], ID_NO[6:14], "19850615", "1985-06-15",
+              "13912345678", "12345678", "91234", ID_NO[:10]):
+        assert ids(fresh, q) == {1}, q  # those who may see personal data
+        r = search(fresh, q, restricted)
+        assert r.total == 0 and r.hits == [], q
+    r = search(fresh, ID_NO[-4:], restricted)
+    assert [h.id for h in r.hits] == [1]
+    snip = r.hits[0].pages[0].snippet
+    assert ID_NO not in snip and f"<mark>{ID_NO[-4:]}</mark>" in snip and "***" in snip

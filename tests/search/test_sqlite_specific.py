@@ -117,3 +117,34 @@ def test_common_term_sorted_by_date_over_cap(engine):
     assert all(h.pages and h.pages[0].score > 0 for h in r.hits)
     r = s.search(SearchRequest(q="常见", visibility=ALL, sort="date_asc", per_page=3))
     assert [h.id for h in r.hits] == [1, 2, 3]
+
+
+def test_retokenize_upgrades_an_index_of_an_older_analyzer(engine):
+    """An index written by analyzer version 1 (no number keys) is analysed again in place
+    (the 0007 migration; an index file beside a PostgreSQL catalogue on opening)."""
+    from indexer.search.analysis import ANALYZER_VERSION, bigram_tokens, unigram_tokens
+    from indexer.search.sqlite_engine import retokenize
+
+    s = SqliteFtsEngine(engine)
+    s.index_pages([_doc(1, "客户编号KH-202405001，签订日期2024年5月12日。")])
+    with engine.begin() as c:  # what version 1 wrote: no key trigrams in `uni`
+        c.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+        for pid, text in c.exec_driver_sql("SELECT id, text FROM search_page_text").fetchall():
+            c.exec_driver_sql(
+                "INSERT INTO search_fts (rowid, bi, uni, meta) VALUES (?, ?, ?, ?)",
+                (pid, " ".join(bigram_tokens(text)), " ".join(unigram_tokens(text)), ""),
+            )
+        c.exec_driver_sql("UPDATE search_page SET analyzer = 1")
+
+    def found(q: str) -> set[int]:
+        return {h.id for h in s.search(SearchRequest(q=q, visibility=ALL)).hits}
+
+    assert found("KH202405001") == found("2024-05-12") == set()
+    with engine.begin() as c:
+        assert retokenize(c) == 1
+        assert retokenize(c) == 0  # nothing stale left
+        assert c.exec_driver_sql("SELECT DISTINCT analyzer FROM search_page").scalars().all() == [
+            ANALYZER_VERSION]
+    assert found("KH202405001") == found("2024-05-12") == found("签订日期") == {1}
+    s.index_pages([_doc(1, "改写后的页面")])  # rows delete cleanly under the new rules
+    assert found("KH202405001") == set() and found("改写后") == {1}
