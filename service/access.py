@@ -28,6 +28,8 @@ ALL_ROLES_SEE = frozenset({Role.ADMIN, Role.MANAGER, Role.EXECUTIVE, Role.ARCHIV
 MANAGE_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.ARCHIVIST})
 #: The archive's own roles that may retry, replace or remove an item's bad files.
 FILE_REPAIR_ROLES = frozenset({Role.ARCHIVIST, Role.MANAGER, Role.ADMIN})
+#: Who cross-checks paper against scans and signs the result (DESIGN: the records officer).
+CHECK_ROLES = frozenset({Role.OFFICER, Role.MANAGER, Role.ADMIN})
 WIDE = frozenset({Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.SECRET, Secrecy.CONFIDENTIAL})
 NARROW = frozenset({Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.SECRET})
 
@@ -139,6 +141,29 @@ def require_repair_files(user: User | None, item: ArchiveItem) -> None:
         raise PermissionDenied("只有档案管理员、档案馆长和系统管理员可以处理问题文件。/ "
                                "Only archivists, archive managers and administrators may fix "
                                "an item's files.")
+
+
+def can_cross_check(user: User | None) -> bool:
+    """Records officers (and the archive's manager and administrators) sign cross-checks."""
+    return user is not None and user.role in CHECK_ROLES
+
+
+def require_cross_check(user: User | None) -> None:
+    if not can_cross_check(user):
+        raise PermissionDenied("只有档案核查员可以核对纸质与电子档案。/ Only records officers may "
+                               "cross-check paper against scans.")
+
+
+def can_rescan(user: User | None, item: ArchiveItem) -> bool:
+    """A rescan replaces scans of an item: the roles that fix an item's files upload it."""
+    return can_repair_files(user, item)
+
+
+def require_rescan(user: User | None, item: ArchiveItem) -> None:
+    if not can_rescan(user, item):
+        raise PermissionDenied("只有档案管理员、档案馆长和系统管理员可以上传重扫件。/ Only "
+                               "archivists, archive managers and administrators may upload a "
+                               "rescan.")
 
 
 def can_see_personal(user: User | None) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from indexer.search.common import as_list, check_filters, sort_facet
 from indexer.search.highlight import find_spans, match_boxes
@@ -47,6 +47,7 @@ from .models import (
     User,
 )
 from .privacy import can_see_personal, mask_personal, text_for
+from .twoset import two_sets_json
 from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus
 
 # ----------------------------------------------------------------- finding an item
@@ -144,6 +145,7 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
         "status_reason": item.status_reason,
         "progress": progress(item),
         "location": location(item),
+        "two_sets": two_sets_json(object_session(item), item),
         "created_at": item.created_at.isoformat(),
         "files": [{"key": f.key, "sha256": f.sha256, "size": f.size, "role": f.role,
                    "name": f.original_name, "format": f.format, "pages": f.page_count,

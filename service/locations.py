@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from .codes import RETENTIONS, ArchivalCode, format_code, parse_code
@@ -130,13 +130,26 @@ def check_box_fits(box: Box, year: int, retention: str, org: str | None) -> None
                            f"organisation than this one ({year}, {retention}, {org or 'no organisation'}).")
 
 
-def put_in_box(box: Box, item: ArchiveItem) -> None:
-    """Place `item` in `box`: the one path for every write that fills a box.
+def next_position(box: Box) -> int:
+    """The position (盒内序号) after the last item in the box."""
+    session = object_session(box)
+    if session is None or box.id is None:
+        return 1
+    with session.no_autoflush:
+        last = session.scalar(select(func.max(ArchiveItem.box_position))
+                              .where(ArchiveItem.box_id == box.id))
+    return (last or 0) + 1
+
+
+def put_in_box(box: Box, item: ArchiveItem, position: int | None = None) -> None:
+    """Place `item` in `box` (at `position`, or after the last item): the one path for
+    every write that fills a box.
 
     Checks the box's rule, then records on the box the year, retention and organisation
     it now holds when it was registered without them, so its page and label show them.
     """
     check_box_fits(box, item.year, item.retention, item.org_code)
+    item.box_position = position if position is not None else next_position(box)
     item.box_id = box.id
     if box.year is None:
         box.year = item.year

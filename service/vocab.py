@@ -53,6 +53,39 @@ class FileStatus(StrEnum):
     FAILED = "failed"
 
 
+class PaperCondition(StrEnum):
+    """The paper original's condition (纸质原件状况), recorded on its paper side."""
+
+    INTACT = "intact"
+    DAMAGED = "damaged"
+    MISSING_PAGES = "missing_pages"
+
+
+class CheckResult(StrEnum):
+    """A records officer's cross-check of paper against scans."""
+
+    AGREES = "agrees"
+    DISCREPANCY = "discrepancy"
+
+
+class DiscrepancyKind(StrEnum):
+    """What a cross-check found wrong between the paper original and its scans."""
+
+    MISSING_SCAN = "missing_scan"  # a paper page has no scan
+    EXTRA_SCAN = "extra_scan"  # a scan has no paper page
+    PAGE_ORDER = "page_order"
+    ILLEGIBLE = "illegible"  # the scan cannot be read
+    CONTENT_DIFFERS = "content_differs"
+    SEAL_NOT_VISIBLE = "seal_not_visible"  # seal or signature not visible on the scan
+    PAPER_DAMAGED = "paper_damaged"
+
+
+#: Discrepancy kinds the archivist answers with a rescan (the others concern the paper).
+RESCAN_KINDS = frozenset({DiscrepancyKind.MISSING_SCAN, DiscrepancyKind.EXTRA_SCAN,
+                          DiscrepancyKind.PAGE_ORDER, DiscrepancyKind.ILLEGIBLE,
+                          DiscrepancyKind.CONTENT_DIFFERS, DiscrepancyKind.SEAL_NOT_VISIBLE})
+
+
 #: The page states still waiting for (or in) a worker.
 OPEN_PAGE_STATUSES = (PageStatus.PENDING, PageStatus.RUNNING)
 #: The page states a worker has finished with.
@@ -81,5 +114,6 @@ DEFAULT_CATEGORIES = (
 )
 
 __all__ = ["CUSTOMER_GRADES", "CUSTOMER_KINDS", "CUSTOMER_SECTIONS", "DEFAULT_CATEGORIES",
-           "ITEM_STATUSES", "OPEN_PAGE_STATUSES", "RETENTIONS", "ROLES", "SECRECY_LEVELS",
-           "SETTLED_PAGE_STATUSES", "FileStatus", "ItemStatus", "PageStatus", "Role", "Secrecy"]
+           "ITEM_STATUSES", "OPEN_PAGE_STATUSES", "RESCAN_KINDS", "RETENTIONS", "ROLES",
+           "SECRECY_LEVELS", "SETTLED_PAGE_STATUSES", "CheckResult", "DiscrepancyKind",
+           "FileStatus", "ItemStatus", "PageStatus", "PaperCondition", "Role", "Secrecy"]

@@ -30,6 +30,7 @@ from indexer.wordboxes import lines_of
 from ..indexing import write_item
 from ..models import ArchiveItem, Page, StoredFile
 from ..search_docs import page_docs
+from ..twoset import mark_changed
 from ..vocab import (
     OPEN_PAGE_STATUSES,
     SETTLED_PAGE_STATUSES,
@@ -265,6 +266,7 @@ def _renumber(s: Session, item: ArchiveItem) -> None:
         p.n = i
     s.flush()
     s.expire(item, ["pages"])
+    mark_changed(item)  # the electronic set changed: back to the records officer's queue
 
 
 def _retire(s: Session, item: ArchiveItem, f: StoredFile, role: str) -> None:

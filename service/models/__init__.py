@@ -5,6 +5,7 @@ from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
 from .customer import Customer
 from .files import Page, StoredFile
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
+from .twoset import CheckFinding, CrossCheck, ItemMove, Rescan
 from .users import AuditEntry, AuditHead, SignInFailures, User
 
 __all__ = [
@@ -16,10 +17,14 @@ __all__ = [
     "Box",
     "BoxMove",
     "Category",
+    "CheckFinding",
+    "CrossCheck",
     "Customer",
     "Fonds",
+    "ItemMove",
     "Page",
     "Rack",
+    "Rescan",
     "Room",
     "Section",
     "Shelf",

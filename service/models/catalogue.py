@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..vocab import ItemStatus
+from ..vocab import ItemStatus, PaperCondition
 from .base import Base, utcnow
 
 
@@ -65,6 +65,13 @@ class ArchiveItem(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
     customer_section: Mapped[str | None] = mapped_column(String(20))
     box_id: Mapped[int | None] = mapped_column(ForeignKey("box.id"))
+    #: The paper side (两套制): position in the box (盒内序号), its condition and remarks on it.
+    box_position: Mapped[int | None] = mapped_column(Integer)
+    paper_condition: Mapped[str] = mapped_column(String(20), default=PaperCondition.INTACT)
+    paper_remarks: Mapped[str | None] = mapped_column(Text)
+    #: When either set last changed (files, pages or paper fields): an item changed after its
+    #: last cross-check goes back to the records officer's queue.
+    sets_changed_at: Mapped[datetime | None] = mapped_column()
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     department: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default=ItemStatus.REGISTERED)
