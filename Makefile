@@ -6,8 +6,9 @@ VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-RUN_DEBS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng
-TEST_DEBS := $(RUN_DEBS) fonts-noto-cjk chromium
+# fonts-noto-cjk: the Chinese font embedded in the PDFs (two-set report, box paperwork)
+RUN_DEBS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-noto-cjk
+TEST_DEBS := $(RUN_DEBS) chromium
 
 .PHONY: run test lint bench deps-run deps-test venv clean
 

@@ -11,6 +11,7 @@ import click
 
 from .admin_cmds import box_group, customer_group, user_group
 from .item_cmds import ingest_cmd, retry_cmd, show_cmd
+from .print_cmds import print_group
 from .search_cmds import check_cmd, reindex_cmd, search_cmd
 from .setup_cmds import init_cmd, serve_cmd, worker_cmd
 from .watch_cmd import watch_cmd
@@ -22,7 +23,8 @@ def cli() -> None:
 
 
 for command in (init_cmd, serve_cmd, worker_cmd, ingest_cmd, show_cmd, retry_cmd, search_cmd,
-                reindex_cmd, check_cmd, watch_cmd, user_group, customer_group, box_group):
+                reindex_cmd, check_cmd, watch_cmd, user_group, customer_group, box_group,
+                print_group):
     cli.add_command(command)
 
 

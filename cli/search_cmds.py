@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -85,19 +86,38 @@ def reindex_cmd(full: bool, as_json: bool) -> None:
               help="With --orphans: remove them, except anything younger than --grace.")
 @click.option("--grace", type=click.FloatRange(min=0), default=3600, show_default=True,
               help="Seconds: nothing younger is deleted (an upload may be in progress).")
+@click.option("--two-set", "two_set", is_flag=True,
+              help="The two-set consistency report (两套制): paper against scans, boxes, "
+                   "item numbers, stored files.")
+@click.option("--export", "export_to", type=click.Path(dir_okay=False), default=None,
+              help="With --two-set: also write the report to FILE (.csv, .xlsx or .pdf).")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bool,
-              grace: float, as_json: bool) -> None:
-    """Integrity checks (all but --orphans when no option is given); exits 1 on a problem."""
+              grace: float, two_set: bool, export_to: str | None, as_json: bool) -> None:
+    """Integrity checks (all but --orphans and --two-set when no option is given); exits 1
+    on a problem."""
     from service.checks import check_audit, check_fixity, check_index, check_orphans
+    from service.report_export import EXPORT_FORMATS, export
+    from service.twoset_report import two_set_report
 
     if delete and not orphans:
         fail("--delete 只能与 --orphans 一起使用。/ --delete works with --orphans only.", 2)
-    if not (fixity or index_ or audit or orphans):
+    fmt = Path(export_to).suffix.lower().lstrip(".") if export_to else None
+    if export_to and not two_set:
+        fail("--export 只能与 --two-set 一起使用。/ --export works with --two-set only.", 2)
+    if fmt is not None and fmt not in EXPORT_FORMATS:
+        fail(f"--export 文件应以 .csv、.xlsx 或 .pdf 结尾，而不是 {export_to!r}。/ "
+             f"--export FILE must end in .csv, .xlsx or .pdf, not {export_to!r}.", 2)
+    if not (fixity or index_ or audit or orphans or two_set):
         fixity = index_ = audit = True
     archive = archive_ready()
     report: dict = {}
+    if two_set:
+        found = two_set_report(archive, None)
+        report["two_set"] = found.to_dict()
+        if export_to and fmt:
+            Path(export_to).write_bytes(export(found, fmt))
     if orphans:
         report["orphans"] = check_orphans(archive, delete=delete, grace=grace)
     if fixity:
@@ -106,7 +126,8 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
         report["index"] = check_index(archive)
     if audit:
         report["audit"] = check_audit(archive)
-    problems = len(report.get("fixity", {}).get("bad", [])) + sum(
+    problems = len(report.get("two_set", {}).get("findings", [])) + \
+        len(report.get("fixity", {}).get("bad", [])) + sum(
         len(report.get("index", {}).get(k, [])) for k in ("missing", "stale", "orphaned"))
     if audit:
         problems += len(report["audit"]["bad"]) + (not report["audit"]["head_ok"])
@@ -117,6 +138,12 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
 
     def human(r: dict) -> str:
         lines = []
+        if "two_set" in r:
+            t = r["two_set"]
+            c = t["checked"]
+            lines.append(f"两套制 / two-set: {c['items']} items, {c['boxes']} boxes, "
+                         f"{c['files']} files; {len(t['findings'])} findings")
+            lines += [f"  ✗ {f['subject']}: {f['kind']} — {f['detail']}" for f in t["findings"]]
         if "fixity" in r:
             f = r["fixity"]
             lines.append(f"固定性 / fixity: {f['checked']} checked, {len(f['bad'])} bad")

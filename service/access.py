@@ -30,6 +30,8 @@ MANAGE_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.ARCHIVIST})
 FILE_REPAIR_ROLES = frozenset({Role.ARCHIVIST, Role.MANAGER, Role.ADMIN})
 #: Who cross-checks paper against scans and signs the result (DESIGN: the records officer).
 CHECK_ROLES = frozenset({Role.OFFICER, Role.MANAGER, Role.ADMIN})
+#: The roles that keep the two sets consistent (两套制): they read the consistency report.
+TWO_SET_REPORT_ROLES = frozenset({Role.ARCHIVIST, Role.MANAGER, Role.ADMIN, Role.OFFICER})
 WIDE = frozenset({Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.SECRET, Secrecy.CONFIDENTIAL})
 NARROW = frozenset({Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.SECRET})
 
@@ -189,6 +191,26 @@ def can_print_labels(user: User | None) -> bool:
     electronically print it; others see the box page with the items they may open.
     """
     return user is not None and user.role in ALL_ROLES_SEE
+
+
+def can_read_two_set_report(user: User | None) -> bool:
+    """The consistency report names every item, box and stored file with a fault; the roles
+    that keep the two sets read it (None is the operator at the command line)."""
+    return user is None or user.role in TWO_SET_REPORT_ROLES
+
+
+def require_two_set_report(user: User | None) -> None:
+    if not can_read_two_set_report(user):
+        raise PermissionDenied("只有档案管理员、核对员、档案室主任和系统管理员可以查看两套制核对报告。/ "
+                               "Only archivists, records officers, archive managers and "
+                               "administrators may read the two-set consistency report.")
+
+
+def require_print_labels(user: User | None) -> None:
+    """Box paperwork for `user`; None is the operator at the command line, who may print."""
+    if user is not None and not can_print_labels(user):
+        raise PermissionDenied("只有档案室人员可以打印档案盒文书。/ Only the archive's staff may "
+                               "print box paperwork.")
 
 
 def require_view(user: User | None, item: ArchiveItem) -> None:

@@ -14,6 +14,7 @@
 | DANGAN_MAX_PAGES_PER_UPLOAD | 2000 | |
 | DANGAN_MAX_DECODED_BYTES_PER_FILE | 16 GiB (pixel data / inflated PDF streams) | |
 | DANGAN_MAX_DECODED_BYTES_PER_UPLOAD | 64 GiB | |
+| DANGAN_PUBLIC_URL | http://127.0.0.1:8000 (QR codes printed from the CLI) | https://dangan.example.com |
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Settings:
     max_pages_per_upload: int = 2000
     max_decoded_bytes_per_file: int = 16 * GiB
     max_decoded_bytes_per_upload: int = 64 * GiB
+    #: The web app's address as users open it: QR codes printed from the command line link here.
+    public_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -63,6 +66,7 @@ class Settings:
                                                  cls.max_decoded_bytes_per_file),
             max_decoded_bytes_per_upload=_positive_int(env, "DANGAN_MAX_DECODED_BYTES_PER_UPLOAD",
                                                    cls.max_decoded_bytes_per_upload),
+            public_url=(env.get("DANGAN_PUBLIC_URL") or cls.public_url).rstrip("/"),
         )
 
     @property

@@ -1,0 +1,260 @@
+"""The two-set consistency report (两套制): every place where the paper set and the
+electronic set of the archive no longer agree, as typed findings.
+
+It answers the records officer's question "what is wrong between paper and scans?" in one
+pass over the catalogue: paper without scans and scans without paper, page counts that
+differ, stored files that no longer match their SHA-256 (through `checks.check_fixity`),
+boxes that break the one-year/one-retention/one-organisation rule or have no shelf, and
+gaps or duplicates among the 件号 of a 档号 group. The web page, `dangan check --two-set`
+and the CSV/XLSX/PDF exports (service.report_export) all show this one result.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from .access import operator_visibility, require_two_set_report, visibility_for, visible_under
+from .archive import Archive
+from .checks import check_fixity
+from .codes import group_key
+from .models import ArchivalCodeCounter, ArchiveItem, Box, Page, User
+
+
+class FindingKind(StrEnum):
+    """What a finding is about; the order is the report's order."""
+
+    PAPER_WITHOUT_SCANS = "paper_without_scans"
+    SCANS_WITHOUT_PAPER = "scans_without_paper"
+    PAGE_COUNT_MISMATCH = "page_count_mismatch"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    FILE_MISSING = "file_missing"
+    BOX_MIXED_YEAR = "box_mixed_year"
+    BOX_MIXED_RETENTION = "box_mixed_retention"
+    BOX_MIXED_ORG = "box_mixed_org"
+    BOX_WITHOUT_LOCATION = "box_without_location"
+    ITEM_NUMBER_GAP = "item_number_gap"
+    ITEM_NUMBER_DUPLICATE = "item_number_duplicate"
+
+
+#: Each kind as the archive says it, "中文 / English" (the web keeps the user's half).
+KIND_LABELS: dict[FindingKind, str] = {
+    FindingKind.PAPER_WITHOUT_SCANS: "有纸质无扫描件 / Paper record without scans",
+    FindingKind.SCANS_WITHOUT_PAPER: "有扫描件无纸质记录（未入盒） / Scans without a paper record (no box)",
+    FindingKind.PAGE_COUNT_MISMATCH: "纸质页数与扫描页数不符 / Declared and scanned page counts differ",
+    FindingKind.CHECKSUM_MISMATCH: "存储文件校验值不符 / Stored file no longer matches its checksum",
+    FindingKind.FILE_MISSING: "存储文件缺失 / Stored file missing from the store",
+    FindingKind.BOX_MIXED_YEAR: "同盒年度不一 / Box holds more than one year",
+    FindingKind.BOX_MIXED_RETENTION: "同盒保管期限不一 / Box holds more than one retention",
+    FindingKind.BOX_MIXED_ORG: "同盒机构不一 / Box holds more than one organisation",
+    FindingKind.BOX_WITHOUT_LOCATION: "档案盒无当前位置 / Box without a current location",
+    FindingKind.ITEM_NUMBER_GAP: "件号断号 / Gap in item numbers",
+    FindingKind.ITEM_NUMBER_DUPLICATE: "件号重号 / Duplicate item number",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One fault. `subject` is what it is about: a 档号, a box barcode or a 档号 group;
+    `facts` holds the values behind it (counts, keys, numbers), language-neutral."""
+
+    kind: FindingKind
+    subject: str
+    item_id: int | None = None
+    box: str | None = None
+    #: The item's title, only when the reader may open the item (never for 绝密).
+    title: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+    @property
+    def detail(self) -> str:
+        """The facts in one bilingual line, for text, CSV and PDF."""
+        return describe(self.kind, self.facts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = str(self.kind)
+        data["detail"] = self.detail
+        return data
+
+
+def _list(values: Any) -> str:
+    return "、".join(str(v) for v in values)
+
+
+def describe(kind: FindingKind, facts: dict[str, Any]) -> str:
+    """The finding's facts, "中文 / English"."""
+    f = facts
+    if kind == FindingKind.PAGE_COUNT_MISMATCH:
+        return (f"纸质 {f['declared']} 页，扫描 {f['scanned']} 页 / "
+                f"paper {f['declared']} pages, scanned {f['scanned']}")
+    if kind in (FindingKind.CHECKSUM_MISMATCH, FindingKind.FILE_MISSING):
+        return f"{f['role']} {f['key']}"
+    if kind in (FindingKind.BOX_MIXED_YEAR, FindingKind.BOX_MIXED_RETENTION,
+                FindingKind.BOX_MIXED_ORG):
+        values = _list(v if v is not None else "—" for v in f["values"])
+        return f"盒内有 {values} / holds {values}"
+    if kind == FindingKind.BOX_WITHOUT_LOCATION:
+        return f"盒内 {f['items']} 件 / {f['items']} items in it"
+    if kind == FindingKind.ITEM_NUMBER_GAP:
+        return f"缺件号 {_list(f['missing'])} / missing numbers {_list(f['missing'])}"
+    if kind == FindingKind.ITEM_NUMBER_DUPLICATE:
+        return (f"件号 {f['item_no']} 重复：{_list(f['codes'])} / "
+                f"number {f['item_no']} used by {_list(f['codes'])}")
+    if kind == FindingKind.PAPER_WITHOUT_SCANS:
+        return (f"纸质 {f['declared']} 页，无扫描件 / paper {f['declared']} pages, no scans"
+                if f.get("declared") is not None else "无扫描件 / no scans")
+    if kind == FindingKind.SCANS_WITHOUT_PAPER:
+        return f"扫描 {f['scanned']} 页，未入盒 / {f['scanned']} scanned pages, in no box"
+    return ""
+
+
+@dataclass(frozen=True)
+class TwoSetReport:
+    findings: list[Finding]
+    items: int
+    boxes: int
+    files: int
+    generated_at: datetime
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def counts(self) -> dict[FindingKind, int]:
+        counted = Counter(f.kind for f in self.findings)
+        return {k: counted[k] for k in FindingKind if counted[k]}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"generated_at": self.generated_at.isoformat(timespec="seconds"),
+                "checked": {"items": self.items, "boxes": self.boxes, "files": self.files},
+                "counts": {str(k): n for k, n in self.counts().items()},
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def two_set_report(archive: Archive, user: User | None) -> TwoSetReport:
+    """The whole report for `user` (None: the operator at the command line)."""
+    require_two_set_report(user)
+    vis = visibility_for(user) if user is not None else operator_visibility()
+    fixity = check_fixity(archive)
+    with archive.session() as s:
+        items = list(s.scalars(select(ArchiveItem).options(
+            joinedload(ArchiveItem.fonds), joinedload(ArchiveItem.category),
+            joinedload(ArchiveItem.box))))
+        titles = {i.id: (i.title if visible_under(vis, i) else None) for i in items}
+        findings = _item_findings(s, items, titles)
+        findings += _fixity_findings(fixity["bad"], {i.id: i for i in items}, titles)
+        boxes = list(s.scalars(select(Box).order_by(Box.barcode)))
+        findings += _box_findings(boxes, items)
+        findings += _numbering_findings(s, items)
+        order = {k: n for n, k in enumerate(FindingKind)}
+        findings.sort(key=lambda f: (order[f.kind], f.subject, f.facts.get("key", "")))
+        return TwoSetReport(findings=findings, items=len(items), boxes=len(boxes),
+                            files=fixity["checked"], generated_at=datetime.now(UTC))
+
+
+def _item_findings(s: Session, items: list[ArchiveItem],
+                   titles: dict[int, str | None]) -> list[Finding]:
+    """Each item's paper side against its electronic side."""
+    scanned: dict[int, int] = {item_id: n for item_id, n in s.execute(
+        select(Page.item_id, func.count(Page.id)).group_by(Page.item_id))}
+    out = []
+    for item in items:
+        pages = scanned.get(item.id, 0)
+        if pages == 0:
+            out.append(_about(FindingKind.PAPER_WITHOUT_SCANS, item, titles,
+                              {"declared": item.paper_pages}))
+            continue
+        if item.box_id is None:
+            out.append(_about(FindingKind.SCANS_WITHOUT_PAPER, item, titles, {"scanned": pages}))
+        if item.paper_pages is not None and item.paper_pages != pages:
+            out.append(_about(FindingKind.PAGE_COUNT_MISMATCH, item, titles,
+                              {"declared": item.paper_pages, "scanned": pages}))
+    return out
+
+
+def _about(kind: FindingKind, item: ArchiveItem, titles: dict[int, str | None],
+           facts: dict[str, Any]) -> Finding:
+    """A finding about one item."""
+    return Finding(kind, subject=item.archival_code, item_id=item.id,
+                   box=item.box.barcode if item.box else None, title=titles.get(item.id),
+                   facts=facts)
+
+
+def _fixity_findings(bad: list[dict], items: dict[int, ArchiveItem],
+                     titles: dict[int, str | None]) -> list[Finding]:
+    out = []
+    for b in bad:
+        kind = FindingKind.FILE_MISSING if b["problem"] == "missing" else \
+            FindingKind.CHECKSUM_MISMATCH
+        out.append(_about(kind, items[b["item_id"]], titles, {"key": b["key"], "role": b["role"]}))
+    return out
+
+
+def _box_findings(boxes: list[Box], items: list[ArchiveItem]) -> list[Finding]:
+    """A box holds one year, one retention and one organisation (the box's own, when
+    registered, counts too), and stands on a shelf."""
+    held: dict[int, list[ArchiveItem]] = defaultdict(list)
+    for item in items:
+        if item.box_id is not None:
+            held[item.box_id].append(item)
+    out = []
+    for box in boxes:
+        inside = held.get(box.id, [])
+        for kind, own, attr in ((FindingKind.BOX_MIXED_YEAR, box.year, "year"),
+                                (FindingKind.BOX_MIXED_RETENTION, box.retention, "retention"),
+                                (FindingKind.BOX_MIXED_ORG, box.org_code, "org_code")):
+            values = {getattr(i, attr) for i in inside}
+            if own is not None:
+                values.add(own)
+            if len(values) > 1:
+                ordered = sorted(values, key=lambda v: (v is None, str(v)))
+                out.append(Finding(kind, subject=box.barcode, box=box.barcode,
+                                   facts={"values": ordered}))
+        if box.shelf_id is None:
+            out.append(Finding(FindingKind.BOX_WITHOUT_LOCATION, subject=box.barcode,
+                               box=box.barcode, facts={"items": len(inside)}))
+    return out
+
+
+def _group_label(item: ArchiveItem) -> str:
+    org = f"-{item.org_code}" if item.org_code else ""
+    return f"{item.fonds.code}-{item.category.code}·{item.year:04d}-{item.retention}{org}"
+
+
+def _numbering_findings(s: Session, items: list[ArchiveItem]) -> list[Finding]:
+    """Within a 档号 group the 件号 run 1, 2, 3 … up to the last one allocated, once each."""
+    allocated: dict[str, int] = {key: last for key, last in s.execute(
+        select(ArchivalCodeCounter.group_key, ArchivalCodeCounter.last_no))}
+    groups: dict[str, list[ArchiveItem]] = defaultdict(list)
+    labels: dict[str, str] = {}
+    for item in items:
+        key = group_key(item.fonds.code, item.category.code, item.year, item.retention,
+                        item.org_code)
+        groups[key].append(item)
+        labels[key] = _group_label(item)
+    out = []
+    for key, members in groups.items():
+        by_no: dict[int, list[str]] = defaultdict(list)
+        for item in members:
+            by_no[item.item_no].append(item.archival_code)
+        last = max(max(by_no), allocated.get(key, 0))
+        missing = [n for n in range(1, last + 1) if n not in by_no]
+        if missing:
+            out.append(Finding(FindingKind.ITEM_NUMBER_GAP, subject=labels[key],
+                               facts={"missing": missing}))
+        for no, codes in sorted(by_no.items()):
+            if len(codes) > 1:
+                out.append(Finding(FindingKind.ITEM_NUMBER_DUPLICATE, subject=labels[key],
+                                   facts={"item_no": no, "codes": sorted(codes)}))
+    return out
