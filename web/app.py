@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
-from service.access import can_manage_locations
+from service.access import can_manage_locations, can_read_two_set_report
 from service.archive import Archive
 from service.db import MAX_ROW_ID, db_failure
 from service.errors import DanganError
@@ -34,6 +34,7 @@ from .extensions import babel, csrf, login_manager
 from .i18n import TRANSLATIONS, compile_translations
 from .items import bp as items_bp
 from .labels import LABELS
+from .reports import bp as reports_bp
 from .search_views import bp as search_bp
 from .server import BODY_TOO_LARGE
 from .shelves import bp as shelves_bp
@@ -139,7 +140,8 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         flash(_("请先登录。"), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    for bp in (auth_bp, search_bp, items_bp, upload_bp, shelves_bp, customers_bp, api_bp):
+    for bp in (auth_bp, search_bp, items_bp, upload_bp, shelves_bp, customers_bp, reports_bp,
+               api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
@@ -174,6 +176,8 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     def globals_() -> dict[str, Any]:
         return {"LANGUAGES": ctx.LANGUAGES, "current_lang": ctx.lang(), "me": ctx.me(),
                 "can_manage": can_manage_locations(ctx.me()), "safe_snippet": ctx.safe_snippet,
+                # None is the command line's operator to the service: never an anonymous visitor
+                "can_report": ctx.me() is not None and can_read_two_set_report(ctx.me()),
                 "localize": ctx.localize}
 
     @app.errorhandler(DanganError)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -27,6 +27,7 @@ from service.browse import (
 from service.codes import RETENTIONS
 from service.errors import DanganError
 from service.locations import box_path
+from service.paperwork_pdf import print_boxes, print_shelf
 
 from .ctx import db, localize, me
 from .search_views import retention_label
@@ -148,3 +149,26 @@ def label(barcode: str) -> ResponseReturnValue:
     url = url_for("shelves.box", barcode=box.barcode, _external=True)
     return render_template("label.html", box=box, path=box_path(box), qr=qr_svg(url), url=url,
                            contents=contents, retention_label=retention_label)
+
+
+def _box_url(barcode: str) -> str:
+    return url_for("shelves.box", barcode=barcode, _external=True)
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@bp.route("/boxes/<barcode>/paperwork.pdf")
+@login_required
+def paperwork(barcode: str) -> ResponseReturnValue:
+    """The box's cover, spine, 归档文件目录 and 备考表 (DA/T 22-2015) as one PDF."""
+    return _pdf(print_boxes(db(), me(), [barcode], _box_url), f"box-{barcode}.pdf")
+
+
+@bp.route("/shelves/<int:shelf_id>/paperwork.pdf")
+@login_required
+def shelf_paperwork(shelf_id: int) -> ResponseReturnValue:
+    """The paperwork of every box on the shelf, in one PDF."""
+    return _pdf(print_shelf(db(), me(), shelf_id, _box_url), f"shelf-{shelf_id}.pdf")
