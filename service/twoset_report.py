@@ -88,34 +88,35 @@ class Finding:
         return data
 
 
-def _list(values: Any) -> str:
-    return "、".join(str(v) for v in values)
+def _list(values: Any, sep: str = "、") -> str:
+    return sep.join(str(v) for v in values)
 
 
 def describe(kind: FindingKind, facts: dict[str, Any]) -> str:
-    """The finding's facts, "中文 / English"."""
+    """The finding's facts, "中文 / English" (the English half starts with a capital, so the
+    web shows one half)."""
     f = facts
     if kind == FindingKind.PAGE_COUNT_MISMATCH:
         return (f"纸质 {f['declared']} 页，扫描 {f['scanned']} 页 / "
-                f"paper {f['declared']} pages, scanned {f['scanned']}")
+                f"Paper pages: {f['declared']}, scanned: {f['scanned']}")
     if kind in (FindingKind.CHECKSUM_MISMATCH, FindingKind.FILE_MISSING):
         return f"{f['role']} {f['key']}"
     if kind in (FindingKind.BOX_MIXED_YEAR, FindingKind.BOX_MIXED_RETENTION,
                 FindingKind.BOX_MIXED_ORG):
-        values = _list(v if v is not None else "—" for v in f["values"])
-        return f"盒内有 {values} / holds {values}"
+        values = ["—" if v is None else v for v in f["values"]]
+        return f"盒内有 {_list(values)} / Holds {_list(values, ', ')}"
     if kind == FindingKind.BOX_WITHOUT_LOCATION:
-        return f"盒内 {f['items']} 件 / {f['items']} items in it"
+        return f"盒内 {f['items']} 件 / Items in it: {f['items']}"
     if kind == FindingKind.ITEM_NUMBER_GAP:
-        return f"缺件号 {_list(f['missing'])} / missing numbers {_list(f['missing'])}"
+        return f"缺件号 {_list(f['missing'])} / Missing numbers: {_list(f['missing'], ', ')}"
     if kind == FindingKind.ITEM_NUMBER_DUPLICATE:
         return (f"件号 {f['item_no']} 重复：{_list(f['codes'])} / "
-                f"number {f['item_no']} used by {_list(f['codes'])}")
+                f"Number {f['item_no']} is used by {_list(f['codes'], ', ')}")
     if kind == FindingKind.PAPER_WITHOUT_SCANS:
-        return (f"纸质 {f['declared']} 页，无扫描件 / paper {f['declared']} pages, no scans"
-                if f.get("declared") is not None else "无扫描件 / no scans")
+        return (f"纸质 {f['declared']} 页，无扫描件 / Paper pages: {f['declared']}, no scans"
+                if f.get("declared") is not None else "无扫描件 / No scans")
     if kind == FindingKind.SCANS_WITHOUT_PAPER:
-        return f"扫描 {f['scanned']} 页，未入盒 / {f['scanned']} scanned pages, in no box"
+        return f"扫描 {f['scanned']} 页，未入盒 / Scanned pages: {f['scanned']}, in no box"
     return ""
 
 

@@ -80,7 +80,7 @@ def _pages(world) -> list[str]:
         "/boxes/BOX-EN-1/label", "/customers", "/customers/KH-202405001",
         f"/items/{ids['ready']}", f"/items/{ids['ready']}?q=合同", f"/items/{ids['confidential']}",
         f"/items/{ids['failed']}", "/account/token", "/account/password", "/items/999999",
-        "/no-such-page",
+        "/no-such-page", "/reports/two-set",
     ]
 
 
