@@ -13,8 +13,9 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.db import db_failure
-from service.errors import DanganError
+from service.errors import DanganError, Listing, Message, loads
 from storage import StorageError, StorageFull
+from web.i18n import LANGUAGES, bilingual, render
 
 if TYPE_CHECKING:
     from service.archive import Archive
@@ -27,16 +28,27 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) ->
         click.echo(human(data))
 
 
-def fail(message: str, code: int = 2) -> None:
-    click.echo(f"错误 / error: {message}", err=True)
+def say(message: Message | Listing | str | None) -> str:
+    """A message for the operator: in $DANGAN_LANG when it names a language (zh_CN, en),
+    else Chinese then English, as the command line has always printed (``i18n.bilingual``)."""
+    if isinstance(message, str):
+        message = loads(message)  # a message stored with a page or file, or plain text
+    if message is None or isinstance(message, str):
+        return message or ""
+    language = os.environ.get("DANGAN_LANG", "")
+    return render(message, language) if language in LANGUAGES else bilingual(message)
+
+
+def fail(message: Message | Listing | str, code: int = 2) -> None:
+    click.echo(f"错误 / error: {say(message)}", err=True)
     sys.exit(code)
 
 
 def _with_files(exc: DanganError) -> str:
     """The message, then one line per file the error lists: why each file is unreadable, or
     the command that opens the item already holding it."""
-    lines = [exc.message]
-    lines += [f"  {f['name']}: {f.get('reason') or f.get('code') or ''}"
+    lines = [say(exc.msg)]
+    lines += [f"  {f['name']}: {say(f.get('reason') or f.get('code') or '')}"
               for f in exc.details.get("failed_files", [])]
     lines += [f"  {e['name']}: {e['archival_code']}  →  dangan show {e['id']}"
               for e in exc.details.get("existing", []) if e.get("id")]

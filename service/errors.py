@@ -1,25 +1,37 @@
 """Errors the service layer raises; the CLI and the web turn them into messages.
 
-Every message says what is wrong and how to fix it, in Chinese first and then English,
-because archivists read the Chinese and operators grep logs in English.
+Every error carries a message id (the Chinese text, marked with ``N_``) and its parameters,
+never a finished sentence: the web shows it in the user's language and the command line in
+the operator's, through the Babel catalogues (see web/translations/README.md). Every
+message says what is wrong and how to fix it.
+
+    raise NotFound(N_("用户“%(name)s”不存在。"), name=username)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from indexer.messages import N_, Listing, Message, Param, dumps, loads, msg  # noqa: F401 - re-exported
+
 
 class DanganError(Exception):
-    """Base class: a user-facing error with a readable message."""
+    """Base class: a user-facing error with a translatable message."""
 
     exit_code = 1
 
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Message, details: dict[str, Any] | None = None,
+                 **params: Param) -> None:
+        self.msg = message if isinstance(message, Message) else Message(message, params)
+        super().__init__(self.msg.render())
         # Structured facts behind the message (which files, which items), for a caller
         # that shows them as a list or a link; the API returns them beside "error".
         self.details: dict[str, Any] = dict(details or {})
+
+    @property
+    def message(self) -> str:
+        """The message in the id's language (Chinese), for logs and tests."""
+        return self.msg.render()
 
 
 class InvalidInput(DanganError):
@@ -51,6 +63,6 @@ class TooManyAttempts(DanganError):
 
     exit_code = 4
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Message, retry_after: int, **params: Param) -> None:
+        super().__init__(message, **params)
         self.retry_after = retry_after

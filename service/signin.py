@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .audit import record
-from .errors import TooManyAttempts
+from .errors import N_, TooManyAttempts, msg
 from .models import SignInFailures, User
 from .users import authenticate, end_sessions
 
@@ -86,10 +86,9 @@ def _note_failure(session: Session, key: str, free: int, now: datetime) -> None:
 
 
 def _too_many(seconds: int) -> TooManyAttempts:
-    wait = f"{seconds} 秒" if seconds < 120 else f"{(seconds + 59) // 60} 分钟"
-    wait_en = f"{seconds} s" if seconds < 120 else f"{(seconds + 59) // 60} min"
-    return TooManyAttempts(f"登录失败次数过多，请 {wait}后再试。/ Too many failed sign-ins: "
-                           f"try again in {wait_en}.", retry_after=seconds)
+    wait = (msg(N_("%(n)s 秒"), n=seconds) if seconds < 120
+            else msg(N_("%(n)s 分钟"), n=(seconds + 59) // 60))
+    return TooManyAttempts(N_("登录失败次数过多，请 %(wait)s后再试。"), retry_after=seconds, wait=wait)
 
 
 def sign_in(session: Session, username: str, password: str, client: str | None) -> User | None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from .errors import N_, Conflict, InvalidInput, Listing, Message, NotFound, PermissionDenied
 from .models import User
 from .models.users import new_nonce
 from .vocab import ROLES, Role
@@ -29,7 +29,7 @@ def get_user(session: Session, username: str) -> User:
     """The account with this user name, or NotFound."""
     user = find_user(session, username)
     if user is None:
-        raise NotFound(f"用户“{username}”不存在。/ Unknown user {username!r}.")
+        raise NotFound(N_("用户“%(name)s”不存在。"), name=username)
     return user
 
 
@@ -37,13 +37,14 @@ def create_user(session: Session, username: str, password: str, *, role: str = R
                 display_name: str = "", department: str | None = None,
                 must_change_password: bool = False) -> User:
     if role not in ROLES:
-        raise InvalidInput(f"角色“{role}”无效，可选：{'、'.join(ROLES)}。/ Unknown role {role!r}.")
+        raise InvalidInput(N_("角色“%(role)s”无效，可选：%(choices)s。"), role=role,
+                           choices=Listing(tuple(ROLES)))
     if not username or len(username) > 64:
-        raise InvalidInput("用户名不能为空且不超过64个字符。/ Username must be 1–64 characters.")
+        raise InvalidInput(N_("用户名不能为空且不超过64个字符。"))
     if len(password) < 8:
-        raise InvalidInput("密码至少8个字符。/ Password must have at least 8 characters.")
+        raise InvalidInput(N_("密码至少8个字符。"))
     if find_user(session, username):
-        raise Conflict(f"用户“{username}”已存在。/ User {username!r} already exists.")
+        raise Conflict(N_("用户“%(name)s”已存在。"), name=username)
     user = User(username=username, password_hash=generate_password_hash(password), role=role,
                 display_name=display_name or username, department=department,
                 must_change_password=must_change_password)
@@ -78,14 +79,14 @@ def set_password(user: User, password: str) -> None:
     """A new password ends every credential of the old one: sessions and the API token (a
     token copied by whoever knew the old password must not outlive it)."""
     if len(password) < 8:
-        raise InvalidInput("密码至少8个字符。/ Password must have at least 8 characters.")
+        raise InvalidInput(N_("密码至少8个字符。"))
     user.password_hash = generate_password_hash(password)
     user.must_change_password = False
     user.api_token_hash = None
     end_sessions(user)
 
 
-PASSWORD_CHANGE_FIRST = "请先修改密码。/ Change your password first."
+PASSWORD_CHANGE_FIRST = Message(N_("请先修改密码。"))
 
 
 def require_password_changed(user: User) -> None:

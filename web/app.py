@@ -154,7 +154,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         if (request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
                 and current_user.is_authenticated and current_user.model.must_change_password):
             if ctx.wants_json():
-                return jsonify(error=ctx.localize(PASSWORD_CHANGE_FIRST)), 403
+                return jsonify(error=ctx.tr(PASSWORD_CHANGE_FIRST)), 403
             flash(_("首次登录，请先修改密码。"), "info")
             return redirect(url_for("auth.password"))
         return None
@@ -178,16 +178,16 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
                 "can_manage": can_manage_locations(ctx.me()), "safe_snippet": ctx.safe_snippet,
                 # None is the command line's operator to the service: never an anonymous visitor
                 "can_report": ctx.me() is not None and can_read_two_set_report(ctx.me()),
-                "localize": ctx.localize}
+                "tr": ctx.tr, "localize": ctx.tr}
 
     @app.errorhandler(DanganError)
     def dangan_error(exc: DanganError) -> ResponseReturnValue:
         ctx.rollback()
         status = ctx.error_status(exc)
         if ctx.wants_json():
-            return jsonify(error=exc.message, **exc.details), status
+            return jsonify(error=ctx.both(exc.msg), **ctx.both(exc.details)), status
         return render_template("error.html", status=status,
-                               message=ctx.localize(exc.message)), status
+                               message=ctx.tr(exc.msg)), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> ResponseReturnValue:

@@ -14,7 +14,7 @@ from service.errors import InvalidInput, TooManyAttempts
 from service.signin import confirm_password, sign_in, sign_out
 from service.users import issue_token, set_password
 
-from .ctx import LANGUAGES, WebUser, db, localize, me
+from .ctx import LANGUAGES, WebUser, db, me, tr
 
 bp = Blueprint("auth", __name__)
 
@@ -42,7 +42,7 @@ def login() -> ResponseReturnValue:
             user = sign_in(db(), username, password, request.remote_addr) \
                 if username and password else None
         except TooManyAttempts as exc:
-            return render_template("login.html", error=localize(exc.message),
+            return render_template("login.html", error=tr(exc.msg),
                                    username=username), 429, {"Retry-After": str(exc.retry_after)}
         if user is None:
             error = _("用户名或密码不正确。")
@@ -81,7 +81,7 @@ def password() -> ResponseReturnValue:
         try:
             right = confirm_password(db(), user, current, request.remote_addr)
         except TooManyAttempts as exc:
-            return render_template("password.html", error=localize(exc.message),
+            return render_template("password.html", error=tr(exc.msg),
                                    forced=user.must_change_password), 429, \
                 {"Retry-After": str(exc.retry_after)}
         if not right:
@@ -94,7 +94,7 @@ def password() -> ResponseReturnValue:
             try:
                 set_password(user, new)
             except InvalidInput as exc:
-                error = localize(exc.message)
+                error = tr(exc.msg)
             else:
                 record(db(), user.username, "password_changed", f"user:{user.id}", None)
                 db().commit()

@@ -18,16 +18,18 @@ from service.errors import (
     Conflict,
     DanganError,
     InvalidInput,
+    Listing,
+    Message,
     NotFound,
     PermissionDenied,
     TooManyAttempts,
 )
 from service.models import User
 
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, bilingual, render
+
 log = logging.getLogger("dangan.web")
 
-LANGUAGES = {"zh_CN": "中文", "en": "English"}
-DEFAULT_LANGUAGE = "zh_CN"
 
 
 def archive() -> Archive:
@@ -113,32 +115,25 @@ def lang() -> str:
     return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_PREFIX = re.compile(r"^[^:：\n]{1,200}?: (?=\S)")
-_SPLIT = re.compile(r"\s*/\s+(?=[A-Z\"'“(])")
+def tr(value: Message | Listing | str | None, language: str | None = None) -> str:
+    """A message (an error's, or one stored with a page or file) in the user's language."""
+    return render(value, language or lang())
 
 
-def localize(message: str, language: str | None = None) -> str:
-    """Service messages are "中文 / English": keep the half in the user's language.
+def both(value: Any) -> Any:
+    """``value`` with every message inside (an error, each failed file's reason) in Chinese
+    and English, as the API has always answered (see ``i18n.bilingual``)."""
+    if isinstance(value, Message | Listing):
+        return bilingual(value)
+    if isinstance(value, dict):
+        return {k: both(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [both(v) for v in value]
+    return value
 
-    A leading "name: " (a file name, a page number) is kept with the English half too;
-    several lines are localised one by one.
-    """
-    language = language or lang()
-    if "\n" in message:
-        return "\n".join(localize(line, language) for line in message.splitlines())
-    prefix = ""
-    m = _PREFIX.match(message)
-    if m:
-        prefix, message = m.group(0), message[m.end():]
-        zh, sep, en = prefix[:-2].partition(" / ")  # a bilingual prefix: "第 3 页 / page 3: "
-        if sep and _CJK.search(zh) and not _CJK.search(en):
-            prefix = (en if language == "en" else zh) + ": "
-    for m in _SPLIT.finditer(message):
-        left = message[: m.start()]
-        if _CJK.search(left):
-            return prefix + (message[m.end():].strip() if language == "en" else left.strip())
-    return prefix + message
+
+#: Until every caller passes messages (#9.4): the old name.
+localize = tr
 
 
 def error_status(exc: DanganError) -> int:

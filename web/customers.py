@@ -17,7 +17,7 @@ from service.browse import (
 from service.errors import DanganError
 from service.vocab import CUSTOMER_GRADES, CUSTOMER_KINDS
 
-from .ctx import db, localize, me
+from .ctx import db, me, tr
 from .search_views import section_names, status_label
 
 bp = Blueprint("customers", __name__)
@@ -52,7 +52,7 @@ def new() -> ResponseReturnValue:
         db().commit()
     except DanganError as exc:
         db().rollback()
-        return _list(localize(exc.message), f.to_dict(), 400)
+        return _list(tr(exc.msg), f.to_dict(), 400)
     flash(_("已登记客户 %(name)s。", name=cust.name), "success")
     return redirect(url_for("customers.show", number=cust.number))
 

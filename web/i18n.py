@@ -1,12 +1,21 @@
-"""Translations: compile the .po catalogues to .mo at start-up when missing or stale."""
+"""Translations: the catalogues compiled at start-up, and messages rendered in a language.
+
+Imported by the web and the command line; needs no Flask application.
+"""
 
 from __future__ import annotations
 
+import functools
+import gettext
 import logging
+import re
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from indexer.messages import Listing, Message, loads
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 log = logging.getLogger("dangan.web")
@@ -30,3 +39,71 @@ def compile_translations(root: Path = TRANSLATIONS) -> list[Path]:
         except OSError as exc:  # a read-only install: run with the shipped catalogue
             log.warning("cannot compile %s: %s", po, exc)
     return written
+
+
+#: The languages a message can be shown in; the first is the message ids' own.
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+DEFAULT_LANGUAGE = "zh_CN"
+
+
+@functools.cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalogue of ``language`` outside a request (the command line, the worker); a
+    language without a catalogue (zh_CN, whose texts are the ids) shows the ids."""
+    compile_translations()
+    return Translations.load(str(TRANSLATIONS), [language])
+
+
+def render(value: Message | Listing | str | None, language: str) -> str:
+    """A message (or a stored one, see ``indexer.messages.loads``) in ``language``."""
+    if isinstance(value, str):
+        value = loads(value)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return legacy(value, language)
+    return legacy(value.render(translations(language).gettext), language)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_PREFIX = re.compile(r"^[^:：\n]{1,200}?: (?=\S)")
+_SPLIT = re.compile(r"\s*/\s+(?=[A-Z\"'“(])")
+
+
+def legacy(message: str, language: str) -> str:
+    """Text written before messages had ids, "中文 / English": keep the half in ``language``.
+
+    Goes once every message has an id (#9.4). A leading "name: " is kept with the English
+    half too; several lines are done one by one.
+    """
+    if "\n" in message:
+        return "\n".join(legacy(line, language) for line in message.splitlines())
+    prefix = ""
+    m = _PREFIX.match(message)
+    if m:
+        prefix, message = m.group(0), message[m.end():]
+        zh, sep, en = prefix[:-2].partition(" / ")  # a bilingual prefix: "第 3 页 / page 3: "
+        if sep and _CJK.search(zh) and not _CJK.search(en):
+            prefix = (en if language == "en" else zh) + ": "
+    for m in _SPLIT.finditer(message):
+        left = message[: m.start()]
+        if _CJK.search(left):
+            return prefix + (message[m.end():].strip() if language == "en" else left.strip())
+    return prefix + message
+
+
+#: The language shown after the Chinese where both are given (the API, the command line).
+SECOND_LANGUAGE = "en"
+_FULL_STOP = ("。", "！", "？", "）", "”")
+
+
+def bilingual(value: Message | Listing | str | None, second: str = SECOND_LANGUAGE) -> str:
+    """Chinese, then ``second``, "中文。/ English.", line by line: what the command line
+    prints and the API answers, because archivists read the Chinese while operators grep
+    logs and scripts in English. Both halves come from the catalogues."""
+    zh, other = render(value, DEFAULT_LANGUAGE), render(value, second)
+    zh_lines, other_lines = zh.split("\n"), other.split("\n")
+    if len(zh_lines) != len(other_lines):
+        zh_lines, other_lines = [zh], [other]
+    return "\n".join(a if a == b else a + ("/ " if a.endswith(_FULL_STOP) else " / ") + b
+                     for a, b in zip(zh_lines, other_lines, strict=True))

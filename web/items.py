@@ -36,7 +36,7 @@ from service.items import (
 from service.privacy import text_for
 from service.vocab import FileStatus, PageStatus
 
-from .ctx import archive, db, int_arg, localize, me
+from .ctx import archive, db, int_arg, me, tr
 from .search_views import retention_label, section_names, status_label
 from .upload_forms import client_name, upload_dir
 
@@ -149,7 +149,7 @@ def _repair(item_id: int, action: Callable[[], object], done_message: str) -> Re
     except PermissionDenied:
         raise
     except DanganError as exc:
-        flash(localize(exc.message), "error")
+        flash(tr(exc.msg), "error")
     else:
         flash(done_message, "success")
     return redirect(url_for("items.show", item_id=item_id) + "#problems")

@@ -26,7 +26,7 @@ from service.search import (
 )
 from service.vocab import CUSTOMER_SECTIONS, ItemStatus
 
-from .ctx import archive, db, localize, me
+from .ctx import archive, db, me, tr
 from .labels import category_label, location_label, secrecy_label
 
 bp = Blueprint("search", __name__)
@@ -99,7 +99,7 @@ def search() -> ResponseReturnValue:
         sp = parse_search_params(request.args, default_limit=PER_PAGE)
     except InvalidInput as exc:
         sp = None
-        error = localize(exc.message)
+        error = tr(exc.msg)
     if sp is not None and (q or active_filters):
         page, sort = sp.page, sp.sort
         result = run_search(archive(), sp, user=user, facets=True, raw=True)

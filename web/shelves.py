@@ -29,7 +29,7 @@ from service.errors import DanganError
 from service.locations import box_path
 from service.paperwork_pdf import print_boxes, print_shelf
 
-from .ctx import db, localize, me
+from .ctx import db, me, tr
 from .search_views import retention_label
 
 bp = Blueprint("shelves", __name__)
@@ -81,7 +81,7 @@ def new_shelf() -> ResponseReturnValue:
         db().commit()
     except DanganError as exc:
         db().rollback()
-        return _overview(localize(exc.message), f.to_dict(), 400)
+        return _overview(tr(exc.msg), f.to_dict(), 400)
     flash(_("已登记位置 %(path)s。", path=sh.path), "success")
     return redirect(url_for("shelves.shelf", shelf_id=sh.id))
 
@@ -101,7 +101,7 @@ def new_box() -> ResponseReturnValue:
         db().commit()
     except DanganError as exc:
         db().rollback()
-        return _overview(localize(exc.message), f.to_dict(), 400)
+        return _overview(tr(exc.msg), f.to_dict(), 400)
     flash(_("已登记档案盒 %(barcode)s。", barcode=box.barcode), "success")
     return redirect(url_for("shelves.box", barcode=box.barcode))
 
@@ -130,7 +130,7 @@ def move(barcode: str) -> ResponseReturnValue:
         db().commit()
     except DanganError as exc:
         db().rollback()
-        return _box_view(barcode, localize(exc.message), 400)
+        return _box_view(barcode, tr(exc.msg), 400)
     flash(_("档案盒已移动。"), "success")
     return redirect(url_for("shelves.box", barcode=barcode))
 

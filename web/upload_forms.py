@@ -28,7 +28,7 @@ from service.errors import DanganError, InvalidInput
 from service.ingest import IngestRequest, IngestResult, ingest
 from service.models import Fonds, User
 
-from .ctx import archive, db, error_status, localize, me
+from .ctx import archive, db, error_status, me, tr
 from .search_views import retention_label, section_names
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
@@ -161,10 +161,10 @@ def upload() -> ResponseReturnValue:
     try:
         result = ingest_upload(archive(), me(), request.form, request.files.getlist("files"))
     except DanganError as exc:
-        return _render(request.form.to_dict(), localize(exc.message), error_status(exc),
+        return _render(request.form.to_dict(), tr(exc.msg), error_status(exc),
                        exc.details)
     if result.failed_files:
         for f in result.failed_files:
-            flash(f"{f['name']}: {localize(f['reason'] or '')}", "error")
+            flash(f"{f['name']}: {tr(f['reason'])}", "error")
     flash(_("已登记 %(code)s，正在识别文字。", code=result.archival_code), "success")
     return redirect(url_for("items.show", item_id=result.id))
