@@ -32,6 +32,8 @@ TEXTS = [
     "重点客户高频沟通，洪力客户定期培育。",
     "潜力客户定期培育，业务复盘分析。",
     "本批货物由鑫源仓储负责保管，5月签订。",
+    "客户编号 KH-2O24O5OO1，电话 0755-74317357，2024.5.12 付款 ¥510,000.00。",
+    "身份证号码 320102198506181236，金额伍拾壹万元整。",
 ]
 #: items of several pages: the item-level rule (terms across pages, exclusion on any page)
 MULTI = [
@@ -44,7 +46,14 @@ QUERIES = [
     "通潜力客户", "钢材 协议", "客户 OR 钢材", "客户 -潜力", "HT-2024-0031", "5月", "鑫",
     "号2024", "变动时无缝传 -频繁", "定期培育业务复盘", '"变动时无缝传"',
     "客户 -档案", "钢材 违约", "钢材 -违约", "签字页 客户档案", "采购清单 -协议",
+    # numbers by their keys (index side and query side: indexer.search.identifiers)
+    "KH202405001", "74317357", "2024-05-12", "2024年5月12日", "伍拾壹万元", "510,000",
+    "320102198506151236", "1236", "客户 -74317357", "HT20240031 OR 05001",
 ]
+
+#: item ids (1-based positions in TEXTS) the number queries must find
+FOUND = {"KH202405001": {9}, "74317357": {9}, "2024-05-12": {2, 9}, "伍拾壹万元": {9, 10},
+         "510,000": {9, 10}, "320102198506151236": {10}, "客户 -74317357": {1, 6, 7, 11}}
 
 
 def _docs() -> list[PageDoc]:
@@ -135,6 +144,8 @@ def test_sqlite_and_es_queries_agree(sqlite_engine, q):
     # both engines answer with the exact matches, or the relaxed ones when there are none
     res = s.search(req)
     expect = matched[0] or (matched[1] if len(matched) > 1 else set())
+    if q in FOUND:  # the numbers' queries find their item (the agreement is not vacuous)
+        assert expect == FOUND[q], q
     assert {h.id for h in res.hits} == expect
     assert res.fuzzy == (not matched[0] and len(matched) > 1)
 
