@@ -579,6 +579,8 @@ def _number_docs() -> list[PageDoc]:
     ("伍拾壹万元", {4}), ("510000", {4}),
     # letters OCR reads for digits: KH-2O24O6OO7 is KH-202406007
     ("KH-202406007", {5}), ("202406007", {5}),
+    # 档号 (catalogue text) without its connectors, and by its tail
+    ("J001HT2024Y0003", {3}), ("J001-HT-2024-Y-0003", {3}), ("Y-0003", {3}),
 ])
 def test_numbers_found_by_the_fragments_users_type(fresh, q, expect):
     fresh.index_pages(_number_docs())
