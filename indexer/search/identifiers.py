@@ -39,8 +39,9 @@ _CONFUSABLE = str.maketrans("oilzsb", "011258")
 _LOOKALIKE = {"0": "0o", "1": "1il", "2": "2z", "5": "5s", "8": "8b"}
 
 #: what joins the parts of one number or identifier: a connector (optionally
-#: spaced), or a space before a digit (``138 1234 5678``, ``KH 202405001``)
-_JOIN = r"(?:\s?[-_./·,:()~]\s?|\s(?=\d))"
+#: spaced), or a space before a digit (``138 1234 5678``, ``KH 202405001``); never a line
+#: break, so numbers on two lines never join
+_JOIN = r"(?:[ \t]?[-_./·,:()~][ \t]?|[ \t](?=\d))"
 _RUN = re.compile(rf"[0-9a-z]+(?:{_JOIN}[0-9a-z]+)*")
 _NOT_KEY = re.compile(r"[^0-9a-z]+")
 

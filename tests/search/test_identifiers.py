@@ -98,3 +98,7 @@ def test_key_trigrams_are_indexed_in_uni():
     assert grams("ht20240012") == toks[toks.index("ht2"): toks.index("ht2") + 8]
     assert "kh2" in toks and "x" in toks
     assert grams("12") == [] and grams("123") == ["123"]
+
+
+def test_numbers_on_two_lines_never_join():
+    assert text_keys(fold("手机 13912345678\n2024-05-12 签订")) == ["13912345678", "20240512"]
