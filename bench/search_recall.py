@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -71,6 +72,58 @@ def _add_item(archive, name: str, pages: Sequence[str]) -> int:  # type: ignore[
         s.flush()
         archive.search.index_pages(page_docs(s, item), conn=s.connection())
         return item.id
+
+
+_NUMBER = re.compile(r"[A-Za-z]{2}-\d{4}-?\d{3,5}|0\d{2,3}-\d{7,8}|1[3-9]\d{9}|\d{17}[\dX]")
+_DATE = re.compile(r"(\d{4})(?:年(\d{1,2})月(\d{1,2})日|([-./])(\d{1,2})\4(\d{1,2}))")
+_FIGURE = re.compile(r"¥\s?(\d{1,3}(?:,\d{3})+(?:\.\d\d)?)")
+
+
+def derived_queries(truth: Mapping[str, Sequence[str]]) -> list[dict]:
+    """More queries of the kinds users type, derived from a truth.json independently of
+    the archive's own rules: each contract/customer number without its hyphens and by its
+    serial; each phone and ID number whole and by its last 4, 6 and 8 digits; each date in
+    the spellings it is not written in; each amount in figures without separators.  The
+    expected files are those whose true text holds that number or date in any spelling."""
+    numbers: dict[str, set[str]] = defaultdict(set)  # digits/letters only -> files
+    dates: dict[tuple[int, int, int], set[str]] = defaultdict(set)
+    written: dict[tuple[int, int, int], set[str]] = defaultdict(set)  # spellings seen
+    figures: dict[str, set[str]] = defaultdict(set)
+    for name, pages in truth.items():
+        text = "\n".join(pages)
+        for m in _NUMBER.finditer(text):
+            numbers[re.sub(r"[^0-9A-Za-z]", "", m[0]).upper()].add(name)
+        for m in _DATE.finditer(text):
+            ymd = (int(m[1]), int(m[2] or m[5]), int(m[3] or m[6]))
+            dates[ymd].add(name)
+            written[ymd].add("年" if m[2] else m[4])
+        for m in _FIGURE.finditer(text):
+            figures[m[1].replace(",", "")].add(name)
+    out: list[dict] = []
+
+    def add(q: str, kind: str, files: set[str]) -> None:
+        out.append({"q": q, "type": kind, "expect": sorted(files)})
+
+    def having(frag: str) -> set[str]:
+        return {f for k, fs in numbers.items() if frag in k for f in fs}
+
+    for key, files in sorted(numbers.items()):
+        if key[:2].isalpha():
+            add(key, "id_no_hyphen", files)
+            add(key[2:], "id_serial", having(key[2:]))
+        else:
+            add(key, "number_whole", files)
+            for n in (4, 6, 8):
+                add(key[-n:], f"last_{n}_digits", having(key[-n:]))
+    for (y, m, d), files in sorted(dates.items()):
+        spellings = {"年": f"{y}年{m}月{d}日", "-": f"{y}-{m:02d}-{d:02d}", ".": f"{y}.{m}.{d}",
+                     "/": f"{y}/{m:02d}/{d:02d}"}
+        for sep, q in spellings.items():
+            if sep not in written[(y, m, d)]:
+                add(q, "date_other_form", files)
+    for fig, files in sorted(figures.items()):
+        add(fig, "amount_no_commas", files)
+    return out
 
 
 def recall(texts: Mapping[str, Sequence[str]], queries: Sequence[Mapping]) -> dict:
@@ -134,8 +187,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("queries", type=Path)
     ap.add_argument("texts", type=Path, nargs="+", help="text dumps {file: [page text]}")
     ap.add_argument("--truth", type=Path, help="a samples truth.json, as one more text set")
+    ap.add_argument("--derived", action="store_true",
+                    help="add number queries derived from --truth (see derived_queries)")
     args = ap.parse_args(argv)
     queries = json.loads(args.queries.read_text(encoding="utf-8"))
+    if args.derived:
+        if not args.truth:
+            ap.error("--derived needs --truth")
+        queries += derived_queries(load_texts(args.truth))
     sets = {p.stem: load_texts(p) for p in args.texts}
     if args.truth:
         sets["truth"] = load_texts(args.truth)
