@@ -28,7 +28,7 @@ from .identifiers import grams, text_grams
 
 #: Bump when the token rules change: the SQLite index must then be rebuilt,
 #: because contentless FTS5 rows are deleted by re-analysing their text.
-ANALYZER_VERSION = 2
+ANALYZER_VERSION = 3
 
 
 def is_cjk(ch: str) -> bool:
