@@ -153,26 +153,26 @@ def segment_tokens(seg: Segment) -> list[str]:
     return [t[i : i + 2] for i in range(len(t) - 1)]
 
 
-def bigram_tokens(text: str) -> list[str]:
-    """Positional token stream for the ``bi``/``meta`` fields."""
+def bigram_tokens(text: str, folded: bool = False) -> list[str]:
+    """Positional token stream for the ``bi``/``meta`` fields (``folded``: already folded)."""
     out: list[str] = []
-    for seg in segments(fold(text)):
+    for seg in segments(text if folded else fold(text)):
         out.extend(segment_tokens(seg))
     return out
 
 
-def unigram_tokens(text: str) -> list[str]:
+def unigram_tokens(text: str, folded: bool = False) -> list[str]:
     """One token per CJK character, for one-character queries."""
-    return [ch for ch in fold(text) if is_cjk(ch)]
+    return [ch for ch in (text if folded else fold(text)) if is_cjk(ch)]
 
 
 def index_fields(text: str, meta_text: str) -> tuple[str, str, str]:
     """(bi, uni, meta) strings to index for one page; ``uni`` ends with the key trigrams
     of the page's and the catalogue's numbers."""
-    folded, folded_meta = fold(text), fold(meta_text)
+    t, m = fold(text), fold(meta_text)
     return (
-        " ".join(bigram_tokens(text)),
-        " ".join(unigram_tokens(text) + unigram_tokens(meta_text)
-                 + text_grams(folded) + text_grams(folded_meta)),
-        " ".join(bigram_tokens(meta_text)),
+        " ".join(bigram_tokens(t, folded=True)),
+        " ".join(unigram_tokens(t, folded=True) + unigram_tokens(m, folded=True)
+                 + text_grams(t) + text_grams(m)),
+        " ".join(bigram_tokens(m, folded=True)),
     )
