@@ -1,7 +1,7 @@
 """Search index analyzer version 3: a line break ends a number's key (#10).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-23
 
 Only on SQLite (the embedded index): every page whose index rows were written by another
@@ -10,8 +10,8 @@ ran at this version). An Elasticsearch index is rebuilt with `dangan reindex --f
 """
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
