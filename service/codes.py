@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -131,3 +132,13 @@ def preview(fonds: str, category: str, year: int, retention: str, org: str | Non
     validate_parts(fonds, category, year, retention, org)
     org_part = f"-{org}" if org else ""
     return f"{fonds}-{category}{_DOT}{year:04d}-{retention}{org_part}-{ITEM_NO_PLACEHOLDER}"
+
+
+def next_item_no(session: Session, fonds: str, category: str, year: int, retention: str,
+                 org: str | None) -> int:
+    """The 件号 the group's next registration would take now (for a sheet's dry run, which
+    checks a 件号 the sheet asks for; the registration itself still goes through allocate)."""
+    key = group_key(fonds, category, year, retention, org)
+    last = session.scalar(select(ArchivalCodeCounter.last_no)
+                          .where(ArchivalCodeCounter.group_key == key))
+    return (last or 0) + 1

@@ -75,6 +75,9 @@ class IngestRequest:
     # Who uploads (web and API); None is the operator at the command line. It decides what
     # may be registered (service.access) and which existing items a duplicate may name.
     uploader: User | None = None
+    # The 件号 a catalogue sheet asks for (service.batch): registered only if it is the one
+    # the group's counter gives, so the numbers stay gap-free; None takes the next.
+    item_no: int | None = None
 
 
 @dataclass
@@ -139,7 +142,7 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
     require_register(req.uploader, req.secrecy)
     validate_parts(req.fonds, req.category, req.year, req.retention, req.org)
     if req.doc_date is not None:
-        _check_doc_date(req.doc_date, req.year)
+        check_doc_date(req.doc_date, req.year)
     if req.customer:
         validate_customer_number(req.customer)
     if not (req.title or "").strip():
@@ -171,7 +174,7 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
             check_box_fits(get_box(s, req.box), req.year, req.retention, req.org)
 
 
-def _check_doc_date(doc_date: date, year: int) -> None:
+def check_doc_date(doc_date: date, year: int) -> None:
     """日期 is the document's own date: it falls in the item's 年度 and is not in the future."""
     if doc_date.year != year:
         raise InvalidInput(f"日期 {doc_date.isoformat()} 不在年度 {year} 内：文件日期应属于所填年度，"
@@ -296,14 +299,14 @@ def _require_readable(triaged: list[_Triage]) -> None:
 def ingest(archive: Archive, req: IngestRequest) -> IngestResult:
     """Register one item whose scans are `req.files`; OCR runs later in the background."""
     validate_request(archive, req)
-    triaged = _triage_upload(archive, req)
+    triaged = triage_upload(archive, req)
     stored = _store_originals(archive, triaged)
     result, page_ids = _register(archive, req, triaged, stored)
     _enqueue(archive, page_ids)
     return result
 
 
-def _triage_upload(archive: Archive, req: IngestRequest) -> list[_Triage]:
+def triage_upload(archive: Archive, req: IngestRequest) -> list[_Triage]:
     """Look at every file before anything is written: caps, duplicates, at least one page."""
     names = req.original_names or [p.name for p in req.files]
     triaged = _triage(req.files, names, archive.settings)
@@ -362,6 +365,11 @@ def _new_item(s: Session, req: IngestRequest, failed: list[_Triage]) -> ArchiveI
     customer = _customer(s, req) if req.customer else None
     box = get_box(s, req.box) if req.box else None
     code = allocate(s, req.fonds, req.category, req.year, req.retention, req.org)
+    if req.item_no is not None and code.item_no != req.item_no:
+        raise Conflict(f"件号 {req.item_no} 不是本组下一个可用的件号（应为 {code.item_no}）："
+                       "件号按顺序分配，不能跳号或重复，请留空由系统分配。/ The item number "
+                       f"{req.item_no} is not the group's next one ({code.item_no}): leave it "
+                       "blank to have it allocated.")
     owner_id, department = registered_owner(req.uploader)
     owner_id = owner_id or (customer.owner_id if customer else None)
     department = department or (customer.department if customer else None)

@@ -1,0 +1,124 @@
+"""Exporting the catalogue, or a search result, as the catalogue sheet (XLSX or CSV).
+
+The columns are the import's (service.sheet_columns), so an exported sheet can be edited
+and imported again: each row carries its 档号, by which the import finds the item, and the
+import changes exactly the cells that were edited.
+
+Only catalogue fields leave (the same a result list shows), never page text, and only for
+items the user may see: the search is run as the user (service.search.run_search), so the
+export holds what the result list shows, page after page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from indexer.search.types import SearchResult
+
+from .access import registrable_secrecy
+from .archive import Archive
+from .catalogue import list_categories
+from .models import ArchiveItem, Fonds, User
+from .search import MAX_LIMIT, SearchParams, run_search
+from .sheet_columns import COLUMNS, HEADERS, sheet_row
+from .sheets import SheetWriter
+from .vocab import RETENTIONS
+
+#: Export formats, by the file suffix that names them.
+EXPORT_FORMATS = ("xlsx", "csv")
+_CHUNK = 100
+
+
+def _result_ids(archive: Archive, user: User | None, params: SearchParams) -> Iterator[int]:
+    """Every item of the search (or browse) result, in its order, page by page."""
+    per_page = min(_CHUNK, MAX_LIMIT)
+    page = 1
+    while True:
+        result = run_search(archive, replace(params, page=page, per_page=per_page), user=user,
+                            raw=True)
+        assert isinstance(result, SearchResult)
+        yield from (h.id for h in result.hits)
+        if not result.hits or page * per_page >= result.total:
+            return
+        page += 1
+
+
+def export_sheet(archive: Archive, user: User | None, params: SearchParams, out: Path) -> int:
+    """Write the result of `params` as `out` (.xlsx or .csv); returns the number of rows."""
+    writer = SheetWriter(out, HEADERS)
+    n = 0
+    ids = _result_ids(archive, user, params)
+    with archive.session() as s:
+        while chunk := [i for _, i in zip(range(_CHUNK), ids, strict=False)]:
+            items = {i.id: i for i in s.scalars(
+                select(ArchiveItem).where(ArchiveItem.id.in_(chunk)).options(
+                    joinedload(ArchiveItem.fonds), joinedload(ArchiveItem.category),
+                    joinedload(ArchiveItem.customer), joinedload(ArchiveItem.box)))}
+            for i in chunk:
+                if i in items:
+                    writer.append(sheet_row(items[i]))
+                    n += 1
+            s.expunge_all()
+    writer.close()
+    return n
+
+
+def write_template(archive: Archive, user: User | None, out: Path) -> None:
+    """The empty catalogue sheet to fill in (.xlsx): the import's headers, a note on each,
+    and the allowed values (fonds, 门类, 保管期限, 密级 as this archive has them) on a
+    second sheet, offered as drop-down lists in their columns."""
+    with archive.session() as s:
+        fonds = [f.code for f in s.scalars(select(Fonds).order_by(Fonds.code))]
+        categories = [(c.code, c.name) for c in list_categories(s)]
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "目录"
+    ws.append(list(HEADERS))
+    ws.freeze_panes = "A2"
+    for i, col in enumerate(COLUMNS, start=1):
+        cell = ws.cell(row=1, column=i)
+        cell.font = Font(bold=True)
+        if col.note:
+            cell.comment = Comment(col.note, "dangan")
+        ws.column_dimensions[get_column_letter(i)].width = max(10, 2 * len(col.header) + 4)
+    lists = {
+        "全宗号": fonds,
+        "门类": [code for code, _ in categories],
+        "保管期限": list(RETENTIONS),
+        "密级": list(registrable_secrecy(user)),
+    }
+    ref = wb.create_sheet("可选值")
+    ref.append(["列", "可选值", "说明"])
+    for i, col in enumerate(COLUMNS, start=1):
+        ref.cell(row=i + 1, column=1, value=col.header)
+        ref.cell(row=i + 1, column=3, value=col.note)
+    names = {**{code: name for code, name in categories}, **RETENTIONS}
+    base = len(COLUMNS) + 3
+    ref.cell(row=base, column=1, value="下拉列表")
+    for j, (head, values) in enumerate(lists.items(), start=1):
+        letter = get_column_letter(j)
+        ref.cell(row=base + 1, column=j, value=head)
+        for k, v in enumerate(values, start=base + 2):
+            ref.cell(row=k, column=j, value=v)
+            ref.cell(row=k, column=len(lists) + j, value=names.get(v, ""))
+        if values:
+            first, last = base + 2, base + 1 + len(values)
+            dv = DataValidation(type="list", formula1=f"'可选值'!${letter}${first}:${letter}${last}",
+                                allow_blank=True, showErrorMessage=True,
+                                errorTitle=head, error=f"{head}：{'、'.join(values)}")
+            ws.add_data_validation(dv)
+            column = get_column_letter(HEADERS.index(head) + 1)
+            dv.add(f"{column}2:{column}5000")
+        ref.cell(row=base + 1, column=len(lists) + j, value=f"{head}（名称）")
+    wb.save(out)

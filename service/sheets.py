@@ -1,0 +1,150 @@
+"""Catalogue sheets on disk: reading XLSX and CSV row by row, writing them as a stream.
+
+A sheet may hold thousands of rows, so nothing here loads a whole sheet: XLSX is read with
+openpyxl's read-only (streaming) reader and written with its write-only workbook; CSV goes
+through the csv module line by line.
+
+CSV encodings: archives' spreadsheets come from Excel (GBK/GB18030 on Chinese Windows,
+"CSV UTF-8" with a byte-order mark) or other tools (UTF-8 without one). The encoding is
+decided by a strict try-decode in this order: UTF-8 (BOM stripped) over the whole file, then
+GB18030 (a superset of GBK and GB2312). Valid UTF-8 Chinese text is practically never valid
+GBK text of the same meaning and the reverse, so a strict decode that succeeds is the
+answer; a statistical detector (charset-normalizer) guesses on short files, where a sheet
+of a few rows of Chinese can be taken for Big5 or Shift-JIS. The check streams the file in
+blocks, so a large sheet costs one extra read, not memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from .errors import InvalidInput
+
+#: Sheet files the import reads (by suffix).
+SHEET_SUFFIXES = (".xlsx", ".csv")
+_BLOCK = 1 << 20
+
+
+def csv_encoding(path: Path) -> str:
+    """``utf-8-sig`` or ``gb18030``: the first that decodes the whole file strictly."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+        try:
+            with open(path, "rb") as fh:
+                while block := fh.read(_BLOCK):
+                    decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise InvalidInput("CSV 文件的编码无法识别：请另存为“CSV UTF-8”或 GBK 编码后重试。/ "
+                       "The CSV file is neither UTF-8 nor GBK: save it as CSV UTF-8 and retry.")
+
+
+def _cell(value: Any) -> str:
+    """A cell as the text the archivist sees: dates as YYYY-MM-DD, whole numbers without .0."""
+    if value is None:
+        return ""
+    if hasattr(value, "date") and hasattr(value, "hour"):  # datetime from an Excel date cell
+        return value.date().isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number as the spreadsheet shows it, {header: text}) for every non-empty row
+    after the header row; raises InvalidInput for a file that is not a readable sheet."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        yield from _csv_rows(path)
+    elif suffix == ".xlsx":
+        yield from _xlsx_rows(path)
+    else:
+        raise InvalidInput(f"目录表应为 .xlsx 或 .csv 文件，而不是“{path.name}”。/ "
+                           f"The catalogue sheet must be an .xlsx or .csv file, not {path.name!r}.")
+
+
+def _rows(lines: Iterable[Sequence[Any]]) -> Iterator[tuple[int, dict[str, str]]]:
+    header: list[str] | None = None
+    for n, raw in enumerate(lines, start=1):
+        cells = [_cell(v) for v in raw]
+        if header is None:
+            if any(cells):
+                header = cells
+            continue
+        if not any(cells):
+            continue
+        yield n, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}
+    if header is None:
+        raise InvalidInput("目录表是空的：第一行应为列标题（全宗号、门类、年度……）。/ "
+                           "The catalogue sheet is empty: its first row must hold the headers.")
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    with open(path, encoding=csv_encoding(path), newline="") as fh:
+        try:
+            yield from _rows(csv.reader(fh))
+        except csv.Error as exc:
+            raise InvalidInput(f"CSV 文件格式错误：{exc}。/ The CSV file is malformed: {exc}.") \
+                from None
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        raise InvalidInput(f"无法读取 Excel 文件“{path.name}”：{exc}。请用 Excel 另存为 .xlsx 后重试。/ "
+                           f"Cannot read the Excel file {path.name!r}; save it as .xlsx and "
+                           "retry.") from None
+    try:
+        yield from _rows(wb.worksheets[0].iter_rows(values_only=True))
+    finally:
+        wb.close()
+
+
+class SheetWriter:
+    """Rows out to an XLSX (openpyxl's write-only workbook, which keeps rows in a temp file
+    until it is saved) or a CSV file written as it goes (UTF-8 with a BOM, so Excel on
+    Chinese Windows opens it with the right characters)."""
+
+    def __init__(self, path: Path, headers: Sequence[str], title: str = "目录") -> None:
+        self.path = path
+        self.fmt = path.suffix.lower().lstrip(".")
+        if self.fmt == "xlsx":
+            self._wb = Workbook(write_only=True)
+            self._ws = self._wb.create_sheet(title)
+            self._ws.append(list(headers))
+        elif self.fmt == "csv":
+            self._fh: IO[str] = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+            self._csv = csv.writer(self._fh, lineterminator="\r\n")
+            self._csv.writerow(list(headers))
+        else:
+            raise InvalidInput(f"导出格式应为 xlsx 或 csv，而不是“{self.fmt}”。/ "
+                               f"Export as xlsx or csv, not {self.fmt!r}.")
+
+    @property
+    def sheet(self) -> Any:
+        """The XLSX worksheet (for data validation lists in the template)."""
+        return self._ws
+
+    def append(self, row: Sequence[Any]) -> None:
+        if self.fmt == "xlsx":
+            self._ws.append(list(row))
+        else:
+            self._csv.writerow(["" if v is None else v for v in row])
+
+    def close(self) -> None:
+        if self.fmt == "xlsx":
+            self._wb.save(self.path)
+        else:
+            self._fh.close()
