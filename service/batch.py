@@ -399,7 +399,9 @@ def _plan_row(archive: Archive, s: Session, user: User | None, folder: _Scans, n
         plan.code, plan.item_id = existing.archival_code, existing.id
         _plan_update(row, existing)
         return plan
-    if row.text("code") and not plan.problems:
+    if row.text("code"):
+        if code is None:
+            return plan  # the 档号 column is wrong: said beside it, nothing more to look for
         row.bad("code", f"档号“{row.text('code')}”不存在或您无权查看：新档案请把档号和件号留空。/ "
                         "No such item (or not yours): leave the code blank for a new item.")
     plan.code = code
@@ -482,6 +484,10 @@ def _plan_files(archive: Archive, row: _Row) -> None:
     req = _request(plan, row.user)
     try:
         validate_request(archive, req)
+    except DanganError as exc:
+        row.bad(_column_of(exc.message), exc.message)
+        return
+    try:
         triaged = triage_upload(archive, req)
     except AlreadyStored as exc:
         ids = {e.get("id") for e in exc.details.get("existing", [])}
@@ -492,17 +498,25 @@ def _plan_files(archive: Archive, row: _Row) -> None:
         row.bad("file_name", exc.message)
         return
     except DanganError as exc:
-        row.bad(_column_of(exc.message) or "file_name", exc.message)
+        unreadable = exc.details.get("failed_files")
+        if not unreadable:
+            row.bad("file_name", exc.message)
+        for f in unreadable or []:
+            _unreadable(row, f["name"], f["reason"])
         return
     for t in triaged:
         if t.error_code:
-            row.bad("file_name", f"扫描文件“{t.name}”无法读取：{t.error_reason}。/ "
-                                 f"The scan {t.name!r} cannot be read.")
+            _unreadable(row, t.name, t.error_reason)
     plan.pages = sum(t.pages for t in triaged)
     paper = plan.fields.get("paper_pages")
     if paper is not None and paper != plan.pages:
         row.bad("paper_pages", f"页数 {paper} 与扫描文件的页数 {plan.pages} 不符：请核对页数或扫描"
                                f"文件。/ {paper} pages written, the scans have {plan.pages}.")
+
+
+def _unreadable(row: _Row, name: str, reason: str | None) -> None:
+    row.bad("file_name", f"扫描文件“{name}”无法读取：{reason or ''}/ The scan {name!r} cannot "
+                         "be read; rescan it or remove it from the row.")
 
 
 def _cross_checks(archive: Archive, rows: list[PlannedRow]) -> None:
