@@ -33,7 +33,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .access import (
@@ -66,7 +66,7 @@ from .ingest import (
     validate_request,
 )
 from .locations import check_box_fits, get_box, put_in_box
-from .models import ArchiveItem, User
+from .models import ArchiveItem, Page, User
 from .sheet_columns import (
     COLUMNS,
     EDITABLE,
@@ -77,7 +77,7 @@ from .sheet_columns import (
     item_values,
 )
 from .sheets import read_rows
-from .vocab import SECRECY_LEVELS
+from .vocab import SECRECY_LEVELS, PageStatus
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _RANGE = re.compile(r"^\s*(\d+)\s*[-–~至]\s*(\d+)\s*$")
@@ -647,3 +647,18 @@ def _apply_update(archive: Archive, user: User | None, row: PlannedRow) -> None:
         record(s, user.username if user else "cli", "edit", f"item:{item.id}",
                {"archival_code": item.archival_code, "via": "import",
                 "changes": {k: [_show(a), _show(b)] for k, (a, b) in row.changes.items()}})
+
+
+def batch_progress(session: Session, item_ids: list[int]) -> dict[str, int]:
+    """The OCR of a batch's items: pages in all, done and failed (the batch page's bar)."""
+    out = {"items": len(item_ids), "pages": 0, "done": 0, "failed": 0}
+    for start in range(0, len(item_ids), 500):
+        chunk = item_ids[start:start + 500]
+        for status, n in session.execute(select(Page.status, func.count(Page.id))
+                                         .where(Page.item_id.in_(chunk)).group_by(Page.status)):
+            out["pages"] += n
+            if status == PageStatus.DONE:
+                out["done"] += n
+            elif status == PageStatus.FAILED:
+                out["failed"] += n
+    return out

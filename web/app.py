@@ -32,6 +32,7 @@ from .auth import bp as auth_bp
 from .customers import bp as customers_bp
 from .extensions import babel, csrf, login_manager
 from .i18n import TRANSLATIONS, compile_translations
+from .imports import bp as imports_bp
 from .items import bp as items_bp
 from .labels import LABELS
 from .reports import bp as reports_bp
@@ -140,7 +141,8 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         flash(_("请先登录。"), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    for bp in (auth_bp, search_bp, items_bp, upload_bp, shelves_bp, customers_bp, reports_bp,
+    for bp in (auth_bp, search_bp, items_bp, upload_bp, imports_bp, shelves_bp, customers_bp,
+               reports_bp,
                api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes

@@ -75,7 +75,7 @@ def _pages(world) -> list[str]:
     ids = world["ids"]
     return [
         "/search", "/search?q=合同", "/search?category=HT&year_from=2024",
-        "/search?q=合同&secrecy=内部&retention=D30&status=ready", "/upload", "/shelves",
+        "/search?q=合同&secrecy=内部&retention=D30&status=ready", "/upload", "/import", "/shelves",
         f"/shelves/rooms/{world['room']}", f"/shelves/{world['shelf']}", "/boxes/BOX-EN-1",
         "/boxes/BOX-EN-1/label", "/customers", "/customers/KH-202405001",
         f"/items/{ids['ready']}", f"/items/{ids['ready']}?q=合同", f"/items/{ids['confidential']}",
