@@ -60,6 +60,7 @@ from .fields import check_text
 from .ingest import (
     AlreadyStored,
     IngestRequest,
+    PagesTaken,
     check_doc_date,
     ingest,
     triage_upload,
@@ -109,6 +110,9 @@ class PlannedRow:
     code: str | None = None
     item_id: int | None = None
     files: list[Path] = field(default_factory=list)
+    #: First and last page of the volume (the row's one file) that make this item.
+    page_range: tuple[int, int] | None = None
+    volume_pages: int = 0
     pages: int = 0
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -117,6 +121,7 @@ class PlannedRow:
         return {"row": self.row, "action": self.action, "archival_code": self.code,
                 "id": self.item_id, "title": self.fields.get("title"), "pages": self.pages,
                 "files": [p.name for p in self.files],
+                "page_range": list(self.page_range) if self.page_range else None,
                 "changes": {header(k): [_show(a), _show(b)] for k, (a, b) in self.changes.items()},
                 "problems": [p.to_json() for p in self.problems]}
 
@@ -224,6 +229,7 @@ class _Row:
         if self.ok("org", validate_parts, "J001", "WS", 2000, "Y", org):
             f["org"] = org
         self.plan.item_no = self.integer("item_no", "件号")
+        self.plan.page_range = self._range()
         f["title"] = self.text("title") or ""
         for key, column, label in (("title", ArchiveItem.title, "题名"),
                                    ("doc_number", ArchiveItem.doc_number, "文号"),
@@ -247,6 +253,18 @@ class _Row:
         f["customer"] = self._customer()
         f["box"] = self._box(f)
         return f
+
+    def _range(self) -> tuple[int, int] | None:
+        raw = self.text("page_range")
+        if raw is None:
+            return None
+        m = _RANGE.match(raw) or re.match(r"^\s*(\d+)\s*$", raw)
+        first, last = (int(m[1]), int(m[m.lastindex or 1])) if m else (0, 0)
+        if not 1 <= first <= last:
+            self.bad("page_range", f"起止页“{raw}”无效：应写成“起始页-终止页”，如 1-12。/ "
+                                   "The page range must read first-last, e.g. 1-12.")
+            return None
+        return first, last
 
     def _category(self, raw: str) -> str:
         """门类 by its code or its Chinese name (合同协议 → HT)."""
@@ -325,11 +343,19 @@ class _Scans:
         if self.root is None:
             row.bad("file_name", "没有给出扫描目录，新档案无法挂接扫描文件。/ No scans folder given.")
             return []
+        if row.plan.page_range and not name:
+            row.bad("file_name", "按起止页登记时，请在文件名列填写整卷扫描文件的名称。/ With a "
+                                 "page range, name the volume's scan file.")
+            return []
         if name:
             entry = (self.root / name).resolve()
             if not entry.is_relative_to(self.root) or not entry.exists():
                 row.bad("file_name", f"扫描目录中找不到“{name}”。/ {name!r} is not in the "
                                      "scans folder.")
+                return []
+            if row.plan.page_range and not entry.is_file():
+                row.bad("file_name", f"“{name}”是文件夹：按起止页登记时应为一个整卷扫描文件。/ "
+                                     f"{name!r} is a folder; a page range needs one file.")
                 return []
             return self.files(entry)
         found = self.by_stem.get(_code_key(code)) if code else None
@@ -382,6 +408,8 @@ def plan_batch(archive: Archive, user: User | None, sheet: Path, scans: Path | N
     used = {p for r in rows for p in r.files}
     unused = sorted(str(p.relative_to(folder.root)) for p in folder.all - used) \
         if folder.root else []
+    if folder.root:
+        unused += _uncovered(rows, folder.root)
     return BatchPlan(sheet_name or sheet.name, rows, unused)
 
 
@@ -467,7 +495,8 @@ def _request(plan: PlannedRow, user: User | None) -> IngestRequest:
         secrecy=f["secrecy"], title=f["title"], org=f["org"], customer=f["customer"],
         box=f["box"], doc_number=f["doc_number"], responsible=f["responsible"],
         doc_date=f["doc_date"], paper_pages=f["paper_pages"], remarks=f["remarks"],
-        actor=user.username if user else "cli", uploader=user, item_no=plan.item_no)
+        actor=user.username if user else "cli", uploader=user, item_no=plan.item_no,
+        page_range=plan.page_range)
 
 
 def _column_of(message: str) -> str | None:
@@ -497,6 +526,15 @@ def _plan_files(archive: Archive, row: _Row) -> None:
             return
         row.bad("file_name", exc.message)
         return
+    except PagesTaken as exc:
+        held = exc.details.get("existing", [])
+        if plan.page_range and len(held) == 1 and held[0].get("id") and \
+                (held[0]["first"], held[0]["last"]) == plan.page_range:
+            plan.action, plan.item_id = "done", held[0]["id"]
+            plan.code = held[0]["archival_code"]
+            return
+        row.bad("page_range", exc.message)
+        return
     except DanganError as exc:
         unreadable = exc.details.get("failed_files")
         if not unreadable:
@@ -508,6 +546,9 @@ def _plan_files(archive: Archive, row: _Row) -> None:
         if t.error_code:
             _unreadable(row, t.name, t.error_reason)
     plan.pages = sum(t.pages for t in triaged)
+    if plan.page_range:
+        plan.volume_pages = plan.pages
+        plan.pages = plan.page_range[1] - plan.page_range[0] + 1
     paper = plan.fields.get("paper_pages")
     if paper is not None and paper != plan.pages:
         row.bad("paper_pages", f"页数 {paper} 与扫描文件的页数 {plan.pages} 不符：请核对页数或扫描"
@@ -517,6 +558,50 @@ def _plan_files(archive: Archive, row: _Row) -> None:
 def _unreadable(row: _Row, name: str, reason: str | None) -> None:
     row.bad("file_name", f"扫描文件“{name}”无法读取：{reason or ''}/ The scan {name!r} cannot "
                          "be read; rescan it or remove it from the row.")
+
+
+def _check_volumes(rows: list[PlannedRow], bad: Callable[[PlannedRow, str, str], None]) -> None:
+    """The rows that are parts of one volume: their page ranges never overlap."""
+    parts: dict[Path, list[PlannedRow]] = {}
+    for r in rows:
+        if r.page_range and r.files:
+            parts.setdefault(r.files[0], []).append(r)
+    for volume, rs in parts.items():
+        rs.sort(key=lambda r: r.page_range or (0, 0))
+        for a, b in zip(rs, rs[1:], strict=False):
+            assert a.page_range and b.page_range
+            if b.page_range[0] <= a.page_range[1]:
+                bad(b, "page_range", f"“{volume.name}”第 {b.page_range[0]}-{b.page_range[1]} 页与第 "
+                                     f"{a.row} 行（{a.page_range[0]}-{a.page_range[1]}）重叠。/ "
+                                     f"The range overlaps row {a.row}'s.")
+
+
+def _uncovered(rows: list[PlannedRow], root: Path) -> list[str]:
+    """Pages of a volume that no row's range takes: listed beside the unused files."""
+    taken: dict[Path, set[int]] = {}
+    size: dict[Path, int] = {}
+    for r in rows:
+        if r.page_range and r.files and r.volume_pages and not r.problems:
+            taken.setdefault(r.files[0], set()).update(range(r.page_range[0], r.page_range[1] + 1))
+            size[r.files[0]] = r.volume_pages
+    out = []
+    for volume, pages in taken.items():
+        left = [n for n in range(1, size[volume] + 1) if n not in pages]
+        if left:
+            out.append(f"{volume.relative_to(root)} 第 {_spans(left)} 页")
+    return out
+
+
+def _spans(numbers: list[int]) -> str:
+    out, start, prev = [], numbers[0], numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(f"{start}-{prev}" if prev != start else str(start))
+        if n is not None:
+            start = prev = n
+    return "、".join(out)
 
 
 def _cross_checks(archive: Archive, rows: list[PlannedRow]) -> None:
@@ -535,9 +620,13 @@ def _cross_checks(archive: Archive, rows: list[PlannedRow]) -> None:
                     f"{first.row}.")
         for p in r.files:
             first = by_file.setdefault(p, r)
-            if first is not r:
-                bad(r, "file_name", f"扫描文件“{p.name}”已由第 {first.row} 行使用。/ The scan "
-                                    f"{p.name!r} is already used by row {first.row}.")
+            if first is r:
+                continue
+            if r.page_range and first.page_range:
+                continue  # parts of one volume: their ranges are checked below
+            bad(r, "file_name", f"扫描文件“{p.name}”已由第 {first.row} 行使用。/ The scan "
+                                f"{p.name!r} is already used by row {first.row}.")
+    _check_volumes(rows, bad)
     nexts: dict[tuple[Any, ...], int] = {}
     with archive.session() as s:
         for r in rows:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from indexer.document import Limits
@@ -78,6 +78,10 @@ class IngestRequest:
     # The 件号 a catalogue sheet asks for (service.batch): registered only if it is the one
     # the group's counter gives, so the numbers stay gap-free; None takes the next.
     item_no: int | None = None
+    # First and last page of the one file that this item is a part of (a whole volume
+    # scanned as one PDF or TIFF, split into items by page ranges): the original is stored
+    # once, unaltered, and each page of it belongs to at most one item.
+    page_range: tuple[int, int] | None = None
 
 
 @dataclass
@@ -311,10 +315,55 @@ def triage_upload(archive: Archive, req: IngestRequest) -> list[_Triage]:
     names = req.original_names or [p.name for p in req.files]
     triaged = _triage(req.files, names, archive.settings)
     check_upload_limits(archive.settings, triaged)
+    if req.page_range is not None:
+        _check_range(archive, req, triaged)
+        return triaged
     _find_duplicates(archive, req, triaged)
     _refuse_repeats(triaged)
     _require_readable(triaged)
     return triaged
+
+
+class PagesTaken(Conflict):
+    """Pages of a volume that another item already holds; `details["existing"]` lists the
+    items (id, 档号, first and last page) where the uploader may open them."""
+
+
+def _check_range(archive: Archive, req: IngestRequest, triaged: list[_Triage]) -> None:
+    """A part of a volume: one readable file, the range inside it, its pages nobody's yet."""
+    assert req.page_range is not None
+    first, last = req.page_range
+    if len(triaged) != 1:
+        raise InvalidInput("按起止页登记时只能对应一个整卷扫描文件。/ A page range applies to "
+                           "exactly one scan file (the volume).")
+    t = triaged[0]
+    if t.error_code:
+        raise InvalidInput(f"扫描文件“{t.name}”无法读取：{t.error_reason}/ The scan {t.name!r} "
+                           "cannot be read.", {"failed_files": [
+                               {"name": t.name, "code": t.error_code, "reason": t.error_reason}]})
+    if not 1 <= first <= last <= t.pages:
+        raise InvalidInput(f"起止页 {first}-{last} 超出扫描文件“{t.name}”的页数（共 {t.pages} 页）。/ "
+                           f"The page range {first}-{last} is outside {t.name!r} "
+                           f"({t.pages} pages).")
+    with archive.session() as s:
+        rows = s.execute(
+            select(ArchiveItem, func.min(Page.file_page), func.max(Page.file_page))
+            .join(Page, Page.item_id == ArchiveItem.id)
+            .join(StoredFile, StoredFile.id == Page.file_id)
+            .where(StoredFile.role == "original", StoredFile.sha256 == t.sha256,
+                   Page.file_page >= first, Page.file_page <= last)
+            .group_by(ArchiveItem.id)).all()
+        if not rows:
+            return
+        vis = visibility_for(req.uploader) if req.uploader is not None else operator_visibility()
+        existing = [{"id": item.id, "archival_code": item.archival_code, "first": lo, "last": hi}
+                    if visible_under(vis, item) else {"first": lo, "last": hi}
+                    for item, lo, hi in rows]
+    listed = "；".join(f"{e.get('archival_code', '')} 第 {e['first']}-{e['last']} 页"
+                      for e in existing)
+    raise PagesTaken(f"“{t.name}”的第 {first}-{last} 页中已有页面登记在其他档案：{listed}。/ "
+                     f"Pages {first}-{last} of {t.name!r} already belong to another item.",
+                     {"existing": existing})
 
 
 def _refuse_repeats(triaged: list[_Triage]) -> None:
@@ -349,7 +398,7 @@ def _register(archive: Archive, req: IngestRequest, triaged: list[_Triage],
     failed = [t for t in triaged if t.error_code]
     with archive.session() as s:
         item = _new_item(s, req, failed)
-        page_ids = _add_files(s, item, triaged, stored)
+        page_ids = _add_files(s, item, triaged, stored, req.page_range)
         record(s, req.actor, "ingest", f"item:{item.id}",
                {"archival_code": item.archival_code, "files": [t.name for t in triaged]})
         result = IngestResult(item.id, item.archival_code, item.status, len(page_ids),
@@ -393,7 +442,8 @@ def _new_item(s: Session, req: IngestRequest, failed: list[_Triage]) -> ArchiveI
 
 
 def _add_files(s: Session, item: ArchiveItem, triaged: list[_Triage],
-               stored: list[StoredObject]) -> dict[int, int]:
+               stored: list[StoredObject], page_range: tuple[int, int] | None = None
+               ) -> dict[int, int]:
     """A row per original and per page in it; returns page id -> position in the item."""
     n = 0
     page_ids: dict[int, int] = {}
@@ -406,7 +456,8 @@ def _add_files(s: Session, item: ArchiveItem, triaged: list[_Triage],
                        error_detail=t.error_detail)
         s.add(f)
         s.flush()
-        for fp in range(1, t.pages + 1):
+        first, last = page_range or (1, t.pages)
+        for fp in range(first, last + 1):
             n += 1
             page = Page(item_id=item.id, file_id=f.id, n=n, file_page=fp,
                         status=PageStatus.PENDING)

@@ -269,3 +269,63 @@ def test_template_lists_the_headers_and_allowed_values(archive, tmp_path):  # ty
     # the empty template is a valid sheet: no rows, nothing to do
     plan = plan_batch(archive, None, out, None)
     assert plan.rows == []
+
+
+def test_a_300_page_volume_is_split_into_items_by_page_ranges(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+    from service.ingest import sha256_file
+    from service.models import Page, StoredFile
+
+    scans = tmp_path / "scans"
+    volume = scan(scans, "卷001.tif", 7, pages=300)
+    sha, _size = sha256_file(volume)
+    ranges = [(1, 12), (13, 40), (41, 41), (42, 250), (251, 296)]  # 297-300 left over
+    rows = [good_row(i, 文件名="卷001.tif", 起止页=f"{a}-{b}", 页数=b - a + 1)
+            for i, (a, b) in enumerate(ranges)]
+    rows.append(good_row(9, 文件名="卷001.tif", 起止页="290-299", 页数=10))  # overlaps
+    sheet = write_sheet(tmp_path / "v.xlsx", rows)
+    plan = plan_batch(archive, None, sheet, scans)
+    assert [p.column for p in plan.problems] == ["起止页"] and plan.problems[0].row == 7
+    assert plan.unused_files == ["卷001.tif 第 297-300 页"]
+    result = register_batch(archive, None, sheet, scans)
+    assert [r["pages"] for r in result.registered] == [12, 28, 1, 209, 46]
+    with archive.session() as s:
+        files = list(s.scalars(select(StoredFile).where(StoredFile.role == "original")))
+        assert {f.sha256 for f in files} == {sha} and len({f.key for f in files}) == 1
+        by_item = {}
+        for p in s.scalars(select(Page)):
+            by_item.setdefault(p.item_id, []).append((p.n, p.file_page))
+        spans = sorted((min(fp for _, fp in v), max(fp for _, fp in v), max(n for n, _ in v))
+                       for v in by_item.values())
+        assert spans == [(a, b, b - a + 1) for a, b in ranges]
+        key = files[0].key
+    with archive.store.open(key) as fh:  # the original is stored once and never altered
+        import hashlib
+        assert hashlib.file_digest(fh, "sha256").hexdigest() == sha
+    again = register_batch(archive, None, sheet, scans)
+    assert len(again.done) == 5 and not again.registered and len(again.failed) == 1
+
+
+@pytest.mark.slow
+def test_the_command_line_import_export_and_template(archive_env, tmp_path):  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.service.clihelp import dangan
+
+    dangan(archive_env, "init", "--admin-password", "admin-password")
+    scans = tmp_path / "scans"
+    for i in range(2):
+        scan(scans, f"s{i:04d}.png", i + 500)
+    sheet = write_sheet(tmp_path / "c.xlsx", [good_row(0), good_row(1, 年度=1800)])
+    dry = dangan(archive_env, "import", str(sheet), "--scans", str(scans), "--dry-run", "--json",
+                 check=False)
+    assert dry.returncode == 1
+    plan = json.loads(dry.stdout)
+    assert plan["counts"]["register"] == 1 and [p["column"] for p in plan["problems"]] == ["年度"]
+    run = dangan(archive_env, "import", str(sheet), "--scans", str(scans), check=False)
+    assert run.returncode == 1 and "J001-HT·2024-D30-0001" in run.stdout
+    assert "第 3 行 年度「1800」" in run.stdout
+    out = tmp_path / "all.csv"
+    res = json.loads(dangan(archive_env, "export", str(out), "--json").stdout)
+    assert res["rows"] == 1 and "J001-HT·2024-D30-0001" in out.read_text("utf-8-sig")
+    dangan(archive_env, "template", str(tmp_path / "t.xlsx"))
+    assert [c.value for c in load_workbook(tmp_path / "t.xlsx")["目录"][1]] == list(HEADERS)
