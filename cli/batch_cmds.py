@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from .common import archive_ready, data_option, emit, handle_errors
+from .common import archive_ready, data_option, emit, handle_errors, say
 
 
 def _problem_lines(problems: list[dict[str, Any]]) -> list[str]:
     return [f"  第 {p['row'] or '—'} 行 {p['column'] or ''}"
-            f"{'「' + p['value'] + '」' if p['value'] else ''}: {p['message']}" for p in problems]
+            f"{'「' + p['value'] + '」' if p['value'] else ''}: {say(p['msg'])}" for p in problems]
 
 
 def _plan_text(d: dict[str, Any]) -> str:

@@ -55,7 +55,7 @@ from .catalogue import (
     visible_customer,
 )
 from .codes import ArchivalCode, format_code, next_item_no, parse_code, validate_parts
-from .errors import DanganError, InvalidInput
+from .errors import DanganError, InvalidInput, Message, dumps
 from .fields import check_text
 from .ingest import (
     AlreadyStored,
@@ -91,11 +91,15 @@ class Problem:
     row: int | None
     column: str
     value: str
-    message: str
+    #: A service error's message (shown in the reader's language) or a bilingual text.
+    message: Message | str
 
     def to_json(self) -> dict[str, Any]:
+        """`message` in Chinese (the id's language); `msg` the message to show translated
+        (indexer.messages.loads reads it back)."""
+        m = self.message
         return {"row": self.row, "column": self.column, "value": self.value,
-                "message": self.message}
+                "message": str(m), "msg": dumps(m) if isinstance(m, Message) else m}
 
 
 @dataclass
@@ -174,7 +178,7 @@ class _Row:
     def text(self, key: str) -> str | None:
         return (self.plan.values.get(header(key)) or "").strip() or None
 
-    def bad(self, key: str | None, message: str) -> None:
+    def bad(self, key: str | None, message: Message | str) -> None:
         column = header(key) if key else ""
         self.plan.problems.append(Problem(self.plan.row, column,
                                           self.plan.values.get(column, "") if key else "",
@@ -185,7 +189,7 @@ class _Row:
         try:
             return fn(*args)
         except DanganError as exc:
-            self.bad(key, exc.message)
+            self.bad(key, exc.msg)
             return None
 
     def ok(self, key: str, fn: Callable[..., Any], *args: Any) -> bool:
@@ -463,7 +467,7 @@ def _named_code(row: _Row, f: dict[str, Any]) -> str | None:
         return format_code(ArchivalCode(f["fonds"], f["category"], f["year"], f["retention"],
                                         f["org"], row.plan.item_no))
     except DanganError as exc:
-        row.bad("item_no", exc.message)
+        row.bad("item_no", exc.msg)
         return None
 
 
@@ -499,10 +503,10 @@ def _request(plan: PlannedRow, user: User | None) -> IngestRequest:
         page_range=plan.page_range)
 
 
-def _column_of(message: str) -> str | None:
+def _column_of(message: Message | str) -> str | None:
     """The column a catalogue rule's message is about (it names the field in Chinese)."""
     for c in COLUMNS:
-        if c.header in message:
+        if c.header in str(message):
             return c.key
     return None
 
@@ -514,7 +518,7 @@ def _plan_files(archive: Archive, row: _Row) -> None:
     try:
         validate_request(archive, req)
     except DanganError as exc:
-        row.bad(_column_of(exc.message), exc.message)
+        row.bad(_column_of(exc.msg), exc.msg)
         return
     try:
         triaged = triage_upload(archive, req)
@@ -524,7 +528,7 @@ def _plan_files(archive: Archive, row: _Row) -> None:
             plan.action, plan.item_id = "done", ids.pop()
             plan.code = exc.details["existing"][0]["archival_code"]
             return
-        row.bad("file_name", exc.message)
+        row.bad("file_name", exc.msg)
         return
     except PagesTaken as exc:
         held = exc.details.get("existing", [])
@@ -533,12 +537,12 @@ def _plan_files(archive: Archive, row: _Row) -> None:
             plan.action, plan.item_id = "done", held[0]["id"]
             plan.code = held[0]["archival_code"]
             return
-        row.bad("page_range", exc.message)
+        row.bad("page_range", exc.msg)
         return
     except DanganError as exc:
         unreadable = exc.details.get("failed_files")
         if not unreadable:
-            row.bad("file_name", exc.message)
+            row.bad("file_name", exc.msg)
         for f in unreadable or []:
             _unreadable(row, f["name"], f["reason"])
         return
@@ -555,9 +559,10 @@ def _plan_files(archive: Archive, row: _Row) -> None:
                                f"文件。/ {paper} pages written, the scans have {plan.pages}.")
 
 
-def _unreadable(row: _Row, name: str, reason: str | None) -> None:
-    row.bad("file_name", f"扫描文件“{name}”无法读取：{reason or ''}/ The scan {name!r} cannot "
-                         "be read; rescan it or remove it from the row.")
+def _unreadable(row: _Row, name: str, reason: Message | str | None) -> None:
+    zh, en = (re.split(r"\s*/\s+(?=[A-Z])", str(reason or ""), maxsplit=1) + [""])[:2]
+    row.bad("file_name", f"扫描文件“{name}”无法读取：{zh} / The scan {name!r} cannot be read: "
+                         f"{en or zh}")
 
 
 def _check_volumes(rows: list[PlannedRow], bad: Callable[[PlannedRow, str, str], None]) -> None:
@@ -702,7 +707,7 @@ def register_batch(archive: Archive, user: User | None, sheet: Path, scans: Path
                 out.unchanged += 1
         except DanganError as exc:
             out.failed.append({"row": row.row, "archival_code": row.code, "problems": [
-                Problem(row.row, "", "", exc.message).to_json()]})
+                Problem(row.row, "", "", exc.msg).to_json()]})
     if progress:
         progress("register", total, total)
     with archive.session() as s:

@@ -40,13 +40,13 @@ from werkzeug.datastructures import FileStorage
 
 from service.archive import Archive
 from service.batch import batch_progress, plan_batch, register_batch, require_import
-from service.errors import DanganError, InvalidInput
+from service.errors import DanganError, InvalidInput, dumps
 from service.export import export_sheet, write_template
 from service.models import User
 from service.search import parse_search_params
 from service.sheets import SHEET_SUFFIXES
 
-from .ctx import archive, error_status, localize, me
+from .ctx import archive, error_status, me, tr
 
 bp = Blueprint("imports", __name__)
 _PREFIX = "import-"
@@ -168,8 +168,8 @@ def start() -> ResponseReturnValue:
                 _save_scan(folder, fs, None)
     except DanganError as exc:
         if request.accept_mimetypes.best == "application/json":
-            return jsonify(error=localize(exc.message)), error_status(exc)
-        return render_template("import.html", error=localize(exc.message)), error_status(exc)
+            return jsonify(error=tr(exc.msg)), error_status(exc)
+        return render_template("import.html", error=tr(exc.msg)), error_status(exc)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(token=token, files=url_for("imports.files", token=token),
                        check=url_for("imports.check", token=token))
@@ -186,7 +186,7 @@ def files(token: str) -> ResponseReturnValue:
         n = sum(_save_scan(folder, fs, request.form.get("path"))
                 for fs in request.files.getlist("scans") if fs.filename)
     except DanganError as exc:
-        return jsonify(error=localize(exc.message)), error_status(exc)
+        return jsonify(error=tr(exc.msg)), error_status(exc)
     return jsonify(saved=n)
 
 
@@ -200,7 +200,7 @@ def check(token: str) -> ResponseReturnValue:
         plan = plan_batch(archive(), _user(), sheet, folder / "scans")
     except DanganError as exc:
         return render_template("import_check.html", token=token, sheet=sheet.name, plan=None,
-                               error=localize(exc.message)), error_status(exc)
+                               error=tr(exc.msg)), error_status(exc)
     return render_template("import_check.html", token=token, sheet=sheet.name, plan=plan,
                            error=None, state=_state(folder))
 
@@ -214,7 +214,7 @@ def replace_sheet(token: str) -> ResponseReturnValue:
         _user()
         _save_sheet(folder, request.files.get("sheet"))
     except DanganError as exc:
-        return render_template("import.html", error=localize(exc.message)), error_status(exc)
+        return render_template("import.html", error=tr(exc.msg)), error_status(exc)
     (folder / "state.json").unlink(missing_ok=True)
     return redirect(url_for("imports.check", token=token))
 
@@ -252,7 +252,7 @@ def _run(arch: Archive, user_id: int, folder: Path) -> None:
         result = register_batch(arch, user, _sheet(folder), folder / "scans", progress=progress)
         state["result"] = result.to_json()
     except DanganError as exc:
-        state["error"] = exc.message
+        state["error"] = dumps(exc.msg)
     except Exception as exc:  # noqa: BLE001 - reported on the page, the rows retryable
         state["error"] = f"登记中断：{type(exc).__name__}。已登记的档案保留，重新登记会跳过它们。/ " \
                          f"Registration stopped ({type(exc).__name__}); run it again to go on."
@@ -278,7 +278,7 @@ def register(token: str) -> ResponseReturnValue:
 def progress(token: str) -> ResponseReturnValue:
     folder = _folder(token)
     return render_template("import_run.html", token=token, sheet=_sheet(folder).name,
-                           state=_state(folder) or {}, localize=localize)
+                           state=_state(folder) or {})
 
 
 @bp.route("/import/<token>/state.json")
@@ -292,7 +292,7 @@ def state(token: str) -> ResponseReturnValue:
         ocr = batch_progress(s, ids)
     return jsonify(running=st.get("running", False), done=st.get("done", 0),
                    total=st.get("total", 0), finished=result.get("counts"),
-                   error=localize(st["error"]) if st.get("error") else None, ocr=ocr)
+                   error=tr(st["error"]) if st.get("error") else None, ocr=ocr)
 
 
 # ----------------------------------------------------------------- downloads
@@ -332,7 +332,7 @@ def export(fmt: str) -> ResponseReturnValue:
     try:
         params = parse_search_params(request.args)
     except DanganError as exc:
-        return Response(localize(exc.message), status=error_status(exc), mimetype="text/plain")
+        return Response(tr(exc.msg), status=error_status(exc), mimetype="text/plain")
     path = _temp(f".{fmt}")
     export_sheet(archive(), me(), params, path)
     return _download(path, f"档案目录-{time.strftime('%Y%m%d')}.{fmt}", _MIME[fmt])
