@@ -563,8 +563,25 @@ def _clause(c: Clause) -> dict[str, Any]:
 
 
 def _fuzzy(f: Fuzzy) -> dict[str, Any]:
-    """Any alternative, each all of its parts: the SQLite engine's OR of ANDs."""
-    return _any_of([{"bool": {"must": [_phrase(p) for p in alt]}} for alt in f.alternatives])
+    """Any alternative, each all of its parts: the SQLite engine's OR of ANDs (a key's two
+    parts near each other, as the SQLite engine's NEAR)."""
+    return _any_of([
+        _near(alt, f.near) if f.near is not None and len(alt) == 2
+        else {"bool": {"must": [_phrase(p) for p in alt]}}
+        for alt in f.alternatives
+    ])
+
+
+def _near(parts: tuple[Phrase, ...], slop: int) -> dict[str, Any]:
+    """Each part a span phrase (its trigrams adjacent, in order) in ``uni``; the parts at
+    most ``slop`` positions apart.  FTS5's NEAR is unordered, so both orders are allowed."""
+    spans = [
+        {"span_near": {"clauses": [{"span_term": {"uni": t}} for t in p.tokens],
+                       "slop": 0, "in_order": True}}
+        if len(p.tokens) > 1 else {"span_term": {"uni": p.tokens[0]}}
+        for p in parts
+    ]
+    return {"span_near": {"clauses": spans, "slop": slop, "in_order": False}}
 
 
 def _phrase(p: Phrase | Fuzzy) -> dict[str, Any]:

@@ -71,6 +71,9 @@ FUZZY_MIN_PART = 3
 #: keys of this many characters get the fallback; one part must keep KEY_MIN_PART
 KEY_FUZZY_MIN = 7
 KEY_MIN_PART = 5
+#: ... and its two parts must be this close in the key stream (3 trigrams hold a
+#: misread character; one more for a character added)
+KEY_NEAR = 4
 
 #: characters that glue identifier parts into one phrase (HT-2024-0031, Z109-WS·2011)
 _CONNECTORS = set("-_./·")
@@ -118,6 +121,9 @@ class Fuzzy:
 
     phrase: Phrase
     alternatives: tuple[tuple[Phrase, ...], ...]
+    #: for a key: two parts must lie within this many tokens of each other, in order
+    #: (in the key stream the misread character spoils the 3 trigrams between them)
+    near: int | None = None
 
     def highlight_phrases(self) -> list[Phrase]:
         """The parts, so snippets mark what matched."""
@@ -163,7 +169,7 @@ def relax_key(p: Phrase) -> Fuzzy | None:
         parts = [t for t in (key[:i], key[i + 1 :]) if len(t) >= FUZZY_MIN_PART]
         if parts and max(map(len, parts)) >= KEY_MIN_PART:
             alts[tuple(_key_phrase(t) for t in parts)] = None
-    return Fuzzy(p, tuple(alts)) if alts else None
+    return Fuzzy(p, tuple(alts), near=KEY_NEAR) if alts else None
 
 
 def relax_phrase(p: Phrase) -> Fuzzy | None:
@@ -394,9 +400,22 @@ def _fts_clause(c: Clause) -> str:
 
 
 def _fts_fuzzy(f: Fuzzy) -> str:
-    """Any alternative, each an AND of its parts."""
-    alts = ("(" + " AND ".join(_fts_phrase(p) for p in alt) + ")" for alt in f.alternatives)
+    """Any alternative, each an AND of its parts (for a key: its two parts NEAR, in the
+    key stream of ``uni``)."""
+    alts = (
+        _fts_near(alt, f.near) if f.near is not None and len(alt) == 2
+        else "(" + " AND ".join(_fts_phrase(p) for p in alt) + ")"
+        for alt in f.alternatives
+    )
     return "(" + " OR ".join(alts) + ")"
+
+
+def _fts_near(parts: tuple[Phrase, ...], near: int) -> str:
+    """Key parts within ``near`` tokens of each other (FTS5 NEAR is unordered; the
+    Elasticsearch span_near is in order: a part found after the other is near as well
+    only if it sits in the same key, which happens for repeated digits at most)."""
+    groups = " ".join(" + ".join(_fts_string(t) for t in p.tokens) for p in parts)
+    return f"({UNI_FIELD[0]} : NEAR({groups}, {near}))"
 
 
 def _fts_phrase(p: Phrase | Fuzzy) -> str:

@@ -93,9 +93,33 @@ def _seq(toks: list[str], want: list[str], prefix_last: bool) -> bool:
     return False
 
 
+def _spans(q: dict, doc: dict[str, list[str]]) -> list[tuple[int, int]]:
+    """[start, end) token spans of a span query (span_term, span_near), as ES defines them:
+    the clauses' spans with at most ``slop`` unmatched positions between them."""
+    (kind, body), = q.items()
+    if kind == "span_term":
+        (field, tok), = body.items()
+        return [(i, i + 1) for i, t in enumerate(doc[field]) if t == tok]
+    assert kind == "span_near", kind
+    parts = [_spans(c, doc) for c in body["clauses"]]
+    orders = [parts] if body["in_order"] else [parts, parts[::-1]]
+    out: list[tuple[int, int]] = []
+    for seq in orders:
+        chains = [[s] for s in seq[0]]
+        for nxt in seq[1:]:
+            chains = [c + [s] for c in chains for s in nxt if s[0] >= c[-1][1]]
+        for c in chains:
+            gaps = sum(b[0] - a[1] for a, b in zip(c, c[1:], strict=False))
+            if gaps <= body["slop"]:
+                out.append((c[0][0], c[-1][1]))
+    return out
+
+
 def es_match(q: dict, doc: dict[str, list[str]]) -> bool:
     """Evaluate the DSL subset es_engine emits against one page's tokens."""
     (kind, body), = q.items()
+    if kind == "span_near":
+        return bool(_spans(q, doc))
     if kind == "bool":
         must = all(es_match(c, doc) for c in body.get("must", []) + body.get("filter", []))
         not_ = any(es_match(c, doc) for c in body.get("must_not", []))
