@@ -181,6 +181,22 @@ def report(results: Mapping[str, dict], show_misses: int = 20) -> None:
             print(f"  miss [{s}] {kind}: {q!r} not in top 10 for {', '.join(missed)}")
 
 
+def samples_recall(samples: Path, texts: Mapping[str, Mapping[str, Sequence[str]]],
+                   derived: bool = False) -> float | None:
+    """Recall@10 of ``samples/queries.json`` on each text set (e.g. ``{"ours": …,
+    "plain": …}`` from ``bench/ocr_bench.py``), printed; returns the first set's overall
+    recall, or None when the folder has no queries.json."""
+    path = samples / "queries.json"
+    if not path.exists():
+        return None
+    queries = json.loads(path.read_text(encoding="utf-8"))
+    if derived and (samples / "truth.json").exists():
+        queries += derived_queries(load_texts(samples / "truth.json"))
+    results = {name: recall(t, queries) for name, t in texts.items()}
+    report(results)
+    return results[next(iter(results))]["overall"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
