@@ -1,6 +1,10 @@
 """A box's printed paperwork after DA/T 22-2015, as data: the cover and spine (盒脊), the
 归档文件目录 and the 备考表, gathered from the catalogue for `paperwork_pdf` to lay out.
 
+The 备考表's notes come from the records, never typed for the sheet: the paper side's
+condition, discrepancies the records officers found and not yet closed, rescans, and items
+moved into or out of the box (destruction is not recorded in the catalogue yet).
+
 The paperwork describes what the box physically holds, whoever prints it, so every item is
 listed; an item its printer may not open electronically (绝密) is listed by 档号 with its
 title withheld. Printing a shelf prints each of its boxes, in barcode order, in one PDF.
@@ -10,16 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .access import operator_visibility, require_print_labels, visibility_for, visible_under
 from .errors import NotFound
 from .locations import box_contents, box_path, get_box
-from .models import ArchiveItem, Box, Rack, Room, Section, Shelf, User
-from .vocab import RETENTIONS
+from .models import ArchiveItem, Box, CrossCheck, ItemMove, Rack, Rescan, Room, Section, Shelf, User
+from .twoset import electronic_identifier
+from .vocab import (
+    DISCREPANCY_NAMES,
+    PAPER_CONDITION_NAMES,
+    RETENTIONS,
+    CheckResult,
+    PaperCondition,
+)
 
 #: Shown instead of a title the printer may not open electronically.
 WITHHELD = "（题名不以电子方式提供）"
@@ -89,21 +100,25 @@ def box_sheet(session: Session, user: User | None, barcode: str,
     vis = visibility_for(user) if user is not None else operator_visibility()
     items = list(session.scalars(
         select(ArchiveItem).where(ArchiveItem.box_id == box.id)
-        .options(joinedload(ArchiveItem.fonds)).order_by(ArchiveItem.archival_code)))
+        .options(joinedload(ArchiveItem.fonds))
+        .order_by(ArchiveItem.box_position.is_(None), ArchiveItem.box_position,
+                  ArchiveItem.archival_code)))
     rows = [CatalogueRow(seq=n, code=i.archival_code, doc_number=_dash(i.doc_number),
                          responsible=_dash(i.responsible),
                          title=i.title if visible_under(vis, i) else WITHHELD,
                          date=_yyyymmdd(i.doc_date), pages=_dash(i.paper_pages),
-                         remarks=_dash(i.remarks))
+                         remarks=_remarks(i))
             for n, i in enumerate(items, 1)]
     fonds = {i.fonds.code: i.fonds.name for i in items}
     years = sorted({str(i.year) for i in items} | ({str(box.year)} if box.year else set()))
     retentions = sorted({i.retention for i in items} | ({box.retention} if box.retention else set()))
     orgs = sorted({i.org_code for i in items if i.org_code} | ({box.org_code} if box.org_code else set()))
     pages = sum(i.paper_pages or 0 for i in items)
-    notes = [f"本盒共有文件 {len(items)} 件，纸质 {pages} 页。"]
+    notes = [f"本盒共有文件 {len(items)} 件，纸质 {pages} 页。", *_history(session, box, items)]
     arrangers = sorted({i.created_by for i in items if i.created_by})
     arranged = max((i.created_at for i in items), default=None)
+    checks = _last_checks(session, items)
+    checked = max((c.checked_at for c in checks.values()), default=None)
     return BoxSheet(
         barcode=box.barcode, url=box_url(box.barcode),
         fonds="；".join(f"{code} {name}" for code, name in sorted(fonds.items())),
@@ -111,7 +126,80 @@ def box_sheet(session: Session, user: User | None, barcode: str,
         retention="、".join(RETENTIONS.get(r, r) for r in retentions), org="、".join(orgs),
         item_ranges=_ranges(session, box), location=box_path(box) or "", rows=rows,
         notes=notes, arranged_by="、".join(arrangers),
-        arranged_on=arranged.strftime("%Y-%m-%d") if arranged else "")
+        arranged_on=arranged.strftime("%Y-%m-%d") if arranged else "",
+        checked_by="、".join(sorted({c.officer_name or c.officer for c in checks.values()})),
+        checked_on=checked.strftime("%Y-%m-%d") if checked else "")
+
+
+def _remarks(item: ArchiveItem) -> str:
+    """备注: the electronic copy's identifier (两套制), then what was typed on either side."""
+    parts = [f"电子版 {electronic_identifier(item)}", item.paper_remarks, item.remarks]
+    return "；".join(p for p in parts if p)
+
+
+def _last_checks(session: Session, items: list[ArchiveItem]) -> dict[int, CrossCheck]:
+    """Each item's newest signed cross-check."""
+    if not items:
+        return {}
+    newest = select(func.max(CrossCheck.id)).where(
+        CrossCheck.item_id.in_([i.id for i in items])).group_by(CrossCheck.item_id)
+    return {c.item_id: c for c in session.scalars(select(CrossCheck).where(
+        CrossCheck.id.in_(newest)))}
+
+
+def _day(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d")
+
+
+def _pages(pages: list[int] | None) -> str:
+    return f"第 {'、'.join(str(p) for p in pages)} 页" if pages else "全件"
+
+
+def _history(session: Session, box: Box, items: list[ArchiveItem]) -> list[str]:
+    """The 备考表's notes from the records: paper damaged or missing pages, discrepancies
+    still open, rescans, and items moved into or out of the box, oldest first."""
+    notes: list[tuple[datetime | None, str]] = []
+    for item in items:
+        if item.paper_condition and item.paper_condition != PaperCondition.INTACT:
+            name = PAPER_CONDITION_NAMES.get(item.paper_condition, item.paper_condition)
+            extra = f"（{item.paper_remarks}）" if item.paper_remarks else ""
+            notes.append((None, f"{item.archival_code}：纸质原件{name}{extra}。"))
+    for item_id, chk in _last_checks(session, items).items():
+        if chk.result == CheckResult.DISCREPANCY:
+            code = next(i.archival_code for i in items if i.id == item_id)
+            found = "；".join(f"{DISCREPANCY_NAMES.get(f.kind, f.kind)}（{_pages(f.pages)}）"
+                             for f in chk.findings)
+            notes.append((chk.checked_at, f"{_day(chk.checked_at)} {code}：核对发现{found}，"
+                                          f"待处理（{chk.officer_name or chk.officer}）。"))
+    codes = {i.id: i.archival_code for i in items}
+    for r in session.scalars(select(Rescan).where(Rescan.item_id.in_(list(codes)))):
+        notes.append((r.rescanned_at, f"{_day(r.rescanned_at)} {codes[r.item_id]}：重扫"
+                                      f"{_pages(r.pages)}（{r.rescanned_by}），原扫描件保留。"))
+    moves = session.scalars(select(ItemMove).where(
+        or_(ItemMove.to_box_id == box.id, ItemMove.from_box_id == box.id)))
+    for m in moves:
+        if m.from_box_id == m.to_box_id:
+            continue
+        moved = session.scalar(select(ArchiveItem.archival_code).where(ArchiveItem.id == m.item_id))
+        if m.to_box_id == box.id:
+            origin = _barcode(session, m.from_box_id)
+            notes.append((m.moved_at, f"{_day(m.moved_at)} 调入 {moved}"
+                                      f"{f'（自盒 {origin}）' if origin else ''}（{m.moved_by or '—'}）。"))
+        else:
+            to = _barcode(session, m.to_box_id)
+            notes.append((m.moved_at, f"{_day(m.moved_at)} 调出 {moved}"
+                                      f"（{f'至盒 {to}' if to else '出盒'}，{m.moved_by or '—'}）。"))
+    return [text for _, text in sorted(notes, key=lambda n: (n[0] is not None, _aware(n[0])))]
+
+
+def _aware(t: datetime | None) -> datetime:
+    if t is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _barcode(session: Session, box_id: int | None) -> str | None:
+    return session.scalar(select(Box.barcode).where(Box.id == box_id)) if box_id else None
 
 
 def shelf_boxes(session: Session, shelf_id: int) -> list[str]:

@@ -5,7 +5,8 @@ It answers the records officer's question "what is wrong between paper and scans
 pass over the catalogue: paper without scans and scans without paper, page counts that
 differ, stored files that no longer match their SHA-256 (through `checks.check_fixity`),
 boxes that break the one-year/one-retention/one-organisation rule or have no shelf, and
-gaps or duplicates among the 件号 of a 档号 group. The web page, `dangan check --two-set`
+gaps or duplicates among the 件号 of a 档号 group, two items at one position in a box,
+and the items the records officer has still to cross-check. The web page, `dangan check --two-set`
 and the CSV/XLSX/PDF exports (service.report_export) all show this one result.
 """
 
@@ -24,7 +25,8 @@ from .access import operator_visibility, require_two_set_report, visibility_for,
 from .archive import Archive
 from .checks import check_fixity
 from .codes import group_key
-from .models import ArchivalCodeCounter, ArchiveItem, Box, Page, User
+from .crosscheck import CHANGED, NEVER, OPEN, check_state
+from .models import ArchivalCodeCounter, ArchiveItem, Box, CrossCheck, Page, User
 
 
 class FindingKind(StrEnum):
@@ -39,8 +41,12 @@ class FindingKind(StrEnum):
     BOX_MIXED_RETENTION = "box_mixed_retention"
     BOX_MIXED_ORG = "box_mixed_org"
     BOX_WITHOUT_LOCATION = "box_without_location"
+    POSITION_TAKEN = "position_taken"
     ITEM_NUMBER_GAP = "item_number_gap"
     ITEM_NUMBER_DUPLICATE = "item_number_duplicate"
+    NEVER_CHECKED = "never_checked"
+    CHANGED_SINCE_CHECK = "changed_since_check"
+    OPEN_DISCREPANCY = "open_discrepancy"
 
 
 #: Each kind as the archive says it, "中文 / English" (the web keeps the user's half).
@@ -54,9 +60,16 @@ KIND_LABELS: dict[FindingKind, str] = {
     FindingKind.BOX_MIXED_RETENTION: "同盒保管期限不一 / Box holds more than one retention",
     FindingKind.BOX_MIXED_ORG: "同盒机构不一 / Box holds more than one organisation",
     FindingKind.BOX_WITHOUT_LOCATION: "档案盒无当前位置 / Box without a current location",
+    FindingKind.POSITION_TAKEN: "同盒同一位置有两件 / Two items at the same position in a box",
     FindingKind.ITEM_NUMBER_GAP: "件号断号 / Gap in item numbers",
     FindingKind.ITEM_NUMBER_DUPLICATE: "件号重号 / Duplicate item number",
+    FindingKind.NEVER_CHECKED: "从未核对 / Never cross-checked",
+    FindingKind.CHANGED_SINCE_CHECK: "上次核对后有变动 / Changed since its last check",
+    FindingKind.OPEN_DISCREPANCY: "核对差异未解决 / Open discrepancy",
 }
+#: Why an item is in the records officer's queue (service.crosscheck) as a finding.
+_CHECK_KINDS = {NEVER: FindingKind.NEVER_CHECKED, CHANGED: FindingKind.CHANGED_SINCE_CHECK,
+                OPEN: FindingKind.OPEN_DISCREPANCY}
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,19 @@ def describe(kind: FindingKind, facts: dict[str, Any]) -> str:
                 if f.get("declared") is not None else "无扫描件 / No scans")
     if kind == FindingKind.SCANS_WITHOUT_PAPER:
         return f"扫描 {f['scanned']} 页，未入盒 / Scanned pages: {f['scanned']}, in no box"
+    if kind == FindingKind.POSITION_TAKEN:
+        return (f"第 {f['position']} 件：{_list(f['codes'])} / "
+                f"Position {f['position']}: {_list(f['codes'], ', ')}")
+    if kind == FindingKind.NEVER_CHECKED:
+        return "尚无核对记录 / No check recorded"
+    if kind == FindingKind.CHANGED_SINCE_CHECK:
+        return (f"上次核对 {f['checked_at']}（{f['officer']}），其后于 {f['changed_at']} 变动 / "
+                f"Last checked {f['checked_at']} by {f['officer']}, changed {f['changed_at']}")
+    if kind == FindingKind.OPEN_DISCREPANCY:
+        found = [d["kind"] + (f" p.{_list(d['pages'], ',')}" if d["pages"] else "")
+                 for d in f["discrepancies"]]
+        return (f"{f['checked_at']}（{f['officer']}）：{_list(found)} / "
+                f"Found {f['checked_at']} by {f['officer']}: {_list(found, '; ')}")
     return ""
 
 
@@ -157,7 +183,9 @@ def two_set_report(archive: Archive, user: User | None) -> TwoSetReport:
         findings += _fixity_findings(fixity["bad"], {i.id: i for i in items}, titles)
         boxes = list(s.scalars(select(Box).order_by(Box.barcode)))
         findings += _box_findings(boxes, items)
+        findings += _position_findings(boxes, items)
         findings += _numbering_findings(s, items)
+        findings += _check_findings(s, items, titles)
         order = {k: n for n, k in enumerate(FindingKind)}
         findings.sort(key=lambda f: (order[f.kind], f.subject, f.facts.get("key", "")))
         return TwoSetReport(findings=findings, items=len(items), boxes=len(boxes),
@@ -225,6 +253,46 @@ def _box_findings(boxes: list[Box], items: list[ArchiveItem]) -> list[Finding]:
         if box.shelf_id is None:
             out.append(Finding(FindingKind.BOX_WITHOUT_LOCATION, subject=box.barcode,
                                box=box.barcode, facts={"items": len(inside)}))
+    return out
+
+
+def _position_findings(boxes: list[Box], items: list[ArchiveItem]) -> list[Finding]:
+    """Each position (盒内序号) in a box holds one item."""
+    at: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for item in items:
+        if item.box_id is not None and item.box_position is not None:
+            at[(item.box_id, item.box_position)].append(item.archival_code)
+    barcodes = {b.id: b.barcode for b in boxes}
+    return [Finding(FindingKind.POSITION_TAKEN, subject=barcodes[box_id], box=barcodes[box_id],
+                    facts={"position": position, "codes": sorted(codes)})
+            for (box_id, position), codes in sorted(at.items()) if len(codes) > 1]
+
+
+def _when(t: datetime | None) -> str:
+    return t.strftime("%Y-%m-%d %H:%M") if t else ""
+
+
+def _check_findings(s: Session, items: list[ArchiveItem],
+                    titles: dict[int, str | None]) -> list[Finding]:
+    """Items the records officer has still to check, by the cross-check desk's own rule
+    (`crosscheck.check_state`): never checked, changed since, or a discrepancy still open."""
+    newest = select(func.max(CrossCheck.id)).group_by(CrossCheck.item_id)
+    last = {c.item_id: c for c in s.scalars(select(CrossCheck).where(CrossCheck.id.in_(newest)))}
+    out = []
+    for item in items:
+        chk = last.get(item.id)
+        state = check_state(item, chk)
+        if state is None:
+            continue
+        facts: dict[str, Any] = {}
+        if chk is not None:
+            facts = {"checked_at": _when(chk.checked_at), "officer": chk.officer_name or chk.officer}
+            if state == CHANGED:
+                facts["changed_at"] = _when(item.sets_changed_at)
+            elif state == OPEN:
+                facts["discrepancies"] = [{"kind": f.kind, "pages": f.pages or []}
+                                          for f in chk.findings]
+        out.append(_about(_CHECK_KINDS[state], item, titles, facts))
     return out
 
 

@@ -80,6 +80,16 @@ class DiscrepancyKind(StrEnum):
     PAPER_DAMAGED = "paper_damaged"
 
 
+#: How the printed paperwork (备考表) names a paper condition and a discrepancy kind.
+PAPER_CONDITION_NAMES: dict[str, str] = {
+    PaperCondition.INTACT: "完好", PaperCondition.DAMAGED: "破损",
+    PaperCondition.MISSING_PAGES: "缺页"}
+DISCREPANCY_NAMES: dict[str, str] = {
+    DiscrepancyKind.MISSING_SCAN: "纸质页缺扫描", DiscrepancyKind.EXTRA_SCAN: "多余扫描页",
+    DiscrepancyKind.PAGE_ORDER: "页序错误", DiscrepancyKind.ILLEGIBLE: "扫描件不清晰",
+    DiscrepancyKind.CONTENT_DIFFERS: "内容不符", DiscrepancyKind.SEAL_NOT_VISIBLE: "印章或签名不可见",
+    DiscrepancyKind.PAPER_DAMAGED: "纸质原件破损"}
+
 #: Discrepancy kinds the archivist answers with a rescan (the others concern the paper).
 RESCAN_KINDS = frozenset({DiscrepancyKind.MISSING_SCAN, DiscrepancyKind.EXTRA_SCAN,
                           DiscrepancyKind.PAGE_ORDER, DiscrepancyKind.ILLEGIBLE,

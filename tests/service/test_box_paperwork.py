@@ -18,7 +18,9 @@ from pypdf import PdfReader
 from service.errors import NotFound, PermissionDenied
 from service.ingest import IngestRequest, ingest
 from service.locations import create_box, ensure_shelf
+from service.models import ArchiveItem
 from service.paperwork_pdf import CATALOGUE_COLUMNS, print_boxes, print_shelf
+from service.twoset import electronic_identifier
 from service.users import create_user
 from tests.queued import QueuedPages
 
@@ -58,8 +60,11 @@ def shelf(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
         Image.new("L", (60 + n, 80), 255).save(path)
         req = {"fonds": "J001", "category": "HT", "year": 2024, "retention": "D30",
                "secrecy": "内部", "box": box, **fields}
-        code = ingest(archive, IngestRequest(files=[path], **req)).archival_code
-        rows.append((box, code, fields))
+        done = ingest(archive, IngestRequest(files=[path], **req))
+        with archive.session() as s:  # 备注 carries the electronic copy's identifier first
+            ident = electronic_identifier(s.get(ArchiveItem, done.id))
+        remarks = "；".join(r for r in (f"电子版 {ident}", fields.get("remarks")) if r)
+        rows.append((box, done.archival_code, {**fields, "remarks": remarks}))
     return shelf_id, rows
 
 
@@ -146,3 +151,48 @@ def test_cli_prints_a_box_and_a_shelf(archive, shelf, tmp_path: Path):  # type: 
     assert missing.returncode == 2 and "A/9/9/9" in missing.stderr
     bad = dangan(env, "print", "shelf", "A-1", "-o", str(whole), check=False)
     assert bad.returncode == 2 and "库房/架/节/层" in bad.stderr
+
+
+def test_remarks_sheet_is_filled_from_the_records(archive, shelf):  # type: ignore[no-untyped-def]
+    """备考表: paper damage, an open discrepancy, a rescan and an item taken out, with the
+    officer who checked last as 检查人."""
+    from sqlalchemy import select
+
+    from service.crosscheck import Finding as Discrepancy
+    from service.crosscheck import record_check
+    from service.models import Rescan, StoredFile
+    from service.twoset import move_item, update_paper_side
+    from service.users import get_user
+
+    _, rows = shelf
+    first, second, secret = (code for box, code, _ in rows if box == "BOX-1")
+    with archive.session() as s:
+        create_user(s, "officer", "password-123", role="officer", display_name="核对员小王")
+        create_user(s, "keeper", "password-123", role="archivist", display_name="档案员小李")
+    with archive.session() as s:
+        officer, keeper = get_user(s, "officer"), get_user(s, "keeper")
+        item = {c: s.scalar(select(ArchiveItem).where(ArchiveItem.archival_code == c))
+                for c in (first, second, secret)}
+        update_paper_side(s, keeper, item[first], declared_pages=4, condition="damaged",
+                          remarks="右下角水渍")
+        record_check(s, officer, item[first].id, "agrees")
+        record_check(s, officer, item[second].id, "discrepancy",
+                     [Discrepancy("missing_scan", [3], "第3页未扫描")])
+        original = s.scalar(select(StoredFile).where(StoredFile.item_id == item[first].id))
+        s.add(Rescan(item_id=item[first].id, file_id=original.id, pages=[2],
+                     rescanned_by="keeper"))
+        move_item(s, keeper, item[secret], None, note="移交保密室")
+    with archive.session() as s:
+        pdf = print_boxes(s, None, ["BOX-1"], box_url)
+    pages = [_flat(t) for t in _page_texts(pdf)]
+    catalogue, remarks = pages[1], pages[2]
+    today = date.today().isoformat()
+    assert secret not in catalogue and first in catalogue  # taken out of the box
+    assert "右下角水渍" in catalogue and "电子版E" in catalogue  # 备注: paper remarks, e-copy id
+    for note in (f"{first}：纸质原件破损（右下角水渍）。",
+                 f"{today}{second}：核对发现纸质页缺扫描（第3页），待处理（核对员小王）。",
+                 f"{today}{first}：重扫第2页（keeper），原扫描件保留。",
+                 f"{today}调出{secret}（出盒，keeper）。",
+                 "本盒共有文件2件，纸质16页。"):
+        assert _flat(note) in remarks, (note, remarks)
+    assert f"检查人：核对员小王检查日期：{today}" in remarks

@@ -16,13 +16,24 @@ from PIL import Image
 from sqlalchemy import select
 
 from service.codes import allocate, format_code
+from service.crosscheck import Finding as Discrepancy
+from service.crosscheck import record_check
 from service.errors import PermissionDenied
 from service.ingest import IngestRequest, ingest
 from service.locations import create_box, ensure_shelf, get_box
-from service.models import ArchivalCodeCounter, ArchiveItem, Category, Fonds, StoredFile
+from service.models import (
+    ArchivalCodeCounter,
+    ArchiveItem,
+    Category,
+    CrossCheck,
+    Fonds,
+    StoredFile,
+    User,
+)
 from service.report_export import COLUMNS, rows, to_csv, to_pdf, to_xlsx
+from service.twoset import move_item
 from service.twoset_report import FindingKind, two_set_report
-from service.users import create_user
+from service.users import create_user, get_user
 from tests.queued import QueuedPages
 
 
@@ -34,15 +45,31 @@ def queued(archive):  # type: ignore[no-untyped-def]
 
 class World:
     """A clean archive: two shelved boxes of 2024/D30 contracts, paper pages agreeing with
-    the scans, item numbers without gaps. Faults are planted on top of it."""
+    the scans, item numbers without gaps, every item cross-checked and agreeing. Faults are
+    planted on top of it."""
 
     def __init__(self, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
         self.archive, self.tmp, self.n = archive, tmp_path, 0
         with archive.session() as s:
             for code, shelf in (("BOX-A", "1"), ("BOX-B", "2")):
                 create_box(s, code, shelf=ensure_shelf(s, "A", "1", "1", shelf))
+            create_user(s, "officer", "password-123", role="officer", display_name="核对员小王")
+            create_user(s, "keeper", "password-123", role="archivist", display_name="档案员小李")
         self.codes = [self.ingest(box="BOX-A"), self.ingest(box="BOX-A"),
                       self.ingest(box="BOX-B"), self.ingest(box="BOX-B")]
+        self.check_all()
+
+    def check_all(self) -> None:
+        """The officer signs "agrees" on every item not checked yet (that they may open)."""
+        with self.archive.session() as s:
+            officer = get_user(s, "officer")
+            checked = set(s.scalars(select(CrossCheck.item_id)))
+            for item in s.scalars(select(ArchiveItem).where(ArchiveItem.secrecy != "绝密")):
+                if item.id not in checked:
+                    record_check(s, officer, item.id, "agrees")
+
+    def user(self, name: str, s) -> User:  # type: ignore[no-untyped-def]
+        return get_user(s, name)
 
     def ingest(self, *, pages: int = 1, box: str | None = None, **fields) -> str:  # type: ignore[no-untyped-def]
         self.n += 1
@@ -123,6 +150,25 @@ def _plant_every_fault(w: World) -> set[tuple[str, str]]:
         s.scalar(select(ArchivalCodeCounter).where(
             ArchivalCodeCounter.group_key == "J001-BD·2024-D30-")).last_no = 1
     expected.add((FindingKind.ITEM_NUMBER_DUPLICATE, "J001-BD·2024-D30"))
+    # everything so far is checked and signed "agrees" by the officer: the report still
+    # finds the faults above (a check does not hide them) and no check finding
+    w.check_all()
+    # two items at one position in BOX-B
+    with a.session() as s:
+        third, fourth = w.item(w.codes[2], s), w.item(w.codes[3], s)
+        third.box_position = fourth.box_position
+    expected.add((FindingKind.POSITION_TAKEN, "BOX-B"))
+    # never checked: registered after the officer's round
+    expected.add((FindingKind.NEVER_CHECKED, w.ingest(box="BOX-A")))
+    # changed since its last check: the archivist moved it within its box
+    with a.session() as s:
+        move_item(s, w.user("keeper", s), w.item(w.codes[1], s), "BOX-A", position=50)
+    expected.add((FindingKind.CHANGED_SINCE_CHECK, w.codes[1]))
+    # an open discrepancy: the officer found page 1 illegible
+    with a.session() as s:
+        record_check(s, w.user("officer", s), w.item(w.codes[3], s).id, "discrepancy",
+                     [Discrepancy("illegible", [1], "模糊")])
+    expected.add((FindingKind.OPEN_DISCREPANCY, w.codes[3]))
     return expected
 
 
@@ -139,6 +185,11 @@ def test_every_planted_fault_is_found_and_nothing_else(archive, tmp_path, queued
     assert by_kind[FindingKind.BOX_MIXED_YEAR].facts == {"values": [2023, 2024]}
     assert by_kind[FindingKind.BOX_MIXED_ORG].facts == {"values": ["BGS", None]}
     assert by_kind[FindingKind.PAPER_WITHOUT_SCANS].box == "BOX-A"
+    assert by_kind[FindingKind.POSITION_TAKEN].facts["codes"] == sorted(w.codes[2:4])
+    assert by_kind[FindingKind.OPEN_DISCREPANCY].facts["discrepancies"] == [
+        {"kind": "illegible", "pages": [1]}]
+    assert by_kind[FindingKind.OPEN_DISCREPANCY].facts["officer"] == "核对员小王"
+    assert by_kind[FindingKind.NEVER_CHECKED].facts == {}
 
     # the command line: exit status 1, the same findings as JSON
     env = {"DANGAN_DATA": str(archive.settings.data_dir)}
@@ -186,9 +237,10 @@ def test_only_the_archive_roles_that_keep_the_sets_read_the_report(archive, tmp_
     for role, user in users.items():
         if role in ("archivist", "officer", "manager", "admin"):
             report = two_set_report(archive, user)
-            (finding,) = report.findings
-            # a 绝密 item is named by its 档号, its title never shown
-            assert finding.subject == secret and finding.title is None
+            # a 绝密 item (which no one checks on screen) is named by its 档号, never its title
+            assert _found(report) == {(FindingKind.PAGE_COUNT_MISMATCH, secret),
+                                      (FindingKind.NEVER_CHECKED, secret)}
+            assert all(f.title is None for f in report.findings)
         else:
             with pytest.raises(PermissionDenied):
                 two_set_report(archive, user)

@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 
 @pytest.fixture(scope="module")
 def world(archive):
-    """A shelved box with one item, an item in no box, an officer."""
+    """A shelved box with one item, an item in no box, both checked by the officer."""
+    from service.crosscheck import record_check
     from service.locations import create_box, ensure_shelf, get_box, put_in_box
     from service.models import ArchiveItem
     from service.users import create_user
@@ -22,10 +23,12 @@ def world(archive):
     boxed = make_item(archive, title="盒内合同", text="盒内合同正文")
     loose = make_item(archive, title="未入盒合同", text="未入盒合同正文")
     with archive.session() as s:
-        create_user(s, "off", "password-123", role="officer", display_name="核对员小王")
+        officer = create_user(s, "off", "password-123", role="officer", display_name="核对员小王")
         shelf = ensure_shelf(s, "A", "1", "1", "1")
         create_box(s, "BOX-W1", shelf=shelf)
         put_in_box(get_box(s, "BOX-W1"), s.get(ArchiveItem, boxed))
+        for item_id in (boxed, loose):
+            record_check(s, officer, item_id, "agrees")
         codes = {k: s.get(ArchiveItem, i).archival_code for k, i in
                  (("boxed", boxed), ("loose", loose))}
         return {"shelf": shelf.id, **codes}
