@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 import click
 
+from service.errors import N_, msg
+
 from .common import archive_ready, data_option, emit, fail, handle_errors
 
 
@@ -63,8 +65,7 @@ def print_shelf_cmd(where: str, out: str, base_url: str | None, as_json: bool) -
 
     parts = where.strip("/").split("/")
     if len(parts) != 4 or not all(parts):
-        fail(f"位置应写作 库房/架/节/层，如 A/3/2/4，而不是 {where!r}。/ "
-             f"Give the shelf as ROOM/RACK/SECTION/SHELF codes, e.g. A/3/2/4, not {where!r}.", 2)
+        fail(msg(N_("位置应写作 库房/架/节/层，如 A/3/2/4，而不是 %(where)s。"), where=repr(where)), 2)
     archive = archive_ready()
     base = (base_url or archive.settings.public_url).rstrip("/")
     with archive.session() as s:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from service.errors import N_, msg
+
 from .common import archive_ready, data_option, emit, fail, handle_errors
 
 
@@ -105,10 +107,10 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
         fail("--delete 只能与 --orphans 一起使用。/ --delete works with --orphans only.", 2)
     fmt = Path(export_to).suffix.lower().lstrip(".") if export_to else None
     if export_to and not two_set:
-        fail("--export 只能与 --two-set 一起使用。/ --export works with --two-set only.", 2)
+        fail(msg(N_("--export 只能与 --two-set 一起使用。")), 2)
     if fmt is not None and fmt not in EXPORT_FORMATS:
-        fail(f"--export 文件应以 .csv、.xlsx 或 .pdf 结尾，而不是 {export_to!r}。/ "
-             f"--export FILE must end in .csv, .xlsx or .pdf, not {export_to!r}.", 2)
+        fail(msg(N_("--export 文件应以 .csv、.xlsx 或 .pdf 结尾，而不是 %(name)s。"),
+                 name=repr(export_to)), 2)
     if not (fixity or index_ or audit or orphans or two_set):
         fixity = index_ = audit = True
     archive = archive_ready()

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, false, or_
 
 from indexer.search.types import Visibility
 
-from .errors import PermissionDenied
+from .errors import N_, PermissionDenied
 from .models import ArchiveItem, Customer, User
 from .vocab import SECRECY_LEVELS, Role, Secrecy
 
@@ -201,16 +201,13 @@ def can_read_two_set_report(user: User | None) -> bool:
 
 def require_two_set_report(user: User | None) -> None:
     if not can_read_two_set_report(user):
-        raise PermissionDenied("只有档案管理员、核对员、档案室主任和系统管理员可以查看两套制核对报告。/ "
-                               "Only archivists, records officers, archive managers and "
-                               "administrators may read the two-set consistency report.")
+        raise PermissionDenied(N_("只有档案管理员、核对员、档案室主任和系统管理员可以查看两套制核对报告。"))
 
 
 def require_print_labels(user: User | None) -> None:
     """Box paperwork for `user`; None is the operator at the command line, who may print."""
     if user is not None and not can_print_labels(user):
-        raise PermissionDenied("只有档案室人员可以打印档案盒文书。/ Only the archive's staff may "
-                               "print box paperwork.")
+        raise PermissionDenied(N_("只有档案室人员可以打印档案盒文书。"))
 
 
 def require_view(user: User | None, item: ArchiveItem) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .access import operator_visibility, require_print_labels, visibility_for, visible_under
-from .errors import NotFound
+from .errors import N_, NotFound
 from .locations import box_contents, box_path, get_box
 from .models import ArchiveItem, Box, CrossCheck, ItemMove, Rack, Rescan, Room, Section, Shelf, User
 from .twoset import electronic_identifier
@@ -205,7 +205,7 @@ def _barcode(session: Session, box_id: int | None) -> str | None:
 def shelf_boxes(session: Session, shelf_id: int) -> list[str]:
     """The barcodes of the boxes on a shelf, in order."""
     if session.get(Shelf, shelf_id) is None:
-        raise NotFound(f"层 {shelf_id} 不存在。/ Shelf {shelf_id} does not exist.")
+        raise NotFound(N_("层 %(shelf)s 不存在。"), shelf=shelf_id)
     boxes = session.scalars(select(Box.barcode).where(Box.shelf_id == shelf_id)
                             .order_by(Box.barcode))
     return list(boxes)
@@ -220,6 +220,5 @@ def find_shelf(session: Session, room: str, rack: str, section: str, shelf: str)
                Shelf.code == shelf))
     if found is None:
         where = f"{room}/{rack}/{section}/{shelf}"
-        raise NotFound(f"位置 {where}（库房/架/节/层）未登记。/ No shelf is registered at {where} "
-                       "(room/rack/section/shelf).")
+        raise NotFound(N_("位置 %(where)s（库房/架/节/层）未登记。"), where=where)
     return found

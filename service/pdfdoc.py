@@ -16,7 +16,7 @@ from pathlib import Path
 from fontTools.ttLib import TTCollection
 from fpdf import FPDF
 
-from .errors import DanganError
+from .errors import N_, DanganError
 
 FAMILY = "cjk"
 _FACE = "Noto Sans CJK SC"
@@ -49,8 +49,7 @@ def cjk_font(style: str = "") -> tuple[str, int]:
     paths = [p for p in _CANDIDATES[style] if Path(p).exists()] or \
         [p for p in (_fc_match(style), _fc_match("")) if p]
     if not paths:
-        raise FontMissing("找不到中文字体，无法生成 PDF：请安装 fonts-noto-cjk。/ No Chinese font "
-                          "to embed in the PDF: install the Debian package fonts-noto-cjk.")
+        raise FontMissing(N_("找不到中文字体，无法生成 PDF：请安装 Debian 软件包 fonts-noto-cjk。"))
     path = paths[0]
     if not path.endswith(".ttc"):
         return path, 0
