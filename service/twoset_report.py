@@ -27,6 +27,7 @@ from .checks import check_fixity
 from .codes import group_key
 from .crosscheck import CHANGED, NEVER, OPEN, check_state
 from .models import ArchivalCodeCounter, ArchiveItem, Box, CrossCheck, Page, User
+from .vocab import DISCREPANCY_NAMES
 
 
 class FindingKind(StrEnum):
@@ -139,10 +140,12 @@ def describe(kind: FindingKind, facts: dict[str, Any]) -> str:
         return (f"上次核对 {f['checked_at']}（{f['officer']}），其后于 {f['changed_at']} 变动 / "
                 f"Last checked {f['checked_at']} by {f['officer']}, changed {f['changed_at']}")
     if kind == FindingKind.OPEN_DISCREPANCY:
-        found = [d["kind"] + (f" p.{_list(d['pages'], ',')}" if d["pages"] else "")
-                 for d in f["discrepancies"]]
-        return (f"{f['checked_at']}（{f['officer']}）：{_list(found)} / "
-                f"Found {f['checked_at']} by {f['officer']}: {_list(found, '; ')}")
+        zh = [DISCREPANCY_NAMES.get(d["kind"], d["kind"])
+              + (f"（第 {_list(d['pages'])} 页）" if d["pages"] else "") for d in f["discrepancies"]]
+        en = [d["kind"].replace("_", " ") + (f" (p. {_list(d['pages'], ', ')})" if d["pages"] else "")
+              for d in f["discrepancies"]]
+        return (f"{f['checked_at']}（{f['officer']}）：{_list(zh, '；')} / "
+                f"Found {f['checked_at']} by {f['officer']}: {_list(en, '; ')}")
     return ""
 
 
