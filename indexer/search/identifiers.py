@@ -63,7 +63,7 @@ _DATE_RES = (
 
 _AMOUNT_DIGITS = {c: i for i, c in enumerate("零壹贰叁肆伍陆柒捌玖")}
 _AMOUNT_DIGITS.update({c: i for i, c in enumerate("〇一二三四五六七八九")})
-_AMOUNT_DIGITS.update({"两": 2, "貮": 2, "贰": 2, "參": 3})
+_AMOUNT_DIGITS.update({"两": 2, "貮": 2, "參": 3})  # variant forms
 _AMOUNT_UNITS = {"拾": 10, "十": 10, "佰": 100, "百": 100, "仟": 1000, "千": 1000}
 _NUM = "零〇壹贰貮叁參肆伍陆柒捌玖一二三四五六七八九两拾十佰百仟千万萬亿"
 _AMOUNT_RE = re.compile(
