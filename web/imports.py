@@ -196,6 +196,8 @@ def check(token: str) -> ResponseReturnValue:
     """The dry run: every row and file checked, nothing written."""
     folder = _folder(token)
     sheet = _sheet(folder)
+    if not (folder / "scans").exists():  # registered in full, its scans removed
+        return redirect(url_for("imports.progress", token=token))
     try:
         plan = plan_batch(archive(), _user(), sheet, folder / "scans")
     except DanganError as exc:
@@ -251,6 +253,8 @@ def _run(arch: Archive, user_id: int, folder: Path) -> None:
             s.expunge(user)
         result = register_batch(arch, user, _sheet(folder), folder / "scans", progress=progress)
         state["result"] = result.to_json()
+        if not result.failed:  # nothing left to retry: the scans are in the archive now
+            shutil.rmtree(folder / "scans", ignore_errors=True)
     except DanganError as exc:
         state["error"] = dumps(exc.msg)
     except Exception as exc:  # noqa: BLE001 - reported on the page, the rows retryable

@@ -77,6 +77,18 @@ def test_import_by_form_dry_run_then_register(app, h, tmp_path):  # type: ignore
     assert st["ocr"]["pages"] == 2
     page = client.get(f"/import/{token_part}/progress").get_data(as_text=True)
     assert "J001-WS·2019-Y-0001" in page and "J001-WS·2019-Y-0002" in page
+    # a retry with the corrected sheet registers the last row; the scans are then removed
+    rows[2]["日期"] = "2019-01-01"
+    r = client.post(f"/import/{token_part}/sheet", data={
+        "csrf_token": token, "sheet": (io.BytesIO(_sheet(tmp_path, rows)), "目录.xlsx")},
+        content_type="multipart/form-data")
+    assert "可登记 1 件" in client.get(check_url).get_data(as_text=True)
+    assert "此前已登记 2 件" in client.get(check_url).get_data(as_text=True)
+    client.post(f"/import/{token_part}/register", data={"csrf_token": token})
+    st = _wait(client, token_part)
+    assert st["finished"]["registered"] == 1 and st["finished"]["done"] == 2
+    assert st["finished"]["failed"] == 0
+    assert client.get(check_url).status_code == 302  # to the finished batch's results
     # another user cannot see this batch
     other = app.test_client()
     h.login(other, "admin", h.ADMIN_PW)
