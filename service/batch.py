@@ -55,7 +55,7 @@ from .catalogue import (
     visible_customer,
 )
 from .codes import ArchivalCode, format_code, next_item_no, parse_code, validate_parts
-from .errors import DanganError, InvalidInput, Message, dumps
+from .errors import N_, DanganError, InvalidInput, Listing, Message, dumps, loads, msg
 from .fields import check_text
 from .ingest import (
     AlreadyStored,
@@ -205,7 +205,7 @@ class _Row:
         try:
             return int(raw)
         except ValueError:
-            self.bad(key, f"{label}应为整数，而不是“{raw}”。/ {label} must be a whole number.")
+            self.bad(key, msg(N_("%(label)s应为整数，而不是“%(value)s”。"), label=label, value=raw))
             return None
 
     def parse(self) -> dict[str, Any]:
@@ -221,7 +221,7 @@ class _Row:
             f["category"] = category
         year = self.integer("year", "年度")
         if year is None and not self.text("year"):
-            self.bad("year", "请填写年度。/ The year is required.")
+            self.bad("year", msg(N_("请填写年度。")))
         elif year is not None and self.ok("year", validate_parts, "J001", "WS", year, "Y",
                                           None):
             f["year"] = year
@@ -243,15 +243,15 @@ class _Row:
             self.check(key, check_text, column, value, label)
             f[key] = value if key == "title" else (value or None)
         if not f["title"]:
-            self.bad("title", "题名不能为空。/ The title must not be empty.")
+            self.bad("title", msg(N_("题名不能为空。")))
         f["doc_date"] = self._date(f.get("year"))
         f["paper_pages"] = self.integer("paper_pages", "页数")
         secrecy = self.text("secrecy") or ""
         if not secrecy:
-            self.bad("secrecy", "请填写密级（公开、内部、秘密、机密）。/ The secrecy level is required.")
+            self.bad("secrecy", msg(N_("请填写密级（公开、内部、秘密、机密）。")))
         elif secrecy not in SECRECY_LEVELS:
-            self.bad("secrecy", f"密级“{secrecy}”无效，可选：{'、'.join(SECRECY_LEVELS)}。/ "
-                                "Unknown secrecy level.")
+            self.bad("secrecy", msg(N_("密级“%(value)s”无效，可选：%(choices)s。"), value=secrecy,
+                                    choices=Listing(SECRECY_LEVELS)))
         elif self.ok("secrecy", require_register, self.user, secrecy):
             f["secrecy"] = secrecy
         f["customer"] = self._customer()
@@ -265,8 +265,8 @@ class _Row:
         m = _RANGE.match(raw) or re.match(r"^\s*(\d+)\s*$", raw)
         first, last = (int(m[1]), int(m[m.lastindex or 1])) if m else (0, 0)
         if not 1 <= first <= last:
-            self.bad("page_range", f"起止页“{raw}”无效：应写成“起始页-终止页”，如 1-12。/ "
-                                   "The page range must read first-last, e.g. 1-12.")
+            self.bad("page_range", msg(N_("起止页“%(value)s”无效：应写成“起始页-终止页”，如 1-12。"),
+                                       value=raw))
             return None
         return first, last
 
@@ -287,8 +287,8 @@ class _Row:
         except ValueError:
             d = None
         if d is None:
-            self.bad("doc_date", f"日期“{raw}”无效：格式应为 YYYY-MM-DD，如 2024-05-01。/ "
-                                 "The date must be YYYY-MM-DD.")
+            self.bad("doc_date", msg(N_("日期“%(value)s”无效：格式应为 YYYY-MM-DD，如 2024-05-01。"),
+                                     value=raw))
             return None
         if year is not None:
             self.check("doc_date", check_doc_date, d, year)
@@ -327,7 +327,7 @@ class _Scans:
         if self.root is None:
             return
         if not self.root.is_dir():
-            raise InvalidInput(f"扫描目录不存在：{root}。/ The scans folder {root} does not exist.")
+            raise InvalidInput(N_("扫描目录不存在：%(path)s。"), path=str(root))
         for entry in self.root.iterdir():
             if not entry.name.startswith("."):
                 self.by_stem.setdefault(_code_key(entry.stem if entry.is_file() else entry.name),
@@ -345,32 +345,29 @@ class _Scans:
     def find(self, row: _Row, code: str | None) -> list[Path]:
         name = row.text("file_name")
         if self.root is None:
-            row.bad("file_name", "没有给出扫描目录，新档案无法挂接扫描文件。/ No scans folder given.")
+            row.bad("file_name", msg(N_("没有给出扫描目录，新档案无法挂接扫描文件。")))
             return []
         if row.plan.page_range and not name:
-            row.bad("file_name", "按起止页登记时，请在文件名列填写整卷扫描文件的名称。/ With a "
-                                 "page range, name the volume's scan file.")
+            row.bad("file_name", msg(N_("按起止页登记时，请在文件名列填写整卷扫描文件的名称。")))
             return []
         if name:
             entry = (self.root / name).resolve()
             if not entry.is_relative_to(self.root) or not entry.exists():
-                row.bad("file_name", f"扫描目录中找不到“{name}”。/ {name!r} is not in the "
-                                     "scans folder.")
+                row.bad("file_name", msg(N_("扫描目录中找不到“%(name)s”。"), name=name))
                 return []
             if row.plan.page_range and not entry.is_file():
-                row.bad("file_name", f"“{name}”是文件夹：按起止页登记时应为一个整卷扫描文件。/ "
-                                     f"{name!r} is a folder; a page range needs one file.")
+                row.bad("file_name", msg(N_("“%(name)s”是文件夹：按起止页登记时应为一个整卷扫描文件。"),
+                                         name=name))
                 return []
             return self.files(entry)
         found = self.by_stem.get(_code_key(code)) if code else None
         if not found:
-            row.bad("file_name", "未填写文件名，扫描目录中也没有以档号命名的文件或文件夹：请填写"
-                                 "文件名。/ No file name, and no file or folder named after the "
-                                 "archival code.")
+            row.bad("file_name", msg(N_("未填写文件名，扫描目录中也没有以档号命名的文件或文件夹：请填写"
+                                        "文件名。")))
             return []
         if len(found) > 1:
-            row.bad("file_name", f"以档号命名的文件有多个（{'、'.join(p.name for p in found)}）："
-                                 "请在文件名列指明。/ Several files are named after the code.")
+            row.bad("file_name", msg(N_("以档号命名的文件有多个（%(names)s）：请在文件名列指明。"),
+                                     names=Listing([p.name for p in found])))
             return []
         return self.files(found[0])
 
@@ -390,8 +387,8 @@ def _natural(p: Path) -> list[Any]:
 def _check_headers(headers: set[str]) -> None:
     missing = [h for h in REQUIRED_HEADERS if h not in headers]
     if missing:
-        raise InvalidInput(f"目录表缺少列：{'、'.join(missing)}。请使用模板的列标题（{'、'.join(HEADERS)}）。/ "
-                           f"The sheet lacks the columns {', '.join(missing)}: use the template.")
+        raise InvalidInput(N_("目录表缺少列：%(missing)s。请使用模板的列标题（%(headers)s）。"),
+                           missing=Listing(missing), headers=Listing(HEADERS))
 
 
 def plan_batch(archive: Archive, user: User | None, sheet: Path, scans: Path | None,
@@ -434,8 +431,8 @@ def _plan_row(archive: Archive, s: Session, user: User | None, folder: _Scans, n
     if row.text("code"):
         if code is None:
             return plan  # the 档号 column is wrong: said beside it, nothing more to look for
-        row.bad("code", f"档号“{row.text('code')}”不存在或您无权查看：新档案请把档号和件号留空。/ "
-                        "No such item (or not yours): leave the code blank for a new item.")
+        row.bad("code", msg(N_("档号“%(code)s”不存在或您无权查看：新档案请把档号和件号留空。"),
+                            code=row.text("code")))
     plan.code = code
     plan.files = folder.find(row, code)
     if plan.problems:
@@ -456,8 +453,7 @@ def _named_code(row: _Row, f: dict[str, Any]) -> str | None:
         mine = (parsed.fonds, parsed.category, parsed.year, parsed.retention, parsed.org)
         if any(k in f and f[k] != v for k, v in zip(parts, mine, strict=True)) or (
                 row.plan.item_no is not None and row.plan.item_no != parsed.item_no):
-            row.bad("code", "档号与全宗号、门类、年度、保管期限、机构或件号不一致：档号登记后不能修改。/ "
-                            "The code disagrees with the code part columns; a code never changes.")
+            row.bad("code", msg(N_("档号与全宗号、门类、年度、保管期限、机构或件号不一致：档号登记后不能修改。")))
             return None
         row.plan.item_no = parsed.item_no
         return format_code(parsed)
@@ -474,9 +470,8 @@ def _named_code(row: _Row, f: dict[str, Any]) -> str | None:
 def _plan_update(row: _Row, item: ArchiveItem) -> None:
     plan = row.plan
     if row.text("file_name") or row.text("page_range"):
-        row.bad("file_name", "该档号已登记：导入只修改已登记档案的著录项，不能追加扫描文件；新档案请把"
-                             "档号和件号留空。/ This item is registered: an import edits its "
-                             "catalogue fields only.")
+        row.bad("file_name", msg(N_("该档号已登记：导入只修改已登记档案的著录项，不能追加扫描文件；新档案请把"
+                                    "档号和件号留空。")))
     current = item_values(item)
     for key in EDITABLE:
         if key in plan.fields and plan.fields[key] != current[key]:
@@ -555,17 +550,17 @@ def _plan_files(archive: Archive, row: _Row) -> None:
         plan.pages = plan.page_range[1] - plan.page_range[0] + 1
     paper = plan.fields.get("paper_pages")
     if paper is not None and paper != plan.pages:
-        row.bad("paper_pages", f"页数 {paper} 与扫描文件的页数 {plan.pages} 不符：请核对页数或扫描"
-                               f"文件。/ {paper} pages written, the scans have {plan.pages}.")
+        row.bad("paper_pages", msg(N_("页数 %(paper)s 与扫描文件的页数 %(pages)s 不符：请核对页数或扫描文件。"),
+                                   paper=paper, pages=plan.pages))
 
 
 def _unreadable(row: _Row, name: str, reason: Message | str | None) -> None:
-    zh, en = (re.split(r"\s*/\s+(?=[A-Z])", str(reason or ""), maxsplit=1) + [""])[:2]
-    row.bad("file_name", f"扫描文件“{name}”无法读取：{zh} / The scan {name!r} cannot be read: "
-                         f"{en or zh}")
+    row.bad("file_name", msg(N_("扫描文件“%(name)s”无法读取：%(reason)s"), name=name,
+                             reason=loads(reason) if isinstance(reason, str) else reason))
 
 
-def _check_volumes(rows: list[PlannedRow], bad: Callable[[PlannedRow, str, str], None]) -> None:
+def _check_volumes(rows: list[PlannedRow],
+                   bad: Callable[[PlannedRow, str, Message | str], None]) -> None:
     """The rows that are parts of one volume: their page ranges never overlap."""
     parts: dict[Path, list[PlannedRow]] = {}
     for r in rows:
@@ -576,9 +571,10 @@ def _check_volumes(rows: list[PlannedRow], bad: Callable[[PlannedRow, str, str],
         for a, b in zip(rs, rs[1:], strict=False):
             assert a.page_range and b.page_range
             if b.page_range[0] <= a.page_range[1]:
-                bad(b, "page_range", f"“{volume.name}”第 {b.page_range[0]}-{b.page_range[1]} 页与第 "
-                                     f"{a.row} 行（{a.page_range[0]}-{a.page_range[1]}）重叠。/ "
-                                     f"The range overlaps row {a.row}'s.")
+                bad(b, "page_range", msg(N_("“%(name)s”第 %(first)s-%(last)s 页与第 %(row)s 行（%(a)s-%(b)s）重叠。"),
+                                         name=volume.name, first=b.page_range[0],
+                                         last=b.page_range[1], row=a.row, a=a.page_range[0],
+                                         b=a.page_range[1]))
 
 
 def _uncovered(rows: list[PlannedRow], root: Path) -> list[str]:
@@ -611,7 +607,7 @@ def _spans(numbers: list[int]) -> str:
 
 def _cross_checks(archive: Archive, rows: list[PlannedRow]) -> None:
     """What no row shows alone: a 档号 or a scan named twice, 件号 out of sequence."""
-    def bad(r: PlannedRow, key: str, message: str) -> None:
+    def bad(r: PlannedRow, key: str, message: Message | str) -> None:
         r.problems.append(Problem(r.row, header(key), r.values.get(header(key), ""), message))
 
     by_code: dict[str, PlannedRow] = {}
@@ -621,16 +617,15 @@ def _cross_checks(archive: Archive, rows: list[PlannedRow]) -> None:
             first = by_code.setdefault(r.code, r)
             if first is not r:
                 bad(r, "code" if r.values.get("档号") else "item_no",
-                    f"档号 {r.code} 与第 {first.row} 行重复。/ The code {r.code} is also on row "
-                    f"{first.row}.")
+                    msg(N_("档号 %(code)s 与第 %(row)s 行重复。"), code=r.code, row=first.row))
         for p in r.files:
             first = by_file.setdefault(p, r)
             if first is r:
                 continue
             if r.page_range and first.page_range:
                 continue  # parts of one volume: their ranges are checked below
-            bad(r, "file_name", f"扫描文件“{p.name}”已由第 {first.row} 行使用。/ The scan "
-                                f"{p.name!r} is already used by row {first.row}.")
+            bad(r, "file_name", msg(N_("扫描文件“%(name)s”已由第 %(row)s 行使用。"), name=p.name,
+                                    row=first.row))
     _check_volumes(rows, bad)
     nexts: dict[tuple[Any, ...], int] = {}
     with archive.session() as s:
@@ -642,9 +637,9 @@ def _cross_checks(archive: Archive, rows: list[PlannedRow]) -> None:
             if group not in nexts:
                 nexts[group] = next_item_no(s, *group)
             if r.item_no is not None and r.item_no != nexts[group]:
-                bad(r, "item_no", f"件号 {r.item_no} 不是本组下一个可用的件号（应为 {nexts[group]}）："
-                                  "件号按顺序分配，不能跳号或重复，请留空由系统分配。/ The item "
-                                  "number is not the group's next one: leave it blank.")
+                bad(r, "item_no", msg(N_("件号 %(no)s 不是本组下一个可用的件号（应为 %(next)s）："
+                                         "件号按顺序分配，不能跳号或重复，请留空由系统分配。"),
+                                      no=r.item_no, next=nexts[group]))
                 continue
             nexts[group] += 1
 

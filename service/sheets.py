@@ -25,7 +25,7 @@ from typing import IO, Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from .errors import InvalidInput
+from .errors import N_, InvalidInput
 
 #: Sheet files the import reads (by suffix).
 SHEET_SUFFIXES = (".xlsx", ".csv")
@@ -44,8 +44,7 @@ def csv_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             continue
         return encoding
-    raise InvalidInput("CSV 文件的编码无法识别：请另存为“CSV UTF-8”或 GBK 编码后重试。/ "
-                       "The CSV file is neither UTF-8 nor GBK: save it as CSV UTF-8 and retry.")
+    raise InvalidInput(N_("CSV 文件的编码无法识别：请另存为“CSV UTF-8”或 GBK 编码后重试。"))
 
 
 def _cell(value: Any) -> str:
@@ -70,8 +69,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     elif suffix == ".xlsx":
         yield from _xlsx_rows(path)
     else:
-        raise InvalidInput(f"目录表应为 .xlsx 或 .csv 文件，而不是“{path.name}”。/ "
-                           f"The catalogue sheet must be an .xlsx or .csv file, not {path.name!r}.")
+        raise InvalidInput(N_("目录表应为 .xlsx 或 .csv 文件，而不是“%(name)s”。"), name=path.name)
 
 
 def _rows(lines: Iterable[Sequence[Any]]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -86,8 +84,7 @@ def _rows(lines: Iterable[Sequence[Any]]) -> Iterator[tuple[int, dict[str, str]]
             continue
         yield n, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}
     if header is None:
-        raise InvalidInput("目录表是空的：第一行应为列标题（全宗号、门类、年度……）。/ "
-                           "The catalogue sheet is empty: its first row must hold the headers.")
+        raise InvalidInput(N_("目录表是空的：第一行应为列标题（全宗号、门类、年度……）。"))
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
@@ -95,17 +92,15 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         try:
             yield from _rows(csv.reader(fh))
         except csv.Error as exc:
-            raise InvalidInput(f"CSV 文件格式错误：{exc}。/ The CSV file is malformed: {exc}.") \
-                from None
+            raise InvalidInput(N_("CSV 文件格式错误：%(error)s。"), error=str(exc)) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise InvalidInput(f"无法读取 Excel 文件“{path.name}”：{exc}。请用 Excel 另存为 .xlsx 后重试。/ "
-                           f"Cannot read the Excel file {path.name!r}; save it as .xlsx and "
-                           "retry.") from None
+        raise InvalidInput(N_("无法读取 Excel 文件“%(name)s”：%(error)s。请用 Excel 另存为 .xlsx 后重试。"),
+                           name=path.name, error=str(exc)) from None
     try:
         yield from _rows(wb.worksheets[0].iter_rows(values_only=True))
     finally:
@@ -129,8 +124,7 @@ class SheetWriter:
             self._csv = csv.writer(self._fh, lineterminator="\r\n")
             self._csv.writerow(list(headers))
         else:
-            raise InvalidInput(f"导出格式应为 xlsx 或 csv，而不是“{self.fmt}”。/ "
-                               f"Export as xlsx or csv, not {self.fmt!r}.")
+            raise InvalidInput(N_("导出格式应为 xlsx 或 csv，而不是“%(fmt)s”。"), fmt=self.fmt)
 
     @property
     def sheet(self) -> Any:
