@@ -152,8 +152,7 @@ def can_cross_check(user: User | None) -> bool:
 
 def require_cross_check(user: User | None) -> None:
     if not can_cross_check(user):
-        raise PermissionDenied("只有档案核查员可以核对纸质与电子档案。/ Only records officers may "
-                               "cross-check paper against scans.")
+        raise PermissionDenied(N_("只有档案核查员可以核对纸质与电子档案。"))
 
 
 def can_rescan(user: User | None, item: ArchiveItem) -> bool:
@@ -161,11 +160,14 @@ def can_rescan(user: User | None, item: ArchiveItem) -> bool:
     return can_repair_files(user, item)
 
 
+def can_handle_rescans(user: User | None) -> bool:
+    """The archivist's list of discrepancies to answer with a rescan."""
+    return user is not None and user.role in FILE_REPAIR_ROLES
+
+
 def require_rescan(user: User | None, item: ArchiveItem) -> None:
     if not can_rescan(user, item):
-        raise PermissionDenied("只有档案管理员、档案馆长和系统管理员可以上传重扫件。/ Only "
-                               "archivists, archive managers and administrators may upload a "
-                               "rescan.")
+        raise PermissionDenied(N_("只有档案管理员、档案馆长和系统管理员可以上传重扫件。"))
 
 
 def can_see_personal(user: User | None) -> bool:

@@ -19,13 +19,13 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from .access import (
-    FILE_REPAIR_ROLES,
+    can_handle_rescans,
     require_cross_check,
     visibility_for,
     visible_clause,
 )
 from .audit import record
-from .errors import InvalidInput, PermissionDenied
+from .errors import N_, InvalidInput, PermissionDenied
 from .fields import check_text
 from .items import visible_item
 from .locations import get_box
@@ -46,11 +46,10 @@ def parse_pages(text: str | None) -> list[int]:
             continue
         m = _RANGE.match(part)
         if m is None:
-            raise InvalidInput(f"页码“{part}”无效：请写成 3, 5-7 的形式。/ Invalid page number "
-                               f"{part!r}: write pages as 3, 5-7.")
+            raise InvalidInput(N_("页码“%(part)s”无效：请写成 3, 5-7 的形式。"), part=part)
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if lo < 1 or hi < lo or hi - lo > MAX_PAPER_PAGES:
-            raise InvalidInput(f"页码范围“{part}”无效。/ Invalid page range {part!r}.")
+            raise InvalidInput(N_("页码范围“%(part)s”无效。"), part=part)
         out.update(range(lo, hi + 1))
     return sorted(out)
 
@@ -75,25 +74,24 @@ def record_check(session: Session, user: User | None, item_id: int, result: str,
     item = visible_item(session, user, item_id)
     findings = list(findings or [])
     if result not in tuple(CheckResult):
-        raise InvalidInput(f"核对结果“{result}”无效，可选：{'、'.join(CheckResult)}。/ "
-                           f"Unknown check result {result!r}.")
+        raise InvalidInput(N_("核对结果“%(value)s”无效，可选：%(choices)s。"), value=result,
+                           choices="、".join(CheckResult))
     if result == CheckResult.AGREES and findings:
-        raise InvalidInput("“一致”的核对不能带有差异。/ An 'agrees' check has no discrepancies.")
+        raise InvalidInput(N_("“一致”的核对不能带有差异。"))
     if result == CheckResult.DISCREPANCY and not findings:
-        raise InvalidInput("记录差异时请选择差异类型。/ Choose the kind of discrepancy.")
+        raise InvalidInput(N_("记录差异时请选择差异类型。"))
     note = (note or "").strip() or None
     check_text(CrossCheck.note, note, "核对说明")
     scanned = len(item.pages)
     top = max(scanned, item.paper_pages or 0)
     for f in findings:
         if f.kind not in tuple(DiscrepancyKind):
-            raise InvalidInput(f"差异类型“{f.kind}”无效，可选：{'、'.join(DiscrepancyKind)}。/ "
-                               f"Unknown discrepancy kind {f.kind!r}.")
+            raise InvalidInput(N_("差异类型“%(value)s”无效，可选：%(choices)s。"), value=f.kind,
+                               choices="、".join(DiscrepancyKind))
         bad = [n for n in f.pages if not 1 <= n <= top]
         if bad:
-            raise InvalidInput(f"页码 {bad[0]} 超出本件页数（纸质 {item.paper_pages or '未填'} 页，"
-                               f"扫描 {scanned} 页）。/ Page {bad[0]} is beyond the item's pages "
-                               f"(paper {item.paper_pages or 'not given'}, scanned {scanned}).")
+            raise InvalidInput(N_("页码 %(page)s 超出本件页数（纸质 %(paper)s 页，扫描 %(scanned)s 页）。"),
+                               page=bad[0], paper=item.paper_pages or "—", scanned=scanned)
         check_text(CheckFinding.note, f.note, "差异说明")
     check = CrossCheck(item_id=item.id, result=result, officer_id=user.id,
                        officer=user.username, officer_name=user.display_name or user.username,
@@ -213,6 +211,14 @@ def open_box(session: Session, user: User | None, barcode: str) -> tuple[Box, li
     return box, [(item, check_state(item, chk), chk) for item, chk in rows]
 
 
+def desk_row(session: Session, user: User | None, item_id: int) -> DeskRow:
+    """One item for the desk (outside a box): (item, why it needs a check, last check)."""
+    require_cross_check(user)
+    item = visible_item(session, user, item_id)
+    last = last_check(session, item.id)
+    return item, check_state(item, last), last
+
+
 # ----------------------------------------------------------------- the archivist's tasks
 
 
@@ -225,9 +231,8 @@ class RescanTask:
 def rescan_tasks(session: Session, user: User | None) -> list[RescanTask]:
     """Discrepancies found by the officers and not yet answered (no change to the item
     since the check): the archivist's list."""
-    if user is None or user.role not in FILE_REPAIR_ROLES:
-        raise PermissionDenied("只有档案管理员可以处理重扫任务。/ Only archivists handle rescan "
-                               "tasks.")
+    if not can_handle_rescans(user):
+        raise PermissionDenied(N_("只有档案管理员可以处理重扫任务。"))
     latest = _latest().subquery()
     last = aliased(CrossCheck)
     rows = session.execute(
@@ -245,3 +250,22 @@ def open_discrepancy(session: Session, item_id: int) -> CrossCheck | None:
     """The item's last check when it found a discrepancy (still open), else None."""
     chk = last_check(session, item_id)
     return chk if chk is not None and chk.result == CheckResult.DISCREPANCY else None
+
+
+def check_to_json(check: CrossCheck) -> dict:
+    """A signed check as the API shows it."""
+    return {"id": check.id, "item_id": check.item_id, "result": check.result,
+            "officer": check.officer, "officer_name": check.officer_name,
+            "checked_at": _aware(check.checked_at).isoformat(),
+            "paper_pages": check.paper_pages, "scanned_pages": check.scanned_pages,
+            "note": check.note,
+            "findings": [{"kind": f.kind, "pages": f.pages or [], "note": f.note}
+                         for f in check.findings]}
+
+
+def queue_to_json(rows: list[QueueRow]) -> list[dict]:
+    return [{"id": r.item.id, "archival_code": r.item.archival_code, "title": r.item.title,
+             "box": r.item.box.barcode if r.item.box else None,
+             "position": r.item.box_position, "reason": r.reason,
+             "paper_pages": r.item.paper_pages, "scanned_pages": len(r.item.pages),
+             "last_check": check_to_json(r.last) if r.last else None} for r in rows]

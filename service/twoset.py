@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access import require_manage
-from .errors import Conflict, InvalidInput
+from .errors import N_, Conflict, InvalidInput
 from .fields import check_text
 from .locations import box_path, get_box, put_in_box
 from .models import ArchiveItem, Box, BoxMove, ItemMove, User
@@ -174,17 +174,17 @@ def move_item(session: Session, user: User | None, item: ArchiveItem, barcode: s
     require_manage(user)
     check_text(ItemMove.note, note, "备注")
     if position is not None and not 1 <= position <= 9999:
-        raise InvalidInput("盒内序号应为 1–9999。/ The position in the box must be 1–9999.")
+        raise InvalidInput(N_("盒内序号应为 1–9999。"))
     box = get_box(session, barcode.strip()) if barcode else None
     if box is not None and position is not None:
         taken = session.scalar(select(ArchiveItem.archival_code).where(
             ArchiveItem.box_id == box.id, ArchiveItem.box_position == position,
             ArchiveItem.id != item.id))
         if taken:
-            raise Conflict(f"盒 {box.barcode} 第 {position} 件已是 {taken}。/ Position {position} "
-                           f"of box {box.barcode} already holds {taken}.")
+            raise Conflict(N_("盒 %(box)s 第 %(position)s 件已是 %(code)s。"), box=box.barcode,
+                           position=position, code=taken)
     if box is not None and box.id == item.box_id and position in (None, item.box_position):
-        raise InvalidInput("档案已在该位置。/ The item is already there.")
+        raise InvalidInput(N_("档案已在该位置。"))
     move = ItemMove(item_id=item.id, from_box_id=item.box_id, from_position=item.box_position,
                     moved_by=user.username if user else None, note=(note or "").strip() or None)
     if box is None:
@@ -205,11 +205,10 @@ def update_paper_side(session: Session, user: User | None, item: ArchiveItem, *,
     changed (the item then goes back to the cross-check queue)."""
     require_manage(user)
     if declared_pages is not None and not 0 < declared_pages <= MAX_PAPER_PAGES:
-        raise InvalidInput(f"纸质页数应为 1–{MAX_PAPER_PAGES}。/ The paper page count must be "
-                           f"1–{MAX_PAPER_PAGES}.")
+        raise InvalidInput(N_("纸质页数应为 1–%(max)s。"), max=MAX_PAPER_PAGES)
     if condition not in tuple(PaperCondition):
-        raise InvalidInput(f"纸质状况“{condition}”无效，可选：{'、'.join(PaperCondition)}。/ "
-                           f"Unknown paper condition {condition!r}.")
+        raise InvalidInput(N_("纸质状况“%(value)s”无效，可选：%(choices)s。"), value=condition,
+                           choices="、".join(PaperCondition))
     remarks = (remarks or "").strip() or None
     check_text(ArchiveItem.paper_remarks, remarks, "纸质备注")
     new = (declared_pages, condition, remarks)

@@ -7,7 +7,16 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from service.catalogue import preview_code
-from service.errors import InvalidInput
+from service.crosscheck import (
+    Finding,
+    check_history,
+    check_queue,
+    check_to_json,
+    parse_pages,
+    queue_to_json,
+    record_check,
+)
+from service.errors import N_, InvalidInput
 from service.items import item_summary, item_to_json, record_access, visible_item
 from service.privacy import can_see_personal
 from service.search import parse_search_params, run_search
@@ -15,6 +24,7 @@ from service.users import require_password_changed, user_for_token
 from service.vocab import FileStatus, PageStatus
 
 from .ctx import archive, db
+from .desk import queue_filters
 from .extensions import csrf
 from .openapi import spec
 from .upload_forms import ingest_upload
@@ -105,6 +115,57 @@ def code_preview() -> ResponseReturnValue:
                         (a.get("category") or "").strip().upper(),
                         _int_param("year", 0, 0, 9999), (a.get("retention") or "").strip(), org)
     return jsonify(archival_code=code)
+
+
+# ----------------------------------------------------------------- the cross-check desk
+
+
+def _findings(raw: object) -> list[Finding]:
+    """The findings of a signed check as JSON: [{"kind", "pages": [3] or "3, 5-7", "note"}]."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(f, dict) for f in raw):
+        raise InvalidInput(N_("findings 应为对象列表。"))
+    out = []
+    for f in raw:
+        pages = f.get("pages")
+        if isinstance(pages, list):
+            if not all(isinstance(n, int) and not isinstance(n, bool) for n in pages):
+                raise InvalidInput(N_("pages 应为整数列表。"))
+            numbers = sorted(set(pages))
+        else:
+            numbers = parse_pages(pages if isinstance(pages, str) else None)
+        note = f.get("note")
+        out.append(Finding(kind=str(f.get("kind") or ""), pages=numbers,
+                           note=note if isinstance(note, str) else None))
+    return out
+
+
+@bp.get("/checks/queue")
+def check_queue_api() -> ResponseReturnValue:
+    """Items waiting for a records officer: never checked, changed since, or discrepant."""
+    rows = check_queue(db(), g.api_user, queue_filters(request.args))
+    return jsonify(items=queue_to_json(rows))
+
+
+@bp.get("/items/<int:item_id>/checks")
+def item_checks(item_id: int) -> ResponseReturnValue:
+    it = visible_item(db(), g.api_user, item_id)
+    return jsonify(checks=[check_to_json(c) for c in check_history(db(), it.id)])
+
+
+@bp.post("/items/<int:item_id>/checks")
+def sign_check(item_id: int) -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput(N_("请求体应为 JSON 对象。"))
+    note = body.get("note")
+    check = record_check(db(), g.api_user, item_id, str(body.get("result") or ""),
+                         _findings(body.get("findings")),
+                         note=note if isinstance(note, str) else None)
+    data = check_to_json(check)
+    db().commit()
+    return jsonify(data), 201
 
 
 @bp.get("/openapi.json")

@@ -18,7 +18,12 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
-from service.access import can_manage_locations, can_read_two_set_report
+from service.access import (
+    can_cross_check,
+    can_handle_rescans,
+    can_manage_locations,
+    can_read_two_set_report,
+)
 from service.archive import Archive
 from service.db import MAX_ROW_ID, db_failure
 from service.errors import DanganError
@@ -30,6 +35,7 @@ from . import ctx
 from .api import bp as api_bp
 from .auth import bp as auth_bp
 from .customers import bp as customers_bp
+from .desk import bp as desk_bp
 from .extensions import babel, csrf, login_manager
 from .i18n import TRANSLATIONS, compile_translations
 from .imports import bp as imports_bp
@@ -142,8 +148,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     for bp in (auth_bp, search_bp, items_bp, upload_bp, imports_bp, shelves_bp, customers_bp,
-               reports_bp,
-               api_bp):
+               reports_bp, desk_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
@@ -180,6 +185,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
                 "can_manage": can_manage_locations(ctx.me()), "safe_snippet": ctx.safe_snippet,
                 # None is the command line's operator to the service: never an anonymous visitor
                 "can_report": ctx.me() is not None and can_read_two_set_report(ctx.me()),
+                "can_desk": can_cross_check(ctx.me()) or can_handle_rescans(ctx.me()),
                 "tr": ctx.tr, "localize": ctx.tr}
 
     @app.errorhandler(DanganError)

@@ -34,6 +34,7 @@ from service.items import (
     visible_item,
 )
 from service.privacy import text_for
+from service.twoset import electronic_side, paper_side
 from service.vocab import FileStatus, PageStatus
 
 from .ctx import archive, db, int_arg, me, tr
@@ -67,7 +68,8 @@ def show(item_id: int) -> ResponseReturnValue:
         match_pages=match_pages, originals=originals, pdf=pdf,
         may_download=can_download(user, item), sections=section_names(),
         retention_label=retention_label, status_label=status_label,
-        problems=repairs.file_problems(item), may_repair=can_repair_files(user, item))
+        problems=repairs.file_problems(item), may_repair=can_repair_files(user, item),
+        paper=paper_side(s, item), scans=electronic_side(item))
     # The page carries the text: screen-only items are not kept in the browser's cache.
     return html, {} if handling(item).cache else {"Cache-Control": "private, no-store"}
 

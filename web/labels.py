@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from service.crosscheck import CHANGED, NEVER, OPEN
 from service.locations import path_parts
 from service.models import Category, Shelf
-from service.vocab import Role, Secrecy
+from service.vocab import CheckResult, DiscrepancyKind, PaperCondition, Role, Secrecy
 
 from .ctx import lang, localize
 
@@ -79,6 +80,37 @@ def note_label(note: str | None) -> str:
     return localize(note) if note else ""
 
 
+def discrepancy_label(kind: str | None) -> str:
+    labels: dict[str, str] = {
+        DiscrepancyKind.MISSING_SCAN: _("缺扫（纸质页无扫描）"),
+        DiscrepancyKind.EXTRA_SCAN: _("多扫（扫描无对应纸页）"),
+        DiscrepancyKind.PAGE_ORDER: _("页序错误"),
+        DiscrepancyKind.ILLEGIBLE: _("扫描不清"),
+        DiscrepancyKind.CONTENT_DIFFERS: _("内容不符"),
+        DiscrepancyKind.SEAL_NOT_VISIBLE: _("印章或签名不可见"),
+        DiscrepancyKind.PAPER_DAMAGED: _("纸质原件破损")}
+    return labels.get(kind or "", kind or "—")
+
+
+def check_reason_label(reason: str | None) -> str:
+    """Why an item waits for a cross-check (service.crosscheck)."""
+    labels = {NEVER: _("未核对"), CHANGED: _("核对后有变更"), OPEN: _("差异未解决")}
+    return labels.get(reason or "", reason or "—")
+
+
+def result_label(result: str | None) -> str:
+    labels: dict[str, str] = {CheckResult.AGREES: _("一致"), CheckResult.DISCREPANCY: _("有差异")}
+    return labels.get(result or "", result or "—")
+
+
+def condition_label(condition: str | None) -> str:
+    labels: dict[str, str] = {PaperCondition.INTACT: _("完好"), PaperCondition.DAMAGED: _("破损"),
+                              PaperCondition.MISSING_PAGES: _("缺页")}
+    return labels.get(condition or "", condition or "—")
+
+
 LABELS = {"secrecy_label": secrecy_label, "role_label": role_label, "kind_label": kind_label,
           "grade_label": grade_label, "category_label": category_label, "shelf_path": shelf_path,
-          "location_label": location_label, "note_label": note_label}
+          "location_label": location_label, "note_label": note_label,
+          "discrepancy_label": discrepancy_label, "check_reason_label": check_reason_label,
+          "result_label": result_label, "condition_label": condition_label}

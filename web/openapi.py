@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from service.codes import RETENTIONS
 from service.search import SEARCH_FILTERS, SORTS
-from service.vocab import SECRECY_LEVELS
+from service.vocab import SECRECY_LEVELS, CheckResult, DiscrepancyKind
 
 #: What each search filter selects. The filters themselves come from the one list
 #: (service.search.SEARCH_FILTERS, from the engines' FILTER_KEYS), so a filter added there
@@ -105,6 +105,30 @@ def spec(server: str = "") -> dict:
                 "responses": {"200": {"description": "Progress", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Progress"}}}},
                     **ERRORS}}},
+            "/checks/queue": {"get": {
+                "summary": "Items waiting for a records officer's cross-check: never checked, "
+                           "changed since their last check, or with an open discrepancy",
+                "parameters": [{"name": n, "in": "query", "required": False, "schema": q}
+                               for n in ("box", "fonds", "year", "category")],
+                "responses": {"200": {"description": "Queue", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {"items": {
+                        "type": "array", "items": {"type": "object"}}}}}}}, **ERRORS}}},
+            "/items/{item_id}/checks": {
+                "get": {
+                    "summary": "The item's signed cross-checks, newest first",
+                    "parameters": [item_id],
+                    "responses": {"200": {"description": "Checks", "content": {
+                        "application/json": {"schema": {"type": "object", "properties": {
+                            "checks": {"type": "array", "items": {
+                                "$ref": "#/components/schemas/Check"}}}}}}}, **ERRORS}},
+                "post": {
+                    "summary": "Sign a cross-check of paper against scans (records officers)",
+                    "parameters": [item_id],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/CheckRequest"}}}},
+                    "responses": {"201": {"description": "Signed", "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Check"}}}},
+                        **ERRORS}}},
             "/codes/preview": {"get": {
                 "summary": "The 档号 group a registration would go into; the 件号 is shown as "
                            "NNNN because it is allocated at registration (the next number "
@@ -124,6 +148,20 @@ def spec(server: str = "") -> dict:
                         "name": q, "id": {"type": "integer"}, "archival_code": q, "title": q}}},
                     "failed_files": {"type": "array", "items": {"type": "object", "properties": {
                         "name": q, "code": q, "reason": q}}}}, "required": ["error"]},
+                "Finding": {"type": "object", "properties": {
+                    "kind": {"type": "string", "enum": list(DiscrepancyKind)},
+                    "pages": {"type": "array", "items": {"type": "integer"}}, "note": q},
+                    "required": ["kind"]},
+                "CheckRequest": {"type": "object", "properties": {
+                    "result": {"type": "string", "enum": list(CheckResult)}, "note": q,
+                    "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}}},
+                    "required": ["result"]},
+                "Check": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "item_id": {"type": "integer"},
+                    "result": q, "officer": q, "officer_name": q, "checked_at": q,
+                    "paper_pages": {"type": "integer", "nullable": True},
+                    "scanned_pages": {"type": "integer"}, "note": q,
+                    "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}}}},
                 "PageHit": {"type": "object", "properties": {
                     "page": {"type": "integer"}, "snippet": q, "score": {"type": "number"},
                     "boxes": {"type": "array", "items": {"type": "object", "properties": {

@@ -356,6 +356,59 @@ def replace_file(archive: Archive, item_id: int, file_id: int, new: StoredFile) 
     return positions
 
 
+def _reset(p: Page) -> None:
+    """Make a page wait for its worker again, its old results forgotten (the derived
+    objects are overwritten in place by the next run: their keys are the page's id)."""
+    p.status, p.attempts = PageStatus.PENDING, 0
+    p.source = p.text = p.words = p.confidence = p.rotation = None
+    p.width = p.height = None
+    p.image_key = p.thumb_key = p.pdf_key = None
+    p.error = p.error_code = p.error_detail = None
+    p.started_at = p.worker = None
+
+
+def rescan_into(s: Session, item: ArchiveItem, new: StoredFile,
+                pages: list[int] | None) -> tuple[dict[int, int], list[int]]:
+    """Point the item's pages at a rescan (a stored, counted original), in the caller's
+    transaction: the given item pages, in order, to the new file's pages 1..k, keeping
+    their numbers; or, with `pages` None, the whole item (every original put out of use,
+    the new file's pages numbered 1..N). Originals no page points to any more stay stored
+    and recorded with the role 'replaced'. Only the pages that point to new scans are
+    returned (page id -> position) to be queued: the others keep their OCR and index.
+
+    Returns (queued pages, ids of the files put out of use)."""
+    new.item_id, new.role = item.id, "original"
+    new.seq = max((f.seq for f in item.files), default=0) + 1
+    s.add(new)
+    s.flush()
+    if pages is None:
+        retired = [f for f in item.files if f.role == "original" and f.id != new.id]
+        for f in retired:
+            _retire(s, item, f, "replaced")
+        s.expire(item, ["pages", "files"])
+        queued = _add_pages(s, item, new)
+        _renumber(s, item)
+    else:
+        by_n = {p.n: p for p in item.pages}
+        queued = []
+        for fp, n in enumerate(pages, start=1):
+            page = by_n[n]
+            page.file_id, page.file_page = new.id, fp
+            _reset(page)
+            queued.append(page)
+        s.flush()
+        s.expire(item, ["pages", "files"])
+        used = {p.file_id for p in item.pages}
+        retired = [f for f in item.files if f.role == "original" and f.id not in used]
+        top = max((f.seq for f in item.files), default=0)
+        for i, f in enumerate(retired, start=1):
+            f.role, f.seq = "replaced", top + i
+        mark_changed(item)
+    item.status = ItemStatus.PROCESSING
+    s.flush()
+    return {p.id: p.n for p in queued}, [f.id for f in retired]
+
+
 def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
     """Re-queue the failed pages and re-triage the failed files of an item.
 
