@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from .access import require_manage
 from .errors import N_, Conflict, InvalidInput
 from .fields import check_text
-from .locations import box_path, get_box, put_in_box
+from .locations import UNSHELVED, box_path, get_box, put_in_box
 from .models import ArchiveItem, Box, BoxMove, ItemMove, User
 from .vocab import PaperCondition
 
@@ -129,39 +129,36 @@ def two_sets_json(session: Session | None, item: ArchiveItem) -> dict:
 
 
 def location_history(session: Session, item: ArchiveItem) -> list[dict]:
-    """Where the item's paper has been, newest first: its moves between boxes, and the
-    moves of the box it sits in while it was there."""
+    """Where the item's paper has been, newest first: its moves between boxes (`from`/`to`
+    box paths with positions) and the moves of the box it sits in while it was there (`to`
+    the shelf path)."""
     out: list[dict] = []
     moves = list(session.scalars(select(ItemMove).where(ItemMove.item_id == item.id)
                                  .order_by(ItemMove.moved_at.desc(), ItemMove.id.desc())))
     boxes = {b.id: b for b in session.scalars(select(Box).where(Box.id.in_(
         {m.from_box_id for m in moves} | {m.to_box_id for m in moves})))}
     for m in moves:
-        out.append({"at": m.moved_at.isoformat(), "by": m.moved_by, "kind": "item",
-                    "from": _where(boxes.get(m.from_box_id or 0), m.from_position),
-                    "to": _where(boxes.get(m.to_box_id or 0), m.to_position), "note": m.note})
+        out.append({"at": _aware(m.moved_at).isoformat(), "by": m.moved_by, "kind": "item",
+                    "from": box_path(boxes.get(m.from_box_id or 0)),
+                    "from_position": m.from_position,
+                    "to": box_path(boxes.get(m.to_box_id or 0)), "to_position": m.to_position,
+                    "note": m.note})
     if item.box is not None:
         since = moves[0].moved_at if moves and moves[0].to_box_id == item.box_id else None
         for bm in session.scalars(select(BoxMove).where(BoxMove.box_id == item.box_id)
                                   .order_by(BoxMove.moved_at.desc(), BoxMove.id.desc())):
             if since is not None and _aware(bm.moved_at) < _aware(since):
                 break
-            out.append({"at": bm.moved_at.isoformat(), "by": bm.moved_by, "kind": "box",
-                        "from": None,
-                        "to": bm.shelf.path if bm.shelf is not None else "未上架",
-                        "note": bm.note})
+            out.append({"at": _aware(bm.moved_at).isoformat(), "by": bm.moved_by, "kind": "box",
+                        "from": None, "from_position": None,
+                        "to": bm.shelf.path if bm.shelf is not None else UNSHELVED,
+                        "to_position": None, "note": bm.note})
     out.sort(key=lambda e: e["at"], reverse=True)
     return out
 
 
 def _aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def _where(box: Box | None, position: int | None) -> str | None:
-    if box is None:
-        return None
-    return f"{box_path(box)}" + (f" #{position}" if position else "")
 
 
 # ----------------------------------------------------------------- changing the paper side

@@ -32,7 +32,7 @@ from service.crosscheck import (
 from service.errors import N_, DanganError, InvalidInput
 from service.items import get_page, record_access, visible_item
 from service.rescans import rescan
-from service.twoset import electronic_side, paper_side
+from service.twoset import electronic_side, move_item, paper_side, update_paper_side
 from service.vocab import CheckResult, DiscrepancyKind
 
 from .ctx import archive, db, int_arg, me, tr
@@ -203,3 +203,54 @@ def upload_rescan(item_id: int) -> ResponseReturnValue:
         flash(_("已上传重扫件（第 %(pages)s 页），正在识别；完成后本件回到核对队列。",
                 pages=", ".join(str(n) for n in result.pages)), "success")
     return redirect(url_for("desk.rescans"))
+
+
+# ----------------------------------------------------------------- the paper side (item page)
+
+
+def _whole(raw: str | None, message: str) -> int | None:
+    """A whole number typed in a form, or None when left empty; `message` when not one."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 6:
+        raise InvalidInput(message)
+    return int(raw)
+
+
+@bp.route("/items/<int:item_id>/paper", methods=["POST"])
+@login_required
+def paper(item_id: int) -> ResponseReturnValue:
+    """Record the paper original's page count, condition and remarks."""
+    s = db()
+    f = request.form
+    try:
+        update_paper_side(s, me(), visible_item(s, me(), item_id),
+                          declared_pages=_whole(f.get("paper_pages"), N_("纸质页数应为整数。")),
+                          condition=(f.get("condition") or "").strip(),
+                          remarks=f.get("paper_remarks"))
+        s.commit()
+    except DanganError as exc:
+        s.rollback()
+        flash(tr(exc.msg), "error")
+    else:
+        flash(_("已更新纸质原件信息。"), "success")
+    return redirect(url_for("items.show", item_id=item_id) + "#paper")
+
+
+@bp.route("/items/<int:item_id>/move", methods=["POST"])
+@login_required
+def move(item_id: int) -> ResponseReturnValue:
+    """Put the item's paper in another box (or at another position): both sides follow."""
+    s = db()
+    f = request.form
+    try:
+        move_item(s, me(), visible_item(s, me(), item_id), (f.get("box") or "").strip() or None,
+                  _whole(f.get("position"), N_("盒内序号应为整数。")), f.get("note"))
+        s.commit()
+    except DanganError as exc:
+        s.rollback()
+        flash(tr(exc.msg), "error")
+    else:
+        flash(_("档案已移动，纸质与电子两套的互见信息已同时更新。"), "success")
+    return redirect(url_for("items.show", item_id=item_id) + "#paper")

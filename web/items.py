@@ -35,7 +35,7 @@ from service.items import (
 )
 from service.privacy import text_for
 from service.twoset import electronic_side, paper_side
-from service.vocab import FileStatus, PageStatus
+from service.vocab import FileStatus, PageStatus, PaperCondition
 
 from .ctx import archive, db, int_arg, me, tr
 from .search_views import retention_label, section_names, status_label
@@ -69,7 +69,7 @@ def show(item_id: int) -> ResponseReturnValue:
         may_download=can_download(user, item), sections=section_names(),
         retention_label=retention_label, status_label=status_label,
         problems=repairs.file_problems(item), may_repair=can_repair_files(user, item),
-        paper=paper_side(s, item), scans=electronic_side(item))
+        paper=paper_side(s, item), scans=electronic_side(item), conditions=list(PaperCondition))
     # The page carries the text: screen-only items are not kept in the browser's cache.
     return html, {} if handling(item).cache else {"Cache-Control": "private, no-store"}
 

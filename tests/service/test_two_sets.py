@@ -110,8 +110,9 @@ def test_cross_references_follow_the_one_link(archive, tmp_path, queued, people)
         assert paper.path == "B库房/1架/1节/1层/盒 BOX-2" and paper.path in paper.reference
         moves = [h for h in paper.history if h["kind"] == "item"]
         assert moves == [{"at": moves[0]["at"], "by": "arc", "kind": "item",
-                          "from": "A库房/9架/9节/9层/盒 BOX-1 #2",
-                          "to": "B库房/1架/1节/1层/盒 BOX-2 #1", "note": "整理调整"}]
+                          "from": "A库房/9架/9节/9层/盒 BOX-1", "from_position": 2,
+                          "to": "B库房/1架/1节/1层/盒 BOX-2", "to_position": 1,
+                          "note": "整理调整"}]
         assert item.sets_changed_at is not None
 
 

@@ -155,3 +155,41 @@ def test_archivist_uploads_a_rescan_from_the_task_list(client, h, archive, boxed
         "csrf_token": token, "pages": "1", "file": (io.BytesIO(b"not a scan"), "x.png")},
         content_type="multipart/form-data")
     assert "仍在识别中" in client.get("/desk/rescans").get_data(as_text=True)
+
+
+def test_archivist_records_the_paper_side_and_moves_the_item(app, client, h, archive, boxed) -> None:  # type: ignore[no-untyped-def]
+    from service.locations import create_box
+
+    with archive.session() as s:
+        create_box(s, "WB-2")
+    item_id = boxed[0]
+    arc = app.test_client()
+    h.login(arc, "arc")
+    token = h.csrf(arc, f"/items/{item_id}")
+    r = arc.post(f"/items/{item_id}/paper", data={"csrf_token": token, "paper_pages": "x",
+                                                  "condition": "damaged"})
+    assert "纸质页数应为整数" in arc.get(r.headers["Location"]).get_data(as_text=True)
+    r = arc.post(f"/items/{item_id}/paper", data={
+        "csrf_token": token, "paper_pages": "2", "condition": "damaged",
+        "paper_remarks": "第2页右下角破损"})
+    html = arc.get(r.headers["Location"]).get_data(as_text=True)
+    assert "已更新纸质原件信息" in html and "第2页右下角破损" in html and "破损" in html
+    r = arc.post(f"/items/{item_id}/move", data={"csrf_token": token, "box": "WB-2",
+                                                 "position": "5", "note": "调整装盒"})
+    html = arc.get(r.headers["Location"]).get_data(as_text=True)
+    paper = re.sub(r"<[^>]+>", "", re.search(r'id="paper-reference">(.*?)</dd>', html, re.S)[1])
+    assert "未上架/盒 WB-2" in paper and "第 5 件" in paper
+    history = re.search(r'id="location-history">(.*?)</ol>', html, re.S)[1]
+    assert "盒 WB-1 #1" in history and "盒 WB-2 #5" in history and "调整装盒" in history
+    staff = app.test_client()
+    h.login(staff, "alice")
+    r = staff.post(f"/items/{item_id}/move", data={"csrf_token": h.csrf(staff, "/search"),
+                                                   "box": "WB-1"})
+    assert r.status_code in (302, 403, 404)
+    with archive.session() as s:
+        from service.models import ArchiveItem
+
+        assert s.get(ArchiveItem, item_id).box.barcode == "WB-2"
+    officer = app.test_client()
+    h.login(officer, "officer")
+    assert "核对后有变更" in officer.get("/desk?box=WB-2").get_data(as_text=True)
