@@ -40,6 +40,9 @@ _INFLATE_CHUNK = 1 << 20
 RENDER_DPI = 300
 MIN_RENDER_DPI = 100  # huge PDF pages render at a lower dpi down to this, then are refused
 DEFAULT_DPI = 300
+#: A PDF page is a scan drawn at its image's own density when one image covers this share of it.
+NATIVE_COVER = 0.8
+MIN_NATIVE_DPI = 20  # below this the "scan" is a thumbnail: draw it at least this fine
 MIN_TEXT_CHARS = 10  # fewer visible characters than this and a PDF page counts as a scan
 
 # Never accept partial images silently: a truncated scan must be re-uploaded.
@@ -314,6 +317,35 @@ class ScanDocument:
             for i in range(n):
                 self._render(i, 20)
 
+    def _native_dpi(self, i: int) -> float | None:
+        """Pixel density of the one image that covers page ``i`` (a scan saved as PDF), else None.
+
+        A scan is read at the resolution its pixels have: a phone photo saved as a 72-dpi
+        PDF page drawn at 300 dpi would be blown up 17-fold for nothing, a 200-dpi fax drawn
+        at 300 dpi only gains interpolated pixels (the reader scales text itself).
+        """
+        import pypdfium2 as pdfium
+        import pypdfium2.raw as pdfium_c
+
+        assert self._pdfium is not None
+        try:
+            page = self._pdfium[i]
+            try:
+                w_pt, h_pt = page.get_size()
+                images = list(page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=1))
+                if len(images) != 1:
+                    return None
+                left, bottom, right, top = images[0].get_bounds()
+                px_w, px_h = images[0].get_px_size()
+            finally:
+                page.close()
+        except pdfium.PdfiumError:
+            return None
+        covered = (right - left) * (top - bottom)
+        if covered < NATIVE_COVER * w_pt * h_pt or right <= left or top <= bottom:
+            return None
+        return min(px_w / ((right - left) / 72), px_h / ((top - bottom) / 72))
+
     def _render(self, i: int, dpi: float) -> Image.Image:
         import pypdfium2 as pdfium
 
@@ -339,11 +371,16 @@ class ScanDocument:
         """Page ``n`` (1-based) as an L or RGB image with ``info['dpi']`` set.
 
         ``dpi`` lowers the PDF rendering resolution (e.g. for a preview of a
-        born-digital page that needs no OCR); image pages are returned as scanned.
+        born-digital page that needs no OCR); without it a PDF page that is one scanned
+        image is drawn at that image's own pixel density (at most 300 dpi), any other at
+        300 dpi. Image pages are returned as scanned.
         """
         i = self._check(n)
         if self.format == "pdf":
-            dpi = min(dpi, self._render_dpi[i]) if dpi else self._render_dpi[i]
+            if not dpi:
+                native = self._native_dpi(i)
+                dpi = max(MIN_NATIVE_DPI, native) if native else RENDER_DPI
+            dpi = min(dpi, self._render_dpi[i])
             img = _normalise_mode(self._render(i, dpi))
             img.info["dpi"] = (round(dpi), round(dpi))
             return img

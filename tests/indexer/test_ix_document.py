@@ -46,12 +46,13 @@ def test_image_dpi_kept_or_defaulted(tmp_path, plain_page):
         assert doc.page_image(1).info["dpi"] == (300, 300)
 
 
-def test_pdf_rendered_at_300_dpi(tmp_path, plain_page):
+def test_scanned_pdf_page_rendered_at_its_image_density(tmp_path, plain_page):
     path = sf.write_pdf_image_only(tmp_path / "scan.pdf", [plain_page])
     with open_document(path) as doc:
         img = doc.page_image(1)
-        assert img.info["dpi"] == (300, 300)
-        assert abs(img.width - plain_page.width * 2) <= 2  # 150-dpi scan placed on the page
+        assert img.info["dpi"] == (150, 150)  # the 150-dpi scan's own pixels, not 300 dpi
+        assert abs(img.width - plain_page.width) <= 2
+        assert doc.page_image(1, dpi=300).info["dpi"] == (300, 300)  # asked for: as asked
         assert doc.page_text_layer(1) is None
         assert doc.page_pdf(1) is None
 
