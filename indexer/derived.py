@@ -69,3 +69,17 @@ def merge_pdfs(pages: list[bytes]) -> bytes:
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue()
+
+
+def turn_pdf_page(data: bytes, turn: int) -> bytes:
+    """A one-page PDF shown turned ``turn`` degrees clockwise (its /Rotate, content untouched)."""
+    from pypdf import PdfReader, PdfWriter
+
+    if turn % 360 == 0:
+        return data
+    writer = PdfWriter()
+    for page in PdfReader(io.BytesIO(data), strict=False).pages:
+        writer.add_page(page.rotate(turn))
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

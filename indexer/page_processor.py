@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from indexer.derived import page_views
+from indexer.derived import page_views, turn_pdf_page
 from indexer.document import Limits, open_document
 from indexer.errors import IngestError
 from indexer.ocr import ocr_image
@@ -39,6 +39,11 @@ def _dpi(img: Image.Image) -> int:
     return max(70, min(1200, round(float(d[0]))))
 
 
+def _turned(img: Image.Image, turn: int) -> Image.Image:
+    """The page image turned ``turn`` degrees clockwise (PIL turns counter-clockwise)."""
+    return img.rotate(-turn, expand=True) if turn % 360 else img
+
+
 def process_page(
     path: str | os.PathLike[str],
     page_no: int,
@@ -46,12 +51,15 @@ def process_page(
     fmt: str | None = None,
     timeout: float | None = 120,
     lang: str = "chi_sim+eng",
+    turn: int = 0,
 ) -> PageResult:
     """Process page ``page_no`` (1-based) of the file at ``path``.
 
     A PDF page that already carries text (born digital, or OCR'd before) keeps
     its text and original page; anything else is OCR'd. ``fmt``, when given,
     must match the sniffed format (a guard against a mixed-up queue entry).
+    ``turn`` (0, 90, 180, 270) turns the page clockwise first: the archivist's correction
+    of a page scanned the wrong way round, recorded over the unaltered original.
     Raises IngestError for a bad file or an OCR timeout.
     """
     with open_document(path, validate=False) as doc:
@@ -64,9 +72,10 @@ def process_page(
             )
         text = doc.page_text_layer(page_no)
         if text is not None:
-            img = doc.page_image(page_no, dpi=150)  # only for the preview images
+            img = _turned(doc.page_image(page_no, dpi=150), turn)  # only for the previews
             pdf = doc.page_pdf(page_no)
             assert pdf is not None
+            pdf = turn_pdf_page(pdf, turn)
             web, thumb = page_views(img)
             return PageResult(
                 page_no=page_no,
@@ -81,7 +90,7 @@ def process_page(
                 thumb_webp=thumb,
                 pdf=pdf,
             )
-        img = doc.page_image(page_no)
+        img = _turned(doc.page_image(page_no), turn)
     result = ocr_image(img, lang=lang, dpi=_dpi(img), timeout=timeout)
     # Derived images follow the same correction as the word boxes, done at web size (cheap).
     web, thumb = page_views(img, result.rotation)

@@ -212,6 +212,43 @@ def require_print_labels(user: User | None) -> None:
         raise PermissionDenied(N_("只有档案室人员可以打印档案盒文书。"))
 
 
+def can_edit_item(user: User | None, item: ArchiveItem) -> bool:
+    """The archive's catalogue roles edit an item's record and arrange its pages, for the
+    items they may open."""
+    return user is not None and user.role in MANAGE_ROLES and can_view(user, item)
+
+
+def require_edit_item(user: User | None, item: ArchiveItem) -> None:
+    if not can_edit_item(user, item):
+        raise PermissionDenied("只有档案管理员可以修改档案著录或整理页面。/ Only archivists may "
+                               "edit an item's record or arrange its pages.")
+
+
+#: Who keeps the user accounts, and the fonds and categories the 档号 is built from.
+ADMIN_ROLES = frozenset({Role.ADMIN})
+SCHEME_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+def can_manage_users(user: User | None) -> bool:
+    return user is not None and user.role in ADMIN_ROLES
+
+
+def require_manage_users(user: User | None) -> None:
+    if not can_manage_users(user):
+        raise PermissionDenied("只有系统管理员可以管理用户。/ Only administrators may manage users.")
+
+
+def can_manage_scheme(user: User | None) -> bool:
+    """Fonds and categories (parts of every 档号): administrators and archive managers."""
+    return user is not None and user.role in SCHEME_ROLES
+
+
+def require_manage_scheme(user: User | None) -> None:
+    if not can_manage_scheme(user):
+        raise PermissionDenied("只有档案馆长和系统管理员可以维护全宗和门类。/ Only archive "
+                               "managers and administrators may keep fonds and categories.")
+
+
 def require_view(user: User | None, item: ArchiveItem) -> None:
     if not can_view(user, item):
         raise PermissionDenied("您无权查看该档案。/ You may not open this item.")

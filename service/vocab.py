@@ -39,6 +39,8 @@ class ItemStatus(StrEnum):
     #: 部分可用: usable and searchable, with a bad file or page to fix.
     PARTIAL = "partial"
     FAILED = "failed"
+    #: Its pages were merged into another item (the 档号 stays recorded, never reused).
+    MERGED = "merged"
 
 
 class PageStatus(StrEnum):

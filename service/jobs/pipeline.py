@@ -95,11 +95,11 @@ def run_page(archive: Archive, page_id: int) -> str:
         page.attempts += 1
         page.started_at = _now()
         page.worker = _worker_id()
-        item_id, n, file_page = page.item_id, page.n, page.file_page
+        item_id, n, file_page, turn = page.item_id, page.n, page.file_page, page.turn or 0
         key, fmt = page.file.key, page.file.format
 
     try:
-        _process_and_store(archive, page_id, item_id, n, file_page, key, fmt)
+        _process_and_store(archive, page_id, item_id, n, file_page, key, fmt, turn)
     except Exception as exc:  # every failure gets a state and a localised reason, at once
         if _record_failure(archive, page_id, exc):
             _maybe_finalize(archive, item_id)
@@ -110,10 +110,11 @@ def run_page(archive: Archive, page_id: int) -> str:
 
 
 def _process_and_store(archive: Archive, page_id: int, item_id: int, n: int, file_page: int,
-                       key: str, fmt: str | None) -> None:
+                       key: str, fmt: str | None, turn: int = 0) -> None:
     with tempfile.TemporaryDirectory(prefix="dangan-page-") as tmp:
         path = _fetch_original(archive, key, tmp)
-        result = page_processor.process_page(path, file_page, fmt=fmt, timeout=archive.settings.ocr_timeout)
+        result = page_processor.process_page(path, file_page, fmt=fmt,
+                                             timeout=archive.settings.ocr_timeout, turn=turn)
 
     # Keyed by page id, not position: positions change when a bad file is removed or replaced.
     prefix = f"derived/{item_id}/page-{page_id}"

@@ -2,6 +2,7 @@
 
 from .base import Base
 from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
+from .changes import ItemChange
 from .customer import Customer
 from .files import Page, StoredFile
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
@@ -21,6 +22,7 @@ __all__ = [
     "CrossCheck",
     "Customer",
     "Fonds",
+    "ItemChange",
     "ItemMove",
     "Page",
     "Rack",

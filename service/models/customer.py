@@ -19,6 +19,8 @@ class Customer(Base):
     industry: Mapped[str | None] = mapped_column(String(100))
     grade: Mapped[str] = mapped_column(String(4), default="普通")
     contacts: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(50))
+    address: Mapped[str | None] = mapped_column(String(300))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     department: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

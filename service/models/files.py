@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..vocab import FileStatus, PageStatus
@@ -52,6 +63,11 @@ class Page(Base):
     words: Mapped[list | None] = mapped_column(JSON)
     confidence: Mapped[float | None] = mapped_column(Float)
     rotation: Mapped[float | None] = mapped_column(Float)
+    #: The archivist's quarter turn (0, 90, 180, 270 degrees clockwise) applied over the
+    #: stored original when the page is drawn and read; the original is never altered.
+    turn: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: A blank page (the back of a sheet): kept and shown, but not counted as a page.
+    blank: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     image_key: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,164 @@
+"""Editing an item's catalogue record: every change recorded with who, when, why and the
+previous values (the item page shows the history).
+
+`apply_change` is the one function that changes an item's fields: the web form, and later
+an approval step (#13), call it; nothing else writes these fields after registration. The
+fields that make the 档号 (全宗, 门类, 年度, 保管期限, 机构, 件号) are not editable: a code is
+never reused or changed once given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .access import require_edit_item, require_register
+from .audit import record
+from .catalogue import visible_customer
+from .errors import InvalidInput
+from .fields import check_text
+from .ingest import MAX_PAPER_PAGES, check_doc_date
+from .items import get_item
+from .models import ArchiveItem, ItemChange, User
+from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
+
+
+def _text(label: str, column: Any, required: bool = False) -> Callable[..., Any]:
+    def parse(_s: Session, _u: User, _item: ArchiveItem, raw: str) -> str | None:
+        value = raw.strip()
+        if required and not value:
+            raise InvalidInput(f"{label}不能为空。/ The field {column.key} must not be empty.")
+        check_text(column, value, label)
+        return value or None
+    return parse
+
+
+def _date(_s: Session, _u: User, item: ArchiveItem, raw: str) -> date | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"日期“{raw}”无效，格式为 YYYY-MM-DD。/ Invalid date {raw!r}: use "
+                           "YYYY-MM-DD.") from None
+    check_doc_date(value, item.year)
+    return value
+
+
+def _secrecy(_s: Session, user: User, _item: ArchiveItem, raw: str) -> str:
+    value = raw.strip()
+    if value not in SECRECY_LEVELS:
+        raise InvalidInput(f"密级“{value}”无效，可选：{'、'.join(SECRECY_LEVELS)}。/ "
+                           f"Unknown secrecy {value!r}.")
+    require_register(user, value)  # the editor must still be able to open the item
+    return value
+
+
+def _pages(_s: Session, _u: User, _item: ArchiveItem, raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > MAX_PAPER_PAGES:
+        raise InvalidInput(f"纸质页数应为 0 到 {MAX_PAPER_PAGES} 的整数。/ The paper page count "
+                           f"must be a whole number from 0 to {MAX_PAPER_PAGES}.")
+    return int(raw)
+
+
+def _section(_s: Session, _u: User, _item: ArchiveItem, raw: str) -> str | None:
+    value = raw.strip() or None
+    if value is not None and value not in CUSTOMER_SECTIONS:
+        raise InvalidInput(f"客户档案分类无效，可选：{', '.join(CUSTOMER_SECTIONS)}。/ "
+                           "Unknown customer file section.")
+    return value
+
+
+def _customer(s: Session, user: User, _item: ArchiveItem, raw: str) -> int | None:
+    number = raw.strip()
+    return visible_customer(s, user, number).id if number else None
+
+
+@dataclass(frozen=True)
+class Field:
+    """An editable catalogue field: its column, Chinese label and parser."""
+
+    attr: str
+    label: str
+    parse: Callable[[Session, User, ArchiveItem, str], Any]
+
+
+#: The editable fields, in the form's order (keys are the form's and the history's names).
+FIELDS: dict[str, Field] = {
+    "title": Field("title", "题名", _text("题名", ArchiveItem.title, required=True)),
+    "doc_number": Field("doc_number", "文号", _text("文号", ArchiveItem.doc_number)),
+    "responsible": Field("responsible", "责任者", _text("责任者", ArchiveItem.responsible)),
+    "date": Field("doc_date", "日期", _date),
+    "secrecy": Field("secrecy", "密级", _secrecy),
+    "paper_pages": Field("paper_pages", "页数", _pages),
+    "customer": Field("customer_id", "客户编号", _customer),
+    "customer_section": Field("customer_section", "客户档案分类", _section),
+    "remarks": Field("remarks", "备注", _text("备注", ArchiveItem.remarks)),
+}
+
+
+def field_values(item: ArchiveItem) -> dict[str, str]:
+    """The item's editable fields as the form shows them (and the history records them)."""
+    out: dict[str, str] = {}
+    for key, f in FIELDS.items():
+        value = getattr(item, f.attr)
+        if key == "customer":
+            value = item.customer.number if item.customer else None
+        out[key] = "" if value is None else str(value)
+    return out
+
+
+def apply_change(session: Session, user: User, item_id: int, values: Mapping[str, str | None],
+                 reason: str) -> ItemChange:
+    """Change the fields given in ``values`` (raw form text; a key left out is unchanged),
+    recording who, when, why and each field's previous value. All or nothing: one bad
+    value refuses the whole change."""
+    item = get_item(session, item_id)
+    require_edit_item(user, item)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("请填写修改原因。/ Give the reason for the change.")
+    check_text(ItemChange.reason, reason, "修改原因")
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise InvalidInput(f"不能修改这些字段：{'、'.join(unknown)}。/ These fields cannot be "
+                           f"edited: {', '.join(unknown)}.")
+    before = field_values(item)
+    parsed = {key: FIELDS[key].parse(session, user, item, raw or "")
+              for key, raw in values.items() if raw is not None}
+    for key, value in parsed.items():
+        setattr(item, FIELDS[key].attr, value)
+    session.flush()
+    session.expire(item, ["customer"])
+    after = field_values(item)
+    changes = {k: [before[k], after[k]] for k in parsed if before[k] != after[k]}
+    if not changes:
+        raise InvalidInput("没有字段被修改。/ Nothing was changed.")
+    return log_change(session, user, item, "edit", changes, reason)
+
+
+def log_change(session: Session, user: User | None, item: ArchiveItem, kind: str,
+               changes: dict, reason: str) -> ItemChange:
+    """Record one change of an item in its history and in the audit trail."""
+    actor = user.username if user else "cli"
+    change = ItemChange(item_id=item.id, kind=kind, actor=actor, reason=reason, changes=changes)
+    session.add(change)
+    record(session, actor, f"item.{kind}", f"item:{item.id}",
+           {"archival_code": item.archival_code, "reason": reason, "changes": changes})
+    session.flush()
+    return change
+
+
+def history(session: Session, item_id: int) -> list[ItemChange]:
+    """The item's changes, newest first."""
+    return list(session.scalars(select(ItemChange).where(ItemChange.item_id == item_id)
+                                .order_by(ItemChange.id.desc())))
