@@ -22,7 +22,7 @@ from .access import require_edit_item
 from .archive import Archive
 from .codes import allocate, format_code
 from .edits import log_change
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, NotFound
 from .fields import check_text
 from .indexing import write_item
 from .items import get_item
@@ -141,13 +141,13 @@ def split_item(archive: Archive, user: User, item_id: int, ranges_text: str,
             _renumber(s, moved)
             ids.append(new.id)
             codes.append(new.archival_code)
-            log_change(s, user, new, "split", {"from": [item.archival_code, f"{a}-{b}"]},
-                       reason)
+            log_change(s, user, new, "split",
+                       {"split_from": [None, f"{item.archival_code} {a}-{b}"]}, reason)
         first = ranges[0]
         _renumber(s, pages[first[0] - 1:first[1]])
         s.expire(item, ["pages"])
         log_change(s, user, item, "split",
-                   {"pages": [f"1-{len(pages)}", f"{first[0]}-{first[1]}"], "new_items": codes},
+                   {"pages": [f"1-{len(pages)}", f"{first[0]}-{first[1]}"], "new_items": [None, codes]},
                    reason)
     for i in ids:
         finalize_item(archive, i)
@@ -195,12 +195,25 @@ def merge_items(archive: Archive, user: User, item_id: int, other_ids: list[int]
             for f in s.scalars(select(StoredFile).where(StoredFile.item_id == other.id,
                                                         StoredFile.role == "searchable_pdf")):
                 f.role = "superseded"
-            log_change(s, user, other, "merge", {"into": [other.archival_code,
-                                                          item.archival_code]}, reason)
+            log_change(s, user, other, "merge", {"merged_into": [None, item.archival_code]},
+                       reason)
             write_item(archive, s, other.id, [])
         log_change(s, user, item, "merge",
                    {"merged": [None, [o.archival_code for o in merged]]}, reason)
     finalize_item(archive, item_id)
+
+
+def merge_by_codes(archive: Archive, user: User, item_id: int, codes: list[str],
+                   reason: str) -> None:
+    """`merge_items` with the items to merge named by their 档号 (as archivists write them)."""
+    ids = []
+    with archive.session() as s:
+        for code in codes:
+            found = s.scalar(select(ArchiveItem.id).where(ArchiveItem.archival_code == code.strip()))
+            if found is None:
+                raise NotFound(f"档号“{code}”不存在。/ No item has the code {code!r}.")
+            ids.append(found)
+    merge_items(archive, user, item_id, ids, reason)
 
 
 def arrange_pages(archive: Archive, user: User, item_id: int, order: list[int],
@@ -230,8 +243,8 @@ def arrange_pages(archive: Archive, user: User, item_id: int, order: list[int],
             changes["order"] = [sorted(order), list(order)]
         turned = [by_n[n] for n, t in sorted(turns.items()) if (by_n[n].turn or 0) != t]
         if turned:
-            changes["turn"] = [{n: by_n[n].turn or 0 for n in turns if by_n[n] in turned},
-                               {n: turns[n] for n in turns if by_n[n] in turned}]
+            changes["turn"] = [[f"{p.n}:{p.turn or 0}°" for p in turned],
+                               [f"{p.n}:{turns[p.n]}°" for p in turned]]
         was_blank = {p.n for p in pages if p.blank}
         if was_blank != blanks:
             changes["blank"] = [sorted(was_blank), sorted(blanks)]

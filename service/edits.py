@@ -106,6 +106,16 @@ FIELDS: dict[str, Field] = {
 }
 
 
+#: Labels of what an arrangement records in the history (beside the fields').
+ARRANGE_LABELS = {"pages": "页码", "new_items": "拆出新件", "split_from": "拆自", "merged": "并入本件",
+                  "merged_into": "已并入", "order": "页序", "turn": "旋转", "blank": "空白页"}
+
+
+def change_labels() -> dict[str, str]:
+    """The Chinese label of every key a change records (the web translates them)."""
+    return {**{k: f.label for k, f in FIELDS.items()}, **ARRANGE_LABELS}
+
+
 def field_values(item: ArchiveItem) -> dict[str, str]:
     """The item's editable fields as the form shows them (and the history records them)."""
     out: dict[str, str] = {}

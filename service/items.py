@@ -168,9 +168,21 @@ def downloadable_file(session: Session, user: User | None, item_id: int,
         raise PermissionDenied("机密档案只能在阅览室屏幕上查阅，不能下载。/ "
                                "Confidential items may be read on screen only, not downloaded.")
     f = session.get(StoredFile, file_id)
-    if f is None or f.item_id != item.id:
+    if f is None or f not in source_files(item) and f.role == "original":
+        raise NotFound(f"文件 {file_id} 不存在。/ File {file_id} does not exist.")
+    if f.role != "original" and f.item_id != item.id:
         raise NotFound(f"文件 {file_id} 不存在。/ File {file_id} does not exist.")
     return f
+
+
+def source_files(item: ArchiveItem) -> list[StoredFile]:
+    """The originals the item's pages are drawn from: its own, and after a split or merge
+    those of the item the pages came from (never copied, never altered)."""
+    out = [f for f in item.files if f.role == "original"]
+    for p in item.pages:
+        if p.file not in out:
+            out.append(p.file)
+    return out
 
 
 def masked_download(archive: Archive, user: User | None, f: StoredFile) -> bytes | None:

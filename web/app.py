@@ -33,6 +33,7 @@ from storage import StorageError, StorageFull
 
 from . import ctx
 from .api import bp as api_bp
+from .arrange import bp as arrange_bp
 from .auth import bp as auth_bp
 from .customers import bp as customers_bp
 from .desk import bp as desk_bp
@@ -147,8 +148,8 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         flash(_("请先登录。"), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    for bp in (auth_bp, search_bp, items_bp, upload_bp, imports_bp, shelves_bp, customers_bp,
-               reports_bp, desk_bp, api_bp):
+    for bp in (auth_bp, search_bp, items_bp, arrange_bp, upload_bp, imports_bp, shelves_bp,
+               customers_bp, reports_bp, desk_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 

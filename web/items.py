@@ -21,7 +21,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from service import repairs
-from service.access import can_download, can_repair_files, handling
+from service.access import can_download, can_edit_item, can_repair_files, handling
+from service.arrange import counted_pages
+from service.edits import change_labels, history
 from service.errors import DanganError, InvalidInput, PermissionDenied
 from service.items import (
     downloadable_file,
@@ -30,6 +32,7 @@ from service.items import (
     masked_download,
     pages_with_matches,
     record_access,
+    source_files,
     text_segments,
     visible_item,
 )
@@ -58,7 +61,7 @@ def show(item_id: int) -> ResponseReturnValue:
     page = get_page(item, n) if item.pages else None
     boxes = hit_boxes(page, q, user) if page is not None and page.status == PageStatus.DONE else []
     segments = text_segments(text_for(user, page.text) if page else None, q)
-    originals = [f for f in item.files if f.role == "original"]
+    originals = source_files(item)
     pdf = next((f for f in item.files if f.role == "searchable_pdf" and f.status == FileStatus.STORED),
                None)
     record_access(s, user, "view", item, {"page": n})
@@ -69,7 +72,9 @@ def show(item_id: int) -> ResponseReturnValue:
         may_download=can_download(user, item), sections=section_names(),
         retention_label=retention_label, status_label=status_label,
         problems=repairs.file_problems(item), may_repair=can_repair_files(user, item),
-        paper=paper_side(s, item), scans=electronic_side(item), conditions=list(PaperCondition))
+        paper=paper_side(s, item), scans=electronic_side(item), conditions=list(PaperCondition),
+        may_edit=can_edit_item(user, item), changes=history(s, item.id),
+        change_labels=change_labels(), counted=counted_pages(item))
     # The page carries the text: screen-only items are not kept in the browser's cache.
     return html, {} if handling(item).cache else {"Cache-Control": "private, no-store"}
 

@@ -75,6 +75,12 @@ def location_label(path: str | None) -> str:
     return _("%(path)s/盒 %(box)s", path=where, box=parts["box"]) if parts.get("box") else where
 
 
+def change_kind_label(kind: str) -> str:
+    """The kind of a recorded change of an item (service.models.ItemChange.kind)."""
+    return {"edit": _("修改著录"), "split": _("拆分"), "merge": _("合并"),
+            "arrange": _("页面整理")}.get(kind, kind)
+
+
 def note_label(note: str | None) -> str:
     """A move note: the system's own notes are "中文 / English", typed ones stay as typed."""
     return localize(note) if note else ""
@@ -113,4 +119,5 @@ LABELS = {"secrecy_label": secrecy_label, "role_label": role_label, "kind_label"
           "grade_label": grade_label, "category_label": category_label, "shelf_path": shelf_path,
           "location_label": location_label, "note_label": note_label,
           "discrepancy_label": discrepancy_label, "check_reason_label": check_reason_label,
-          "result_label": result_label, "condition_label": condition_label}
+          "result_label": result_label, "condition_label": condition_label,
+          "change_kind_label": change_kind_label}

@@ -1,0 +1,135 @@
+"""An item's record edited and its pages arranged from the browser: the views parse the
+forms, call service.edits / service.arrange and render (the rules live there)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from service.access import require_edit_item
+from service.arrange import TURNS, arrange_pages, counted_pages, merge_by_codes, split_item
+from service.edits import FIELDS, apply_change, field_values
+from service.errors import DanganError, InvalidInput, PermissionDenied
+from service.items import visible_item
+from service.vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
+
+from .ctx import archive, db, localize, me
+
+bp = Blueprint("arrange", __name__)
+
+
+def _editable(item_id: int):  # type: ignore[no-untyped-def]  # an ArchiveItem
+    item = visible_item(db(), me(), item_id)
+    require_edit_item(me(), item)
+    return item
+
+
+def _edit_form(item_id: int, values: dict[str, str] | None = None, error: str | None = None,
+               reason: str = "", status: int = 200) -> ResponseReturnValue:
+    item = _editable(item_id)
+    return render_template("item_edit.html", item=item, fields=FIELDS,
+                           values=values or field_values(item), error=error, reason=reason,
+                           secrecy_levels=SECRECY_LEVELS, sections=CUSTOMER_SECTIONS), status
+
+
+@bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(item_id: int) -> ResponseReturnValue:
+    if request.method == "GET":
+        return _edit_form(item_id)
+    f = request.form
+    values = {key: f.get(key) for key in FIELDS if key in f}
+    try:
+        apply_change(db(), me(), item_id, values, f.get("reason", ""))
+        db().commit()
+    except DanganError as exc:
+        db().rollback()
+        if isinstance(exc, PermissionDenied):
+            raise
+        return _edit_form(item_id, {k: v or "" for k, v in values.items()},
+                          localize(exc.message), f.get("reason", ""), 400)
+    flash(_("著录已修改，修改记录已保存。"), "success")
+    return redirect(url_for("items.show", item_id=item_id) + "#history")
+
+
+def _arrange_view(item_id: int, error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    item = _editable(item_id)
+    return render_template("arrange.html", item=item, turns=TURNS, error=error,
+                           counted=counted_pages(item), form=request.form), status
+
+
+@bp.route("/items/<int:item_id>/arrange")
+@login_required
+def arrange(item_id: int) -> ResponseReturnValue:
+    return _arrange_view(item_id)
+
+
+def _act(item_id: int, action, done: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    """Run one arrangement; a refusal is shown on the arrange page, not as an error page."""
+    _editable(item_id)
+    try:
+        result = action()
+    except DanganError as exc:
+        db().rollback()
+        if isinstance(exc, PermissionDenied):
+            raise
+        return _arrange_view(item_id, localize(exc.message), 400)
+    flash(done, "success")
+    return redirect(result or url_for("items.show", item_id=item_id) + "#history")
+
+
+def _int(raw: str | None, what: str) -> int:
+    raw = (raw or "").strip()
+    if not raw.isdigit():
+        raise InvalidInput(f"{what}应为整数。/ {what}: a whole number is needed.")
+    return int(raw)
+
+
+@bp.route("/items/<int:item_id>/arrange", methods=["POST"])
+@login_required
+def arrange_post(item_id: int) -> ResponseReturnValue:
+    f = request.form
+
+    def run() -> None:
+        item = _editable(item_id)
+        pos = {p.n: _int(f.get(f"pos-{p.n}", str(p.n)), f"第 {p.n} 页的新位置") for p in item.pages}
+        order = sorted(pos, key=lambda n: (pos[n], n))
+        turns = {p.n: _int(f.get(f"turn-{p.n}", "0"), f"第 {p.n} 页的旋转角度")
+                 for p in item.pages}
+        blanks = {_int(v, "空白页") for v in f.getlist("blank")}
+        db().rollback()  # the service works in its own transaction
+        arrange_pages(archive(), me(), item_id, order, turns, blanks, f.get("reason", ""))
+
+    return _act(item_id, run, _("页面整理已保存。"))
+
+
+@bp.route("/items/<int:item_id>/split", methods=["POST"])
+@login_required
+def split(item_id: int) -> ResponseReturnValue:
+    f = request.form
+    titles = [t.strip() for t in (f.get("titles") or "").splitlines()]
+
+    def run() -> str:
+        db().rollback()
+        ids = split_item(archive(), me(), item_id, f.get("ranges", ""), titles,
+                         f.get("reason", ""))
+        flash(_("已拆分为 %(n)s 件。", n=len(ids)), "info")
+        return url_for("items.show", item_id=item_id) + "#history"
+
+    return _act(item_id, run, _("拆分完成，新档案件已登记。"))
+
+
+@bp.route("/items/<int:item_id>/merge", methods=["POST"])
+@login_required
+def merge(item_id: int) -> ResponseReturnValue:
+    f = request.form
+    codes = [c for c in (f.get("codes") or "").replace("，", ",").replace(",", "\n").split()
+             if c.strip()]
+
+    def run() -> None:
+        db().rollback()
+        merge_by_codes(archive(), me(), item_id, codes, f.get("reason", ""))
+
+    return _act(item_id, run, _("合并完成。"))
