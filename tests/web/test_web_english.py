@@ -68,6 +68,11 @@ def world(archive):
         failed.status_reason = "scan.webp: 图像数据已损坏。/ The image data is corrupt."
         page = s.scalar(select(Page).where(Page.item_id == ids["failed"]))
         page.status, page.error = "failed", "图像数据已损坏。/ The image data is corrupt."
+    from service.edits import apply_change
+
+    with archive.session() as s:  # a change in the item's history (labels and kinds shown)
+        apply_change(s, s.scalar(select(User).where(User.username == "arc")), ids["ready"],
+                     {"remarks": "盘点", "paper_pages": "2"}, "盘点")
     return {"ids": ids, "shelf": shelf_id, "room": room_id}
 
 
@@ -80,7 +85,8 @@ def _pages(world) -> list[str]:
         "/boxes/BOX-EN-1/label", "/customers", "/customers/KH-202405001",
         f"/items/{ids['ready']}", f"/items/{ids['ready']}?q=合同", f"/items/{ids['confidential']}",
         f"/items/{ids['failed']}", "/account/token", "/account/password", "/items/999999",
-        "/no-such-page", "/reports/two-set",
+        "/no-such-page", "/reports/two-set", f"/items/{ids['ready']}/edit",
+        f"/items/{ids['ready']}/arrange",
     ]
 
 
