@@ -18,7 +18,8 @@ from .access import (
     can_view,
     require_manage,
 )
-from .catalogue import create_customer, visible_customer
+from .audit import record
+from .catalogue import create_customer, get_customer, update_customer, visible_customer
 from .db import is_row_id
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .locations import (
@@ -255,7 +256,8 @@ def customer_file(session: Session, user: User | None, number: str) -> CustomerF
 
 def register_customer(session: Session, user: User | None, number: str, name: str, *,
                       kind: str, grade: str, industry: str | None, contacts: str | None,
-                      owner_username: str | None, department: str | None) -> Customer:
+                      owner_username: str | None, department: str | None,
+                      phone: str | None = None, address: str | None = None) -> Customer:
     require_manage(user)
     if not (name or "").strip():
         raise InvalidInput("客户名称不能为空。/ The customer name must not be empty.")
@@ -265,7 +267,22 @@ def register_customer(session: Session, user: User | None, number: str, name: st
     return create_customer(session, number.strip(), name.strip(), kind=kind, grade=grade,
                            industry=(industry or "").strip() or None,
                            contacts=(contacts or "").strip() or None, owner=owner,
-                           department=(department or "").strip() or None)
+                           department=(department or "").strip() or None,
+                           phone=(phone or "").strip() or None,
+                           address=(address or "").strip() or None)
+
+
+def edit_customer(session: Session, user: User | None, number: str,
+                  values: dict[str, str | None], owner_username: str | None) -> Customer:
+    """Change a customer's record (客户档案登记); the change is audited with previous values."""
+    require_manage(user)
+    owner = get_user(session, owner_username.strip()) if owner_username else None
+    changes = update_customer(session, number, values, owner)
+    if not changes:
+        raise InvalidInput("没有字段被修改。/ Nothing was changed.")
+    record(session, user.username if user else "cli", "customer.edit", f"customer:{number}",
+           {"changes": changes})
+    return get_customer(session, number)
 
 
 def list_users(session: Session) -> list[User]:

@@ -97,27 +97,61 @@ def get_customer(session: Session, number: str) -> Customer:
     return cust
 
 
-def create_customer(session: Session, number: str, name: str, *, kind: str = "企业",
-                    grade: str = "普通", industry: str | None = None,
-                    contacts: str | None = None, owner: User | None = None,
-                    department: str | None = None) -> Customer:
-    validate_customer_number(number)
+def _check_customer(name: str, kind: str, grade: str, texts: dict[str, str | None]) -> None:
+    """The one check of a customer's fields, for registering and for editing."""
     if not (name or "").strip():
         raise InvalidInput("客户名称不能为空。/ The customer name must not be empty.")
-    for column, value, label in ((Customer.name, name, "客户名称"),
-                                 (Customer.industry, industry, "行业"),
-                                 (Customer.contacts, contacts, "联系人"),
-                                 (Customer.department, department, "部门")):
-        check_text(column, value, label)
+    labels = {"name": "客户名称", "industry": "行业", "contacts": "联系人", "phone": "电话",
+              "address": "地址", "department": "部门"}
+    for key, value in {"name": name, **texts}.items():
+        check_text(getattr(Customer, key), value, labels[key])
     if kind not in CUSTOMER_KINDS:
         raise InvalidInput(f"客户类型应为 {'/'.join(CUSTOMER_KINDS)}。/ Customer type must be 企业 or 个人.")
     if grade not in CUSTOMER_GRADES:
         raise InvalidInput(f"客户等级应为 {'/'.join(CUSTOMER_GRADES)}。/ Unknown customer grade.")
+
+
+def create_customer(session: Session, number: str, name: str, *, kind: str = "企业",
+                    grade: str = "普通", industry: str | None = None,
+                    contacts: str | None = None, owner: User | None = None,
+                    department: str | None = None, phone: str | None = None,
+                    address: str | None = None) -> Customer:
+    validate_customer_number(number)
+    _check_customer(name, kind, grade, {"industry": industry, "contacts": contacts,
+                                        "phone": phone, "address": address,
+                                        "department": department})
     if session.scalar(select(Customer).where(Customer.number == number)):
         raise Conflict(f"客户编号“{number}”已存在。/ Customer {number!r} already exists.")
     cust = Customer(number=number, name=name, kind=kind, grade=grade, industry=industry,
-                    contacts=contacts, owner_id=owner.id if owner else None,
+                    contacts=contacts, phone=phone, address=address,
+                    owner_id=owner.id if owner else None,
                     department=department or (owner.department if owner else None))
     session.add(cust)
     session.flush()
     return cust
+
+
+#: The customer fields an edit may change (the number, part of every reference, stays).
+CUSTOMER_FIELDS = ("name", "kind", "grade", "industry", "contacts", "phone", "address",
+                   "department")
+
+
+def update_customer(session: Session, number: str, values: dict[str, str | None],
+                    owner: User | None) -> dict[str, list]:
+    """Change a customer's fields; returns each changed field's [previous, new] value."""
+    cust = get_customer(session, number)
+    new = {k: getattr(cust, k) for k in CUSTOMER_FIELDS}
+    new.update({k: ((v or "").strip() or None) for k, v in values.items() if k in CUSTOMER_FIELDS})
+    _check_customer(new["name"] or "", new["kind"] or "", new["grade"] or "",
+                    {k: new[k] for k in CUSTOMER_FIELDS if k not in ("name", "kind", "grade")})
+    changes: dict[str, list] = {}
+    for k in CUSTOMER_FIELDS:
+        if getattr(cust, k) != new[k]:
+            changes[k] = [getattr(cust, k), new[k]]
+            setattr(cust, k, new[k])
+    owner_id = owner.id if owner else None
+    if cust.owner_id != owner_id:
+        changes["owner_id"] = [cust.owner_id, owner_id]
+        cust.owner_id = owner_id
+    session.flush()
+    return changes

@@ -22,6 +22,8 @@ from service.access import (
     can_cross_check,
     can_handle_rescans,
     can_manage_locations,
+    can_manage_scheme,
+    can_manage_users,
     can_read_two_set_report,
 )
 from service.archive import Archive
@@ -32,6 +34,7 @@ from service.users import PASSWORD_CHANGE_FIRST
 from storage import StorageError, StorageFull
 
 from . import ctx
+from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .arrange import bp as arrange_bp
 from .auth import bp as auth_bp
@@ -149,7 +152,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     for bp in (auth_bp, search_bp, items_bp, arrange_bp, upload_bp, imports_bp, shelves_bp,
-               customers_bp, reports_bp, desk_bp, api_bp):
+               customers_bp, reports_bp, desk_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
@@ -183,7 +186,9 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     @app.context_processor
     def globals_() -> dict[str, Any]:
         return {"LANGUAGES": ctx.LANGUAGES, "current_lang": ctx.lang(), "me": ctx.me(),
-                "can_manage": can_manage_locations(ctx.me()), "safe_snippet": ctx.safe_snippet,
+                "can_manage": can_manage_locations(ctx.me()),
+                "can_manage_users": can_manage_users(ctx.me()),
+                "can_manage_scheme": can_manage_scheme(ctx.me()), "safe_snippet": ctx.safe_snippet,
                 # None is the command line's operator to the service: never an anonymous visitor
                 "can_report": ctx.me() is not None and can_read_two_set_report(ctx.me()),
                 "can_desk": can_cross_check(ctx.me()) or can_handle_rescans(ctx.me()),

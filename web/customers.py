@@ -7,14 +7,17 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from service.access import require_manage
 from service.browse import (
     customer_file,
+    edit_customer,
     item_counts_by_customer,
     list_customers,
     list_users,
     register_customer,
 )
-from service.errors import DanganError
+from service.catalogue import CUSTOMER_FIELDS, get_customer
+from service.errors import DanganError, PermissionDenied
 from service.vocab import CUSTOMER_GRADES, CUSTOMER_KINDS
 
 from .ctx import db, me, tr
@@ -48,7 +51,7 @@ def new() -> ResponseReturnValue:
             db(), me(), f.get("number", ""), f.get("name", ""), kind=f.get("kind", "企业"),
             grade=f.get("grade", "普通"), industry=f.get("industry"), contacts=f.get("contacts"),
             owner_username=(f.get("owner") or "").strip() or None,
-            department=f.get("department"))
+            department=f.get("department"), phone=f.get("phone"), address=f.get("address"))
         db().commit()
     except DanganError as exc:
         db().rollback()
@@ -64,3 +67,34 @@ def show(number: str) -> ResponseReturnValue:
     names = section_names()
     sections = [(code, names.get(code, name), items) for code, name, items in cf.sections]
     return render_template("customer.html", cf=cf, sections=sections, status_label=status_label)
+
+
+def _edit_form(number: str, error: str | None = None, values: dict | None = None,
+               status: int = 200) -> ResponseReturnValue:
+    require_manage(me())
+    cust = get_customer(db(), number)
+    owner = next((u for u in list_users(db()) if u.id == cust.owner_id), None)
+    current = {k: getattr(cust, k) or "" for k in CUSTOMER_FIELDS}
+    current["owner"] = owner.username if owner else ""
+    return render_template("customer_edit.html", c=cust, values=values or current,
+                           kinds=CUSTOMER_KINDS, grades=CUSTOMER_GRADES, users=list_users(db()),
+                           error=error), status
+
+
+@bp.route("/customers/<number>/edit", methods=["GET", "POST"])
+@login_required
+def edit(number: str) -> ResponseReturnValue:
+    if request.method == "GET":
+        return _edit_form(number)
+    f = request.form
+    try:
+        edit_customer(db(), me(), number, {k: f.get(k) for k in CUSTOMER_FIELDS if k in f},
+                      (f.get("owner") or "").strip() or None)
+        db().commit()
+    except PermissionDenied:
+        raise
+    except DanganError as exc:
+        db().rollback()
+        return _edit_form(number, localize(exc.message), f.to_dict(), 400)
+    flash(_("已保存客户 %(number)s。", number=number), "success")
+    return redirect(url_for("customers.show", number=number))
