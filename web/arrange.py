@@ -113,9 +113,7 @@ def split(item_id: int) -> ResponseReturnValue:
 
     def run() -> str:
         db().rollback()
-        ids = split_item(archive(), me(), item_id, f.get("ranges", ""), titles,
-                         f.get("reason", ""))
-        flash(_("已拆分为 %(n)s 件。", n=len(ids)), "info")
+        split_item(archive(), me(), item_id, f.get("ranges", ""), titles, f.get("reason", ""))
         return url_for("items.show", item_id=item_id) + "#history"
 
     return _act(item_id, run, _("拆分完成，新档案件已登记。"))
