@@ -220,8 +220,7 @@ def can_edit_item(user: User | None, item: ArchiveItem) -> bool:
 
 def require_edit_item(user: User | None, item: ArchiveItem) -> None:
     if not can_edit_item(user, item):
-        raise PermissionDenied("只有档案管理员可以修改档案著录或整理页面。/ Only archivists may "
-                               "edit an item's record or arrange its pages.")
+        raise PermissionDenied(N_("只有档案管理员可以修改档案著录或整理页面。"))
 
 
 #: Who keeps the user accounts, and the fonds and categories the 档号 is built from.
@@ -235,7 +234,7 @@ def can_manage_users(user: User | None) -> bool:
 
 def require_manage_users(user: User | None) -> None:
     if not can_manage_users(user):
-        raise PermissionDenied("只有系统管理员可以管理用户。/ Only administrators may manage users.")
+        raise PermissionDenied(N_("只有系统管理员可以管理用户。"))
 
 
 def can_manage_scheme(user: User | None) -> bool:
@@ -245,8 +244,7 @@ def can_manage_scheme(user: User | None) -> bool:
 
 def require_manage_scheme(user: User | None) -> None:
     if not can_manage_scheme(user):
-        raise PermissionDenied("只有档案馆长和系统管理员可以维护全宗和门类。/ Only archive "
-                               "managers and administrators may keep fonds and categories.")
+        raise PermissionDenied(N_("只有档案室主任和系统管理员可以维护全宗和门类。"))
 
 
 def require_view(user: User | None, item: ArchiveItem) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .access import require_manage_users
 from .audit import record
-from .errors import InvalidInput
+from .errors import N_, InvalidInput, Listing
 from .fields import check_text
 from .models import User
 from .users import create_user, end_sessions, generate_password, get_user, set_password
@@ -50,9 +50,10 @@ def update_account(session: Session, actor: User | None, username: str, *, role:
     require_manage_users(actor)
     user = get_user(session, username)
     if role not in ROLES:
-        raise InvalidInput(f"角色“{role}”无效，可选：{'、'.join(ROLES)}。/ Unknown role {role!r}.")
+        raise InvalidInput(N_("角色“%(role)s”无效，可选：%(choices)s。"), role=role,
+                           choices=Listing(tuple(ROLES)))
     if actor is not None and user.id == actor.id and role != user.role:
-        raise InvalidInput("不能修改自己的角色。/ You cannot change your own role.")
+        raise InvalidInput(N_("不能修改自己的角色。"))
     before = {"role": user.role, "department": user.department,
               "display_name": user.display_name}
     user.role = role
@@ -72,7 +73,7 @@ def set_active(session: Session, actor: User | None, username: str, active: bool
     require_manage_users(actor)
     user = get_user(session, username)
     if actor is not None and user.id == actor.id and not active:
-        raise InvalidInput("不能停用自己的账户。/ You cannot disable your own account.")
+        raise InvalidInput(N_("不能停用自己的账户。"))
     user.active = active
     if not active:
         end_sessions(user)

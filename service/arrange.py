@@ -22,7 +22,7 @@ from .access import require_edit_item
 from .archive import Archive
 from .codes import allocate, format_code
 from .edits import log_change
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import N_, Conflict, InvalidInput, NotFound
 from .fields import check_text
 from .indexing import write_item
 from .items import get_item
@@ -48,41 +48,34 @@ def parse_ranges(text: str, total: int) -> list[tuple[int, int]]:
     for part in parts:
         m = _RANGE.match(part)
         if m is None:
-            raise InvalidInput(f"页码范围“{part}”无效，请写成如 1-3, 4-10。/ Invalid page range "
-                               f"{part!r}: write e.g. 1-3, 4-10.")
+            raise InvalidInput(N_("页码范围“%(part)s”无效，请写成如 1-3, 4-10。"), part=part)
         a = int(m.group(1))
         b = int(m.group(2) or a)
         ranges.append((a, b))
     expected = 1
     for a, b in ranges:
         if a != expected or b < a or b > total:
-            raise InvalidInput(
-                f"页码范围应从第 1 页起依次相接、不重叠，直到第 {total} 页（问题在 {a}-{b}）。/ "
-                f"The ranges must run from page 1 to page {total}, each starting where the "
-                f"last ended, without overlap (see {a}-{b}).")
+            raise InvalidInput(N_("页码范围应从第 1 页起依次相接、不重叠，直到第 %(total)s 页"
+                                  "（问题在 %(a)s-%(b)s）。"), total=total, a=a, b=b)
         expected = b + 1
     if expected != total + 1:
-        raise InvalidInput(f"页码范围没有覆盖到第 {total} 页。/ The ranges do not reach page "
-                           f"{total}.")
+        raise InvalidInput(N_("页码范围没有覆盖到第 %(total)s 页。"), total=total)
     if len(ranges) < 2:
-        raise InvalidInput("拆分至少需要两个页码范围。/ A split needs at least two ranges.")
+        raise InvalidInput(N_("拆分至少需要两个页码范围。"))
     return ranges
 
 
 def _settled(item: ArchiveItem) -> None:
     if any(p.status in OPEN_PAGE_STATUSES for p in item.pages):
-        raise Conflict(f"{item.archival_code} 仍在识别中，请等识别完成后再整理。/ "
-                       f"{item.archival_code} is still being read; arrange it when it has "
-                       "finished.")
+        raise Conflict(N_("%(code)s 仍在识别中，请等识别完成后再整理。"), code=item.archival_code)
     if item.status == ItemStatus.MERGED:
-        raise Conflict(f"{item.archival_code} 已并入其他档案件。/ {item.archival_code} was "
-                       "merged into another item.")
+        raise Conflict(N_("%(code)s 已并入其他档案件。"), code=item.archival_code)
 
 
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("请填写整理原因。/ Give the reason for the arrangement.")
+        raise InvalidInput(N_("请填写整理原因。"))
     check_text(Page.error, reason, "整理原因")
     return reason
 
@@ -161,7 +154,7 @@ def merge_items(archive: Archive, user: User, item_id: int, other_ids: list[int]
     reason = _reason(reason)
     others = [i for i in dict.fromkeys(other_ids) if i != item_id]
     if not others:
-        raise InvalidInput("请给出要并入的档案件。/ Name the items to merge into this one.")
+        raise InvalidInput(N_("请给出要并入的档案件。"))
     with archive.session() as s:
         item = get_item(s, item_id)
         require_edit_item(user, item)
@@ -176,9 +169,9 @@ def merge_items(archive: Archive, user: User, item_id: int, other_ids: list[int]
                     other.org_code, other.secrecy) != (item.fonds_id, item.category_id,
                                                        item.year, item.retention,
                                                        item.org_code, item.secrecy):
-                raise Conflict(f"{other.archival_code} 与 {item.archival_code} 的全宗、门类、年度、"
-                               "保管期限、机构或密级不同，不能合并。/ Only items of the same fonds, "
-                               "category, year, retention, organisation and secrecy merge.")
+                raise Conflict(N_("%(other)s 与 %(code)s 的全宗、门类、年度、保管期限、机构或密级"
+                                  "不同，不能合并。"), other=other.archival_code,
+                               code=item.archival_code)
             moved = list(other.pages)
             for p in moved:
                 p.item_id = item.id
@@ -211,7 +204,7 @@ def merge_by_codes(archive: Archive, user: User, item_id: int, codes: list[str],
         for code in codes:
             found = s.scalar(select(ArchiveItem.id).where(ArchiveItem.archival_code == code.strip()))
             if found is None:
-                raise NotFound(f"档号“{code}”不存在。/ No item has the code {code!r}.")
+                raise NotFound(N_("档号“%(code)s”不存在。"), code=code)
             ids.append(found)
     merge_items(archive, user, item_id, ids, reason)
 
@@ -230,14 +223,12 @@ def arrange_pages(archive: Archive, user: User, item_id: int, order: list[int],
         pages = list(item.pages)
         by_n = {p.n: p for p in pages}
         if sorted(order) != sorted(by_n):
-            raise InvalidInput(f"页序应列出第 1 到第 {len(pages)} 页各一次。/ The order must list "
-                               f"pages 1 to {len(pages)} once each.")
+            raise InvalidInput(N_("页序应列出第 1 到第 %(n)s 页各一次。"), n=len(pages))
         for n, turn in turns.items():
             if n not in by_n or turn not in TURNS:
-                raise InvalidInput(f"第 {n} 页的旋转角度无效（可选 0、90、180、270）。/ Invalid "
-                                   f"turn for page {n} (0, 90, 180 or 270).")
+                raise InvalidInput(N_("第 %(n)s 页的旋转角度无效（可选 0、90、180、270）。"), n=n)
         if blanks - set(by_n):
-            raise InvalidInput("空白页页码不在本件中。/ A blank page number is not in the item.")
+            raise InvalidInput(N_("空白页页码不在本件中。"))
         changes: dict[str, list] = {}
         if order != sorted(order):
             changes["order"] = [sorted(order), list(order)]
@@ -249,7 +240,7 @@ def arrange_pages(archive: Archive, user: User, item_id: int, order: list[int],
         if was_blank != blanks:
             changes["blank"] = [sorted(was_blank), sorted(blanks)]
         if not changes:
-            raise InvalidInput("页面整理没有变化。/ Nothing was changed.")
+            raise InvalidInput(N_("页面整理没有变化。"))
         for p in pages:
             p.blank = p.n in blanks
         for p in turned:

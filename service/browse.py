@@ -21,6 +21,7 @@ from .access import (
 from .audit import record
 from .catalogue import create_customer, get_customer, update_customer, visible_customer
 from .db import is_row_id
+from .edits import NOTHING_CHANGED
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .locations import (
     BoxContents,
@@ -279,7 +280,7 @@ def edit_customer(session: Session, user: User | None, number: str,
     owner = get_user(session, owner_username.strip()) if owner_username else None
     changes = update_customer(session, number, values, owner)
     if not changes:
-        raise InvalidInput("没有字段被修改。/ Nothing was changed.")
+        raise InvalidInput(NOTHING_CHANGED)
     record(session, user.username if user else "cli", "customer.edit", f"customer:{number}",
            {"changes": changes})
     return get_customer(session, number)

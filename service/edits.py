@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from .access import require_edit_item, require_register
 from .audit import record
 from .catalogue import visible_customer
-from .errors import InvalidInput
+from .errors import N_, InvalidInput, Listing, Message
 from .fields import check_text
 from .ingest import MAX_PAPER_PAGES, check_doc_date
 from .items import get_item
@@ -32,7 +32,7 @@ def _text(label: str, column: Any, required: bool = False) -> Callable[..., Any]
     def parse(_s: Session, _u: User, _item: ArchiveItem, raw: str) -> str | None:
         value = raw.strip()
         if required and not value:
-            raise InvalidInput(f"{label}不能为空。/ The field {column.key} must not be empty.")
+            raise InvalidInput(N_("%(field)s不能为空。"), field=Message(label))
         check_text(column, value, label)
         return value or None
     return parse
@@ -45,8 +45,7 @@ def _date(_s: Session, _u: User, item: ArchiveItem, raw: str) -> date | None:
     try:
         value = date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"日期“{raw}”无效，格式为 YYYY-MM-DD。/ Invalid date {raw!r}: use "
-                           "YYYY-MM-DD.") from None
+        raise InvalidInput(N_("日期“%(value)s”无效，格式为 YYYY-MM-DD。"), value=raw) from None
     check_doc_date(value, item.year)
     return value
 
@@ -54,8 +53,8 @@ def _date(_s: Session, _u: User, item: ArchiveItem, raw: str) -> date | None:
 def _secrecy(_s: Session, user: User, _item: ArchiveItem, raw: str) -> str:
     value = raw.strip()
     if value not in SECRECY_LEVELS:
-        raise InvalidInput(f"密级“{value}”无效，可选：{'、'.join(SECRECY_LEVELS)}。/ "
-                           f"Unknown secrecy {value!r}.")
+        raise InvalidInput(N_("密级“%(value)s”无效，可选：%(choices)s。"), value=value,
+                           choices=Listing(SECRECY_LEVELS))
     require_register(user, value)  # the editor must still be able to open the item
     return value
 
@@ -65,16 +64,15 @@ def _pages(_s: Session, _u: User, _item: ArchiveItem, raw: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or int(raw) > MAX_PAPER_PAGES:
-        raise InvalidInput(f"纸质页数应为 0 到 {MAX_PAPER_PAGES} 的整数。/ The paper page count "
-                           f"must be a whole number from 0 to {MAX_PAPER_PAGES}.")
+        raise InvalidInput(N_("纸质页数应为 0 到 %(max)s 的整数。"), max=MAX_PAPER_PAGES)
     return int(raw)
 
 
 def _section(_s: Session, _u: User, _item: ArchiveItem, raw: str) -> str | None:
     value = raw.strip() or None
     if value is not None and value not in CUSTOMER_SECTIONS:
-        raise InvalidInput(f"客户档案分类无效，可选：{', '.join(CUSTOMER_SECTIONS)}。/ "
-                           "Unknown customer file section.")
+        raise InvalidInput(N_("客户档案分类无效，可选：%(choices)s。"),
+                           choices=Listing(tuple(CUSTOMER_SECTIONS)))
     return value
 
 
@@ -91,6 +89,8 @@ class Field:
     label: str
     parse: Callable[[Session, User, ArchiveItem, str], Any]
 
+
+NOTHING_CHANGED = N_("没有字段被修改。")
 
 #: The editable fields, in the form's order (keys are the form's and the history's names).
 FIELDS: dict[str, Field] = {
@@ -136,12 +136,11 @@ def apply_change(session: Session, user: User, item_id: int, values: Mapping[str
     require_edit_item(user, item)
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("请填写修改原因。/ Give the reason for the change.")
+        raise InvalidInput(N_("请填写修改原因。"))
     check_text(ItemChange.reason, reason, "修改原因")
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
-        raise InvalidInput(f"不能修改这些字段：{'、'.join(unknown)}。/ These fields cannot be "
-                           f"edited: {', '.join(unknown)}.")
+        raise InvalidInput(N_("不能修改这些字段：%(fields)s。"), fields=Listing(tuple(unknown)))
     before = field_values(item)
     parsed = {key: FIELDS[key].parse(session, user, item, raw or "")
               for key, raw in values.items() if raw is not None}
@@ -152,7 +151,7 @@ def apply_change(session: Session, user: User, item_id: int, values: Mapping[str
     after = field_values(item)
     changes = {k: [before[k], after[k]] for k in parsed if before[k] != after[k]}
     if not changes:
-        raise InvalidInput("没有字段被修改。/ Nothing was changed.")
+        raise InvalidInput(NOTHING_CHANGED)
     return log_change(session, user, item, "edit", changes, reason)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from .access import require_manage_scheme
 from .audit import record
 from .catalogue import create_fonds, get_fonds, list_categories, upsert_category
-from .errors import InvalidInput
+from .errors import N_, InvalidInput
 from .fields import check_text
 from .models import Category, Fonds, User
 
@@ -36,7 +36,7 @@ def rename_fonds(session: Session, actor: User | None, code: str, name: str) -> 
     require_manage_scheme(actor)
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("全宗名称不能为空。/ The fonds name must not be empty.")
+        raise InvalidInput(N_("全宗名称不能为空。"))
     check_text(Fonds.name, name, "全宗名称")
     fonds = get_fonds(session, code)
     before, fonds.name = fonds.name, name
@@ -51,7 +51,7 @@ def save_category(session: Session, actor: User | None, code: str, name: str,
     require_manage_scheme(actor)
     code, name, name_en = (code or "").strip().upper(), (name or "").strip(), (name_en or "").strip()
     if not name:
-        raise InvalidInput("门类名称不能为空。/ The category name must not be empty.")
+        raise InvalidInput(N_("门类名称不能为空。"))
     check_text(Category.name, name, "门类名称")
     check_text(Category.name_en, name_en, "英文名称")
     cat = upsert_category(session, code, name, name_en)

@@ -12,11 +12,11 @@ from flask_login import login_required
 
 from service.access import require_manage_scheme, require_manage_users
 from service.accounts import add_account, list_accounts, reset_password, set_active, update_account
-from service.errors import DanganError, PermissionDenied
+from service.errors import N_, DanganError, InvalidInput, PermissionDenied
 from service.scheme import add_fonds, categories, list_fonds, rename_fonds, save_category
 from service.vocab import ROLES
 
-from .ctx import db, localize, me
+from .ctx import db, me, tr
 
 bp = Blueprint("admin", __name__)
 
@@ -43,7 +43,7 @@ def _run(action: Callable[[], str], page: Callable[..., ResponseReturnValue],
         raise
     except DanganError as exc:
         db().rollback()
-        return page(localize(exc.message), request.form.to_dict(), 400)
+        return page(tr(exc.msg), request.form.to_dict(), 400)
     flash(done, "success")
     return redirect(target)
 
@@ -82,7 +82,7 @@ def user_action(username: str) -> ResponseReturnValue:
             pw = reset_password(db(), me(), username)
             return _("用户 %(name)s 的一次性密码：%(pw)s（首次登录须修改）。", name=username, pw=pw)
         require_manage_users(me())
-        raise DanganError("未知操作。/ Unknown action.")
+        raise InvalidInput(N_("未知操作。"))
 
     return _run(run, _users_page, url_for("admin.users"))
 

@@ -11,11 +11,11 @@ from flask_login import login_required
 from service.access import require_edit_item
 from service.arrange import TURNS, arrange_pages, counted_pages, merge_by_codes, split_item
 from service.edits import FIELDS, apply_change, field_values
-from service.errors import DanganError, InvalidInput, PermissionDenied
+from service.errors import N_, DanganError, InvalidInput, PermissionDenied
 from service.items import visible_item
 from service.vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
-from .ctx import archive, db, localize, me
+from .ctx import archive, db, me, tr
 
 bp = Blueprint("arrange", __name__)
 
@@ -49,7 +49,7 @@ def edit(item_id: int) -> ResponseReturnValue:
         if isinstance(exc, PermissionDenied):
             raise
         return _edit_form(item_id, {k: v or "" for k, v in values.items()},
-                          localize(exc.message), f.get("reason", ""), 400)
+                          tr(exc.msg), f.get("reason", ""), 400)
     flash(_("著录已修改，修改记录已保存。"), "success")
     return redirect(url_for("items.show", item_id=item_id) + "#history")
 
@@ -75,15 +75,18 @@ def _act(item_id: int, action, done: str) -> ResponseReturnValue:  # type: ignor
         db().rollback()
         if isinstance(exc, PermissionDenied):
             raise
-        return _arrange_view(item_id, localize(exc.message), 400)
+        return _arrange_view(item_id, tr(exc.msg), 400)
     flash(done, "success")
     return redirect(result or url_for("items.show", item_id=item_id) + "#history")
 
 
-def _int(raw: str | None, what: str) -> int:
+def _int(raw: str | None, n: int | None) -> int:
+    """A whole number from the form: a page's position or turn (n), or a blank page."""
     raw = (raw or "").strip()
     if not raw.isdigit():
-        raise InvalidInput(f"{what}应为整数。/ {what}: a whole number is needed.")
+        if n is None:
+            raise InvalidInput(N_("空白页页码应为整数。"))
+        raise InvalidInput(N_("第 %(n)s 页的位置和旋转角度应为整数。"), n=n)
     return int(raw)
 
 
@@ -94,11 +97,10 @@ def arrange_post(item_id: int) -> ResponseReturnValue:
 
     def run() -> None:
         item = _editable(item_id)
-        pos = {p.n: _int(f.get(f"pos-{p.n}", str(p.n)), f"第 {p.n} 页的新位置") for p in item.pages}
+        pos = {p.n: _int(f.get(f"pos-{p.n}", str(p.n)), p.n) for p in item.pages}
         order = sorted(pos, key=lambda n: (pos[n], n))
-        turns = {p.n: _int(f.get(f"turn-{p.n}", "0"), f"第 {p.n} 页的旋转角度")
-                 for p in item.pages}
-        blanks = {_int(v, "空白页") for v in f.getlist("blank")}
+        turns = {p.n: _int(f.get(f"turn-{p.n}", "0"), p.n) for p in item.pages}
+        blanks = {_int(v, None) for v in f.getlist("blank")}
         db().rollback()  # the service works in its own transaction
         arrange_pages(archive(), me(), item_id, order, turns, blanks, f.get("reason", ""))
 

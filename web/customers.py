@@ -95,6 +95,6 @@ def edit(number: str) -> ResponseReturnValue:
         raise
     except DanganError as exc:
         db().rollback()
-        return _edit_form(number, localize(exc.message), f.to_dict(), 400)
+        return _edit_form(number, tr(exc.msg), f.to_dict(), 400)
     flash(_("已保存客户 %(number)s。", number=number), "success")
     return redirect(url_for("customers.show", number=number))
