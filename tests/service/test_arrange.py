@@ -125,6 +125,8 @@ def test_order_turn_and_blank_pages(archive, tmp_path) -> None:  # type: ignore[
     assert queued == 0
     shown = _shown(archive, vid)
     assert [p["text"] for p in shown["pages"]] == ["page three", "page one", "page two"]
+    assert [(p["file_page"], p["blank"]) for p in shown["pages"]] == [(3, False), (1, False),
+                                                                       (2, True)]
     with archive.session() as s:
         item = get_item(s, vid)
         assert counted_pages(item) == 2 and [p.blank for p in item.pages] == [False, False, True]
