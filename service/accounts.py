@@ -7,8 +7,10 @@ administrator is a one-time password: the user must change it at the next sign-i
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .access import require_manage_users
 from .audit import record
@@ -24,9 +26,9 @@ def list_accounts(session: Session, actor: User | None) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def _clean(value: str | None, column: object, label: str) -> str | None:
+def _clean(value: str | None, column: InstrumentedAttribute[Any], label: str) -> str | None:
     value = (value or "").strip()
-    check_text(column, value, label)  # type: ignore[arg-type]  # an InstrumentedAttribute
+    check_text(column, value, label)
     return value or None
 
 

@@ -3,6 +3,8 @@ forms, call service.edits / service.arrange and render (the rules live there).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -13,6 +15,7 @@ from service.arrange import TURNS, arrange_pages, counted_pages, merge_by_codes,
 from service.edits import FIELDS, apply_change, field_values
 from service.errors import N_, DanganError, InvalidInput, PermissionDenied
 from service.items import visible_item
+from service.models import ArchiveItem
 from service.vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
 from .ctx import archive, db, me, tr
@@ -20,7 +23,7 @@ from .ctx import archive, db, me, tr
 bp = Blueprint("arrange", __name__)
 
 
-def _editable(item_id: int):  # type: ignore[no-untyped-def]  # an ArchiveItem
+def _editable(item_id: int) -> ArchiveItem:
     item = visible_item(db(), me(), item_id)
     require_edit_item(me(), item)
     return item
@@ -66,7 +69,7 @@ def arrange(item_id: int) -> ResponseReturnValue:
     return _arrange_view(item_id)
 
 
-def _act(item_id: int, action, done: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+def _act(item_id: int, action: Callable[[], str | None], done: str) -> ResponseReturnValue:
     """Run one arrangement; a refusal is shown on the arrange page, not as an error page."""
     _editable(item_id)
     try:

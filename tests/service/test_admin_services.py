@@ -14,12 +14,12 @@ from service.scheme import add_fonds, rename_fonds, save_category
 from service.users import authenticate, create_user, find_user
 
 
-def _u(s, name: str) -> User:  # type: ignore[no-untyped-def]
+def _u(s, name: str) -> User:
     return s.scalar(select(User).where(User.username == name))
 
 
 @pytest.fixture
-def people(archive):  # type: ignore[no-untyped-def]
+def people(archive):
     with archive.session() as s:
         create_user(s, "arc", "password-123", role="archivist")
         create_user(s, "mgr", "password-123", role="manager")
@@ -27,7 +27,7 @@ def people(archive):  # type: ignore[no-untyped-def]
     return archive
 
 
-def test_admin_creates_disables_and_resets_accounts(people) -> None:  # type: ignore[no-untyped-def]
+def test_admin_creates_disables_and_resets_accounts(people) -> None:
     with people.session() as s:
         admin = _u(s, "admin")
         user, pw = add_account(s, admin, "carol", "officer", display_name="核对员小王",
@@ -53,7 +53,7 @@ def test_admin_creates_disables_and_resets_accounts(people) -> None:  # type: ig
                 "user.update"} <= actions
 
 
-def test_account_rules(people) -> None:  # type: ignore[no-untyped-def]
+def test_account_rules(people) -> None:
     with people.session() as s:
         admin = _u(s, "admin")
         with pytest.raises(InvalidInput):
@@ -73,7 +73,7 @@ def test_account_rules(people) -> None:  # type: ignore[no-untyped-def]
                 reset_password(s, _u(s, who), "admin")
 
 
-def test_fonds_and_categories(people) -> None:  # type: ignore[no-untyped-def]
+def test_fonds_and_categories(people) -> None:
     with people.session() as s:
         add_fonds(s, _u(s, "mgr"), "j002", "分公司全宗")
         rename_fonds(s, _u(s, "admin"), "J002", "华东分公司")
@@ -94,7 +94,7 @@ def test_fonds_and_categories(people) -> None:  # type: ignore[no-untyped-def]
         assert (cat.name, cat.name_en) == ("会计档案", "Accounting")
 
 
-def test_customer_record_with_phone_address_and_owner(people) -> None:  # type: ignore[no-untyped-def]
+def test_customer_record_with_phone_address_and_owner(people) -> None:
     with people.session() as s:
         register_customer(s, _u(s, "arc"), "KH-202405001", "华东贸易", kind="企业", grade="普通",
                           industry="贸易", contacts="张三", owner_username=None, department=None,

@@ -27,12 +27,12 @@ from service.users import create_user
 from tests.queued import QueuedPages
 
 
-def _run(archive, queued: QueuedPages) -> None:  # type: ignore[no-untyped-def]
+def _run(archive, queued: QueuedPages) -> None:
     while len(queued):
         run_page(archive, queued.pop(0))
 
 
-def _user(archive, name: str, role: str) -> User:  # type: ignore[no-untyped-def]
+def _user(archive, name: str, role: str) -> User:
     with archive.session() as s:
         create_user(s, name, "password-123", role=role)
     with archive.session() as s:
@@ -41,7 +41,7 @@ def _user(archive, name: str, role: str) -> User:  # type: ignore[no-untyped-def
         return u
 
 
-def _volume(archive, tmp_path: Path, pages: list[str], title: str = "合同卷") -> int:  # type: ignore[no-untyped-def]
+def _volume(archive, tmp_path: Path, pages: list[str], title: str = "合同卷") -> int:
     """One scanned volume: a small text-layer PDF, one line per page, processed."""
     pdf = tmp_path / f"{title}.pdf"
     pdf.write_bytes(text_pdf_bytes([[t] for t in pages], media_box=(200, 100)))
@@ -52,7 +52,7 @@ def _volume(archive, tmp_path: Path, pages: list[str], title: str = "合同卷")
     return res.id
 
 
-def _shown(archive, item_id: int) -> dict:  # type: ignore[no-untyped-def]
+def _shown(archive, item_id: int) -> dict:
     with archive.session() as s:
         return item_to_json(get_item(s, item_id))
 
@@ -66,7 +66,7 @@ def test_parse_ranges_must_cover_every_page_once() -> None:
 
 
 @pytest.mark.slow
-def test_a_300_page_volume_splits_into_items_by_page_ranges(archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_300_page_volume_splits_into_items_by_page_ranges(archive, tmp_path) -> None:
     texts = [f"volume page {i:03d} marker{i:03d}x" for i in range(1, 301)]
     vol = _volume(archive, tmp_path, texts)
     arc = _user(archive, "arc", "archivist")
@@ -105,7 +105,7 @@ def test_a_300_page_volume_splits_into_items_by_page_ranges(archive, tmp_path) -
         assert kinds == [("split", "arc", "按合同拆分")]
 
 
-def test_merge_moves_pages_and_keeps_the_emptied_code(archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_merge_moves_pages_and_keeps_the_emptied_code(archive, tmp_path) -> None:
     a = _volume(archive, tmp_path, ["alpha one", "alpha two"], "甲")
     b = _volume(archive, tmp_path, ["bravo one zulu"], "乙")
     arc = _user(archive, "arc", "archivist")
@@ -118,7 +118,7 @@ def test_merge_moves_pages_and_keeps_the_emptied_code(archive, tmp_path) -> None
         merge_items(archive, arc, a, [b], "again")
 
 
-def test_order_turn_and_blank_pages(archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_order_turn_and_blank_pages(archive, tmp_path) -> None:
     vid = _volume(archive, tmp_path, ["page one", "page two", "page three"])
     arc = _user(archive, "arc", "archivist")
     queued = arrange_pages(archive, arc, vid, [3, 1, 2], {}, {2}, "倒序扫描")
@@ -139,7 +139,7 @@ def test_order_turn_and_blank_pages(archive, tmp_path) -> None:  # type: ignore[
         arrange_pages(archive, staff, vid, [1, 2, 3], {}, set(), "x")
 
 
-def test_a_turned_page_is_drawn_again_turned_over_the_original(archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_turned_page_is_drawn_again_turned_over_the_original(archive, tmp_path) -> None:
     vid = _volume(archive, tmp_path, ["sideways page", "upright page"])
     arc = _user(archive, "arc", "archivist")
     with archive.session() as s:
@@ -162,7 +162,7 @@ def test_a_turned_page_is_drawn_again_turned_over_the_original(archive, tmp_path
         assert [p.rotation for p in reader.pages] == [90, 0]
 
 
-def test_edit_records_who_when_why_and_previous_values(archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_edit_records_who_when_why_and_previous_values(archive, tmp_path) -> None:
     vid = _volume(archive, tmp_path, ["edit me"], "旧题名")
     arc = _user(archive, "arc", "archivist")
     with archive.session() as s:

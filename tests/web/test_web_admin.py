@@ -10,7 +10,7 @@ from service.models import Customer, User
 from tests.web.conftest import ADMIN_PW, PW, csrf_token, login
 
 
-def _user(archive, name: str) -> User | None:  # type: ignore[no-untyped-def]
+def _user(archive, name: str) -> User | None:
     with archive.session() as s:
         u = s.scalar(select(User).where(User.username == name))
         if u is not None:
@@ -18,7 +18,7 @@ def _user(archive, name: str) -> User | None:  # type: ignore[no-untyped-def]
         return u
 
 
-def test_admin_creates_an_account_which_must_change_its_password(app, archive) -> None:  # type: ignore[no-untyped-def]
+def test_admin_creates_an_account_which_must_change_its_password(app, archive) -> None:
     admin = app.test_client()
     login(admin, "admin", ADMIN_PW)
     page = admin.get("/admin/users").get_data(as_text=True)
@@ -46,7 +46,7 @@ def test_admin_creates_an_account_which_must_change_its_password(app, archive) -
     assert r.status_code == 400 and "不能停用自己的账户" in r.get_data(as_text=True)
 
 
-def test_only_admins_keep_users_and_managers_keep_the_scheme(app) -> None:  # type: ignore[no-untyped-def]
+def test_only_admins_keep_users_and_managers_keep_the_scheme(app) -> None:
     arc = app.test_client()
     login(arc, "arc")
     assert arc.get("/admin/users").status_code == 403
@@ -58,7 +58,7 @@ def test_only_admins_keep_users_and_managers_keep_the_scheme(app) -> None:  # ty
                                           "csrf_token": token}).status_code == 403
 
 
-def test_fonds_and_categories_from_the_browser(app, archive) -> None:  # type: ignore[no-untyped-def]
+def test_fonds_and_categories_from_the_browser(app, archive) -> None:
     admin = app.test_client()
     login(admin, "admin", ADMIN_PW)
     token = csrf_token(admin, "/admin/scheme")
@@ -74,7 +74,7 @@ def test_fonds_and_categories_from_the_browser(app, archive) -> None:  # type: i
     assert "again" in r.get_data(as_text=True)  # the form keeps what was typed
 
 
-def test_customer_edited_from_the_browser(app, archive) -> None:  # type: ignore[no-untyped-def]
+def test_customer_edited_from_the_browser(app, archive) -> None:
     arc = app.test_client()
     login(arc, "arc")
     token = csrf_token(arc, "/customers")

@@ -15,7 +15,7 @@ from service.models import AuditEntry
 from tests.web.conftest import csrf_token, login, make_item
 
 
-def _volume(archive, no_queue, tmp_path: Path, n: int) -> int:  # type: ignore[no-untyped-def]
+def _volume(archive, no_queue, tmp_path: Path, n: int) -> int:
     pdf = tmp_path / "vol.pdf"
     pdf.write_bytes(text_pdf_bytes([[f"web volume page {i} sheet{i}q"] for i in range(1, n + 1)],
                                    media_box=(200, 100)))
@@ -26,7 +26,7 @@ def _volume(archive, no_queue, tmp_path: Path, n: int) -> int:  # type: ignore[n
     return res.id
 
 
-def test_archivist_edits_an_item_and_the_page_shows_the_history(client, archive) -> None:  # type: ignore[no-untyped-def]
+def test_archivist_edits_an_item_and_the_page_shows_the_history(client, archive) -> None:
     item_id = make_item(archive, title="旧合同题名", text="租赁合同 正文")
     login(client, "arc")
     page = client.get(f"/items/{item_id}").get_data(as_text=True)
@@ -53,7 +53,7 @@ def test_archivist_edits_an_item_and_the_page_shows_the_history(client, archive)
         assert len(history(s, item_id)) == 1
 
 
-def test_staff_cannot_edit_or_arrange(client, archive) -> None:  # type: ignore[no-untyped-def]
+def test_staff_cannot_edit_or_arrange(client, archive) -> None:
     item_id = make_item(archive, title="员工的件", text="文字", owner="alice")
     login(client, "alice")
     assert f"/items/{item_id}/edit" not in client.get(f"/items/{item_id}").get_data(as_text=True)
@@ -64,7 +64,7 @@ def test_staff_cannot_edit_or_arrange(client, archive) -> None:  # type: ignore[
     assert r.status_code == 403
 
 
-def test_split_and_arrange_through_the_forms(client, archive, no_queue, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_split_and_arrange_through_the_forms(client, archive, no_queue, tmp_path) -> None:
     vid = _volume(archive, no_queue, tmp_path, 6)
     login(client, "arc")
     token = csrf_token(client, f"/items/{vid}/arrange")

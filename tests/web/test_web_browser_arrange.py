@@ -25,7 +25,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):  # type: ignore[no-untyped-def]
+def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("dangan-arrange")
     with dangan_serve(data, PASSWORD, {"DANGAN_WORKERS": "1", "OMP_THREAD_LIMIT": "1"}) as port:
         yield {"base": f"http://127.0.0.1:{port}", "data": data}
@@ -45,7 +45,7 @@ def _ingest(data: Path) -> int:
     return int(json.loads(out.stdout)["id"])
 
 
-def test_edit_an_item_and_split_it_in_the_browser(server) -> None:  # type: ignore[no-untyped-def]
+def test_edit_an_item_and_split_it_in_the_browser(server) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     item_id = _ingest(server["data"])
