@@ -1,7 +1,7 @@
 """Arrangement over the originals and catalogue edits from the browser (#12.2, #12.3).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-23
 
 A page's quarter turn and blank mark (the original is never altered), the change history of
@@ -10,8 +10,8 @@ an item (who, when, why, previous values), and a customer's phone and address.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
