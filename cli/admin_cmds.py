@@ -89,13 +89,12 @@ def box_group() -> None:
 def box_add(barcode: str, room: str | None, rack: str | None, section: str | None,
             shelf: str | None, year: int | None, retention: str | None, org: str | None,
             as_json: bool) -> None:
-    from service.errors import InvalidInput
+    from service.errors import N_, InvalidInput
     from service.locations import box_path, create_box, ensure_shelf
 
     parts = (room, rack, section, shelf)
     if any(parts) and not all(parts):
-        raise InvalidInput("上架需同时给出 --room --rack --section --shelf。/ "
-                           "Give all of --room, --rack, --section and --shelf, or none.")
+        raise InvalidInput(N_("上架需同时给出 --room --rack --section --shelf。"))
     archive = archive_ready()
     with archive.session() as s:
         where = ensure_shelf(s, room, rack, section, shelf) if room and rack and section and shelf \

@@ -13,7 +13,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.db import db_failure
-from service.errors import DanganError, Listing, Message, loads
+from service.errors import N_, DanganError, Listing, Message, loads, msg
 from storage import StorageError, StorageFull
 from web.i18n import LANGUAGES, bilingual, render
 
@@ -21,7 +21,19 @@ if TYPE_CHECKING:
     from service.archive import Archive
 
 
+def said(value: Any) -> Any:
+    """``value`` with every message inside (a failed file's reason) as ``say`` prints it."""
+    if isinstance(value, Message | Listing):
+        return say(value)
+    if isinstance(value, dict):
+        return {k: said(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [said(v) for v in value]
+    return value
+
+
 def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
+    data = said(data)
     if as_json or human is None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=None if as_json else 2))
     else:
@@ -30,9 +42,10 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) ->
 
 def say(message: Message | Listing | str | None) -> str:
     """A message for the operator: in $DANGAN_LANG when it names a language (zh_CN, en),
-    else Chinese then English, as the command line has always printed (``i18n.bilingual``)."""
+    else Chinese then English, as the command line has always printed (``i18n.bilingual``).
+    Plain text (a name, text stored before messages had ids) is printed as it is."""
     if isinstance(message, str):
-        message = loads(message)  # a message stored with a page or file, or plain text
+        message = loads(message)
     if message is None or isinstance(message, str):
         return message or ""
     language = os.environ.get("DANGAN_LANG", "")
@@ -48,7 +61,7 @@ def _with_files(exc: DanganError) -> str:
     """The message, then one line per file the error lists: why each file is unreadable, or
     the command that opens the item already holding it."""
     lines = [say(exc.msg)]
-    lines += [f"  {f['name']}: {say(f.get('reason') or f.get('code') or '')}"
+    lines += [f"  {f['name']}: {say(f.get('reason') or f.get('code'))}"
               for f in exc.details.get("failed_files", [])]
     lines += [f"  {e['name']}: {e['archival_code']}  →  dangan show {e['id']}"
               for e in exc.details.get("existing", []) if e.get("id")]
@@ -78,18 +91,17 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def _infrastructure(what: str, kind: str, exc: BaseException) -> str:
+_FAILURES = {("storage", "full"): N_("存储空间已满，命令未完成：%(cause)s"),
+             ("storage", "unavailable"): N_("存储服务不可用，命令未完成：%(cause)s"),
+             ("database", "full"): N_("数据库存储空间已满，命令未完成：%(cause)s"),
+             ("database", "unavailable"): N_("数据库不可用，命令未完成：%(cause)s")}
+
+
+def _infrastructure(what: str, kind: str, exc: BaseException) -> Message:
     """The object store or the database failed: say which and how, with the cause (the
     operator runs the CLI and needs it; stores never put secrets in their messages)."""
-    zh = {("storage", "full"): "存储空间已满", ("storage", "unavailable"): "存储服务不可用",
-          ("database", "full"): "数据库存储空间已满",
-          ("database", "unavailable"): "数据库不可用"}[(what, kind)]
-    en = {("storage", "full"): "the object store is full",
-          ("storage", "unavailable"): "the object store is unavailable",
-          ("database", "full"): "the database is out of space",
-          ("database", "unavailable"): "the database is unavailable"}[(what, kind)]
     cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-    return f"{zh}，命令未完成：{cause} / {en.capitalize()}; the command did not complete: {cause}"
+    return msg(_FAILURES[(what, kind)], cause=cause)
 
 
 def set_data_dir(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -110,6 +122,6 @@ def archive_ready() -> Archive:
     if archive.engine.dialect.name == "sqlite" and not (
             archive.settings.data_dir / "catalogue.sqlite3").exists() and \
             "DANGAN_DATABASE_URL" not in os.environ:
-        fail(f"档案库尚未初始化：{archive.settings.data_dir}。请先运行 `dangan init`。/ "
-             f"No archive at {archive.settings.data_dir}: run `dangan init` first.", 2)
+        fail(msg(N_("档案库尚未初始化：%(dir)s。请先运行 `dangan init`。"),
+                 dir=str(archive.settings.data_dir)), 2)
     return archive

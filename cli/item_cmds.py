@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from service.errors import N_, Message
 from service.vocab import ItemStatus
 
-from .common import archive_ready, data_option, emit, handle_errors
+from .common import archive_ready, data_option, emit, handle_errors, say
 
 if TYPE_CHECKING:
     from service.archive import Archive
@@ -23,7 +24,7 @@ def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> 
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter("日期格式应为 YYYY-MM-DD / use YYYY-MM-DD") from None
+        raise click.BadParameter(say(Message(N_("日期格式应为 YYYY-MM-DD。")))) from None
 
 
 @click.command("ingest")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from service.errors import N_, msg
+from service.errors import N_, Message, msg
 
-from .common import archive_ready, data_option, emit, fail, handle_errors
+from .common import archive_ready, data_option, emit, fail, handle_errors, say
 
 
 @click.command("search")
@@ -104,7 +104,7 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
     from service.twoset_report import two_set_report
 
     if delete and not orphans:
-        fail("--delete 只能与 --orphans 一起使用。/ --delete works with --orphans only.", 2)
+        fail(Message(N_("--delete 只能与 --orphans 一起使用。")), 2)
     fmt = Path(export_to).suffix.lower().lstrip(".") if export_to else None
     if export_to and not two_set:
         fail(msg(N_("--export 只能与 --two-set 一起使用。")), 2)
@@ -119,7 +119,7 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
         found = two_set_report(archive, None)
         report["two_set"] = found.to_dict()
         if export_to and fmt:
-            Path(export_to).write_bytes(export(found, fmt))
+            Path(export_to).write_bytes(export(found, fmt, say))
     if orphans:
         report["orphans"] = check_orphans(archive, delete=delete, grace=grace)
     if fixity:

@@ -9,6 +9,8 @@ import sys
 
 import click
 
+from service.errors import N_, msg
+
 from .common import archive_ready, data_option, emit, fail, handle_errors
 
 
@@ -69,8 +71,8 @@ def serve_cmd(host: str, port: int, no_workers: bool) -> None:
         try:
             serve(app, host=host, port=port, threads=8)
         except OSError as exc:
-            fail(f"无法在 {host}:{port} 上提供服务（{exc.strerror}），端口可能已被占用，请用 --port 换一个。/ "
-                 f"Cannot serve on {host}:{port} ({exc.strerror}); is the port in use? Try --port.")
+            fail(msg(N_("无法在 %(host)s:%(port)s 上提供服务（%(cause)s），端口可能已被占用，请用 --port 换一个。"),
+                     host=host, port=port, cause=exc.strerror))
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGINT)

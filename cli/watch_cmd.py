@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .common import archive_ready, data_option, handle_errors
+from .common import archive_ready, data_option, handle_errors, said, say
 
 
 @click.command("watch")
@@ -46,8 +46,8 @@ def watch_cmd(directory: Path, interval: float, settle: float, once: bool, **fie
     click.echo(f"监视 / watching {directory} → {done} | {failed}", err=True)
     state = WatchState()
     while True:
-        for report in scan_once(archive, directory, template, state, settle=settle):
-            click.echo(json.dumps(report, ensure_ascii=False))
+        for report in scan_once(archive, directory, template, state, settle=settle, show=say):
+            click.echo(json.dumps(said(report), ensure_ascii=False))
         if once and not any(p.is_file() and not p.name.startswith(".")
                             for p in directory.iterdir()):
             break

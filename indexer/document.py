@@ -28,6 +28,7 @@ from typing import Any
 from PIL import Image, ImageFile, ImageOps
 
 from indexer.errors import IngestError, ingest_error, technical
+from indexer.messages import N_, Message, msg
 from indexer.sniff import detect_format
 from indexer.textnorm import normalize_text
 
@@ -53,25 +54,17 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
-def _too_many_pixels(w: int, h: int, where: str) -> IngestError:
-    mp = w * h / 1e6
-    cap = MAX_PAGE_PIXELS / 1e6
-    return IngestError(
-        "too-many-pixels",
-        f"{where}尺寸过大（{w}×{h} 像素，约 {mp:.0f} 百万像素，上限 {cap:.0f} 百万像素），"
-        f"可能是损坏文件或“解压炸弹”。请以 300 dpi 重新扫描。/ "
-        f"{'Page' if where else 'The image'} is too large ({w}×{h} px, about {mp:.0f} megapixels; "
-        f"the limit is {cap:.0f}). It may be corrupt or a decompression bomb. Rescan at 300 dpi.",
-    )
+def _too_many_pixels(w: int, h: int, page: int | None = None) -> IngestError:
+    what = msg(N_("第 %(n)s 页"), n=page) if page else Message(N_("图像"))
+    return IngestError("too-many-pixels", msg(
+        N_("%(what)s尺寸过大（%(w)s×%(h)s 像素，约 %(mp).0f 百万像素，上限 %(cap).0f 百万像素），"
+           "可能是损坏文件或“解压炸弹”。请以 300 dpi 重新扫描。"),
+        what=what, w=w, h=h, mp=w * h / 1e6, cap=MAX_PAGE_PIXELS / 1e6))
 
 
 def _too_many_pages(n: int, cap: int) -> IngestError:
-    return IngestError(
-        "too-many-pages",
-        f"文件共有 {n} 页，超过单个文件 {cap} 页的上限。请拆分为多个文件后上传。/ "
-        f"The file has {n} pages, more than the limit of {cap} per file. "
-        "Split it into several files and upload them separately.",
-    )
+    return IngestError("too-many-pages", msg(
+        N_("文件共有 %(n)s 页，超过单个文件 %(cap)s 页的上限。请拆分为多个文件后上传。"), n=n, cap=cap))
 
 
 @dataclass(frozen=True)
@@ -84,14 +77,9 @@ class Limits:
 
 def _too_large(decoded: int, cap: int) -> IngestError:
     gib, cap_gib = decoded / 2**30, cap / 2**30
-    return IngestError(
-        "too-large",
-        f"文件解码后的数据量过大（至少 {gib:.1f} GiB，上限 {cap_gib:.1f} GiB），可能是“解压炸弹”或扫描分辨率过高。"
-        "请以 300 dpi 重新扫描，或拆分为多个文件后上传。/ "
-        f"The file decodes to too much data (at least {gib:.1f} GiB; the limit is {cap_gib:.1f} GiB). "
-        "It may be a decompression bomb or scanned at too high a resolution. Rescan at 300 dpi "
-        "or split it into several files.",
-    )
+    return IngestError("too-large", msg(
+        N_("文件解码后的数据量过大（至少 %(gib).1f GiB，上限 %(cap).1f GiB），可能是“解压炸弹”或扫描分辨率过高。"
+           "请以 300 dpi 重新扫描，或拆分为多个文件后上传。"), gib=gib, cap=cap_gib))
 
 
 def _image_error(exc: BaseException) -> IngestError:
@@ -194,7 +182,7 @@ class ScanDocument:
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
             if w * h > MAX_PAGE_PIXELS:
-                raise _too_many_pixels(w, h, "") from None
+                raise _too_many_pixels(w, h) from None
             img = Image.open(self.path)  # within our cap: Pillow's own, lower, limit was hit
         except Exception as exc:  # UnidentifiedImageError, SyntaxError, struct errors...
             raise _image_error(exc) from exc
@@ -210,7 +198,7 @@ class ScanDocument:
             self._seek(i)  # reads the frame's header only
             w, h = img.size
             if w * h > MAX_PAGE_PIXELS:
-                raise _too_many_pixels(w, h, f"第 {i + 1} 页")
+                raise _too_many_pixels(w, h, i + 1)
             if w < 1 or h < 1:
                 raise ingest_error("corrupt-image", "zero-sized page")
             self._count_decoded(w * h * max(1, len(img.getbands())))
@@ -242,7 +230,7 @@ class ScanDocument:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 self._image.load()
         except Image.DecompressionBombError as exc:
-            raise _too_many_pixels(*self._image.size, "") from exc
+            raise _too_many_pixels(*self._image.size) from exc
         except Exception as exc:  # OSError('image file is truncated'), ValueError, SyntaxError...
             raise _image_error(exc) from exc
 
@@ -305,7 +293,7 @@ class ScanDocument:
             dpi = min(RENDER_DPI, math.sqrt(MAX_PAGE_PIXELS / area_in2))
             if dpi < MIN_RENDER_DPI:
                 raise _too_many_pixels(
-                    round(w_pt / 72 * RENDER_DPI), round(h_pt / 72 * RENDER_DPI), f"第 {i + 1} 页"
+                    round(w_pt / 72 * RENDER_DPI), round(h_pt / 72 * RENDER_DPI), i + 1
                 )
             self._render_dpi.append(dpi)
         if self._pypdf is not None and self._measure_streams:
@@ -548,14 +536,9 @@ def _page_stream_bytes(page: Any, page_no: int,
 
 def _too_large_page(page_no: int, decoded: int) -> IngestError:
     mib, cap = decoded / 2**20, MAX_PAGE_STREAM_BYTES / 2**20
-    return IngestError(
-        "too-large",
-        f"第 {page_no} 页的数据解压后过大（至少 {mib:.0f} MiB，每页上限 {cap:.0f} MiB），"
-        "可能是“解压炸弹”。请从原始软件或扫描仪重新导出 PDF。/ "
-        f"Page {page_no} inflates to too much data (at least {mib:.0f} MiB; the limit is "
-        f"{cap:.0f} MiB a page). It may be a decompression bomb. Export the PDF again from "
-        "the original software or scanner.",
-    )
+    return IngestError("too-large", msg(
+        N_("第 %(n)s 页的数据解压后过大（至少 %(mib).0f MiB，每页上限 %(cap).0f MiB），"
+           "可能是“解压炸弹”。请从原始软件或扫描仪重新导出 PDF。"), n=page_no, mib=mib, cap=cap))
 
 
 def open_document(path: str | os.PathLike[str], *, validate: bool = True,

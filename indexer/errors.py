@@ -1,8 +1,8 @@
 """Errors raised while ingesting a scan, and the coded reasons shown to users.
 
 Every rejection carries a stable ``code`` (for the UI, statistics and tests)
-and a ``reason`` a archivist can act on, in Chinese first and then English,
-because the person uploading is not the person reading the logs. The exception
+and a ``reason`` an archivist can act on: a message id and parameters
+(``indexer.messages``) shown in the reader's language. The exception
 text of whatever library failed is a technical ``detail``: it goes to the log
 (and may be kept in a separate field), never into the reason users read.
 """
@@ -13,11 +13,14 @@ import subprocess
 
 from PIL import UnidentifiedImageError
 
+from indexer.messages import N_, Message
+
 
 class IngestError(Exception):
-    """A file that cannot be ingested: slug ``code``, bilingual ``reason``, technical ``detail``."""
+    """A file that cannot be ingested: slug ``code``, ``reason`` (a message, translated where
+    it is shown), technical ``detail``."""
 
-    def __init__(self, code: str, reason: str, detail: str | None = None) -> None:
+    def __init__(self, code: str, reason: Message, detail: str | None = None) -> None:
         super().__init__(f"{code}: {reason}" + (f" [{detail}]" if detail else ""))
         self.code = code
         self.reason = reason
@@ -33,39 +36,19 @@ class EngineFailure(RuntimeError):
     code = "internal"
 
 
-# Reasons shared by several modules, so the wording stays consistent.
-REASONS: dict[str, str] = {
-    "empty-file": "文件为空（0 字节）。请重新扫描或重新上传原文件。/ "
-    "The file is empty (0 bytes). Rescan or upload the original file again.",
-    "truncated": "文件不完整（图像数据被截断），可能上传或复制中断。请重新上传完整文件。/ "
-    "The file is incomplete (image data is truncated), probably an interrupted upload "
-    "or copy. Upload the complete file again.",
-    "corrupt-image": "图像数据已损坏，无法解码。请用扫描仪重新导出或重新扫描。/ "
-    "The image data is corrupt and cannot be decoded. Re-export it from the scanner "
-    "or scan the page again.",
-    "encrypted-pdf": "该 PDF 设有打开密码，系统无法读取。请上传未加密的副本（在 PDF 软件中移除密码后另存）。/ "
-    "The PDF is password-protected and cannot be read. Upload an unprotected copy "
-    "(remove the password in your PDF software and save again).",
-    "broken-pdf": "PDF 文件结构已损坏，无法修复。请从原始软件或扫描仪重新导出 PDF。/ "
-    "The PDF structure is broken beyond repair. Export the PDF again from the original "
-    "software or scanner.",
-    "render-failed": "PDF 页面无法渲染（页面内容已损坏）。请从原始软件或扫描仪重新导出 PDF。/ "
-    "The PDF page cannot be rendered (its content is damaged). Export the PDF again from "
-    "the original software or scanner.",
-    "ocr-timeout": "文字识别超时，页面可能过大或过于复杂。请降低扫描分辨率（300 dpi 即可）后重试。/ "
-    "Text recognition timed out; the page may be too large or complex. Rescan at a lower "
-    "resolution (300 dpi is enough) and try again.",
-    "ocr-failed": "文字识别程序（Tesseract）处理本页时出错。请稍后重试；如仍失败，请重新扫描本页。/ "
-    "The text recognition engine (Tesseract) failed on this page. Retry later; if it "
-    "fails again, rescan the page.",
-    "out-of-memory": "处理本页时内存不足，页面可能过大。请以 300 dpi 重新扫描后重试。/ "
-    "Ran out of memory while processing this page; the page may be too large. Rescan at "
-    "300 dpi and retry.",
-    "stalled": "多次处理均未完成（可能超时或进程崩溃），可重试。/ "
-    "Processing did not finish after several attempts; retry.",
-    "internal": "处理本页时发生内部错误，详情已记入系统日志。请稍后重试；如仍失败，请联系管理员。/ "
-    "An internal error occurred while processing this page; the details are in the system "
-    "log. Retry later; if it fails again, contact the administrator.",
+# Reasons shared by several modules, so the wording stays consistent (ids: see indexer.messages).
+REASONS: dict[str, Message] = {
+    "empty-file": Message(N_("文件为空（0 字节）。请重新扫描或重新上传原文件。")),
+    "truncated": Message(N_("文件不完整（图像数据被截断），可能上传或复制中断。请重新上传完整文件。")),
+    "corrupt-image": Message(N_("图像数据已损坏，无法解码。请用扫描仪重新导出或重新扫描。")),
+    "encrypted-pdf": Message(N_("该 PDF 设有打开密码，系统无法读取。请上传未加密的副本（在 PDF 软件中移除密码后另存）。")),
+    "broken-pdf": Message(N_("PDF 文件结构已损坏，无法修复。请从原始软件或扫描仪重新导出 PDF。")),
+    "render-failed": Message(N_("PDF 页面无法渲染（页面内容已损坏）。请从原始软件或扫描仪重新导出 PDF。")),
+    "ocr-timeout": Message(N_("文字识别超时，页面可能过大或过于复杂。请降低扫描分辨率（300 dpi 即可）后重试。")),
+    "ocr-failed": Message(N_("文字识别程序（Tesseract）处理本页时出错。请稍后重试；如仍失败，请重新扫描本页。")),
+    "out-of-memory": Message(N_("处理本页时内存不足，页面可能过大。请以 300 dpi 重新扫描后重试。")),
+    "stalled": Message(N_("多次处理均未完成（可能超时或进程崩溃），可重试。")),
+    "internal": Message(N_("处理本页时发生内部错误，详情已记入系统日志。请稍后重试；如仍失败，请联系管理员。")),
 }
 
 

@@ -65,7 +65,7 @@ class Listing:
 
     def render(self, gettext: Gettext = _untranslated) -> str:
         sep = gettext(self.sep) if self.sep != LINES else LINES
-        return sep.join(render(v, gettext) for v in self.items)
+        return sep.join(str(render(v, gettext)) for v in self.items)
 
     def __str__(self) -> str:
         return self.render()

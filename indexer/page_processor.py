@@ -14,6 +14,7 @@ from PIL import Image
 from indexer.derived import page_views, turn_pdf_page
 from indexer.document import Limits, open_document
 from indexer.errors import IngestError
+from indexer.messages import N_, msg
 from indexer.ocr import ocr_image
 
 
@@ -64,12 +65,9 @@ def process_page(
     """
     with open_document(path, validate=False) as doc:
         if fmt is not None and fmt != doc.format:
-            raise IngestError(
-                "unsupported-format",
-                f"文件格式与登记不符（登记为 {fmt}，实际为 {doc.format}）。请重新上传。/ "
-                f"The file's format does not match its record ({fmt} recorded, {doc.format} found). "
-                "Upload it again.",
-            )
+            raise IngestError("unsupported-format", msg(
+                N_("文件格式与登记不符（登记为 %(recorded)s，实际为 %(found)s）。请重新上传。"),
+                recorded=fmt, found=doc.format))
         text = doc.page_text_layer(page_no)
         if text is not None:
             img = _turned(doc.page_image(page_no, dpi=150), turn)  # only for the previews

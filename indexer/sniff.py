@@ -11,28 +11,26 @@ import os
 from pathlib import Path
 
 from indexer.errors import IngestError, ingest_error
+from indexer.messages import N_, Message, msg
 
 SUPPORTED = ("jpeg", "png", "tiff", "bmp", "webp", "pdf")
 
-_HINT_ZH = "请上传扫描件：JPEG、PNG、TIFF、BMP、WebP 或 PDF。"
-_HINT_EN = "Upload a scan: JPEG, PNG, TIFF, BMP, WebP or PDF."
-
-# (magic, offset, description zh, description en) for formats we recognise but refuse.
-_FOREIGN: list[tuple[bytes, int, str, str]] = [
-    (b"PK\x03\x04", 0, "Word/Excel（.docx/.xlsx）或 ZIP 压缩包", "a Word/Excel (.docx/.xlsx) file or ZIP archive"),
-    (b"PK\x05\x06", 0, "空的 ZIP 压缩包", "an empty ZIP archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, "旧版 Word/Excel（.doc/.xls）文件", "an old Word/Excel (.doc/.xls) file"),
-    (b"Rar!\x1a\x07", 0, "RAR 压缩包", "a RAR archive"),
-    (b"7z\xbc\xaf\x27\x1c", 0, "7z 压缩包", "a 7z archive"),
-    (b"\x1f\x8b", 0, "gzip 压缩包", "a gzip archive"),
-    (b"GIF87a", 0, "GIF 动图", "a GIF image"),
-    (b"GIF89a", 0, "GIF 动图", "a GIF image"),
-    (b"{\\rtf", 0, "RTF 文档", "an RTF document"),
-    (b"\x00\x00\x00\x0cjP  ", 0, "JPEG 2000 图像", "a JPEG 2000 image"),
-    (b"ftypheic", 4, "HEIC 照片（手机相册格式）", "a HEIC photo (phone camera format)"),
-    (b"ftypheix", 4, "HEIC 照片（手机相册格式）", "a HEIC photo (phone camera format)"),
-    (b"ftypmif1", 4, "HEIF 照片（手机相册格式）", "a HEIF photo (phone camera format)"),
-    (b"II+\x00", 0, "BigTIFF 图像", "a BigTIFF image"),
+# (magic, offset, what it is) for formats we recognise but refuse.
+_FOREIGN: list[tuple[bytes, int, str]] = [
+    (b"PK\x03\x04", 0, N_("Word/Excel（.docx/.xlsx）或 ZIP 压缩包")),
+    (b"PK\x05\x06", 0, N_("空的 ZIP 压缩包")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, N_("旧版 Word/Excel（.doc/.xls）文件")),
+    (b"Rar!\x1a\x07", 0, N_("RAR 压缩包")),
+    (b"7z\xbc\xaf\x27\x1c", 0, N_("7z 压缩包")),
+    (b"\x1f\x8b", 0, N_("gzip 压缩包")),
+    (b"GIF87a", 0, N_("GIF 动图")),
+    (b"GIF89a", 0, N_("GIF 动图")),
+    (b"{\\rtf", 0, N_("RTF 文档")),
+    (b"\x00\x00\x00\x0cjP  ", 0, N_("JPEG 2000 图像")),
+    (b"ftypheic", 4, N_("HEIC 照片（手机相册格式）")),
+    (b"ftypheix", 4, N_("HEIC 照片（手机相册格式）")),
+    (b"ftypmif1", 4, N_("HEIF 照片（手机相册格式）")),
+    (b"II+\x00", 0, N_("BigTIFF 图像")),
 ]
 
 
@@ -53,24 +51,16 @@ def detect_format_bytes(head: bytes) -> str:
     # The PDF spec tolerates junk before the header; readers look in the first 1 KiB.
     if b"%PDF-" in head[:1024]:
         return "pdf"
-    for magic, offset, zh, en in _FOREIGN:
+    for magic, offset, what in _FOREIGN:
         if head[offset : offset + len(magic)] == magic:
-            raise IngestError(
-                "unsupported-format",
-                f"这看起来是{zh}，不是扫描件。{_HINT_ZH} / "
-                f"This looks like {en}, not a scan. {_HINT_EN}",
-            )
+            raise IngestError("unsupported-format",
+                              msg(N_("这看起来是%(what)s，不是扫描件。请上传扫描件：JPEG、PNG、TIFF、BMP、WebP 或 PDF。"),
+                                  what=Message(what)))
     if _looks_like_text(head):
-        raise IngestError(
-            "unsupported-format",
-            f"这看起来是文本文件（如 .txt/.csv/.html），不是扫描件。{_HINT_ZH} / "
-            f"This looks like a text file (.txt/.csv/.html), not a scan. {_HINT_EN}",
-        )
-    raise IngestError(
-        "unsupported-format",
-        f"无法识别的文件格式，不是支持的扫描件。{_HINT_ZH} / "
-        f"Unrecognised file format, not a supported scan. {_HINT_EN}",
-    )
+        raise IngestError("unsupported-format", Message(N_(
+            "这看起来是文本文件（如 .txt/.csv/.html），不是扫描件。请上传扫描件：JPEG、PNG、TIFF、BMP、WebP 或 PDF。")))
+    raise IngestError("unsupported-format", Message(N_(
+        "无法识别的文件格式，不是支持的扫描件。请上传扫描件：JPEG、PNG、TIFF、BMP、WebP 或 PDF。")))
 
 
 def _looks_like_text(head: bytes) -> bool:

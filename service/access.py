@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, false, or_
 
 from indexer.search.types import Visibility
 
-from .errors import N_, PermissionDenied
+from .errors import N_, Listing, Message, PermissionDenied
 from .models import ArchiveItem, Customer, User
 from .vocab import SECRECY_LEVELS, Role, Secrecy
 
@@ -107,16 +107,14 @@ class Handling:
     export: bool
     #: Page images and thumbnails may be kept in the browser's cache.
     cache: bool
-    #: Why not, for the user (Chinese first), when `export` is False.
-    reason: str | None = None
+    #: Why not, for the user, when `export` is False.
+    reason: Message | None = None
 
 
 _NEVER = Handling(show=False, export=False, cache=False,
-                  reason="绝密档案不以电子方式提供。/ Top-secret items are never shown electronically.")
+                  reason=Message(N_("绝密档案不以电子方式提供。")))
 _SCREEN_ONLY = Handling(show=True, export=False, cache=False,
-                        reason="机密档案只能在阅览室屏幕上查阅，不能下载或导出全文。/ "
-                               "Confidential items may be read on screen only: no download "
-                               "or full-text export.")
+                        reason=Message(N_("机密档案只能在阅览室屏幕上查阅，不能下载或导出全文。")))
 _FREE = Handling(show=True, export=True, cache=True)
 
 
@@ -140,9 +138,7 @@ def can_repair_files(user: User | None, item: ArchiveItem) -> bool:
 
 def require_repair_files(user: User | None, item: ArchiveItem) -> None:
     if not can_repair_files(user, item):
-        raise PermissionDenied("只有档案管理员、档案馆长和系统管理员可以处理问题文件。/ "
-                               "Only archivists, archive managers and administrators may fix "
-                               "an item's files.")
+        raise PermissionDenied(N_("只有档案管理员、档案馆长和系统管理员可以处理问题文件。"))
 
 
 def can_cross_check(user: User | None) -> bool:
@@ -183,7 +179,7 @@ def can_manage_locations(user: User | None) -> bool:
 
 def require_manage(user: User | None) -> None:
     if not can_manage_locations(user):
-        raise PermissionDenied("只有档案管理员可以进行此操作。/ Only archivists may do this.")
+        raise PermissionDenied(N_("只有档案管理员可以进行此操作。"))
 
 
 def can_print_labels(user: User | None) -> bool:
@@ -249,7 +245,7 @@ def require_manage_scheme(user: User | None) -> None:
 
 def require_view(user: User | None, item: ArchiveItem) -> None:
     if not can_view(user, item):
-        raise PermissionDenied("您无权查看该档案。/ You may not open this item.")
+        raise PermissionDenied(N_("您无权查看该档案。"))
 
 
 # ----------------------------------------------------------------- registering items
@@ -270,16 +266,9 @@ def require_register(user: User | None, secrecy: str) -> None:
     if secrecy in allowed:
         return
     if secrecy == Secrecy.TOP_SECRET:
-        raise PermissionDenied(
-            "绝密档案从不以电子方式显示，不能在网页或 API 上登记；请按涉密纸质档案办理。/ "
-            "绝密 (top secret) items are never shown electronically, so they cannot be "
-            "registered through the web or the API.")
-    levels = "、".join(allowed)
-    raise PermissionDenied(
-        f"您无权查看“{secrecy}”级档案，登记后将无法打开，因此不能登记该密级（您可登记：{levels}）。"
-        f"请改选密级，或请档案管理员登记。/ You could not open a {secrecy} item after registering "
-        f"it, so you may not register one (you may register: {levels}). Choose another level "
-        "or ask an archivist.")
+        raise PermissionDenied(N_("绝密档案从不以电子方式显示，不能在网页或 API 上登记；请按涉密纸质档案办理。"))
+    levels = Listing(tuple(allowed))
+    raise PermissionDenied(N_("您无权查看“%(secrecy)s”级档案，登记后将无法打开，因此不能登记该密级（您可登记：%(levels)s）。请改选密级，或请档案管理员登记。"), secrecy=secrecy, levels=levels)
 
 
 def registered_owner(user: User | None) -> tuple[int | None, str | None]:

@@ -22,7 +22,7 @@ from .audit import record
 from .catalogue import create_customer, get_customer, update_customer, visible_customer
 from .db import is_row_id
 from .edits import NOTHING_CHANGED
-from .errors import InvalidInput, NotFound, PermissionDenied
+from .errors import N_, InvalidInput, NotFound, PermissionDenied
 from .locations import (
     BoxContents,
     box_contents,
@@ -112,7 +112,7 @@ def shelving_tree(session: Session) -> list[RoomNode]:
 def get_room(session: Session, room_id: int) -> Room:
     room = session.get(Room, room_id) if is_row_id(room_id) else None
     if room is None:
-        raise NotFound(f"库房 {room_id} 不存在。/ Room {room_id} does not exist.")
+        raise NotFound(N_("库房 %(room_id)s 不存在。"), room_id=room_id)
     return room
 
 
@@ -121,13 +121,13 @@ def room_tree(session: Session, room_id: int) -> RoomNode:
     for node in shelving_tree(session):
         if node.id == room_id:
             return node
-    raise NotFound(f"库房 {room_id} 不存在。/ Room {room_id} does not exist.")
+    raise NotFound(N_("库房 %(room_id)s 不存在。"), room_id=room_id)
 
 
 def get_shelf(session: Session, shelf_id: int) -> Shelf:
     shelf = session.get(Shelf, shelf_id) if is_row_id(shelf_id) else None
     if shelf is None:
-        raise NotFound(f"层 {shelf_id} 不存在。/ Shelf {shelf_id} does not exist.")
+        raise NotFound(N_("层 %(shelf_id)s 不存在。"), shelf_id=shelf_id)
     return shelf
 
 
@@ -170,8 +170,7 @@ def box_page(session: Session, user: User | None, barcode: str) -> tuple[Box, li
 def box_label(session: Session, user: User | None, barcode: str) -> tuple[Box, BoxContents]:
     """The box and what it physically holds (count, 档号 ranges), the same for every printer."""
     if not can_print_labels(user):
-        raise PermissionDenied("只有档案室人员可以打印盒脊标签。/ Only the archive's staff may print "
-                               "box labels.")
+        raise PermissionDenied(N_("只有档案室人员可以打印盒脊标签。"))
     box = get_box(session, barcode)
     return box, box_contents(session, box)
 
@@ -189,7 +188,7 @@ def register_box(session: Session, user: User | None, barcode: str, *, year: int
     shelf = get_shelf(session, shelf_id) if shelf_id else None
     if org_code is not None and (len(org_code) != 3 or not org_code.isalpha()
                                  or not org_code.isupper()):
-        raise InvalidInput("机构代码应为3个大写字母，如 BGS。/ Organisation code: 3 capital letters.")
+        raise InvalidInput(N_("机构代码应为3个大写字母，如 BGS。"))
     return create_box(session, barcode.strip(), year=year, retention=retention or None,
                       org_code=org_code or None, shelf=shelf, actor=user.username if user else None)
 
@@ -200,7 +199,7 @@ def relocate_box(session: Session, user: User | None, barcode: str, shelf_id: in
     box = get_box(session, barcode)
     shelf = get_shelf(session, shelf_id) if shelf_id else None
     if (shelf.id if shelf else None) == box.shelf_id:
-        raise InvalidInput("档案盒已在该位置。/ The box is already there.")
+        raise InvalidInput(N_("档案盒已在该位置。"))
     move_box(session, box, shelf, actor=user.username if user else None,
              note=(note or "").strip() or None)
     return box
@@ -261,7 +260,7 @@ def register_customer(session: Session, user: User | None, number: str, name: st
                       phone: str | None = None, address: str | None = None) -> Customer:
     require_manage(user)
     if not (name or "").strip():
-        raise InvalidInput("客户名称不能为空。/ The customer name must not be empty.")
+        raise InvalidInput(N_("客户名称不能为空。"))
     owner = None
     if owner_username:
         owner = get_user(session, owner_username.strip())

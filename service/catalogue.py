@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from .access import can_see_customer
 from .codes import preview, validate_parts
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import N_, Conflict, InvalidInput, Listing, Message, NotFound, msg
 from .fields import check_text
 from .models import Category, Customer, Fonds, User
 from .vocab import CUSTOMER_GRADES, CUSTOMER_KINDS
@@ -20,16 +20,16 @@ _CUSTOMER_RE = re.compile(r"^KH-\d{4}(0[1-9]|1[0-2])\d{3}$")
 def get_fonds(session: Session, code: str) -> Fonds:
     fonds = session.scalar(select(Fonds).where(Fonds.code == code))
     if fonds is None:
-        known = "、".join(session.scalars(select(Fonds.code).order_by(Fonds.code))) or "无"
-        raise NotFound(f"全宗“{code}”不存在（已有：{known}）。请先创建该全宗或改用已有全宗号。/ "
-                       f"Unknown fonds {code!r} (known: {known}).")
+        known = tuple(session.scalars(select(Fonds.code).order_by(Fonds.code)))
+        raise NotFound(N_("全宗“%(code)s”不存在（已有：%(known)s）。请先创建该全宗或改用已有全宗号。"),
+                       code=code, known=Listing(known) if known else Message(N_("无")))
     return fonds
 
 
 def create_fonds(session: Session, code: str, name: str) -> Fonds:
     validate_parts(code, "WS", 2000, "Y", None)
     if session.scalar(select(Fonds).where(Fonds.code == code)):
-        raise Conflict(f"全宗“{code}”已存在。/ Fonds {code!r} already exists.")
+        raise Conflict(N_("全宗“%(code)s”已存在。"), code=code)
     fonds = Fonds(code=code, name=name or code)
     session.add(fonds)
     session.flush()
@@ -49,8 +49,10 @@ def preview_code(session: Session, fonds: str, category: str, year: int, retenti
 def get_category(session: Session, code: str) -> Category:
     cat = session.scalar(select(Category).where(Category.code == code))
     if cat is None:
-        known = "、".join(f"{c.code}（{c.name}）" for c in list_categories(session)) or "无"
-        raise NotFound(f"门类代码“{code}”不存在，可选：{known}。/ Unknown category {code!r}.")
+        known = tuple(msg(N_("%(code)s（%(name)s）"), code=c.code, name=c.name)
+                      for c in list_categories(session))
+        raise NotFound(N_("门类代码“%(code)s”不存在，可选：%(known)s。"), code=code,
+                       known=Listing(known) if known else Message(N_("无")))
     return cat
 
 
@@ -73,8 +75,7 @@ def upsert_category(session: Session, code: str, name: str, name_en: str = "") -
 def validate_customer_number(number: str) -> None:
     """Customer numbers are KH-YYYYMMNNN (year, month, sequence), e.g. KH-202405001."""
     if not _CUSTOMER_RE.match(number or ""):
-        raise InvalidInput(f"客户编号“{number}”无效：格式为 KH-年月-序号（KH-YYYYMMNNN），如 KH-202405001。/ "
-                           f"Invalid customer number {number!r}: use KH-YYYYMMNNN, e.g. KH-202405001.")
+        raise InvalidInput(N_("客户编号“%(number)s”无效：格式为 KH-年月-序号（KH-YYYYMMNNN），如 KH-202405001。"), number=number)
 
 
 def visible_customer(session: Session, user: User | None, number: str) -> Customer:
@@ -85,30 +86,29 @@ def visible_customer(session: Session, user: User | None, number: str) -> Custom
     """
     cust = session.scalar(select(Customer).where(Customer.number == number))
     if cust is None or not can_see_customer(user, cust):
-        raise NotFound(f"客户编号“{number}”不存在，或不是您负责的客户。/ "
-                       f"Customer {number!r} does not exist or is not one of yours.")
+        raise NotFound(N_("客户编号“%(number)s”不存在，或不是您负责的客户。"), number=number)
     return cust
 
 
 def get_customer(session: Session, number: str) -> Customer:
     cust = session.scalar(select(Customer).where(Customer.number == number))
     if cust is None:
-        raise NotFound(f"客户编号“{number}”不存在，请先登记该客户。/ Unknown customer {number!r}.")
+        raise NotFound(N_("客户编号“%(number)s”不存在，请先登记该客户。"), number=number)
     return cust
 
 
 def _check_customer(name: str, kind: str, grade: str, texts: dict[str, str | None]) -> None:
     """The one check of a customer's fields, for registering and for editing."""
     if not (name or "").strip():
-        raise InvalidInput("客户名称不能为空。/ The customer name must not be empty.")
-    labels = {"name": "客户名称", "industry": "行业", "contacts": "联系人", "phone": "电话",
-              "address": "地址", "department": "部门"}
+        raise InvalidInput(N_("客户名称不能为空。"))
+    labels = {"name": N_("客户名称"), "industry": N_("行业"), "contacts": N_("联系人"),
+              "phone": N_("电话"), "address": N_("地址"), "department": N_("部门")}
     for key, value in {"name": name, **texts}.items():
         check_text(getattr(Customer, key), value, labels[key])
     if kind not in CUSTOMER_KINDS:
-        raise InvalidInput(f"客户类型应为 {'/'.join(CUSTOMER_KINDS)}。/ Customer type must be 企业 or 个人.")
+        raise InvalidInput(N_("客户类型应为 %(choices)s。"), choices=Listing(CUSTOMER_KINDS))
     if grade not in CUSTOMER_GRADES:
-        raise InvalidInput(f"客户等级应为 {'/'.join(CUSTOMER_GRADES)}。/ Unknown customer grade.")
+        raise InvalidInput(N_("客户等级应为 %(choices)s。"), choices=Listing(CUSTOMER_GRADES))
 
 
 def create_customer(session: Session, number: str, name: str, *, kind: str = "企业",
@@ -121,7 +121,7 @@ def create_customer(session: Session, number: str, name: str, *, kind: str = "�
                                         "phone": phone, "address": address,
                                         "department": department})
     if session.scalar(select(Customer).where(Customer.number == number)):
-        raise Conflict(f"客户编号“{number}”已存在。/ Customer {number!r} already exists.")
+        raise Conflict(N_("客户编号“%(number)s”已存在。"), number=number)
     cust = Customer(number=number, name=name, kind=kind, grade=grade, industry=industry,
                     contacts=contacts, phone=phone, address=address,
                     owner_id=owner.id if owner else None,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .errors import Conflict, InvalidInput
+from .errors import N_, Conflict, InvalidInput
 from .models import ArchivalCodeCounter
 from .vocab import RETENTIONS
 
@@ -49,31 +49,24 @@ class ArchivalCode:
 def validate_parts(fonds: str, category: str, year: int, retention: str, org: str | None) -> None:
     """Raise InvalidInput naming the bad part and the expected form."""
     if not _FONDS_RE.match(fonds or ""):
-        raise InvalidInput(f"全宗号“{fonds}”无效：应为4位大写字母或数字，如 J001。/ "
-                           f"Invalid fonds code {fonds!r}: use 4 capital letters or digits, e.g. J001.")
+        raise InvalidInput(N_("全宗号“%(fonds)s”无效：应为4位大写字母或数字，如 J001。"), fonds=fonds)
     if not _CATEGORY_RE.match(category or ""):
-        raise InvalidInput(f"门类代码“{category}”无效：应为2个大写字母，如 HT。/ "
-                           f"Invalid category code {category!r}: use 2 capital letters, e.g. HT.")
+        raise InvalidInput(N_("门类代码“%(category)s”无效：应为2个大写字母，如 HT。"), category=category)
     if not isinstance(year, int) or not 1900 <= year <= 2999:
-        raise InvalidInput(f"年度“{year}”无效：应为4位年份，如 2024。/ "
-                           f"Invalid year {year!r}: use a 4-digit year such as 2024.")
+        raise InvalidInput(N_("年度“%(year)s”无效：应为4位年份，如 2024。"), year=year)
     this_year = date.today().year
     if year > this_year:
-        raise InvalidInput(f"年度 {year} 晚于今年（{this_year}）：档案的年度是文件形成的年份，不能在将来。/ "
-                           f"The year {year} is in the future: an archive's year is the year its "
-                           f"documents were made (at most {this_year}).")
+        raise InvalidInput(N_("年度 %(year)s 晚于今年（%(this_year)s）：档案的年度是文件形成的年份，不能在将来。"), year=year, this_year=this_year)
     if retention not in RETENTIONS:
-        raise InvalidInput(f"保管期限“{retention}”无效：可选 Y（永久）、D30（定期30年）、D10（定期10年）。/ "
-                           f"Invalid retention {retention!r}: use Y, D30 or D10.")
+        raise InvalidInput(N_("保管期限“%(retention)s”无效：可选 Y（永久）、D30（定期30年）、D10（定期10年）。"), retention=retention)
     if org is not None and not _ORG_RE.match(org):
-        raise InvalidInput(f"机构（问题）代码“{org}”无效：应为3个大写字母，如 BGS。/ "
-                           f"Invalid organisation code {org!r}: use 3 capital letters, e.g. BGS.")
+        raise InvalidInput(N_("机构（问题）代码“%(org)s”无效：应为3个大写字母，如 BGS。"), org=org)
 
 
 def format_code(code: ArchivalCode) -> str:
     validate_parts(code.fonds, code.category, code.year, code.retention, code.org)
     if not 1 <= code.item_no <= MAX_ITEM_NO:
-        raise InvalidInput(f"件号 {code.item_no} 超出范围 1–9999。/ Item number out of range 1–9999.")
+        raise InvalidInput(N_("件号 %(item_no)s 超出范围 1–9999。"), item_no=code.item_no)
     org = f"-{code.org}" if code.org else ""
     return f"{code.fonds}-{code.category}{_DOT}{code.year:04d}-{code.retention}{org}-{code.item_no:04d}"
 
@@ -82,11 +75,7 @@ def parse_code(text: str) -> ArchivalCode:
     """Parse a 档号 back into its parts; raises InvalidInput on a malformed code."""
     m = _CODE_RE.match((text or "").strip())
     if not m or int(m["item_no"]) == 0:
-        raise InvalidInput(
-            f"档号“{text}”格式不正确：应为 全宗号-门类代码·年度-保管期限-机构代码-件号，"
-            f"如 Z109-WS·2011-Y-BGS-0001（机构代码可省略）。/ Malformed archival code {text!r}: "
-            "expected FONDS-CC·YYYY-RETENTION[-ORG]-NNNN, e.g. Z109-WS·2011-Y-BGS-0001."
-        )
+        raise InvalidInput(N_("档号“%(text)s”格式不正确：应为 全宗号-门类代码·年度-保管期限-机构代码-件号，如 Z109-WS·2011-Y-BGS-0001（机构代码可省略）。"), text=text)
     return ArchivalCode(m["fonds"], m["category"], int(m["year"]), m["retention"], m["org"],
                         int(m["item_no"]))
 
@@ -114,7 +103,7 @@ def allocate(session: Session, fonds: str, category: str, year: int, retention: 
     ).returning(ArchivalCodeCounter.last_no)
     number = session.execute(stmt).scalar_one()
     if number > MAX_ITEM_NO:
-        raise Conflict(f"分组 {key} 的件号已用尽（最多 {MAX_ITEM_NO}）。/ Group {key} is full.")
+        raise Conflict(N_("分组 %(key)s 的件号已用尽（最多 %(MAX_ITEM_NO)s）。"), key=key, MAX_ITEM_NO=MAX_ITEM_NO)
     return ArchivalCode(fonds, category, year, retention, org, number)
 
 

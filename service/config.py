@@ -23,6 +23,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import N_, BadSetting
+
 GiB = 1 << 30
 
 
@@ -79,6 +81,5 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name} 应为正整数（字节数），而不是 {raw!r}。/ "
-                         f"{name} must be a positive whole number of bytes, not {raw!r}.")
+        raise BadSetting(N_("%(name)s 应为正整数（字节数），而不是“%(raw)s”。"), name=name, raw=raw)
     return int(raw)

@@ -81,7 +81,7 @@ def record_check(session: Session, user: User | None, item_id: int, result: str,
     if result == CheckResult.DISCREPANCY and not findings:
         raise InvalidInput(N_("记录差异时请选择差异类型。"))
     note = (note or "").strip() or None
-    check_text(CrossCheck.note, note, "核对说明")
+    check_text(CrossCheck.note, note, N_("核对说明"))
     scanned = len(item.pages)
     top = max(scanned, item.paper_pages or 0)
     for f in findings:
@@ -92,7 +92,7 @@ def record_check(session: Session, user: User | None, item_id: int, result: str,
         if bad:
             raise InvalidInput(N_("页码 %(page)s 超出本件页数（纸质 %(paper)s 页，扫描 %(scanned)s 页）。"),
                                page=bad[0], paper=item.paper_pages or "—", scanned=scanned)
-        check_text(CheckFinding.note, f.note, "差异说明")
+        check_text(CheckFinding.note, f.note, N_("差异说明"))
     check = CrossCheck(item_id=item.id, result=result, officer_id=user.id,
                        officer=user.username, officer_name=user.display_name or user.username,
                        checked_at=now(), paper_pages=item.paper_pages, scanned_pages=scanned,

@@ -12,7 +12,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.messages import N_, Listing, Message, Param, dumps, loads, msg  # noqa: F401 - re-exported
+from indexer.messages import (  # noqa: F401 - re-exported for the service modules
+    CLAUSES,
+    LINES,
+    N_,
+    Listing,
+    Message,
+    Param,
+    dumps,
+    loads,
+    msg,
+)
+
+
+def about(name: Param, reason: Param) -> Message:
+    """"name：reason": why one file or page failed, as listed among several."""
+    return Message(N_("%(name)s：%(reason)s"), {"name": name, "reason": reason})
 
 
 class DanganError(Exception):
@@ -56,6 +71,12 @@ class PermissionDenied(DanganError):
     """The user may not do or see this."""
 
     exit_code = 3
+
+
+class BadSetting(DanganError, ValueError):
+    """A setting from the environment cannot be used (a ValueError, as Python's own are)."""
+
+    exit_code = 2
 
 
 class TooManyAttempts(DanganError):

@@ -11,24 +11,21 @@ import re
 
 from sqlalchemy.orm import InstrumentedAttribute
 
-from .errors import InvalidInput
+from .errors import N_, InvalidInput, Message
 
 #: Control characters other than tab and line breaks: never typed into a field, and
 #: PostgreSQL cannot store NUL in text at all.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def check_text(column: InstrumentedAttribute, value: str | None, label: str) -> None:
+def check_text(column: InstrumentedAttribute, value: str | None, label: str | Message) -> None:
     """InvalidInput unless ``value`` fits ``column`` (its length) and holds no control
-    characters; ``label`` is the field's Chinese name (the English one is the column's)."""
+    characters; ``label`` names the field (a message id marked with N_, or a message)."""
     if not value:
         return
-    name = column.key
+    field = label if isinstance(label, Message) else Message(label)
     if _CONTROL.search(value):
-        raise InvalidInput(f"{label}含有控制字符（如 NUL），请删除后重新填写。/ "
-                           f"The field {name} contains control characters (such as NUL); "
-                           "remove them and try again.")
+        raise InvalidInput(N_("%(field)s含有控制字符（如 NUL），请删除后重新填写。"), field=field)
     limit = getattr(column.property.columns[0].type, "length", None)
     if limit is not None and len(value) > limit:
-        raise InvalidInput(f"{label}过长（最多 {limit} 个字符）。/ "
-                           f"The field {name} is too long ({limit} characters max).")
+        raise InvalidInput(N_("%(field)s过长（最多 %(limit)s 个字符）。"), field=field, limit=limit)

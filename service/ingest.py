@@ -41,7 +41,7 @@ from .catalogue import (
 )
 from .codes import allocate, format_code, validate_parts
 from .config import Settings
-from .errors import Conflict, InvalidInput
+from .errors import CLAUSES, LINES, N_, Conflict, InvalidInput, Listing, Message, about, msg
 from .fields import check_text
 from .locations import check_box_fits, get_box, put_in_box
 from .models import ArchiveItem, Box, Customer, Page, StoredFile, User
@@ -109,7 +109,7 @@ class _Triage:
     fmt: str | None = None
     pages: int = 0
     error_code: str | None = None
-    error_reason: str | None = None
+    error_reason: Message | None = None
     error_detail: str | None = None
     decoded_bytes: int = 0
 
@@ -122,16 +122,16 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 def _check_files(paths: list[Path]) -> None:
     if not paths:
-        raise InvalidInput("没有给出扫描文件。/ No scan files given.")
+        raise InvalidInput(N_("没有给出扫描文件。"))
     if len(paths) > MAX_FILES:
-        raise InvalidInput(f"一次最多 {MAX_FILES} 个文件。/ At most {MAX_FILES} files at once.")
+        raise InvalidInput(N_("一次最多 %(MAX_FILES)s 个文件。"), MAX_FILES=MAX_FILES)
     for p in paths:
         if not p.exists():
-            raise InvalidInput(f"文件不存在：{p}。请检查路径。/ File not found: {p}. Check the path.")
+            raise InvalidInput(N_("文件不存在：%(p)s。请检查路径。"), p=p)
         if not p.is_file():
-            raise InvalidInput(f"不是普通文件：{p}（可能是目录）。/ Not a regular file: {p}.")
+            raise InvalidInput(N_("不是普通文件：%(p)s（可能是目录）。"), p=p)
         if not os.access(p, os.R_OK):
-            raise InvalidInput(f"无法读取文件：{p}，请检查权限。/ Cannot read {p}: check its permissions.")
+            raise InvalidInput(N_("无法读取文件：%(p)s，请检查权限。"), p=p)
 
 
 #: More paper pages than any one item holds; beyond a database integer it would be a 500.
@@ -141,8 +141,8 @@ MAX_PAPER_PAGES = 100_000
 def validate_request(archive: Archive, req: IngestRequest) -> None:
     """Every check that needs no write; raises InvalidInput/NotFound with a helpful message."""
     if req.secrecy not in SECRECY_LEVELS:
-        raise InvalidInput(f"密级“{req.secrecy}”无效，可选：{'、'.join(SECRECY_LEVELS)}。/ "
-                           f"Unknown secrecy {req.secrecy!r}: use 公开, 内部, 秘密, 机密 or 绝密.")
+        raise InvalidInput(N_("密级“%(secrecy)s”无效，可选：%(choices)s。"), secrecy=req.secrecy,
+                           choices=Listing(tuple(SECRECY_LEVELS)))
     require_register(req.uploader, req.secrecy)
     validate_parts(req.fonds, req.category, req.year, req.retention, req.org)
     if req.doc_date is not None:
@@ -150,23 +150,21 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
     if req.customer:
         validate_customer_number(req.customer)
     if not (req.title or "").strip():
-        raise InvalidInput("题名不能为空。/ The title must not be empty.")
+        raise InvalidInput(N_("题名不能为空。"))
     if len(req.title) > 1000:
-        raise InvalidInput("题名过长（最多1000字）。/ The title is too long (1000 characters max).")
+        raise InvalidInput(N_("题名过长（最多1000字）。"))
     if req.customer_section is not None and req.customer_section not in CUSTOMER_SECTIONS:
-        raise InvalidInput(f"客户档案分类无效，可选：{', '.join(CUSTOMER_SECTIONS)}。/ "
-                           "Unknown customer file section.")
+        raise InvalidInput(N_("客户档案分类无效，可选：%(choices)s。"),
+                           choices=Listing(tuple(CUSTOMER_SECTIONS)))
     if req.paper_pages is not None and req.paper_pages < 0:
-        raise InvalidInput("纸质页数不能为负。/ The paper page count cannot be negative.")
+        raise InvalidInput(N_("纸质页数不能为负。"))
     if req.paper_pages is not None and req.paper_pages > MAX_PAPER_PAGES:
-        raise InvalidInput(f"纸质页数 {req.paper_pages} 过大（最多 {MAX_PAPER_PAGES}）。/ "
-                           f"The paper page count {req.paper_pages} is too large "
-                           f"({MAX_PAPER_PAGES} max).")
-    for column, value, label in ((ArchiveItem.title, req.title, "题名"),
-                                 (ArchiveItem.doc_number, req.doc_number, "文号"),
-                                 (ArchiveItem.responsible, req.responsible, "责任者"),
-                                 (ArchiveItem.remarks, req.remarks, "备注"),
-                                 (Box.barcode, req.box, "盒条码")):
+        raise InvalidInput(N_("纸质页数 %(paper_pages)s 过大（最多 %(MAX_PAPER_PAGES)s）。"), paper_pages=req.paper_pages, MAX_PAPER_PAGES=MAX_PAPER_PAGES)
+    for column, value, label in ((ArchiveItem.title, req.title, N_("题名")),
+                                 (ArchiveItem.doc_number, req.doc_number, N_("文号")),
+                                 (ArchiveItem.responsible, req.responsible, N_("责任者")),
+                                 (ArchiveItem.remarks, req.remarks, N_("备注")),
+                                 (Box.barcode, req.box, N_("盒条码"))):
         check_text(column, value, label)
     _check_files(req.files)
     with archive.session() as s:
@@ -181,12 +179,9 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
 def check_doc_date(doc_date: date, year: int) -> None:
     """日期 is the document's own date: it falls in the item's 年度 and is not in the future."""
     if doc_date.year != year:
-        raise InvalidInput(f"日期 {doc_date.isoformat()} 不在年度 {year} 内：文件日期应属于所填年度，"
-                           f"请核对日期或年度。/ The date {doc_date.isoformat()} is not in the year "
-                           f"{year}: a document's date falls in its archive year.")
+        raise InvalidInput(N_("日期 %(doc_date)s 不在年度 %(year)s 内：文件日期应属于所填年度，请核对日期或年度。"), doc_date=doc_date.isoformat(), year=year)
     if doc_date > date.today():
-        raise InvalidInput(f"日期 {doc_date.isoformat()} 晚于今天：请核对文件日期。/ "
-                           f"The date {doc_date.isoformat()} is in the future.")
+        raise InvalidInput(N_("日期 %(doc_date)s 晚于今天：请核对文件日期。"), doc_date=doc_date.isoformat())
 
 
 def _customer(session: Session, req: IngestRequest) -> Customer:
@@ -222,24 +217,15 @@ def check_upload_limits(settings: Settings, triaged: list[_Triage]) -> None:
     """Refuse an upload that breaks a resource cap, before anything is stored or queued."""
     over = [t for t in triaged if t.error_code in LIMIT_CODES]
     if over:
-        listed = "；".join(f"{t.name}：{t.error_reason}" for t in over)
-        raise InvalidInput(f"文件超出处理上限，本次上传未保存。/ A file is over the processing "
-                           f"limits; nothing was stored. {listed}")
+        raise InvalidInput(N_("文件超出处理上限，本次上传未保存。%(files)s"), files=Listing(
+            [about(t.name, t.error_reason) for t in over], CLAUSES))
     pages = sum(t.pages for t in triaged)
     if pages > settings.max_pages_per_upload:
-        raise InvalidInput(
-            f"本次上传共 {pages} 页，超过每次上传 {settings.max_pages_per_upload} 页的上限。"
-            "请分几次上传。/ "
-            f"This upload has {pages} pages, more than the limit of "
-            f"{settings.max_pages_per_upload} per upload. Upload it in several parts.")
+        raise InvalidInput(N_("本次上传共 %(pages)s 页，超过每次上传 %(max_pages_per_upload)s 页的上限。请分几次上传。"), pages=pages, max_pages_per_upload=settings.max_pages_per_upload)
     decoded = sum(t.decoded_bytes for t in triaged)
     if decoded > settings.max_decoded_bytes_per_upload:
         gib, cap = decoded / 2**30, settings.max_decoded_bytes_per_upload / 2**30
-        raise InvalidInput(
-            f"本次上传解码后的数据量过大（{gib:.1f} GiB，上限 {cap:.1f} GiB）。请分几次上传，"
-            "或以 300 dpi 重新扫描。/ "
-            f"This upload decodes to too much data ({gib:.1f} GiB; the limit is {cap:.1f} GiB). "
-            "Upload it in several parts or rescan at 300 dpi.")
+        raise InvalidInput(N_("本次上传解码后的数据量过大（%(gib).1f GiB，上限 %(cap).1f GiB）。请分几次上传，或以 300 dpi 重新扫描。"), gib=gib, cap=cap)
 
 
 class AlreadyStored(Conflict):
@@ -265,25 +251,23 @@ def _find_duplicates(archive: Archive, req: IngestRequest, triaged: list[_Triage
         holders = {sha: (item.id, item.archival_code, item.title)
                    for sha, item in rows if visible_under(vis, item)}
         stored = {sha for sha, _item in rows}
-    existing, parts_zh, parts_en = [], [], []
+    existing: list[dict] = []
+    parts: list[Message | str] = []
     for t in triaged:
         if t.sha256 not in stored:
             continue
         if t.sha256 in holders:
             item_id, code, title = holders[t.sha256]
             existing.append({"name": t.name, "id": item_id, "archival_code": code, "title": title})
-            parts_zh.append(f"{t.name} → {code}《{title}》")
-            parts_en.append(f"{t.name} → {code}")
+            parts.append(msg(N_("%(name)s → %(code)s《%(title)s》"), name=t.name, code=code,
+                             title=title))
         else:
             existing.append({"name": t.name})
-            parts_zh.append(t.name)
-            parts_en.append(t.name)
+            parts.append(t.name)
     raise AlreadyStored(
-        f"以下文件已经入库，本次没有登记，填写的著录信息也未保存：{'；'.join(parts_zh)}。"
-        "如要登记新的档案，请去掉已入库的文件后重新上传。/ These files are already stored, so "
-        f"nothing was registered and the catalogue data entered was not saved: "
-        f"{'; '.join(parts_en)}. To register a new item, remove the stored files and upload again.",
-        {"duplicate": True, "existing": existing})
+        N_("以下文件已经入库，本次没有登记，填写的著录信息也未保存：%(files)s。"
+           "如要登记新的档案，请去掉已入库的文件后重新上传。"),
+        {"duplicate": True, "existing": existing}, files=Listing(parts, CLAUSES))
 
 
 def _require_readable(triaged: list[_Triage]) -> None:
@@ -291,12 +275,8 @@ def _require_readable(triaged: list[_Triage]) -> None:
     a 档号 is used (an empty item could be neither read nor voided)."""
     if any(t.pages and not t.error_code for t in triaged):
         return
-    raise InvalidInput(
-        "没有一个文件能读出页面，本次没有登记，也没有占用档号。请检查下列文件后重新上传。/ "
-        "None of the files yields a readable page, so nothing was registered and no archival "
-        "code was used. Check the files listed and upload again.",
-        {"failed_files": [{"name": t.name, "code": t.error_code or "no_pages",
-                           "reason": t.error_reason or "文件中没有页面。/ The file has no pages."}
+    raise InvalidInput(N_("没有一个文件能读出页面，本次没有登记，也没有占用档号。请检查下列文件后重新上传。"), {"failed_files": [{"name": t.name, "code": t.error_code or "no_pages",
+                           "reason": t.error_reason or Message(N_("文件中没有页面。"))}
                           for t in triaged]})
 
 
@@ -370,7 +350,7 @@ def _refuse_repeats(triaged: list[_Triage]) -> None:
     seen: set[str] = set()
     for t in triaged:
         if t.sha256 in seen:
-            raise InvalidInput(f"同一文件出现了两次：{t.name}。/ The same file was given twice: {t.name}.")
+            raise InvalidInput(N_("同一文件出现了两次：%(name)s。"), name=t.name)
         seen.add(t.sha256)
 
 
@@ -384,9 +364,7 @@ def _store_originals(archive: Archive, triaged: list[_Triage]) -> list[StoredObj
                                         content_type=CONTENT_TYPES.get(t.fmt or "",
                                                                        "application/octet-stream"))
             except ChecksumMismatch:
-                raise Conflict(f"文件 {t.name} 在读取过程中被修改，请待扫描完成后重试。/ "
-                               f"{t.name} changed while it was being read; retry when it is "
-                               "complete.") from None
+                raise Conflict(N_("文件 %(name)s 在读取过程中被修改，请待扫描完成后重试。"), name=t.name) from None
         stored.append(obj)
     return stored
 
@@ -472,5 +450,5 @@ def _enqueue(archive: Archive, page_ids: dict[int, int]) -> None:
     archive.queue.enqueue_pages(page_ids)
 
 
-def _failure_summary(failed: list[_Triage]) -> str:
-    return "\n".join(f"{t.name}: {t.error_reason}" for t in failed)
+def _failure_summary(failed: list[_Triage]) -> Listing:
+    return Listing([about(t.name, t.error_reason) for t in failed], LINES)

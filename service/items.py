@@ -30,7 +30,7 @@ from .access import can_download, can_view, handling, require_view, visible_clau
 from .archive import Archive
 from .audit import record
 from .db import is_row_id
-from .errors import NotFound, PermissionDenied
+from .errors import N_, NotFound, PermissionDenied
 from .jobs.pipeline import searchable_pdf_through
 from .locations import box_path
 from .models import (
@@ -56,7 +56,7 @@ from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus
 def get_item(session: Session, item_id: int) -> ArchiveItem:
     item = session.get(ArchiveItem, item_id) if is_row_id(item_id) else None
     if item is None:
-        raise NotFound(f"档案件 {item_id} 不存在。/ Item {item_id} does not exist.")
+        raise NotFound(N_("档案件 %(item_id)s 不存在。"), item_id=item_id)
     return item
 
 
@@ -71,7 +71,7 @@ def get_page(item: ArchiveItem, n: int) -> Page:
     for p in item.pages:
         if p.n == n:
             return p
-    raise NotFound(f"第 {n} 页不存在。/ Page {n} does not exist.")
+    raise NotFound(N_("第 %(n)s 页不存在。"), n=n)
 
 
 # ----------------------------------------------------------------- fields, location, files, pages
@@ -166,13 +166,12 @@ def downloadable_file(session: Session, user: User | None, item_id: int,
                       file_id: int) -> StoredFile:
     item = visible_item(session, user, item_id)
     if not can_download(user, item):
-        raise PermissionDenied("机密档案只能在阅览室屏幕上查阅，不能下载。/ "
-                               "Confidential items may be read on screen only, not downloaded.")
+        raise PermissionDenied(N_("机密档案只能在阅览室屏幕上查阅，不能下载。"))
     f = session.get(StoredFile, file_id)
     if f is None or f not in source_files(item) and f.role == "original":
-        raise NotFound(f"文件 {file_id} 不存在。/ File {file_id} does not exist.")
+        raise NotFound(N_("文件 %(file_id)s 不存在。"), file_id=file_id)
     if f.role != "original" and f.item_id != item.id:
-        raise NotFound(f"文件 {file_id} 不存在。/ File {file_id} does not exist.")
+        raise NotFound(N_("文件 %(file_id)s 不存在。"), file_id=file_id)
     return f
 
 

@@ -11,21 +11,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from .codes import RETENTIONS, ArchivalCode, format_code, parse_code
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import N_, Conflict, InvalidInput, Listing, Message, NotFound, msg
 from .fields import check_text
 from .models import ArchiveItem, Box, BoxMove, Rack, Room, Section, Shelf
 
 _BARCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+#: The note of a box's first move onto a shelf: a message id, translated where it is shown
+#: (notes typed by people are shown as they were written).
+SHELVED = N_("入库")
 
 
 def ensure_shelf(session: Session, room: str, rack: str, section: str, shelf: str,
                  room_name: str | None = None) -> Shelf:
     """Find or create the 库房/架/节/层 path (codes are short labels like `A`, `3`)."""
-    for label, value in (("库房", room), ("架", rack), ("节", section), ("层", shelf)):
+    for label, value in ((N_("库房编号"), room), (N_("架编号"), rack), (N_("节编号"), section),
+                         (N_("层编号"), shelf)):
+        field = Message(label)
         if not value or len(value) > 20:
-            raise InvalidInput(f"{label}编号不能为空且不超过20个字符。/ {label} code must be 1–20 characters.")
-        check_text(Room.code, value, f"{label}编号")
-    check_text(Room.name, room_name, "库房名称")
+            raise InvalidInput(N_("%(field)s不能为空且不超过20个字符。"), field=field)
+        check_text(Room.code, value, field)
+    check_text(Room.name, room_name, N_("库房名称"))
     r = _find_or_add(session, Room, {"code": room}, name=room_name or f"{room}库房")
     k = _find_or_add(session, Rack, {"room_id": r.id, "code": rack})
     sec = _find_or_add(session, Section, {"rack_id": k.id, "code": section})
@@ -45,7 +50,7 @@ def _find_or_add(session: Session, model: type, keys: dict, **extra: object) -> 
 def get_box(session: Session, barcode: str) -> Box:
     box = session.scalar(select(Box).where(Box.barcode == barcode))
     if box is None:
-        raise NotFound(f"盒条码“{barcode}”不存在，请先登记该档案盒。/ Unknown box barcode {barcode!r}.")
+        raise NotFound(N_("盒条码“%(barcode)s”不存在，请先登记该档案盒。"), barcode=barcode)
     return box
 
 
@@ -53,20 +58,18 @@ def create_box(session: Session, barcode: str, *, year: int | None = None,
                retention: str | None = None, org_code: str | None = None,
                shelf: Shelf | None = None, actor: str | None = None) -> Box:
     if not _BARCODE_RE.match(barcode or ""):
-        raise InvalidInput(f"盒条码“{barcode}”无效：只能含字母、数字、点、横线，最多40个字符。/ "
-                           "Invalid box barcode: letters, digits, '.', '-' and '_' only, up to 40.")
+        raise InvalidInput(N_("盒条码“%(barcode)s”无效：只能含字母、数字、点、横线，最多40个字符。"), barcode=barcode)
     if retention is not None and retention not in RETENTIONS:
-        raise InvalidInput("保管期限应为 Y、D30 或 D10。/ Retention must be Y, D30 or D10.")
+        raise InvalidInput(N_("保管期限应为 Y、D30 或 D10。"))
     if year is not None and not 1900 <= year <= date.today().year:
-        raise InvalidInput(f"年度“{year}”无效：应为 1900 至今年的4位年份。/ "
-                           f"Invalid year {year}: use a 4-digit year from 1900 to this year.")
+        raise InvalidInput(N_("年度“%(year)s”无效：应为 1900 至今年的4位年份。"), year=year)
     if session.scalar(select(Box).where(Box.barcode == barcode)):
-        raise Conflict(f"盒条码“{barcode}”已存在。/ Box {barcode!r} already exists.")
+        raise Conflict(N_("盒条码“%(barcode)s”已存在。"), barcode=barcode)
     box = Box(barcode=barcode, year=year, retention=retention, org_code=org_code)
     session.add(box)
     session.flush()
     if shelf is not None:
-        move_box(session, box, shelf, actor=actor, note="入库 / Shelved")
+        move_box(session, box, shelf, actor=actor, note=SHELVED)
     return box
 
 
@@ -109,7 +112,7 @@ def check_box_fits(box: Box, year: int, retention: str, org: str | None) -> None
     (an item without an organisation code does not share a box with one that has one).
     Items of several categories may share a box; its label prints one 档号 range each.
     """
-    clashes = []
+    clashes: list[Message] = []
     session = object_session(box)
     held = set() if session is None or box.id is None else set(session.execute(
         select(ArchiveItem.year, ArchiveItem.retention, ArchiveItem.org_code)
@@ -117,17 +120,19 @@ def check_box_fits(box: Box, year: int, retention: str, org: str | None) -> None
     years = {y for y, _, _ in held} | ({box.year} if box.year is not None else set())
     retentions = {r for _, r, _ in held} | ({box.retention} if box.retention is not None else set())
     orgs = {o for _, _, o in held} | ({box.org_code} if box.org_code is not None else set())
+    none = Message(N_("（无）"))
     if years - {year}:
-        clashes.append(f"年度 {'、'.join(str(y) for y in sorted(years))}")
+        clashes.append(msg(N_("年度 %(values)s"), values=Listing(sorted(years))))
     if retentions - {retention}:
-        clashes.append(f"保管期限 {'、'.join(sorted(retentions))}")
+        clashes.append(msg(N_("保管期限 %(values)s"), values=Listing(sorted(retentions))))
     if orgs - {org}:
-        clashes.append(f"机构 {'、'.join(o or '（无）' for o in sorted(orgs, key=lambda o: o or ''))}")
+        clashes.append(msg(N_("机构 %(values)s"), values=Listing(
+            [o or none for o in sorted(orgs, key=lambda o: o or "")])))
     if clashes:
-        raise InvalidInput(f"档案盒 {box.barcode} 只装 {'、'.join(clashes)} 的档案，与本件不符"
-                           f"（年度 {year}、保管期限 {retention}、机构 {org or '（无）'}）。/ "
-                           f"Box {box.barcode} holds items of another year, retention or "
-                           f"organisation than this one ({year}, {retention}, {org or 'no organisation'}).")
+        raise InvalidInput(N_("档案盒 %(barcode)s 只装 %(clashes)s 的档案，与本件不符"
+                              "（年度 %(year)s、保管期限 %(retention)s、机构 %(org)s）。"),
+                           barcode=box.barcode, clashes=Listing(clashes), year=year,
+                           retention=retention, org=org or none)
 
 
 def next_position(box: Box) -> int:

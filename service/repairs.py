@@ -21,7 +21,7 @@ from storage import ChecksumMismatch
 from .access import require_repair_files
 from .archive import Archive
 from .audit import record
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import N_, Conflict, InvalidInput, Message, NotFound
 from .ingest import CONTENT_TYPES, sha256_file
 from .items import get_item
 from .jobs.pipeline import remove_file as detach
@@ -36,8 +36,8 @@ class FileProblem:
     """A bad file of an item and why: the file failed, or some of its pages did."""
 
     file: StoredFile
-    file_reason: str | None  # the whole file could not be read
-    page_reasons: list[tuple[int, str]]  # (page number in the item, reason) of failed pages
+    file_reason: Message | str | None  # the whole file could not be read
+    page_reasons: list[tuple[int, Message | str]]  # (page number in the item, reason)
 
 
 def file_problems(item: ArchiveItem) -> list[FileProblem]:
@@ -60,12 +60,10 @@ def _bad_file(archive: Archive, user: User, item_id: int, file_id: int) -> tuple
         item = get_item(s, item_id)
         require_repair_files(user, item)
         if item.status == ItemStatus.PROCESSING:
-            raise Conflict("本件仍在识别中，请等识别完成后再处理问题文件。/ The item is still being "
-                           "processed; fix its files when it has finished.")
+            raise Conflict(N_("本件仍在识别中，请等识别完成后再处理问题文件。"))
         problem = next((p for p in file_problems(item) if p.file.id == file_id), None)
         if problem is None:
-            raise NotFound(f"文件 {file_id} 不是本件的问题文件。/ File {file_id} is not a bad "
-                           "file of this item.")
+            raise NotFound(N_("文件 %(file_id)s 不是本件的问题文件。"), file_id=file_id)
         return problem.file.original_name or "", problem.file.sha256
 
 
@@ -89,8 +87,7 @@ def remove_file(archive: Archive, user: User, item_id: int, file_id: int) -> Non
     with archive.session() as s:
         left = [f for f in get_item(s, item_id).files if f.role == "original" and f.id != file_id]
     if not left:
-        raise InvalidInput("这是本件唯一的文件，不能移除；请上传替换文件。/ This is the item's only "
-                           "file and cannot be removed; upload a replacement instead.")
+        raise InvalidInput(N_("这是本件唯一的文件，不能移除；请上传替换文件。"))
     _audit(archive, user, "file.remove", item_id, {"file": name, "sha256": sha})
     detach(archive, item_id, file_id)
 
@@ -110,23 +107,20 @@ def replace_file(archive: Archive, user: User, item_id: int, file_id: int, path:
         counted = measure(path, Limits(max_pages=settings.max_pages_per_file,
                                        max_decoded_bytes=settings.max_decoded_bytes_per_file))
     except IngestError as exc:
-        raise InvalidInput(f"替换文件 {name} 无法使用：{exc.reason}", {"code": exc.code}) from None
+        raise InvalidInput(N_("替换文件 %(name)s 无法使用：%(reason)s"), {"code": exc.code}, name=name,
+                           reason=exc.reason) from None
     if counted.pages > settings.max_pages_per_upload:
-        raise InvalidInput(f"替换文件共 {counted.pages} 页，超过每次上传 "
-                           f"{settings.max_pages_per_upload} 页的上限。/ The replacement has "
-                           f"{counted.pages} pages, more than the limit per upload.")
+        raise InvalidInput(N_("替换文件共 %(pages)s 页，超过每次上传 %(max_pages_per_upload)s 页的上限。"), pages=counted.pages, max_pages_per_upload=settings.max_pages_per_upload)
     with archive.session() as s:
         if s.scalar(select(StoredFile.id).where(StoredFile.sha256 == sha,
                                                 StoredFile.role == "original")) is not None:
-            raise Conflict(f"文件 {name} 已经入库，不能作为替换文件。/ {name} is already stored "
-                           "and cannot be used as a replacement.")
+            raise Conflict(N_("文件 %(name)s 已经入库，不能作为替换文件。"), name=name)
     with open(path, "rb") as fh:
         try:
             obj = archive.store.put(fh, expected_sha256=sha, content_type=CONTENT_TYPES.get(
                 counted.format, "application/octet-stream"))
         except ChecksumMismatch:
-            raise Conflict(f"文件 {name} 在读取过程中被修改，请重试。/ {name} changed while it "
-                           "was being read; retry.") from None
+            raise Conflict(N_("文件 %(name)s 在读取过程中被修改，请重试。"), name=name) from None
     _audit(archive, user, "file.replace", item_id,
            {"file": old_name, "sha256": old_sha, "new_file": name, "new_sha256": sha})
     new = StoredFile(key=obj.key, sha256=obj.sha256, size=obj.size, original_name=name,

@@ -1,18 +1,22 @@
 """The two-set report as files to keep or send on: CSV (UTF-8 with BOM, so Excel reads the
 Chinese), XLSX (openpyxl) and PDF (fpdf2 with the Chinese font embedded).
 
-Each format writes the same rows (`rows`), so the three files always agree.
+Each format writes the same rows (`rows`), so the three files always agree. A finding's
+kind and facts are messages: the caller says how to write them (``show``: the command line and
+the web write Chinese then English from the catalogues); the headers are the document's own.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from .errors import Message
 from .pdfdoc import FAMILY, CjkPdf
 from .twoset_report import TwoSetReport
 
@@ -24,9 +28,13 @@ EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8",
 _TITLE = "两套制一致性核对报告 / Two-set consistency report"
 
 
-def rows(report: TwoSetReport) -> list[list[str]]:
+Show = Callable[[Message | str], str]
+
+
+def rows(report: TwoSetReport, show: Show = str) -> list[list[str]]:
     """One row per finding, in the report's order."""
-    return [[f.label, f.subject, f.title or "", f.box or "", f.detail] for f in report.findings]
+    return [[show(f.label), f.subject, f.title or "", f.box or "", show(f.detail)]
+            for f in report.findings]
 
 
 def _summary(report: TwoSetReport) -> str:
@@ -36,15 +44,15 @@ def _summary(report: TwoSetReport) -> str:
             f"{report.files} files; {len(report.findings)} findings")
 
 
-def to_csv(report: TwoSetReport) -> bytes:
+def to_csv(report: TwoSetReport, show: Show = str) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(COLUMNS)
-    writer.writerows(rows(report))
+    writer.writerows(rows(report, show))
     return buf.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(report: TwoSetReport) -> bytes:
+def to_xlsx(report: TwoSetReport, show: Show = str) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None  # a new workbook always has its first sheet
@@ -52,7 +60,7 @@ def to_xlsx(report: TwoSetReport) -> bytes:
     ws.append(list(COLUMNS))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for row in rows(report):
+    for row in rows(report, show):
         ws.append(row)
     for column, width in zip("ABCDE", (34, 30, 40, 16, 60), strict=True):
         ws.column_dimensions[column].width = width
@@ -67,7 +75,7 @@ def to_xlsx(report: TwoSetReport) -> bytes:
     return buf.getvalue()
 
 
-def to_pdf(report: TwoSetReport) -> bytes:
+def to_pdf(report: TwoSetReport, show: Show = str) -> bytes:
     pdf = CjkPdf(orientation="L")
     pdf.add_page()
     pdf.set_font(FAMILY, "B", 14)
@@ -84,12 +92,12 @@ def to_pdf(report: TwoSetReport) -> bytes:
                    headings_style=FontFace(family=FAMILY, emphasis="BOLD"),
                    repeat_headings=1) as table:
         table.row(COLUMNS)
-        for row in rows(report):
+        for row in rows(report, show):
             table.row(row)
     return pdf.to_bytes()
 
 
-def export(report: TwoSetReport, fmt: str) -> bytes:
+def export(report: TwoSetReport, fmt: str, show: Show = str) -> bytes:
     """The report in `fmt` (csv, xlsx or pdf)."""
     writers = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}
-    return writers[fmt](report)
+    return writers[fmt](report, show)

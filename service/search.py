@@ -22,7 +22,7 @@ from indexer.search.types import (
 
 from .access import operator_visibility, visibility_for
 from .archive import Archive
-from .errors import InvalidInput
+from .errors import N_, InvalidInput, Listing, Message, msg
 from .items import browse_catalogue
 from .models import ArchiveItem, Customer, User
 from .privacy import can_see_personal, mask_personal
@@ -57,8 +57,8 @@ class SearchParams:
         return not self.q.strip()
 
 
-def _bad(name: str, zh: str, en: str) -> InvalidInput:
-    return InvalidInput(f"参数 {name} {zh}。/ Parameter {name} {en}.")
+def _bad(name: str, problem: Message) -> InvalidInput:
+    return InvalidInput(N_("参数 %(name)s %(problem)s。"), name=name, problem=problem)
 
 
 def _int(args: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> int:
@@ -67,11 +67,11 @@ def _int(args: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> 
     if raw == "":
         return default
     if not raw.isascii() or not raw.isdigit():
-        raise _bad(name, f"应为 {lo}–{hi} 之间的整数，收到“{raw[:20]}”",
-                   f"must be a whole number from {lo} to {hi}, got {raw[:20]!r}")
+        raise _bad(name, msg(N_("应为 %(lo)s–%(hi)s 之间的整数，收到“%(raw)s”"),
+                             lo=lo, hi=hi, raw=raw[:20]))
     v = int(raw)
     if not lo <= v <= hi:
-        raise _bad(name, f"应在 {lo}–{hi} 之间，收到 {v}", f"must be from {lo} to {hi}, got {v}")
+        raise _bad(name, msg(N_("应在 %(lo)s–%(hi)s 之间，收到 %(v)s"), lo=lo, hi=hi, v=v))
     return v
 
 
@@ -81,8 +81,7 @@ def _year(args: Mapping[str, Any], name: str) -> int | None:
     if raw == "":
         return None
     if not raw.isascii() or not _YEAR_RE.match(raw):
-        raise _bad(name, f"应为四位数的年度，如 2024，收到“{raw[:20]}”",
-                   f"must be a four-digit year such as 2024, got {raw[:20]!r}")
+        raise _bad(name, msg(N_("应为四位数的年度，如 2024，收到“%(raw)s”"), raw=raw[:20]))
     return int(raw)
 
 
@@ -91,9 +90,8 @@ def _choice(args: Mapping[str, Any], name: str, allowed: Any) -> str | None:
     if raw == "":
         return None
     if raw not in allowed:
-        shown = "、".join(allowed)
-        raise _bad(name, f"只能是 {shown}，收到“{raw[:20]}”",
-                   f"must be one of {', '.join(allowed)}, got {raw[:20]!r}")
+        raise _bad(name, msg(N_("只能是 %(allowed)s，收到“%(raw)s”"),
+                             allowed=Listing(tuple(allowed)), raw=raw[:20]))
     return raw
 
 
@@ -103,8 +101,8 @@ def _text(args: Mapping[str, Any], name: str, pattern: re.Pattern[str] | None = 
     if raw == "":
         return None
     if len(raw) > _MAX_TEXT or (pattern is not None and not pattern.match(raw)):
-        raise _bad(name, f"格式不对，应如 {example}，收到“{raw[:20]}”",
-                   f"is malformed (expected e.g. {example}), got {raw[:20]!r}")
+        raise _bad(name, msg(N_("格式不对，应如 %(example)s，收到“%(raw)s”"),
+                             example=example, raw=raw[:20]))
     return raw.upper() if pattern is not None else raw
 
 
@@ -129,12 +127,10 @@ def parse_search_params(args: Mapping[str, Any], *, default_limit: int = 10,
     year, year_from, year_to = (_year(args, k) for k in ("year", "year_from", "year_to"))
     if year is not None:
         if (year_from is not None and year_from != year) or (year_to is not None and year_to != year):
-            raise InvalidInput("参数 year 不能与不同的 year_from/year_to 同时使用。/ "
-                               "Parameter year cannot be combined with a different year_from/year_to.")
+            raise InvalidInput(N_("参数 year 不能与不同的 year_from/year_to 同时使用。"))
         year_from = year_to = year
     if year_from is not None and year_to is not None and year_from > year_to:
-        raise InvalidInput(f"年度范围无效：起始年度 {year_from} 晚于截止年度 {year_to}。/ "
-                           f"Invalid year range: year_from {year_from} is after year_to {year_to}.")
+        raise InvalidInput(N_("年度范围无效：起始年度 %(year_from)s 晚于截止年度 %(year_to)s。"), year_from=year_from, year_to=year_to)
     if year_from is not None:
         filters["year_from"] = year_from
     if year_to is not None:

@@ -169,7 +169,7 @@ def move_item(session: Session, user: User | None, item: ArchiveItem, barcode: s
     """Put the item's paper in another box (or take it out with `barcode` None), recorded
     in its location history; both sides' references follow at once."""
     require_manage(user)
-    check_text(ItemMove.note, note, "备注")
+    check_text(ItemMove.note, note, N_("备注"))
     if position is not None and not 1 <= position <= 9999:
         raise InvalidInput(N_("盒内序号应为 1–9999。"))
     box = get_box(session, barcode.strip()) if barcode else None
@@ -207,7 +207,7 @@ def update_paper_side(session: Session, user: User | None, item: ArchiveItem, *,
         raise InvalidInput(N_("纸质状况“%(value)s”无效，可选：%(choices)s。"), value=condition,
                            choices="、".join(PaperCondition))
     remarks = (remarks or "").strip() or None
-    check_text(ArchiveItem.paper_remarks, remarks, "纸质备注")
+    check_text(ArchiveItem.paper_remarks, remarks, N_("纸质备注"))
     new = (declared_pages, condition, remarks)
     if new == (item.paper_pages, item.paper_condition, item.paper_remarks):
         return False

@@ -26,6 +26,7 @@ from .archive import Archive
 from .checks import check_fixity
 from .codes import group_key
 from .crosscheck import CHANGED, NEVER, OPEN, check_state
+from .errors import CLAUSES, N_, Listing, Message, msg
 from .models import ArchivalCodeCounter, ArchiveItem, Box, CrossCheck, Page, User
 from .vocab import DISCREPANCY_NAMES
 
@@ -50,23 +51,23 @@ class FindingKind(StrEnum):
     OPEN_DISCREPANCY = "open_discrepancy"
 
 
-#: Each kind as the archive says it, "中文 / English" (the web keeps the user's half).
-KIND_LABELS: dict[FindingKind, str] = {
-    FindingKind.PAPER_WITHOUT_SCANS: "有纸质无扫描件 / Paper record without scans",
-    FindingKind.SCANS_WITHOUT_PAPER: "有扫描件无纸质记录（未入盒） / Scans without a paper record (no box)",
-    FindingKind.PAGE_COUNT_MISMATCH: "纸质页数与扫描页数不符 / Declared and scanned page counts differ",
-    FindingKind.CHECKSUM_MISMATCH: "存储文件校验值不符 / Stored file no longer matches its checksum",
-    FindingKind.FILE_MISSING: "存储文件缺失 / Stored file missing from the store",
-    FindingKind.BOX_MIXED_YEAR: "同盒年度不一 / Box holds more than one year",
-    FindingKind.BOX_MIXED_RETENTION: "同盒保管期限不一 / Box holds more than one retention",
-    FindingKind.BOX_MIXED_ORG: "同盒机构不一 / Box holds more than one organisation",
-    FindingKind.BOX_WITHOUT_LOCATION: "档案盒无当前位置 / Box without a current location",
-    FindingKind.POSITION_TAKEN: "同盒同一位置有两件 / Two items at the same position in a box",
-    FindingKind.ITEM_NUMBER_GAP: "件号断号 / Gap in item numbers",
-    FindingKind.ITEM_NUMBER_DUPLICATE: "件号重号 / Duplicate item number",
-    FindingKind.NEVER_CHECKED: "从未核对 / Never cross-checked",
-    FindingKind.CHANGED_SINCE_CHECK: "上次核对后有变动 / Changed since its last check",
-    FindingKind.OPEN_DISCREPANCY: "核对差异未解决 / Open discrepancy",
+#: Each kind as the archive says it (message ids: translated where the report is shown).
+KIND_LABELS: dict[FindingKind, Message] = {
+    FindingKind.PAPER_WITHOUT_SCANS: Message(N_("有纸质无扫描件")),
+    FindingKind.SCANS_WITHOUT_PAPER: Message(N_("有扫描件无纸质记录（未入盒）")),
+    FindingKind.PAGE_COUNT_MISMATCH: Message(N_("纸质页数与扫描页数不符")),
+    FindingKind.CHECKSUM_MISMATCH: Message(N_("存储文件校验值不符")),
+    FindingKind.FILE_MISSING: Message(N_("存储文件缺失")),
+    FindingKind.BOX_MIXED_YEAR: Message(N_("同盒年度不一")),
+    FindingKind.BOX_MIXED_RETENTION: Message(N_("同盒保管期限不一")),
+    FindingKind.BOX_MIXED_ORG: Message(N_("同盒机构不一")),
+    FindingKind.BOX_WITHOUT_LOCATION: Message(N_("档案盒无当前位置")),
+    FindingKind.ITEM_NUMBER_GAP: Message(N_("件号断号")),
+    FindingKind.ITEM_NUMBER_DUPLICATE: Message(N_("件号重号")),
+    FindingKind.POSITION_TAKEN: Message(N_("同盒同一位置有两件")),
+    FindingKind.NEVER_CHECKED: Message(N_("从未核对")),
+    FindingKind.CHANGED_SINCE_CHECK: Message(N_("上次核对后有变动")),
+    FindingKind.OPEN_DISCREPANCY: Message(N_("核对差异未解决")),
 }
 #: Why an item is in the records officer's queue (service.crosscheck) as a finding.
 _CHECK_KINDS = {NEVER: FindingKind.NEVER_CHECKED, CHANGED: FindingKind.CHANGED_SINCE_CHECK,
@@ -87,12 +88,12 @@ class Finding:
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def label(self) -> str:
+    def label(self) -> Message:
         return KIND_LABELS[self.kind]
 
     @property
-    def detail(self) -> str:
-        """The facts in one bilingual line, for text, CSV and PDF."""
+    def detail(self) -> Message | str:
+        """The facts in one line (a message), for the page, text, CSV and PDF."""
         return describe(self.kind, self.facts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,50 +103,45 @@ class Finding:
         return data
 
 
-def _list(values: Any, sep: str = "、") -> str:
-    return sep.join(str(v) for v in values)
-
-
-def describe(kind: FindingKind, facts: dict[str, Any]) -> str:
-    """The finding's facts, "中文 / English" (the English half starts with a capital, so the
-    web shows one half)."""
+def describe(kind: FindingKind, facts: dict[str, Any]) -> Message | str:
+    """The finding's facts as a message (a stored object's role and key as they are)."""
     f = facts
     if kind == FindingKind.PAGE_COUNT_MISMATCH:
-        return (f"纸质 {f['declared']} 页，扫描 {f['scanned']} 页 / "
-                f"Paper pages: {f['declared']}, scanned: {f['scanned']}")
+        return msg(N_("纸质 %(declared)s 页，扫描 %(scanned)s 页"), declared=f["declared"],
+                   scanned=f["scanned"])
     if kind in (FindingKind.CHECKSUM_MISMATCH, FindingKind.FILE_MISSING):
         return f"{f['role']} {f['key']}"
     if kind in (FindingKind.BOX_MIXED_YEAR, FindingKind.BOX_MIXED_RETENTION,
                 FindingKind.BOX_MIXED_ORG):
         values = ["—" if v is None else v for v in f["values"]]
-        return f"盒内有 {_list(values)} / Holds {_list(values, ', ')}"
+        return msg(N_("盒内有 %(values)s"), values=Listing(values))
     if kind == FindingKind.BOX_WITHOUT_LOCATION:
-        return f"盒内 {f['items']} 件 / Items in it: {f['items']}"
+        return msg(N_("盒内 %(items)s 件"), items=f["items"])
     if kind == FindingKind.ITEM_NUMBER_GAP:
-        return f"缺件号 {_list(f['missing'])} / Missing numbers: {_list(f['missing'], ', ')}"
+        return msg(N_("缺件号 %(missing)s"), missing=Listing(f["missing"]))
     if kind == FindingKind.ITEM_NUMBER_DUPLICATE:
-        return (f"件号 {f['item_no']} 重复：{_list(f['codes'])} / "
-                f"Number {f['item_no']} is used by {_list(f['codes'], ', ')}")
+        return msg(N_("件号 %(item_no)s 重复：%(codes)s"), item_no=f["item_no"],
+                   codes=Listing(f["codes"]))
     if kind == FindingKind.PAPER_WITHOUT_SCANS:
-        return (f"纸质 {f['declared']} 页，无扫描件 / Paper pages: {f['declared']}, no scans"
-                if f.get("declared") is not None else "无扫描件 / No scans")
+        return (msg(N_("纸质 %(declared)s 页，无扫描件"), declared=f["declared"])
+                if f.get("declared") is not None else Message(N_("无扫描件")))
     if kind == FindingKind.SCANS_WITHOUT_PAPER:
-        return f"扫描 {f['scanned']} 页，未入盒 / Scanned pages: {f['scanned']}, in no box"
+        return msg(N_("扫描 %(scanned)s 页，未入盒"), scanned=f["scanned"])
     if kind == FindingKind.POSITION_TAKEN:
-        return (f"第 {f['position']} 件：{_list(f['codes'])} / "
-                f"Position {f['position']}: {_list(f['codes'], ', ')}")
+        return msg(N_("第 %(position)s 件：%(codes)s"), position=f["position"],
+                   codes=Listing(f["codes"]))
     if kind == FindingKind.NEVER_CHECKED:
-        return "尚无核对记录 / No check recorded"
+        return Message(N_("尚无核对记录"))
     if kind == FindingKind.CHANGED_SINCE_CHECK:
-        return (f"上次核对 {f['checked_at']}（{f['officer']}），其后于 {f['changed_at']} 变动 / "
-                f"Last checked {f['checked_at']} by {f['officer']}, changed {f['changed_at']}")
+        return msg(N_("上次核对 %(checked_at)s（%(officer)s），其后于 %(changed_at)s 变动"),
+                   checked_at=f["checked_at"], officer=f["officer"], changed_at=f["changed_at"])
     if kind == FindingKind.OPEN_DISCREPANCY:
-        zh = [DISCREPANCY_NAMES.get(d["kind"], d["kind"])
-              + (f"（第 {_list(d['pages'])} 页）" if d["pages"] else "") for d in f["discrepancies"]]
-        en = [d["kind"].replace("_", " ") + (f" (p. {_list(d['pages'], ', ')})" if d["pages"] else "")
-              for d in f["discrepancies"]]
-        return (f"{f['checked_at']}（{f['officer']}）：{_list(zh, '；')} / "
-                f"Found {f['checked_at']} by {f['officer']}: {_list(en, '; ')}")
+        found = [msg(N_("%(kind)s（第 %(pages)s 页）"), kind=kind, pages=Listing(d["pages"]))
+                 if d["pages"] else kind
+                 for d in f["discrepancies"]
+                 for kind in [Message(DISCREPANCY_NAMES.get(d["kind"], d["kind"]))]]
+        return msg(N_("%(checked_at)s（%(officer)s）：%(found)s"), checked_at=f["checked_at"],
+                   officer=f["officer"], found=Listing(found, CLAUSES))
     return ""
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .archive import Archive
-from .errors import DanganError
+from .errors import LINES, DanganError, Listing, about
 from .ingest import IngestRequest, ingest
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".txt")
@@ -40,8 +41,12 @@ def folders(watch_dir: Path) -> tuple[Path, Path]:
 
 
 def scan_once(archive: Archive, watch_dir: Path, template: IngestRequest, state: WatchState,
-              *, settle: float = 2.0, now: float | None = None) -> list[dict]:
-    """Ingest every settled file in `watch_dir`; returns one report per file handled."""
+              *, settle: float = 2.0, now: float | None = None,
+              show: Callable[[Listing], str] = str) -> list[dict]:
+    """Ingest every settled file in `watch_dir`; returns one report per file handled.
+
+    A failure's reason (a message, in the report's "error") is written beside the file as
+    ``show`` renders it: the command line passes its catalogue rendering."""
     now = time.time() if now is None else now
     done_dir, failed_dir = folders(watch_dir)
     reports = []
@@ -62,19 +67,21 @@ def scan_once(archive: Archive, watch_dir: Path, template: IngestRequest, state:
         try:
             res = ingest(archive, req)
         except DanganError as exc:
-            reasons = [f"{f['name']}: {f['reason']}" for f in exc.details.get("failed_files", [])]
+            reasons = [about(f["name"], f["reason"]) for f in exc.details.get("failed_files", [])]
             reports.append(_move(path, failed_dir, {"file": path.name,
-                                                    "error": "\n".join([exc.message, *reasons])}))
+                                                    "error": Listing([exc.msg, *reasons], LINES)},
+                                 show))
             continue
-        reports.append(_move(path, done_dir, {"file": path.name, **res.to_json()}))
+        reports.append(_move(path, done_dir, {"file": path.name, **res.to_json()}, show))
     return reports
 
 
-def _move(path: Path, dest_dir: Path, report: dict) -> dict:
+def _move(path: Path, dest_dir: Path, report: dict, show: Callable[[Listing], str]) -> dict:
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = _unique(dest_dir / path.name)
     shutil.move(str(path), dest)
     if "error" in report:
-        dest.with_name(dest.name + ".txt").write_text(report["error"] + "\n", encoding="utf-8")
+        dest.with_name(dest.name + ".txt").write_text(show(report["error"]) + "\n",
+                                                      encoding="utf-8")
     report["moved_to"] = str(dest)
     return report

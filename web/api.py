@@ -16,14 +16,14 @@ from service.crosscheck import (
     queue_to_json,
     record_check,
 )
-from service.errors import N_, InvalidInput
+from service.errors import N_, InvalidInput, Message
 from service.items import item_summary, item_to_json, record_access, visible_item
 from service.privacy import can_see_personal
 from service.search import parse_search_params, run_search
 from service.users import require_password_changed, user_for_token
 from service.vocab import FileStatus, PageStatus
 
-from .ctx import archive, db
+from .ctx import SIGN_IN_OR_TOKEN, archive, both, db
 from .desk import queue_filters
 from .extensions import csrf
 from .openapi import spec
@@ -40,7 +40,7 @@ def authenticate_api() -> ResponseReturnValue | None:
     if header.lower().startswith("bearer "):
         user = user_for_token(db(), header[7:].strip())
         if user is None:
-            return jsonify(error="API 令牌无效或已被撤销。/ Invalid or revoked API token."), 401
+            return jsonify(error=both(Message(N_("API 令牌无效或已被撤销。")))), 401
         require_password_changed(user)
         g.api_user = user
         return None
@@ -49,7 +49,7 @@ def authenticate_api() -> ResponseReturnValue | None:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()  # a cookie-authenticated write must come from our own page
         return None
-    return jsonify(error="需要登录或 API 令牌。/ Sign in or send an API token."), 401
+    return jsonify(error=both(SIGN_IN_OR_TOKEN)), 401
 
 
 @bp.after_request
@@ -68,9 +68,9 @@ def _int_param(name: str, default: int, lo: int, hi: int) -> int:
     try:
         v = int(raw)
     except ValueError:
-        raise InvalidInput(f"参数 {name} 应为整数。/ Parameter {name} must be a whole number.") from None
+        raise InvalidInput(N_("参数 %(name)s 应为整数。"), name=name) from None
     if not lo <= v <= hi:
-        raise InvalidInput(f"参数 {name} 应在 {lo}–{hi} 之间。/ Parameter {name} must be {lo}–{hi}.")
+        raise InvalidInput(N_("参数 %(name)s 应在 %(lo)s–%(hi)s 之间。"), name=name, lo=lo, hi=hi)
     return v
 
 
@@ -86,7 +86,7 @@ def item(item_id: int) -> ResponseReturnValue:
     data = item_to_json(it, mask_personal_data=not can_see_personal(g.api_user))
     record_access(db(), g.api_user, "view", it, {"via": "api"})
     db().commit()
-    return jsonify(data)
+    return jsonify(both(data))
 
 
 @bp.get("/items/<int:item_id>/progress")
@@ -98,13 +98,13 @@ def progress(item_id: int) -> ResponseReturnValue:
                             if f.role == "original" and f.status == FileStatus.FAILED]
     data["failed_pages"] = [{"page": p.n, "reason": p.error} for p in it.pages
                             if p.status == PageStatus.FAILED]
-    return jsonify(data)
+    return jsonify(both(data))
 
 
 @bp.post("/items")
 def create_item() -> ResponseReturnValue:
     result = ingest_upload(archive(), g.api_user, request.form, request.files.getlist("files"))
-    return jsonify(result.to_json()), 201
+    return jsonify(both(result.to_json())), 201
 
 
 @bp.get("/codes/preview")

@@ -147,7 +147,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     @login.unauthorized_handler
     def unauthorized() -> ResponseReturnValue:
         if ctx.wants_json():
-            return jsonify(error="需要登录或 API 令牌。/ Sign in or send an API token."), 401
+            return jsonify(error=ctx.both(ctx.SIGN_IN_OR_TOKEN)), 401
         flash(_("请先登录。"), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
@@ -192,7 +192,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
                 # None is the command line's operator to the service: never an anonymous visitor
                 "can_report": ctx.me() is not None and can_read_two_set_report(ctx.me()),
                 "can_desk": can_cross_check(ctx.me()) or can_handle_rescans(ctx.me()),
-                "tr": ctx.tr, "localize": ctx.tr}
+                "tr": ctx.tr}
 
     @app.errorhandler(DanganError)
     def dangan_error(exc: DanganError) -> ResponseReturnValue:

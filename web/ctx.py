@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.archive import Archive
 from service.errors import (
+    N_,
     Conflict,
     DanganError,
     InvalidInput,
@@ -115,6 +116,10 @@ def lang() -> str:
     return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 
+#: The API's answer to a request with neither a session nor a token.
+SIGN_IN_OR_TOKEN = Message(N_("需要登录或 API 令牌。"))
+
+
 def tr(value: Message | Listing | str | None, language: str | None = None) -> str:
     """A message (an error's, or one stored with a page or file) in the user's language."""
     return render(value, language or lang())
@@ -130,10 +135,6 @@ def both(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [both(v) for v in value]
     return value
-
-
-#: Until every caller passes messages (#9.4): the old name.
-localize = tr
 
 
 def error_status(exc: DanganError) -> int:

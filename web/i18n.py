@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import gettext
 import logging
-import re
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -60,36 +59,9 @@ def render(value: Message | Listing | str | None, language: str) -> str:
         value = loads(value)
     if value is None:
         return ""
-    if isinstance(value, str):
-        return legacy(value, language)
-    return legacy(value.render(translations(language).gettext), language)
-
-
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_PREFIX = re.compile(r"^[^:：\n]{1,200}?: (?=\S)")
-_SPLIT = re.compile(r"\s*/\s+(?=[A-Z\"'“(])")
-
-
-def legacy(message: str, language: str) -> str:
-    """Text written before messages had ids, "中文 / English": keep the half in ``language``.
-
-    Goes once every message has an id (#9.4). A leading "name: " is kept with the English
-    half too; several lines are done one by one.
-    """
-    if "\n" in message:
-        return "\n".join(legacy(line, language) for line in message.splitlines())
-    prefix = ""
-    m = _PREFIX.match(message)
-    if m:
-        prefix, message = m.group(0), message[m.end():]
-        zh, sep, en = prefix[:-2].partition(" / ")  # a bilingual prefix: "第 3 页 / page 3: "
-        if sep and _CJK.search(zh) and not _CJK.search(en):
-            prefix = (en if language == "en" else zh) + ": "
-    for m in _SPLIT.finditer(message):
-        left = message[: m.start()]
-        if _CJK.search(left):
-            return prefix + (message[m.end():].strip() if language == "en" else left.strip())
-    return prefix + message
+    if isinstance(value, str):  # stored before messages had ids: shown as it was stored
+        return value
+    return value.render(translations(language).gettext)
 
 
 #: The language shown after the Chinese where both are given (the API, the command line).

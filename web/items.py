@@ -24,7 +24,7 @@ from service import repairs
 from service.access import can_download, can_edit_item, can_repair_files, handling
 from service.arrange import counted_pages
 from service.edits import change_labels, history
-from service.errors import DanganError, InvalidInput, PermissionDenied
+from service.errors import N_, DanganError, InvalidInput, PermissionDenied
 from service.items import (
     downloadable_file,
     get_page,
@@ -183,7 +183,7 @@ def replace_file(item_id: int, file_id: int) -> ResponseReturnValue:
 
     def run() -> None:
         if upload is None or not (upload.filename or "").strip():
-            raise InvalidInput("请选择替换文件。/ Choose a replacement file.")
+            raise InvalidInput(N_("请选择替换文件。"))
         with upload_dir(archive()) as tmp:
             name = client_name(upload.filename, 1)
             path = tmp / "replacement"

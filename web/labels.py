@@ -15,7 +15,7 @@ from service.locations import path_parts
 from service.models import Category, Shelf
 from service.vocab import CheckResult, DiscrepancyKind, PaperCondition, Role, Secrecy
 
-from .ctx import lang, localize
+from .ctx import lang
 
 
 def secrecy_label(level: str) -> str:
@@ -82,8 +82,9 @@ def change_kind_label(kind: str) -> str:
 
 
 def note_label(note: str | None) -> str:
-    """A move note: the system's own notes are "中文 / English", typed ones stay as typed."""
-    return localize(note) if note else ""
+    """A move note: the system's own notes are message ids (`locations.SHELVED`), translated;
+    typed ones are in no catalogue and stay as typed."""
+    return _(note) if note else ""
 
 
 def discrepancy_label(kind: str | None) -> str:

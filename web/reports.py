@@ -12,6 +12,7 @@ from service.report_export import EXPORT_FORMATS, export
 from service.twoset_report import KIND_LABELS, two_set_report
 
 from .ctx import archive, me
+from .i18n import bilingual
 
 bp = Blueprint("reports", __name__)
 
@@ -29,7 +30,7 @@ def two_set() -> ResponseReturnValue:
 def two_set_export(fmt: str) -> ResponseReturnValue:
     if fmt not in EXPORT_FORMATS:
         abort(404)
-    data = export(two_set_report(archive(), me()), fmt)
+    data = export(two_set_report(archive(), me()), fmt, bilingual)
     name = f"two-set-report-{datetime.now(UTC):%Y%m%d-%H%M}.{fmt}"
     return Response(data, mimetype=EXPORT_FORMATS[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

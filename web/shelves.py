@@ -25,7 +25,7 @@ from service.browse import (
     unshelved_boxes,
 )
 from service.codes import RETENTIONS
-from service.errors import DanganError
+from service.errors import N_, DanganError
 from service.locations import box_path
 from service.paperwork_pdf import print_boxes, print_shelf
 
@@ -93,7 +93,7 @@ def new_box() -> ResponseReturnValue:
     try:
         year = _int_or_none(f.get("year"))
         if (f.get("year") or "").strip() and year is None:
-            raise DanganError("年度应为4位数字。/ The year must be 4 digits.")
+            raise DanganError(N_("年度应为4位数字。"))
         org = (f.get("org") or "").strip().upper() or None
         box = register_box(db(), me(), f.get("barcode", ""), year=year,
                            retention=(f.get("retention") or "").strip() or None, org_code=org,

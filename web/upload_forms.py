@@ -24,7 +24,7 @@ from service.archive import Archive
 from service.browse import all_boxes, list_customers
 from service.catalogue import list_categories
 from service.codes import RETENTIONS
-from service.errors import DanganError, InvalidInput
+from service.errors import N_, DanganError, InvalidInput, Listing, Message
 from service.ingest import IngestRequest, IngestResult, ingest
 from service.models import Fonds, User
 
@@ -37,21 +37,22 @@ _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 def _text(form: MultiDict, name: str, limit: int = 1000) -> str | None:
     v = (form.get(name) or "").strip()
     if len(v) > limit:
-        raise InvalidInput(f"字段 {name} 过长（最多 {limit} 字）。/ Field {name} is too long ({limit} max).")
+        raise InvalidInput(N_("字段 %(name)s 过长（最多 %(limit)s 字）。"), name=name, limit=limit)
     return v or None
 
 
 def _int(form: MultiDict, name: str, label: str, required: bool = False) -> int | None:
+    """``label`` names the field: a message id marked with N_."""
     raw = (form.get(name) or "").strip()
     if not raw:
         if required:
-            raise InvalidInput(f"请填写{label}。/ {name} is required.")
+            raise InvalidInput(N_("请填写%(field)s。"), field=Message(label))
         return None
     try:
         return int(raw)
     except ValueError:
-        raise InvalidInput(f"{label}应为整数：“{raw}”。/ {name} must be a whole number, not {raw!r}.") \
-            from None
+        raise InvalidInput(N_("%(field)s应为整数：“%(raw)s”。"), field=Message(label),
+                           raw=raw) from None
 
 
 def _date(form: MultiDict, name: str) -> date | None:
@@ -61,7 +62,7 @@ def _date(form: MultiDict, name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"日期格式应为 YYYY-MM-DD：“{raw}”。/ The date must be YYYY-MM-DD, not {raw!r}.") \
+        raise InvalidInput(N_("日期格式应为 YYYY-MM-DD：“%(raw)s”。"), raw=raw) \
             from None
 
 
@@ -77,7 +78,7 @@ def catalogue_fields(form: MultiDict) -> dict:
     return {
         "fonds": (_text(form, "fonds", 4) or "J001").upper(),
         "category": (_text(form, "category", 2) or "").upper(),
-        "year": _int(form, "year", "年度", required=True),
+        "year": _int(form, "year", N_("年度"), required=True),
         "retention": _text(form, "retention", 3) or "",
         "secrecy": _text(form, "secrecy", 4) or "",
         "title": _text(form, "title") or "",
@@ -88,7 +89,7 @@ def catalogue_fields(form: MultiDict) -> dict:
         "doc_number": _text(form, "doc_number", 100),
         "responsible": _text(form, "responsible", 200),
         "doc_date": _date(form, "doc_date"),
-        "paper_pages": _int(form, "paper_pages", "纸质页数"),
+        "paper_pages": _int(form, "paper_pages", N_("纸质页数")),
         "remarks": _text(form, "remarks", 5000),
     }
 
@@ -115,7 +116,7 @@ def ingest_upload(archive: Archive, user: User, form: MultiDict,
     fields = catalogue_fields(form)
     files = _real_files(files)
     if not files:
-        raise InvalidInput("没有选择文件：请至少选择一个扫描文件。/ No files: choose at least one scan.")
+        raise InvalidInput(N_("没有选择文件：请至少选择一个扫描文件。"))
     with upload_dir(archive) as tmp:
         paths, names, empty = [], [], []
         for n, fs in enumerate(files, start=1):
@@ -128,9 +129,8 @@ def ingest_upload(archive: Archive, user: User, form: MultiDict,
             paths.append(path)
             names.append(name)
         if empty:
-            listed = "、".join(empty)
-            raise InvalidInput(f"以下文件是空文件（0 字节），请重新扫描或去掉后再上传：{listed}。/ "
-                               f"These files are empty (0 bytes); rescan or remove them: {listed}.")
+            raise InvalidInput(N_("以下文件是空文件（0 字节），请重新扫描或去掉后再上传：%(listed)s。"),
+                               listed=Listing(empty))
         req = IngestRequest(files=paths, original_names=names, actor=user.username,
                             uploader=user, **fields)
         return ingest(archive, req)

@@ -27,6 +27,7 @@ from indexer.errors import REASONS, IngestError, classify
 from indexer.textlayer import image_only_page, retext_page
 from indexer.wordboxes import lines_of
 
+from ..errors import LINES, N_, Listing, about, msg
 from ..indexing import write_item
 from ..models import ArchiveItem, Page, StoredFile
 from ..search_docs import page_docs
@@ -235,10 +236,10 @@ def finalize_item(archive: Archive, item_id: int) -> None:
                 s.add(existing)
             existing.key, existing.sha256, existing.size = pdf_obj.key, pdf_obj.sha256, pdf_obj.size
             existing.page_count, existing.status = len(pdf_keys), FileStatus.STORED
-        reasons = [f"{f.original_name}: {f.error_reason}" for f in failed_files]
-        reasons += [f"第 {p.n} 页 / page {p.n}: {p.error}" for p in failed_pages]
+        reasons = [about(f.original_name, f.error_reason) for f in failed_files]
+        reasons += [about(msg(N_("第 %(n)s 页"), n=p.n), p.error) for p in failed_pages]
         item.status = item_status(bool(pdf_keys), bool(reasons))
-        item.status_reason = "\n".join(reasons) or None
+        item.status_reason = Listing(reasons, LINES) if reasons else None
         s.flush()
         write_item(archive, s, item_id, page_docs(s, item))
 

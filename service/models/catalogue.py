@@ -7,8 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from indexer.messages import Listing, Message
+
 from ..vocab import ItemStatus, PaperCondition
-from .base import Base, utcnow
+from .base import Base, MessageText, utcnow
 
 
 class Fonds(Base):
@@ -75,7 +77,7 @@ class ArchiveItem(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     department: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default=ItemStatus.REGISTERED)
-    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_reason: Mapped[Listing | Message | str | None] = mapped_column(MessageText)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

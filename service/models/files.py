@@ -18,8 +18,10 @@ from sqlalchemy import (
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from indexer.messages import Message
+
 from ..vocab import FileStatus, PageStatus
-from .base import Base, utcnow
+from .base import Base, MessageText, utcnow
 
 
 class StoredFile(Base):
@@ -39,7 +41,7 @@ class StoredFile(Base):
     page_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default=FileStatus.STORED)
     error_code: Mapped[str | None] = mapped_column(String(40))
-    error_reason: Mapped[str | None] = mapped_column(Text)
+    error_reason: Mapped[Message | str | None] = mapped_column(MessageText)
     #: The technical cause (exception type and message) for administrators; never shown to users.
     error_detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -73,7 +75,7 @@ class Page(Base):
     image_key: Mapped[str | None] = mapped_column(String(300))
     thumb_key: Mapped[str | None] = mapped_column(String(300))
     pdf_key: Mapped[str | None] = mapped_column(String(300))
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[Message | str | None] = mapped_column(MessageText)
     error_code: Mapped[str | None] = mapped_column(String(40))
     #: The technical cause (exception type and message) for administrators; never shown to users.
     error_detail: Mapped[str | None] = mapped_column(Text)

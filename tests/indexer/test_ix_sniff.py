@@ -3,6 +3,7 @@ import pytest
 from indexer.errors import IngestError
 from indexer.sniff import detect_format, detect_format_bytes
 from tests import scanfactory as sf
+from web.i18n import bilingual
 
 
 @pytest.mark.parametrize(
@@ -39,4 +40,4 @@ def test_rejects_non_scans(head, code, word):
     with pytest.raises(IngestError) as exc:
         detect_format_bytes(head)
     assert exc.value.code == code
-    assert word in exc.value.reason
+    assert word in bilingual(exc.value.reason)  # Chinese and English, from the catalogues

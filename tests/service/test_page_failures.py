@@ -14,10 +14,12 @@ from scanfactory import render_page, write_png, write_truncated_jpeg
 
 import indexer.page_processor
 from indexer.errors import REASONS, EngineFailure, IngestError, classify
+from indexer.messages import Message
 from service.ingest import IngestRequest, ingest
 from service.jobs.pipeline import MAX_ATTEMPTS, run_page
 from service.models import Page, StoredFile
 from tests.queued import QueuedPages
+from web.i18n import bilingual, render
 
 RAW = "image file is truncated (20 bytes not processed)"
 
@@ -32,8 +34,8 @@ def _request(files: list[Path], title: str = "租赁合同") -> IngestRequest:
                          secrecy="内部", title=title)
 
 
-def _bilingual(reason: str) -> None:
-    zh, sep, en = reason.partition("/ ")
+def _bilingual(reason: Message) -> None:
+    zh, sep, en = bilingual(reason).partition("/ ")
     assert sep and any("\u4e00" <= ch <= "\u9fff" for ch in zh) and en.isascii(), reason
 
 
@@ -51,7 +53,7 @@ def test_known_failures_map_to_coded_localised_reasons(exc: BaseException, code:
     failure = classify(exc)
     assert failure.code == code and failure.reason == REASONS[code]
     _bilingual(failure.reason)
-    assert type(exc).__name__ not in failure.reason
+    assert type(exc).__name__ not in bilingual(failure.reason)
     assert type(exc).__name__ in (failure.detail or "")
 
 
@@ -59,7 +61,7 @@ def test_pdf_render_error_is_a_coded_reason() -> None:
     import pypdfium2 as pdfium
 
     failure = classify(pdfium.PdfiumError("Failed to load page."))
-    assert failure.code == "render-failed" and "Failed to load" not in failure.reason
+    assert failure.code == "render-failed" and "Failed to load" not in bilingual(failure.reason)
 
 
 def test_truncated_file_reason_has_no_exception_text(archive, queued, tmp_path: Path) -> None:
@@ -70,9 +72,10 @@ def test_truncated_file_reason_has_no_exception_text(archive, queued, tmp_path: 
         f = s.query(StoredFile).filter_by(item_id=res.id, original_name="p2.jpg").one()
         assert f.status == "failed" and f.error_code == "truncated"
         assert f.error_reason == REASONS["truncated"]
-        assert "Error" not in f.error_reason and "truncated (" not in f.error_reason
+        assert "Error" not in bilingual(f.error_reason)
+        assert "truncated (" not in bilingual(f.error_reason)
         assert f.error_detail and "Error" in f.error_detail  # kept for the administrator
-    assert all("Error" not in ff["reason"] for ff in res.failed_files)
+    assert all("Error" not in bilingual(ff["reason"]) for ff in res.failed_files)
 
 
 def test_page_task_that_raises_is_pending_at_once_then_failed_after_last_retry(
@@ -99,10 +102,11 @@ def test_page_task_that_raises_is_pending_at_once_then_failed_after_last_retry(
     with archive.session() as s:
         page = s.get(Page, page_id)
         assert page.status == "failed" and page.attempts == MAX_ATTEMPTS
-        assert page.error == REASONS["truncated"] and "OSError" not in page.error
+        assert page.error == REASONS["truncated"] and "OSError" not in bilingual(page.error)
         assert page.item.status != "processing"
-        assert "OSError" not in (page.item.status_reason or "")
-        assert REASONS["truncated"] in page.item.status_reason
+        assert "OSError" not in bilingual(page.item.status_reason)
+        assert all(render(REASONS["truncated"], lang) in render(page.item.status_reason, lang)
+                   for lang in ("zh_CN", "en"))
     assert res.status == "processing"
 
 

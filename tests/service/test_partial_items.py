@@ -80,7 +80,7 @@ def test_four_good_pages_and_a_bad_file_is_usable_with_a_problem(archive, partia
     with archive.session() as s:
         [problem] = file_problems(get_item(s, partial["id"]))
         assert problem.file.original_name == "annex.jpg" and problem.page_reasons == []
-        assert problem.file_reason.startswith("文件不完整")
+        assert str(problem.file_reason).startswith("文件不完整")
 
 
 def test_only_the_archive_roles_may_fix_files(archive, partial) -> None:

@@ -32,6 +32,7 @@ from service.ingest import IngestRequest, ingest
 from service.jobs.queue import JobQueue, build_huey
 from service.models import ArchiveItem
 from tests.queued import QueuedPages
+from web.i18n import bilingual
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -52,7 +53,8 @@ def _request(files: list[Path], title: str = "卷宗") -> IngestRequest:
 
 
 def _refused(archive, files: list[Path]) -> tuple[str, float]:  # type: ignore[no-untyped-def]
-    """Ingest, expecting a refusal: (message, seconds taken); nothing stored or registered."""
+    """Ingest, expecting a refusal: (message in Chinese and English, as the command line and
+    the API show it; seconds taken); nothing stored or registered."""
     start = time.monotonic()
     with pytest.raises(InvalidInput) as exc:
         ingest(archive, _request(files))
@@ -60,7 +62,7 @@ def _refused(archive, files: list[Path]) -> tuple[str, float]:  # type: ignore[n
     with archive.session() as s:
         assert s.query(ArchiveItem).count() == 0
     assert not any(o.key.startswith("sha256/") for o in archive.store.list())  # nothing stored
-    return exc.value.message, took
+    return bilingual(exc.value.msg), took
 
 
 def _peak_memory_of_measuring(path: Path, settings: Settings) -> int:

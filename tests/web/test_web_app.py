@@ -307,16 +307,21 @@ def test_safe_snippet_keeps_only_mark():
     assert str(safe_snippet("</mark><mark onclick=1>z")) == "&lt;mark onclick=1&gt;z"
 
 
-def test_localize_picks_the_users_half():
-    from web.ctx import localize
+def test_a_message_is_shown_in_the_users_language():
+    from indexer.errors import REASONS
+    from service.errors import N_, Listing, about, msg
+    from web.i18n import render
 
-    msg = "文件不存在：/tmp/a b。请检查路径。/ File not found: /tmp/a b. Check the path."
-    assert localize(msg, "zh_CN") == "文件不存在：/tmp/a b。请检查路径。"
-    assert localize(msg, "en") == "File not found: /tmp/a b. Check the path."
-    assert localize("plain", "en") == "plain"
-    two = "坏.jpg: 图像数据已损坏。/ The image data is corrupt.\n好.png: 文件为空。/ The file is empty."
-    assert localize(two, "en") == "坏.jpg: The image data is corrupt.\n好.png: The file is empty."
-    assert localize(two, "zh_CN") == "坏.jpg: 图像数据已损坏。\n好.png: 文件为空。"
+    missing = msg(N_("文件不存在：%(p)s。请检查路径。"), p="/tmp/a b")
+    assert render(missing, "zh_CN") == "文件不存在：/tmp/a b。请检查路径。"
+    assert render(missing, "en") == "File not found: /tmp/a b. Check the path."
+    assert render("plain", "en") == "plain"
+    two = Listing([about("坏.jpg", REASONS["corrupt-image"]), about("好.png", REASONS["empty-file"])],
+                  "\n")
+    assert render(two, "en").startswith("坏.jpg: The image data is corrupt")
+    assert "\n好.png: The file is empty" in render(two, "en")
+    assert render(two, "zh_CN").startswith("坏.jpg：图像数据已损坏")
+    assert "\n好.png：文件为空" in render(two, "zh_CN")
 
 
 # ------------------------------------------------------------------ i18n, shelves, customers

@@ -29,7 +29,9 @@ def world(archive):
     """Every kind of thing a page shows: customers, shelves, a moved box, items in every state."""
     from sqlalchemy import select
 
+    from indexer.errors import REASONS
     from service.catalogue import create_customer
+    from service.errors import LINES, Listing, about
     from service.locations import create_box, ensure_shelf, get_box, move_box, put_in_box
     from service.models import ArchiveItem, Customer, Page, User
     from service.users import create_user
@@ -65,9 +67,9 @@ def world(archive):
             put_in_box(box, item)
         failed = s.get(ArchiveItem, ids["failed"])
         failed.status = "failed"
-        failed.status_reason = "scan.webp: 图像数据已损坏。/ The image data is corrupt."
+        failed.status_reason = Listing([about("scan.webp", REASONS["corrupt-image"])], LINES)
         page = s.scalar(select(Page).where(Page.item_id == ids["failed"]))
-        page.status, page.error = "failed", "图像数据已损坏。/ The image data is corrupt."
+        page.status, page.error = "failed", REASONS["corrupt-image"]
     from service.edits import apply_change
 
     with archive.session() as s:  # a change in the item's history (labels and kinds shown)
@@ -125,13 +127,19 @@ def test_sign_in_page_is_english(app, h):
     assert 'lang="en"' in body and not _chinese_outside_data(body), _chinese_outside_data(body)
 
 
-def test_a_bilingual_prefix_keeps_one_language():
-    from web.ctx import localize
+def test_a_reason_about_a_page_or_file_keeps_one_language():
+    from indexer.errors import REASONS
+    from service.errors import LINES, N_, Listing, about, msg
+    from web.i18n import render
 
-    msg = "第 3 页 / page 3: 图像数据已损坏。/ The image data is corrupt."
-    assert localize(msg, "en") == "page 3: The image data is corrupt."
-    assert localize(msg, "zh_CN") == "第 3 页: 图像数据已损坏。"
-    assert localize("扫描.jpg: 文件为空。/ The file is empty.", "en") == "扫描.jpg: The file is empty."
+    reason = Listing([about(msg(N_("第 %(n)s 页"), n=3), REASONS["corrupt-image"]),
+                      about("扫描.jpg", REASONS["empty-file"])], LINES)
+    english = render(reason, "en").splitlines()
+    assert english[0].startswith("p. 3: The image data is corrupt")
+    assert english[1].startswith("扫描.jpg: The file is empty (0 bytes).")
+    chinese = render(reason, "zh_CN").splitlines()
+    assert chinese[0].startswith("第 3 页：图像数据已损坏") and "The" not in chinese[0]
+    assert chinese[1].startswith("扫描.jpg：文件为空（0 字节）。")
 
 
 def test_every_message_in_the_code_is_translated():

@@ -8,6 +8,7 @@ from pathlib import Path
 from scanfactory import render_page, write_looping_pdf, write_png
 
 from indexer.errors import REASONS
+from web.i18n import bilingual
 
 
 def test_api_upload_with_looping_pdf_is_not_a_500(client, h, tmp_path: Path) -> None:
@@ -23,7 +24,7 @@ def test_api_upload_with_looping_pdf_is_not_a_500(client, h, tmp_path: Path) -> 
     assert r.status_code == 201, r.get_data(as_text=True)[:500]
     [failed] = r.get_json()["failed_files"]
     assert failed["name"] == "loop.pdf" and failed["code"] == "broken-pdf"
-    assert failed["reason"] == REASONS["broken-pdf"]
+    assert failed["reason"] == bilingual(REASONS["broken-pdf"])  # as the API always answered
 
 
 
@@ -62,7 +63,7 @@ def test_partial_item_page_lists_the_bad_file_and_the_archivist_removes_it(
     page = client.get(f"/items/{item_id}").get_data(as_text=True)
     assert 'status-partial' in page and "部分可用" in page
     assert 'id="problems"' in page and "annex.jpg" in page
-    assert REASONS["truncated"].split("/ ")[0] in page and "OSError" not in page
+    assert str(REASONS["truncated"]) in page and "OSError" not in page
     assert f"/items/{item_id}/files/{bad_id}/remove" in page
     assert f"/items/{item_id}/files/{bad_id}/replace" in page
     hits = client.get("/search?q=deposit+clause").get_data(as_text=True)
