@@ -268,7 +268,8 @@ def require_register(user: User | None, secrecy: str) -> None:
     if secrecy == Secrecy.TOP_SECRET:
         raise PermissionDenied(N_("绝密档案从不以电子方式显示，不能在网页或 API 上登记；请按涉密纸质档案办理。"))
     levels = Listing(tuple(allowed))
-    raise PermissionDenied(N_("您无权查看“%(secrecy)s”级档案，登记后将无法打开，因此不能登记该密级（您可登记：%(levels)s）。请改选密级，或请档案管理员登记。"), secrecy=secrecy, levels=levels)
+    raise PermissionDenied(N_("您无权查看“%(secrecy)s”级档案，登记后将无法打开，因此不能登记该密级（您可登记：%(levels)s）。请改选密级，或请档案管理员登记。"),
+                           secrecy=secrecy, levels=levels)
 
 
 def registered_owner(user: User | None) -> tuple[int | None, str | None]:

@@ -75,7 +75,8 @@ def upsert_category(session: Session, code: str, name: str, name_en: str = "") -
 def validate_customer_number(number: str) -> None:
     """Customer numbers are KH-YYYYMMNNN (year, month, sequence), e.g. KH-202405001."""
     if not _CUSTOMER_RE.match(number or ""):
-        raise InvalidInput(N_("客户编号“%(number)s”无效：格式为 KH-年月-序号（KH-YYYYMMNNN），如 KH-202405001。"), number=number)
+        raise InvalidInput(N_("客户编号“%(number)s”无效：格式为 KH-年月-序号（KH-YYYYMMNNN），如 KH-202405001。"),
+                           number=number)
 
 
 def visible_customer(session: Session, user: User | None, number: str) -> Customer:

@@ -56,9 +56,11 @@ def validate_parts(fonds: str, category: str, year: int, retention: str, org: st
         raise InvalidInput(N_("年度“%(year)s”无效：应为4位年份，如 2024。"), year=year)
     this_year = date.today().year
     if year > this_year:
-        raise InvalidInput(N_("年度 %(year)s 晚于今年（%(this_year)s）：档案的年度是文件形成的年份，不能在将来。"), year=year, this_year=this_year)
+        raise InvalidInput(N_("年度 %(year)s 晚于今年（%(this_year)s）：档案的年度是文件形成的年份，不能在将来。"), year=year,
+                           this_year=this_year)
     if retention not in RETENTIONS:
-        raise InvalidInput(N_("保管期限“%(retention)s”无效：可选 Y（永久）、D30（定期30年）、D10（定期10年）。"), retention=retention)
+        raise InvalidInput(N_("保管期限“%(retention)s”无效：可选 Y（永久）、D30（定期30年）、D10（定期10年）。"),
+                           retention=retention)
     if org is not None and not _ORG_RE.match(org):
         raise InvalidInput(N_("机构（问题）代码“%(org)s”无效：应为3个大写字母，如 BGS。"), org=org)
 
@@ -75,7 +77,8 @@ def parse_code(text: str) -> ArchivalCode:
     """Parse a 档号 back into its parts; raises InvalidInput on a malformed code."""
     m = _CODE_RE.match((text or "").strip())
     if not m or int(m["item_no"]) == 0:
-        raise InvalidInput(N_("档号“%(text)s”格式不正确：应为 全宗号-门类代码·年度-保管期限-机构代码-件号，如 Z109-WS·2011-Y-BGS-0001（机构代码可省略）。"), text=text)
+        raise InvalidInput(N_("档号“%(text)s”格式不正确：应为 全宗号-门类代码·年度-保管期限-机构代码-件号，如 Z109-WS·2011-Y-BGS-0001（机构代码可省略）。"),
+                           text=text)
     return ArchivalCode(m["fonds"], m["category"], int(m["year"]), m["retention"], m["org"],
                         int(m["item_no"]))
 
@@ -103,7 +106,8 @@ def allocate(session: Session, fonds: str, category: str, year: int, retention: 
     ).returning(ArchivalCodeCounter.last_no)
     number = session.execute(stmt).scalar_one()
     if number > MAX_ITEM_NO:
-        raise Conflict(N_("分组 %(key)s 的件号已用尽（最多 %(MAX_ITEM_NO)s）。"), key=key, MAX_ITEM_NO=MAX_ITEM_NO)
+        raise Conflict(N_("分组 %(key)s 的件号已用尽（最多 %(MAX_ITEM_NO)s）。"), key=key,
+                       MAX_ITEM_NO=MAX_ITEM_NO)
     return ArchivalCode(fonds, category, year, retention, org, number)
 
 

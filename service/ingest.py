@@ -159,7 +159,8 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
     if req.paper_pages is not None and req.paper_pages < 0:
         raise InvalidInput(N_("纸质页数不能为负。"))
     if req.paper_pages is not None and req.paper_pages > MAX_PAPER_PAGES:
-        raise InvalidInput(N_("纸质页数 %(paper_pages)s 过大（最多 %(MAX_PAPER_PAGES)s）。"), paper_pages=req.paper_pages, MAX_PAPER_PAGES=MAX_PAPER_PAGES)
+        raise InvalidInput(N_("纸质页数 %(paper_pages)s 过大（最多 %(MAX_PAPER_PAGES)s）。"),
+                           paper_pages=req.paper_pages, MAX_PAPER_PAGES=MAX_PAPER_PAGES)
     for column, value, label in ((ArchiveItem.title, req.title, N_("题名")),
                                  (ArchiveItem.doc_number, req.doc_number, N_("文号")),
                                  (ArchiveItem.responsible, req.responsible, N_("责任者")),
@@ -179,7 +180,8 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
 def check_doc_date(doc_date: date, year: int) -> None:
     """日期 is the document's own date: it falls in the item's 年度 and is not in the future."""
     if doc_date.year != year:
-        raise InvalidInput(N_("日期 %(doc_date)s 不在年度 %(year)s 内：文件日期应属于所填年度，请核对日期或年度。"), doc_date=doc_date.isoformat(), year=year)
+        raise InvalidInput(N_("日期 %(doc_date)s 不在年度 %(year)s 内：文件日期应属于所填年度，请核对日期或年度。"),
+                           doc_date=doc_date.isoformat(), year=year)
     if doc_date > date.today():
         raise InvalidInput(N_("日期 %(doc_date)s 晚于今天：请核对文件日期。"), doc_date=doc_date.isoformat())
 
@@ -221,11 +223,13 @@ def check_upload_limits(settings: Settings, triaged: list[_Triage]) -> None:
             [about(t.name, t.error_reason) for t in over], CLAUSES))
     pages = sum(t.pages for t in triaged)
     if pages > settings.max_pages_per_upload:
-        raise InvalidInput(N_("本次上传共 %(pages)s 页，超过每次上传 %(max_pages_per_upload)s 页的上限。请分几次上传。"), pages=pages, max_pages_per_upload=settings.max_pages_per_upload)
+        raise InvalidInput(N_("本次上传共 %(pages)s 页，超过每次上传 %(max_pages_per_upload)s 页的上限。请分几次上传。"),
+                           pages=pages, max_pages_per_upload=settings.max_pages_per_upload)
     decoded = sum(t.decoded_bytes for t in triaged)
     if decoded > settings.max_decoded_bytes_per_upload:
         gib, cap = decoded / 2**30, settings.max_decoded_bytes_per_upload / 2**30
-        raise InvalidInput(N_("本次上传解码后的数据量过大（%(gib).1f GiB，上限 %(cap).1f GiB）。请分几次上传，或以 300 dpi 重新扫描。"), gib=gib, cap=cap)
+        raise InvalidInput(N_("本次上传解码后的数据量过大（%(gib).1f GiB，上限 %(cap).1f GiB）。请分几次上传，或以 300 dpi 重新扫描。"),
+                           gib=gib, cap=cap)
 
 
 class AlreadyStored(Conflict):

@@ -110,7 +110,8 @@ def replace_file(archive: Archive, user: User, item_id: int, file_id: int, path:
         raise InvalidInput(N_("替换文件 %(name)s 无法使用：%(reason)s"), {"code": exc.code}, name=name,
                            reason=exc.reason) from None
     if counted.pages > settings.max_pages_per_upload:
-        raise InvalidInput(N_("替换文件共 %(pages)s 页，超过每次上传 %(max_pages_per_upload)s 页的上限。"), pages=counted.pages, max_pages_per_upload=settings.max_pages_per_upload)
+        raise InvalidInput(N_("替换文件共 %(pages)s 页，超过每次上传 %(max_pages_per_upload)s 页的上限。"),
+                           pages=counted.pages, max_pages_per_upload=settings.max_pages_per_upload)
     with archive.session() as s:
         if s.scalar(select(StoredFile.id).where(StoredFile.sha256 == sha,
                                                 StoredFile.role == "original")) is not None:

@@ -130,7 +130,8 @@ def parse_search_params(args: Mapping[str, Any], *, default_limit: int = 10,
             raise InvalidInput(N_("参数 year 不能与不同的 year_from/year_to 同时使用。"))
         year_from = year_to = year
     if year_from is not None and year_to is not None and year_from > year_to:
-        raise InvalidInput(N_("年度范围无效：起始年度 %(year_from)s 晚于截止年度 %(year_to)s。"), year_from=year_from, year_to=year_to)
+        raise InvalidInput(N_("年度范围无效：起始年度 %(year_from)s 晚于截止年度 %(year_to)s。"), year_from=year_from,
+                           year_to=year_to)
     if year_from is not None:
         filters["year_from"] = year_from
     if year_to is not None:
