@@ -318,17 +318,14 @@ def _check_range(archive: Archive, req: IngestRequest, triaged: list[_Triage]) -
     assert req.page_range is not None
     first, last = req.page_range
     if len(triaged) != 1:
-        raise InvalidInput("按起止页登记时只能对应一个整卷扫描文件。/ A page range applies to "
-                           "exactly one scan file (the volume).")
+        raise InvalidInput(N_("按起止页登记时只能对应一个整卷扫描文件。"))
     t = triaged[0]
     if t.error_code:
-        raise InvalidInput(f"扫描文件“{t.name}”无法读取：{t.error_reason}/ The scan {t.name!r} "
-                           "cannot be read.", {"failed_files": [
-                               {"name": t.name, "code": t.error_code, "reason": t.error_reason}]})
+        raise InvalidInput(N_("扫描文件“%(name)s”无法读取：%(error_reason)s"), {"failed_files": [
+                               {"name": t.name, "code": t.error_code, "reason": t.error_reason}]}, name=t.name, error_reason=t.error_reason)
     if not 1 <= first <= last <= t.pages:
-        raise InvalidInput(f"起止页 {first}-{last} 超出扫描文件“{t.name}”的页数（共 {t.pages} 页）。/ "
-                           f"The page range {first}-{last} is outside {t.name!r} "
-                           f"({t.pages} pages).")
+        raise InvalidInput(N_("起止页 %(first)s-%(last)s 超出扫描文件“%(name)s”的页数（共 %(pages)s 页）。"),
+                           first=first, last=last, name=t.name, pages=t.pages)
     with archive.session() as s:
         rows = s.execute(
             select(ArchiveItem, func.min(Page.file_page), func.max(Page.file_page))
@@ -397,10 +394,8 @@ def _new_item(s: Session, req: IngestRequest, failed: list[_Triage]) -> ArchiveI
     box = get_box(s, req.box) if req.box else None
     code = allocate(s, req.fonds, req.category, req.year, req.retention, req.org)
     if req.item_no is not None and code.item_no != req.item_no:
-        raise Conflict(f"件号 {req.item_no} 不是本组下一个可用的件号（应为 {code.item_no}）："
-                       "件号按顺序分配，不能跳号或重复，请留空由系统分配。/ The item number "
-                       f"{req.item_no} is not the group's next one ({code.item_no}): leave it "
-                       "blank to have it allocated.")
+        raise Conflict(N_("件号 %(item_no)s 不是本组下一个可用的件号（应为 %(item_no2)s）：件号按顺序分配，不能跳号或重复，请留空由系统分配。"),
+                       item_no=req.item_no, item_no2=code.item_no)
     owner_id, department = registered_owner(req.uploader)
     owner_id = owner_id or (customer.owner_id if customer else None)
     department = department or (customer.department if customer else None)

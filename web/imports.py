@@ -40,7 +40,7 @@ from werkzeug.datastructures import FileStorage
 
 from service.archive import Archive
 from service.batch import batch_progress, plan_batch, register_batch, require_import
-from service.errors import DanganError, InvalidInput, dumps
+from service.errors import N_, DanganError, InvalidInput, dumps, msg
 from service.export import export_sheet, write_template
 from service.models import User
 from service.search import parse_search_params
@@ -87,8 +87,7 @@ def _save_sheet(folder: Path, fs: FileStorage | None) -> None:
     name = PurePosixPath((fs.filename or "").replace("\\", "/")).name if fs else ""
     suffix = Path(name).suffix.lower()
     if not name or suffix not in SHEET_SUFFIXES:
-        raise InvalidInput("请选择目录表文件（.xlsx 或 .csv）。/ Choose the catalogue sheet "
-                           "(.xlsx or .csv).")
+        raise InvalidInput(N_("请选择目录表文件（.xlsx 或 .csv）。"))
     target = folder / "sheet"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
@@ -103,7 +102,7 @@ def _relative(name: str, picked_folder: bool) -> Path:
     if picked_folder and len(parts) > 1:
         parts = parts[1:]
     if not parts:
-        raise InvalidInput("文件名无效。/ Invalid file name.")
+        raise InvalidInput(N_("文件名无效。"))
     return Path(*[p[:255] for p in parts])
 
 
@@ -129,8 +128,7 @@ def _save_scan(folder: Path, fs: FileStorage, path: str | None) -> int:
                     shutil.copyfileobj(src, dst, 1 << 20)
                 n += 1
     except zipfile.BadZipFile:
-        raise InvalidInput(f"压缩包“{rel.name}”已损坏，无法解开。/ The zip file {rel.name!r} is "
-                           "damaged.") from None
+        raise InvalidInput(N_("压缩包“%(name)s”已损坏，无法解开。"), name=rel.name) from None
     finally:
         target.unlink(missing_ok=True)
     return n
@@ -258,8 +256,8 @@ def _run(arch: Archive, user_id: int, folder: Path) -> None:
     except DanganError as exc:
         state["error"] = dumps(exc.msg)
     except Exception as exc:  # noqa: BLE001 - reported on the page, the rows retryable
-        state["error"] = f"登记中断：{type(exc).__name__}。已登记的档案保留，重新登记会跳过它们。/ " \
-                         f"Registration stopped ({type(exc).__name__}); run it again to go on."
+        state["error"] = dumps(msg(N_("登记中断：%(cause)s。已登记的档案保留，重新登记会跳过它们。"),
+                                   cause=type(exc).__name__))
     state["running"] = False
     _write_state(folder, state)
 
