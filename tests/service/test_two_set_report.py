@@ -189,7 +189,7 @@ def test_every_planted_fault_is_found_and_nothing_else(archive, tmp_path, queued
     assert by_kind[FindingKind.OPEN_DISCREPANCY].facts["discrepancies"] == [
         {"kind": "illegible", "pages": [1]}]
     assert by_kind[FindingKind.OPEN_DISCREPANCY].facts["officer"] == "核对员小王"
-    assert "扫描件不清晰（第 1 页）" in by_kind[FindingKind.OPEN_DISCREPANCY].detail
+    assert "扫描件不清晰（第 1 页）" in str(by_kind[FindingKind.OPEN_DISCREPANCY].detail)
     assert by_kind[FindingKind.NEVER_CHECKED].facts == {}
 
     # the command line: exit status 1, the same findings as JSON
