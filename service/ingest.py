@@ -340,11 +340,10 @@ def _check_range(archive: Archive, req: IngestRequest, triaged: list[_Triage]) -
         existing = [{"id": item.id, "archival_code": item.archival_code, "first": lo, "last": hi}
                     if visible_under(vis, item) else {"first": lo, "last": hi}
                     for item, lo, hi in rows]
-    listed = "；".join(f"{e.get('archival_code', '')} 第 {e['first']}-{e['last']} 页"
-                      for e in existing)
-    raise PagesTaken(f"“{t.name}”的第 {first}-{last} 页中已有页面登记在其他档案：{listed}。/ "
-                     f"Pages {first}-{last} of {t.name!r} already belong to another item.",
-                     {"existing": existing})
+    listed = Listing([msg(N_("%(code)s 第 %(first)s-%(last)s 页"), code=e.get("archival_code", ""),
+                          first=e["first"], last=e["last"]) for e in existing], CLAUSES)
+    raise PagesTaken(N_("“%(name)s”的第 %(first)s-%(last)s 页中已有页面登记在其他档案：%(listed)s。"),
+                     {"existing": existing}, name=t.name, first=first, last=last, listed=listed)
 
 
 def _refuse_repeats(triaged: list[_Triage]) -> None:

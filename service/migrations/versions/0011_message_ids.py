@@ -1,8 +1,8 @@
 """Failure reasons as message ids: page and file reasons stored as "中文 / English" text
 become the message they came from (#9.4).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-23
 
 A reason is now stored as its message id and parameters in JSON (`service.models.base.
@@ -16,8 +16,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
