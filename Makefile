@@ -43,11 +43,13 @@ run: deps-run venv
 test: deps-test venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q -ra
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: deps-test venv
 	$(VENV)/bin/pip install -q -e '.[test,bench]'

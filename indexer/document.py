@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageFile, ImageOps
 
@@ -31,6 +31,9 @@ from indexer.errors import IngestError, ingest_error, technical
 from indexer.messages import N_, Message, msg
 from indexer.sniff import detect_format
 from indexer.textnorm import normalize_text
+
+if TYPE_CHECKING:  # imported where a PDF is opened (see above)
+    from pypdf import PdfReader
 
 MAX_PAGE_PIXELS = 100_000_000  # ~ A3 at 600 dpi is 70 MP; beyond this is a bomb or a mistake
 MAX_PAGES = 2000
@@ -144,8 +147,8 @@ class ScanDocument:
             raise ingest_error("empty-file")
         self.format = detect_format(self.path)
         self._image: Image.Image | None = None
-        self._pdfium = None
-        self._pypdf = None
+        self._pdfium: Any = None  # pypdfium2.PdfDocument (pypdfium2 ships no types)
+        self._pypdf: PdfReader | None = None
         self._render_dpi: list[float] = []
         try:
             if self.format == "pdf":
@@ -170,7 +173,6 @@ class ScanDocument:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = Image.open(self.path)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            img = None
             # Read the size from the header with the check disabled, for a precise message.
             saved = Image.MAX_IMAGE_PIXELS
             try:

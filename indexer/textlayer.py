@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pikepdf
-from pikepdf import ContentStreamInstruction, Dictionary, Name, Operator, Pdf
+from pikepdf import ContentStreamInstruction, Dictionary, Name, Object, Operator, Pdf
 from PIL import Image
 
 from indexer.tesseract import TESSERACT
@@ -156,7 +156,7 @@ def _runs(words: list[dict], width_px: int, height_px: int, page_w: float, page_
 
 
 def _text_instructions(runs: list[_Run], font: Name) -> list[ContentStreamInstruction]:
-    def op(name: str, *operands: object) -> ContentStreamInstruction:
+    def op(name: str, *operands: Object | float) -> ContentStreamInstruction:
         return ContentStreamInstruction(list(operands), Operator(name))
 
     out = [op("q"), op("BT"), op("Tr", 3)]

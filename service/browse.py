@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from .access import (
     can_print_labels,
     can_see_customer,
-    can_view,
     require_manage,
+    visibility_for,
+    visible_clause,
 )
 from .audit import record
 from .catalogue import create_customer, get_customer, update_customer, visible_customer
@@ -87,22 +88,22 @@ def _natural(code: str) -> tuple:
 
 def shelving_tree(session: Session) -> list[RoomNode]:
     """Every room with its racks, sections and shelves, and the number of boxes on each shelf."""
-    counts = dict(session.execute(
+    counts: dict[int | None, int] = dict(session.execute(
         select(Box.shelf_id, func.count(Box.id)).where(Box.shelf_id.is_not(None))
-        .group_by(Box.shelf_id)).all())
+        .group_by(Box.shelf_id)).tuples().all())
     rooms: OrderedDict[int, RoomNode] = OrderedDict()
     for room in session.scalars(select(Room).order_by(Room.code)):
         rooms[room.id] = RoomNode(room.id, room.code, room.name)
     racks: dict[int, RackNode] = {}
     for rack in sorted(session.scalars(select(Rack)), key=lambda r: _natural(r.code)):
-        node = RackNode(rack.id, rack.code)
-        racks[rack.id] = node
-        rooms[rack.room_id].racks.append(node)
+        rack_node = RackNode(rack.id, rack.code)
+        racks[rack.id] = rack_node
+        rooms[rack.room_id].racks.append(rack_node)
     sections: dict[int, SectionNode] = {}
     for sec in sorted(session.scalars(select(Section)), key=lambda s: _natural(s.code)):
-        node = SectionNode(sec.id, sec.code)
-        sections[sec.id] = node
-        racks[sec.rack_id].sections.append(node)
+        section_node = SectionNode(sec.id, sec.code)
+        sections[sec.id] = section_node
+        racks[sec.rack_id].sections.append(section_node)
     for sh in sorted(session.scalars(select(Shelf)), key=lambda s: _natural(s.code)):
         sections[sh.section_id].shelves.append(ShelfNode(sh.id, sh.code, sh.path,
                                                          counts.get(sh.id, 0)))
@@ -156,9 +157,9 @@ def all_boxes(session: Session) -> list[Box]:
 
 
 def visible_items_in_box(session: Session, user: User | None, box: Box) -> list[ArchiveItem]:
-    items = session.scalars(select(ArchiveItem).where(ArchiveItem.box_id == box.id)
-                            .order_by(ArchiveItem.archival_code))
-    return [i for i in items if can_view(user, i)]
+    return list(session.scalars(select(ArchiveItem).where(
+        ArchiveItem.box_id == box.id, visible_clause(visibility_for(user)))
+        .order_by(ArchiveItem.archival_code)))
 
 
 def box_page(session: Session, user: User | None, barcode: str) -> tuple[Box, list[ArchiveItem]]:
@@ -219,15 +220,15 @@ def list_customers(session: Session, user: User | None, q: str = "") -> list[Cus
 
 def item_counts_by_customer(session: Session, user: User | None,
                             customers: list[Customer]) -> dict[int, int]:
+    """Per customer, how many of its items `user` may open (customers with none are left out)."""
     if not customers:
         return {}
-    items = session.scalars(select(ArchiveItem).where(
-        ArchiveItem.customer_id.in_([c.id for c in customers])))
-    out: dict[int, int] = {}
-    for i in items:
-        if can_view(user, i):
-            out[i.customer_id] = out.get(i.customer_id, 0) + 1
-    return out
+    rows = session.execute(
+        select(ArchiveItem.customer_id, func.count(ArchiveItem.id))
+        .where(ArchiveItem.customer_id.in_([c.id for c in customers]),
+               visible_clause(visibility_for(user)))
+        .group_by(ArchiveItem.customer_id)).tuples()
+    return {customer_id: n for customer_id, n in rows if customer_id is not None}
 
 
 @dataclass
@@ -244,9 +245,9 @@ class CustomerFile:
 
 def customer_file(session: Session, user: User | None, number: str) -> CustomerFile:
     cust = visible_customer(session, user, number)
-    items = [i for i in session.scalars(select(ArchiveItem).where(
-        ArchiveItem.customer_id == cust.id).order_by(ArchiveItem.doc_date, ArchiveItem.id))
-        if can_view(user, i)]
+    items = list(session.scalars(select(ArchiveItem).where(
+        ArchiveItem.customer_id == cust.id, visible_clause(visibility_for(user)))
+        .order_by(ArchiveItem.doc_date, ArchiveItem.id)))
     sections = [(code, name, [i for i in items if i.customer_section == code])
                 for code, name in CUSTOMER_SECTIONS.items()]
     other = [i for i in items if i.customer_section not in CUSTOMER_SECTIONS]

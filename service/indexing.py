@@ -168,8 +168,7 @@ def sync_items(archive: Archive, session: Session, item_ids: set[int],
     changed: list[int] = []
     for item_id in sorted(item_ids):
         item = session.get(ArchiveItem, item_id)
-        done = item is not None and any(p.status == PageStatus.DONE for p in item.pages)
-        if not done:
+        if item is None or not any(p.status == PageStatus.DONE for p in item.pages):
             if item_id in indexed:
                 archive.search.delete_item(item_id, conn=conn)
                 changed.append(item_id)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, object_session
 
 from indexer.search.common import as_list, check_filters, sort_facet
 from indexer.search.highlight import find_spans, match_boxes
@@ -374,9 +374,10 @@ def browse_catalogue(session: Session, vis: Visibility, filters: dict, *, sort: 
     total = session.scalar(scoped(func.count(ArchiveItem.id))) or 0
     if sort in ("date_desc", "date_asc"):
         desc = sort == "date_desc"
-        order = [ArchiveItem.doc_date.is_(None),
-                 ArchiveItem.doc_date.desc() if desc else ArchiveItem.doc_date.asc(),
-                 ArchiveItem.id.desc() if desc else ArchiveItem.id.asc()]
+        order: list[ColumnElement[Any] | InstrumentedAttribute[Any]] = [
+            ArchiveItem.doc_date.is_(None),
+            ArchiveItem.doc_date.desc() if desc else ArchiveItem.doc_date.asc(),
+            ArchiveItem.id.desc() if desc else ArchiveItem.id.asc()]
     else:
         order = [ArchiveItem.archival_code, ArchiveItem.id]
     rows = session.execute(scoped(ArchiveItem.id, ArchiveItem.archival_code, ArchiveItem.title)
@@ -384,14 +385,14 @@ def browse_catalogue(session: Session, vis: Visibility, filters: dict, *, sort: 
     hits = [ItemHit(id=r[0], archival_code=r[1], title=r[2], score=0.0, pages=[]) for r in rows]
     out: dict[str, dict[str, int]] = {}
     if facets:
-        cols = {"fonds": Fonds.code, "category": Category.code, "year": ArchiveItem.year,
+        cols: dict[str, InstrumentedAttribute[Any]] = {"fonds": Fonds.code, "category": Category.code, "year": ArchiveItem.year,
                 "retention": ArchiveItem.retention, "secrecy": ArchiveItem.secrecy,
                 "status": ArchiveItem.status, "customer": Customer.number,
                 "location": ArchiveItem.box_id}
         for name in FACET_FIELDS:
             col = cols[name]
-            counts = dict(session.execute(scoped(col, func.count(ArchiveItem.id)).group_by(col))
-                          .all())
+            counts: dict[Any, int] = dict(
+                session.execute(scoped(col, func.count(ArchiveItem.id)).group_by(col)).tuples())
             if name == "location":
                 paths = paths if paths is not None else _box_paths(session)
                 by_path: dict[str, int] = {}

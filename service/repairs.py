@@ -69,7 +69,7 @@ def _bad_file(archive: Archive, user: User, item_id: int, file_id: int) -> tuple
 
 def _audit(archive: Archive, user: User, action: str, item_id: int, detail: dict) -> None:
     with archive.session() as s:
-        item = s.get(ArchiveItem, item_id)
+        item = s.get_one(ArchiveItem, item_id)
         record(s, user.username, action, f"item:{item_id}",
                {"archival_code": item.archival_code, **detail})
 

@@ -242,7 +242,7 @@ def _rebuild(archive: Archive, ids: list[int],
     def all_docs() -> Iterator[PageDoc]:
         for n, item_id in enumerate(ids, start=1):
             with archive.session() as s:
-                docs = page_docs(s, s.get(ArchiveItem, item_id))
+                docs = page_docs(s, s.get_one(ArchiveItem, item_id))
                 loaded.update(d.item_id for d in docs[:1])
                 yield from docs
             if progress:
@@ -267,7 +267,7 @@ def reindex(archive: Archive, *, full: bool = False,
     done = skipped = removed = 0
     for n, item_id in enumerate(ids, start=1):
         with archive.session() as s:
-            item = s.get(ArchiveItem, item_id)
+            item = s.get_one(ArchiveItem, item_id)
             has_pages = any(p.status == PageStatus.DONE for p in item.pages)
             if not has_pages:
                 if item_id in indexed:

@@ -68,21 +68,22 @@ def locked_for(session: Session, username: str, client: str | None,
         SignInFailures.locked_until > now)).all()
     if not until:
         return 0
-    return max(1, int((max(_aware(u) for u in until) - now).total_seconds() + 0.999))
+    latest = max(_aware(u) for u in until if u is not None)  # the query excluded NULL
+    return max(1, int((latest - now).total_seconds() + 0.999))
 
 
 def _note_failure(session: Session, key: str, free: int, now: datetime) -> None:
-    t = SignInFailures.__table__
+    t = SignInFailures
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(t).values(key=key, failures=1, last_failure_at=now)
-    stmt = stmt.on_conflict_do_update(index_elements=[t.c.key], set_={
-        "failures": case((t.c.last_failure_at < now - FORGET_AFTER, 1), else_=t.c.failures + 1),
-        "last_failure_at": now,
-    }).returning(t.c.failures)
+    stmt = insert(t).values(key=key, failures=1, last_failure_at=now).on_conflict_do_update(
+        index_elements=[t.key], set_={
+            "failures": case((t.last_failure_at < now - FORGET_AFTER, 1), else_=t.failures + 1),
+            "last_failure_at": now,
+        }).returning(t.failures)
     failures = session.execute(stmt).scalar_one()
     if failures > free:
         delay = min(MAX_DELAY, BASE_DELAY * 2 ** min(failures - free - 1, 20))
-        session.execute(update(t).where(t.c.key == key).values(locked_until=now + delay))
+        session.execute(update(t).where(t.key == key).values(locked_until=now + delay))
 
 
 def _too_many(seconds: int) -> TooManyAttempts:

@@ -143,7 +143,7 @@ def _guard(fn: Callable) -> Callable:
                     raise
                 raise typed from exc
 
-        gen._storage_guarded = True  # type: ignore[attr-defined]  # a marker on the wrapper
+        gen._storage_guarded = True  # type: ignore[attr-defined]  # a function takes attributes at run time; mypy does not model them
         return gen
 
     @functools.wraps(fn)
@@ -156,7 +156,7 @@ def _guard(fn: Callable) -> Callable:
                 raise
             raise typed from exc
 
-    call._storage_guarded = True  # type: ignore[attr-defined]  # a marker on the wrapper
+    call._storage_guarded = True  # type: ignore[attr-defined]  # a function takes attributes at run time; mypy does not model them
     return call
 
 

@@ -72,7 +72,7 @@ class _S3Reader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: Any) -> int:  # type: ignore[override]  # any writable buffer
+    def readinto(self, b: Any) -> int:  # any writable buffer
         data = self._response.read(len(b))
         n = len(data)
         b[:n] = data
@@ -230,8 +230,7 @@ class S3Store(ObjectStore):
             if exc.code in _NOT_FOUND:
                 raise ObjectNotFound(key) from None
             raise
-        # a BufferedReader is a BinaryIO in all but name (typeshed types it as BufferedIOBase)
-        return io.BufferedReader(_S3Reader(response), buffer_size=1024 * 1024)  # type: ignore[return-value]
+        return io.BufferedReader(_S3Reader(response), buffer_size=1024 * 1024)
 
     def stat(self, key: str) -> StoredObject:
         """Hash from metadata, else from a content key, else by reading the object."""

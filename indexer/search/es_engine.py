@@ -501,7 +501,7 @@ class ElasticsearchEngine:
             track_scores=True,
             from_=offset,
             size=limit,
-            source=["item_id", "archival_code", "title"],
+            source={"includes": ["item_id", "archival_code", "title"]},
             aggs=aggs or None,
             track_total_hits=True,
         )

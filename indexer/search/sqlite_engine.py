@@ -153,7 +153,7 @@ def add_audience(conn: Connection, mask: Callable[[str], str]) -> int:
     conn.exec_driver_sql("DROP TABLE search_page")
     conn.exec_driver_sql("ALTER TABLE search_page_new RENAME TO search_page")
     create_schema(conn)  # the date index
-    cur = conn.connection.dbapi_connection.cursor()
+    cur = _cursor(conn)
     rows = cur.execute(
         "SELECT p.id, t.text, t.meta_text, t.words FROM search_page p "
         "JOIN search_page_text t ON t.id = p.id"
@@ -230,9 +230,9 @@ class SqliteFtsEngine:
     def delete_item(self, item_id: int, conn: Connection | None = None) -> None:
         if conn is None:
             with self._engine.begin() as c:
-                self._delete(c.connection.dbapi_connection.cursor(), [item_id])
+                self._delete(_cursor(c), [item_id])
         else:
-            self._delete(conn.connection.dbapi_connection.cursor(), [item_id])
+            self._delete(_cursor(conn), [item_id])
 
     def clear(self) -> None:
         with self._engine.begin() as c:
@@ -257,7 +257,7 @@ class SqliteFtsEngine:
             c.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
 
     def _index(self, c: Connection, docs: Sequence[PageDoc]) -> None:
-        cur = c.connection.dbapi_connection.cursor()
+        cur = _cursor(c)
         self._delete(cur, sorted({d.item_id for d in docs}))
         page_sql = (
             "INSERT INTO search_page (item_id, page_no, "
@@ -350,7 +350,7 @@ class SqliteFtsEngine:
         where, params = _where(req, filters)
         with self._engine.connect() as c:
             # raw DB-API cursor: up to scan_cap rows, SQLAlchemy Row objects cost
-            cur = c.connection.dbapi_connection.cursor()
+            cur = _cursor(c)
             try:
                 res = self._search(cur, pq, where, params, req, offset, limit)
                 if res.total == 0:
@@ -394,9 +394,9 @@ class SqliteFtsEngine:
         conds = [where]
         cparams = list(params)
         rows_seen = audiences(req.visibility)
-        for g in plan.each:
+        for term_group in plan.each:
             conds.append(f"p.item_id IN ({_ITEMS_MATCHING})")
-            cparams += [*rows_seen, fts5_any(g)]
+            cparams += [*rows_seen, fts5_any(term_group)]
         excluded = fts5_excluded(plan.excluded)
         if excluded is not None:
             conds.append(f"p.item_id NOT IN ({_ITEMS_MATCHING})")
@@ -508,6 +508,15 @@ def _order_sql(sort: str) -> str:
         return "p.archival_code ASC, p.item_id ASC"
     desc = "DESC" if sort == "date_desc" else "ASC"
     return f"p.date IS NULL, p.date {desc}, p.item_id {desc}"
+
+
+def _cursor(c: Connection) -> Any:
+    """The raw DB-API cursor of an open connection (SQLAlchemy types the driver
+    connection as optional: it is None only once the connection is closed)."""
+    dbapi = c.connection.dbapi_connection
+    if dbapi is None:
+        raise RuntimeError("the search connection is closed")
+    return dbapi.cursor()
 
 
 def _rank_pages(cur: Any, match: str, chosen: list[list[tuple]]) -> list[list[tuple]]:

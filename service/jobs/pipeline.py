@@ -170,9 +170,9 @@ def _maybe_finalize(archive: Archive, item_id: int) -> None:
         finalize_item(archive, item_id)
 
 
-def _pdf_pages(pages: list[Page]) -> list[Page]:
-    """The pages that make up the item's searchable PDF, in order."""
-    return [p for p in pages if p.status == PageStatus.DONE and p.pdf_key]
+def _pdf_pages(pages: list[Page]) -> list[tuple[Page, str]]:
+    """The pages that make up the item's searchable PDF, in order, with their PDF's key."""
+    return [(p, p.pdf_key) for p in pages if p.status == PageStatus.DONE and p.pdf_key]
 
 
 def searchable_pdf_through(archive: Archive, item_id: int,
@@ -186,11 +186,11 @@ def searchable_pdf_through(archive: Archive, item_id: int,
     born-digital page whose own text would change is handed out as an image only.
     """
     with archive.session() as s:
-        item = s.get(ArchiveItem, item_id)
-        pages = [(p.pdf_key, p.source, p.text or "", p.words or [], p.width, p.height)
-                 for p in _pdf_pages(list(item.pages))]
+        item = s.get_one(ArchiveItem, item_id)
+        pages = [(key, p.source, p.text or "", p.words or [], p.width, p.height)
+                 for p, key in _pdf_pages(list(item.pages))]
 
-    def rewrite(source: str, text: str, words: list[dict]) -> bool:
+    def rewrite(source: str | None, text: str, words: list[dict]) -> bool:
         if source == "ocr":
             layer = "\n".join(line.text for line in lines_of(words))
             return transform(layer) != layer
@@ -213,20 +213,19 @@ def searchable_pdf_through(archive: Archive, item_id: int,
 def finalize_item(archive: Archive, item_id: int) -> None:
     """Build the searchable PDF, set the item's status and (re)index it."""
     with archive.session() as s:
-        item = s.get(ArchiveItem, item_id)
+        item = s.get_one(ArchiveItem, item_id)
         pages = list(item.pages)
-        done = _pdf_pages(pages)
         failed_pages = [p for p in pages if p.status == PageStatus.FAILED]
         failed_files = [f for f in item.files
                         if f.role == "original" and f.status == FileStatus.FAILED]
-        pdf_keys = [p.pdf_key for p in done]
+        pdf_keys = [key for _, key in _pdf_pages(pages)]
     pdf_obj = None
     if pdf_keys:
         pdf_obj = archive.store.put_bytes(
             merge_pdfs([archive.store.read_bytes(k) for k in pdf_keys]),
             key=f"derived/{item_id}/searchable.pdf", content_type="application/pdf")
     with archive.session() as s:
-        item = s.get(ArchiveItem, item_id)
+        item = s.get_one(ArchiveItem, item_id)
         if pdf_obj is not None:
             existing = s.scalar(select(StoredFile).where(
                 StoredFile.item_id == item_id, StoredFile.role == "searchable_pdf"))
@@ -296,8 +295,8 @@ def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
     """
     queued: list[Page] = []
     with archive.session() as s:
-        item = s.get(ArchiveItem, item_id)
-        f = s.get(StoredFile, file_id)
+        item = s.get_one(ArchiveItem, item_id)
+        f = s.get_one(StoredFile, file_id)
         if f.status == FileStatus.FAILED:
             with tempfile.TemporaryDirectory(prefix="dangan-retry-") as tmp:
                 try:
@@ -328,8 +327,8 @@ def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
 def remove_file(archive: Archive, item_id: int, file_id: int) -> None:
     """Detach a bad file from its item (kept in the store and the catalogue as 'removed')."""
     with archive.session() as s:
-        item = s.get(ArchiveItem, item_id)
-        _retire(s, item, s.get(StoredFile, file_id), "removed")
+        item = s.get_one(ArchiveItem, item_id)
+        _retire(s, item, s.get_one(StoredFile, file_id), "removed")
         _renumber(s, item)
         still_open = any(p.status in OPEN_PAGE_STATUSES for p in item.pages)
     if not still_open:
@@ -343,8 +342,8 @@ def replace_file(archive: Archive, item_id: int, file_id: int, new: StoredFile) 
     in the item's file order. Returns the queued pages (page id -> position).
     """
     with archive.session() as s:
-        item = s.get(ArchiveItem, item_id)
-        old = s.get(StoredFile, file_id)
+        item = s.get_one(ArchiveItem, item_id)
+        old = s.get_one(StoredFile, file_id)
         seq = old.seq
         _retire(s, item, old, "replaced")
         new.item_id, new.role, new.seq = item.id, "original", seq
@@ -418,7 +417,7 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
     """
     new_pages: dict[int, int] = {}
     with archive.session() as s:
-        item = s.get(ArchiveItem, item_id)
+        item = s.get_one(ArchiveItem, item_id)
         n = max((p.n for p in item.pages), default=0)
         for f in item.files:
             if f.role != "original" or f.status != FileStatus.FAILED:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,11 @@ from indexer.messages import Listing, Message
 
 from ..vocab import ItemStatus, PaperCondition
 from .base import Base, MessageText, utcnow
+
+if TYPE_CHECKING:  # the related models import this module; SQLAlchemy resolves them by name
+    from .customer import Customer
+    from .files import Page, StoredFile
+    from .location import Box
 
 
 class Fonds(Base):
@@ -84,11 +90,7 @@ class ArchiveItem(Base):
 
     fonds: Mapped[Fonds] = relationship()
     category: Mapped[Category] = relationship()
-    customer: Mapped["Customer | None"] = relationship()  # noqa: F821, UP037
-    box: Mapped["Box | None"] = relationship()  # noqa: F821, UP037
-    files: Mapped[list["StoredFile"]] = relationship(  # noqa: F821, UP037
-        back_populates="item", order_by="StoredFile.seq"
-    )
-    pages: Mapped[list["Page"]] = relationship(  # noqa: F821, UP037
-        back_populates="item", order_by="Page.n"
-    )
+    customer: Mapped[Customer | None] = relationship()
+    box: Mapped[Box | None] = relationship()
+    files: Mapped[list[StoredFile]] = relationship(back_populates="item", order_by="StoredFile.seq")
+    pages: Mapped[list[Page]] = relationship(back_populates="item", order_by="Page.n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +23,9 @@ from indexer.messages import Message
 
 from ..vocab import FileStatus, PageStatus
 from .base import Base, MessageText, utcnow
+
+if TYPE_CHECKING:  # catalogue.py refers back to these models; SQLAlchemy resolves them by name
+    from .catalogue import ArchiveItem
 
 
 class StoredFile(Base):
@@ -45,7 +49,7 @@ class StoredFile(Base):
     #: The technical cause (exception type and message) for administrators; never shown to users.
     error_detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    item: Mapped["ArchiveItem"] = relationship(back_populates="files")  # noqa: F821, UP037
+    item: Mapped[ArchiveItem] = relationship(back_populates="files")
 
 
 class Page(Base):
@@ -82,5 +86,5 @@ class Page(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     worker: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    item: Mapped["ArchiveItem"] = relationship(back_populates="pages")  # noqa: F821, UP037
+    item: Mapped[ArchiveItem] = relationship(back_populates="pages")
     file: Mapped[StoredFile] = relationship()
