@@ -85,7 +85,7 @@ def archive_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
 
 
 @pytest.fixture
-def archive(archive_env: dict[str, str]):  # type: ignore[no-untyped-def]
+def archive(archive_env: dict[str, str]):
     """An initialised embedded archive (SQLite catalogue, local store, FTS5)."""
     from service.archive import Archive
     from service.setup import init_archive

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 
 class QueuedPages:
-    def __init__(self, archive) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, archive) -> None:
         self.huey = archive.queue.huey
         self.huey.flush()  # start empty: an earlier test's pages are not this test's
 

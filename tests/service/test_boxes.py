@@ -12,25 +12,25 @@ from tests.queued import QueuedPages
 
 
 @pytest.fixture
-def queued(archive):  # type: ignore[no-untyped-def]
+def queued(archive):
     """No OCR in these tests: the page tasks stay in the archive's queue, no worker runs."""
     return QueuedPages(archive)
 
 
-def _scan(tmp_path, n: int):  # type: ignore[no-untyped-def]
+def _scan(tmp_path, n: int):
     path = tmp_path / f"scan-{n}.png"
     Image.new("L", (60 + n, 80), 255).save(path)
     return path
 
 
-def _req(tmp_path, n: int, **kw) -> IngestRequest:  # type: ignore[no-untyped-def]
+def _req(tmp_path, n: int, **kw) -> IngestRequest:
     fields = {"fonds": "J001", "category": "HT", "year": 2024, "retention": "D30",
               "secrecy": "内部", "title": f"合同 {n}", "box": "BOX-1"}
     fields.update(kw)
     return IngestRequest(files=[_scan(tmp_path, n)], **fields)
 
 
-def test_ingest_keeps_one_year_retention_and_organisation_per_box(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_ingest_keeps_one_year_retention_and_organisation_per_box(archive, tmp_path, queued):
     with archive.session() as s:
         create_box(s, "BOX-1")  # registered without year, retention or organisation
     first = ingest(archive, _req(tmp_path, 1))
@@ -52,7 +52,7 @@ def test_ingest_keeps_one_year_retention_and_organisation_per_box(archive, tmp_p
         (other.archival_code, other.archival_code, 1)]
 
 
-def test_a_box_registered_for_an_organisation_refuses_items_without_one(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_a_box_registered_for_an_organisation_refuses_items_without_one(archive, tmp_path, queued):
     with archive.session() as s:
         create_box(s, "BOX-1", year=2024, retention="D30", org_code="BGS")
     with pytest.raises(InvalidInput, match="BOX-1"):

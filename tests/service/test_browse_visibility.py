@@ -47,7 +47,7 @@ BOX_OF = {"KH-202401001": "BOX-1", "KH-202401002": "BOX-1", "KH-202401003": "BOX
 
 
 @pytest.fixture
-def shelved(archive, tmp_path):  # type: ignore[no-untyped-def]
+def shelved(archive, tmp_path):
     """Every customer has one item at each 密级; BOX-1 is on a shelf, BOX-2 and BOX-3 are not."""
     QueuedPages(archive)  # no OCR here: the page tasks stay queued
     with archive.session() as s:
@@ -77,11 +77,11 @@ def shelved(archive, tmp_path):  # type: ignore[no-untyped-def]
     return archive
 
 
-def _user(s, name):  # type: ignore[no-untyped-def]
+def _user(s, name):
     return s.scalar(select(User).where(User.username == name)) if name else None
 
 
-def _secrecies(items):  # type: ignore[no-untyped-def]
+def _secrecies(items):
     return sorted(i.secrecy for i in items)
 
 
@@ -102,7 +102,7 @@ EXPECTED_IN_BOX = {
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_IN_BOX))
-def test_a_box_lists_and_counts_what_the_user_may_open(shelved, name):  # type: ignore[no-untyped-def]
+def test_a_box_lists_and_counts_what_the_user_may_open(shelved, name):
     with shelved.session() as s:
         user = _user(s, name)
         seen = {}
@@ -136,7 +136,7 @@ EXPECTED_PER_CUSTOMER = {
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_PER_CUSTOMER))
-def test_customer_files_count_and_list_what_the_user_may_open(shelved, name):  # type: ignore[no-untyped-def]
+def test_customer_files_count_and_list_what_the_user_may_open(shelved, name):
     with shelved.session() as s:
         user = _user(s, name)
         every_customer = s.scalars(select(Customer).order_by(Customer.number)).all()

@@ -21,13 +21,13 @@ from service.users import authenticate, create_user, issue_token, user_for_token
 
 
 @pytest.fixture
-def engine(db_url: str):  # type: ignore[no-untyped-def]
+def engine(db_url: str):
     eng = get_engine(db_url)
     upgrade(eng)
     return eng
 
 
-def test_migrations_create_every_table_and_are_idempotent(engine) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_create_every_table_and_are_idempotent(engine) -> None:
     upgrade(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"fonds", "category", "archive_item", "customer", "room", "rack", "section", "shelf",
@@ -38,7 +38,7 @@ def test_migrations_create_every_table_and_are_idempotent(engine) -> None:  # ty
             "retention", "secrecy", "paper_pages", "remarks", "customer_id", "status"} <= cols
 
 
-def test_fonds_and_categories(engine) -> None:  # type: ignore[no-untyped-def]
+def test_fonds_and_categories(engine) -> None:
     with session_scope(engine) as s:
         create_fonds(s, "Z109", "某公司")
         upsert_category(s, "HT", "合同协议")
@@ -55,7 +55,7 @@ def test_fonds_and_categories(engine) -> None:  # type: ignore[no-untyped-def]
             create_fonds(s, "z1", "bad")
 
 
-def test_customers_validate_their_number(engine) -> None:  # type: ignore[no-untyped-def]
+def test_customers_validate_their_number(engine) -> None:
     with session_scope(engine) as s:
         owner = create_user(s, "zhang", "password-1", role="staff", department="销售部")
         c = create_customer(s, "KH-202405001", "上海某某贸易有限公司", grade="重点", owner=owner)
@@ -67,7 +67,7 @@ def test_customers_validate_their_number(engine) -> None:  # type: ignore[no-unt
             create_customer(s, "KH-202405002", "x", grade="VIP")
 
 
-def test_box_location_history(engine) -> None:  # type: ignore[no-untyped-def]
+def test_box_location_history(engine) -> None:
     with session_scope(engine) as s:
         a = ensure_shelf(s, "A", "3", "2", "4", room_name="一号库房")
         b = ensure_shelf(s, "A", "3", "2", "5")
@@ -87,7 +87,7 @@ def test_box_location_history(engine) -> None:  # type: ignore[no-untyped-def]
             create_box(s, "../etc/passwd")
 
 
-def test_users_passwords_and_tokens(engine) -> None:  # type: ignore[no-untyped-def]
+def test_users_passwords_and_tokens(engine) -> None:
     with session_scope(engine) as s:
         u = create_user(s, "li", "correct horse", role="archivist")
         token = issue_token(u)
@@ -103,7 +103,7 @@ def test_users_passwords_and_tokens(engine) -> None:  # type: ignore[no-untyped-
             create_user(s, "y", "long enough", role="god")
 
 
-def test_archival_code_is_unique_in_the_schema(engine) -> None:  # type: ignore[no-untyped-def]
+def test_archival_code_is_unique_in_the_schema(engine) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with session_scope(engine) as s:
@@ -117,7 +117,7 @@ def test_archival_code_is_unique_in_the_schema(engine) -> None:  # type: ignore[
         s.flush()
 
 
-def test_page_numbers_are_unique_per_item(engine) -> None:  # type: ignore[no-untyped-def]
+def test_page_numbers_are_unique_per_item(engine) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with session_scope(engine) as s:
@@ -147,7 +147,7 @@ def test_page_numbers_are_unique_per_item(engine) -> None:  # type: ignore[no-un
     lambda s: ensure_shelf(s, "A", "1", "1", "1", room_name="库" * 101),
 ], ids=["nul-name", "long-name", "long-industry", "nul-contacts", "blank-name", "nul-rack",
         "long-room-name"])
-def test_text_that_one_database_would_refuse_is_refused_on_both(engine, make) -> None:  # type: ignore[no-untyped-def]
+def test_text_that_one_database_would_refuse_is_refused_on_both(engine, make) -> None:
     """SQLite stores NUL and over-long text, PostgreSQL answers a DataError (a 500): both
     get the same message before the write."""
     with session_scope(engine) as s, pytest.raises(InvalidInput):

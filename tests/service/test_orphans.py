@@ -23,7 +23,7 @@ from storage import LocalStore
 
 @pytest.fixture(params=["local", "s3"])
 def store_archive(request: pytest.FixtureRequest, archive_env: dict[str, str],
-                  monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+                  monkeypatch: pytest.MonkeyPatch):
     if request.param == "s3":
         endpoint = request.getfixturevalue("moto_endpoint")
         monkeypatch.setenv("DANGAN_STORAGE_URL", f"s3://test-key:test-secret@{endpoint}/"

@@ -25,7 +25,7 @@ RAW = "image file is truncated (20 bytes not processed)"
 
 
 @pytest.fixture
-def queued(archive) -> QueuedPages:  # type: ignore[no-untyped-def]
+def queued(archive) -> QueuedPages:
     return QueuedPages(archive)
 
 

@@ -26,16 +26,16 @@ PAGES = [[f"Lease contract page {i}", f"rent clause number {i}00 paid monthly"] 
 
 
 @pytest.fixture
-def queued(archive) -> QueuedPages:  # type: ignore[no-untyped-def]
+def queued(archive) -> QueuedPages:
     return QueuedPages(archive)
 
 
-def _run(archive, queued: list[int]) -> None:  # type: ignore[no-untyped-def]
+def _run(archive, queued: list[int]) -> None:
     while queued:
         run_page(archive, queued.pop(0))
 
 
-def _user(archive, name: str, role: str) -> User:  # type: ignore[no-untyped-def]
+def _user(archive, name: str, role: str) -> User:
     with archive.session() as s:
         create_user(s, name, "password-123", role=role)
     with archive.session() as s:
@@ -45,7 +45,7 @@ def _user(archive, name: str, role: str) -> User:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def partial(archive, queued, tmp_path: Path) -> dict:  # type: ignore[no-untyped-def]
+def partial(archive, queued, tmp_path: Path) -> dict:
     """An item of 4 good pages and one truncated scan, processed."""
     good = write_pdf_text_layer(tmp_path / "lease.pdf", PAGES)
     bad = write_truncated_jpeg(tmp_path / "annex.jpg")
@@ -59,12 +59,12 @@ def partial(archive, queued, tmp_path: Path) -> dict:  # type: ignore[no-untyped
     return {"id": res.id, "bad": bad_id, "arc": _user(archive, "arc", "archivist")}
 
 
-def _state(archive, item_id: int) -> dict:  # type: ignore[no-untyped-def]
+def _state(archive, item_id: int) -> dict:
     with archive.session() as s:
         return item_to_json(get_item(s, item_id), with_text=False)
 
 
-def _audit(archive, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
+def _audit(archive, action: str) -> list[AuditEntry]:
     with archive.session() as s:
         rows = list(s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
         s.expunge_all()

@@ -43,7 +43,7 @@ def pdf_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def queued(archive) -> QueuedPages:  # type: ignore[no-untyped-def]
+def queued(archive) -> QueuedPages:
     return QueuedPages(archive)
 
 
@@ -52,7 +52,7 @@ def _request(files: list[Path], title: str = "卷宗") -> IngestRequest:
                          secrecy="内部", title=title)
 
 
-def _refused(archive, files: list[Path]) -> tuple[str, float]:  # type: ignore[no-untyped-def]
+def _refused(archive, files: list[Path]) -> tuple[str, float]:
     """Ingest, expecting a refusal: (message in Chinese and English, as the command line and
     the API show it; seconds taken); nothing stored or registered."""
     start = time.monotonic()
@@ -153,7 +153,7 @@ def test_pages_are_counted_without_decoding_them(tmp_path: Path,
     tiny = render_page(["第一页"], size=(300, 200))
     tiff = write_tiff(tmp_path / "vol.tif", [tiny] * 5)
 
-    def no_decode(self):  # type: ignore[no-untyped-def]
+    def no_decode(self):
         raise AssertionError("a page was decoded in the request")
 
     monkeypatch.setattr(Image.Image, "load", no_decode)
@@ -199,7 +199,7 @@ def test_caps_are_settings(archive, queued, tmp_path: Path) -> None:
 
 @pytest.fixture(params=["sqlite", "redis"])
 def page_queue(request: pytest.FixtureRequest, archive, tmp_path: Path,
-               monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+               monkeypatch: pytest.MonkeyPatch):
     """The archive's queue on the real queue storage of each kind (no worker runs)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'queue.sqlite3'}"

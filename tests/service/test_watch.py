@@ -12,7 +12,7 @@ from service.ingest import IngestRequest
 from service.watch import WatchState, scan_once
 
 
-def test_files_are_taken_only_once_settled(archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_files_are_taken_only_once_settled(archive, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     scan = write_jpeg(inbox / "合同扫描.jpg", render_page(["委托代理合同", "乙方负责办理"],

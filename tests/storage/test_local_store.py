@@ -94,7 +94,7 @@ def test_failed_overwrite_keeps_previous_version(
         calls.append(dst)
         if Path(str(dst)) == local_store.root / key:
             raise OSError("simulated crash")
-        real_replace(src, dst)  # type: ignore[arg-type]
+        real_replace(src, dst)  # type: ignore[arg-type]  # the paths os.replace was given
 
     monkeypatch.setattr(os, "replace", crash_on_object_rename)
     with pytest.raises(OSError):

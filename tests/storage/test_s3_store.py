@@ -94,7 +94,7 @@ def test_failed_upload_leaves_no_temp(s3_store: S3Store, raw: Minio) -> None:
             return b"\x00" * n
 
     with pytest.raises(OSError, match="client went away"):
-        s3_store.put(Broken())  # type: ignore[arg-type]
+        s3_store.put(Broken())  # type: ignore[arg-type]  # a reader with read() only
     assert tmp_objects(raw, s3_store) == []
     assert list(s3_store.list()) == []
 

@@ -235,7 +235,7 @@ def test_large_stream_is_not_read_at_once(store: ObjectStore) -> None:
         expected.update(chunk)
 
     reader = GeneratorReader(pseudo_random_chunks(total))
-    obj = store.put(reader)  # type: ignore[arg-type]
+    obj = store.put(reader)  # type: ignore[arg-type]  # a reader with read() only, as a socket is
     assert obj.size == total
     assert obj.sha256 == expected.hexdigest()
     assert max(reader.requests) <= 16 * MiB + 1
@@ -247,7 +247,7 @@ def test_large_stream_is_not_read_at_once(store: ObjectStore) -> None:
             h.update(chunk)
     assert h.hexdigest() == expected.hexdigest()
 
-    derived = store.put(GeneratorReader(pseudo_random_chunks(total)), key="derived/big.pdf")  # type: ignore[arg-type]
+    derived = store.put(GeneratorReader(pseudo_random_chunks(total)), key="derived/big.pdf")  # type: ignore[arg-type]  # read() only
     assert derived == StoredObject("derived/big.pdf", expected.hexdigest(), total)
     assert store.stat("derived/big.pdf") == derived
 

@@ -36,7 +36,7 @@ def archive(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def no_queue(archive):  # type: ignore[no-untyped-def]
+def no_queue(archive):
     """No worker runs in these tests: the page ids uploads queued, read from the queue."""
     from tests.queued import QueuedPages
 

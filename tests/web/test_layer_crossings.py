@@ -88,7 +88,7 @@ def _scan() -> bytes:
     return buf.getvalue()
 
 
-def test_an_upload_goes_down_from_request_to_index(archive, client, h):  # type: ignore[no-untyped-def]
+def test_an_upload_goes_down_from_request_to_index(archive, client, h):
     from service.models import ArchiveItem
     from service.vocab import ItemStatus
 

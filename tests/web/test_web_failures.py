@@ -77,7 +77,7 @@ def test_disk_full_is_a_507(app, h, archive, monkeypatch) -> None:
 
     real_mkstemp = storage.local.tempfile.mkstemp
 
-    def full_disk(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def full_disk(*args, **kwargs):
         fd, name = real_mkstemp(*args, **kwargs)
         os.close(fd)
         os.unlink(name)
@@ -100,7 +100,7 @@ def full_catalogue(archive):
 
     engine = archive.engine
 
-    def cap(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def cap(dbapi_conn, _record) -> None:
         pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
         dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
 
@@ -166,7 +166,7 @@ def test_dropped_connections_after_the_work_do_not_turn_it_into_an_error(
     cut = {"on": False}
 
     @app.after_request
-    def drop_connections(resp):  # type: ignore[no-untyped-def]
+    def drop_connections(resp):
         if cut["on"]:
             with pg_admin.connect() as conn:
                 conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

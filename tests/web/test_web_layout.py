@@ -54,7 +54,7 @@ def browser_page(app):
     login(client, "arc")
     ARTIFACTS.mkdir(exist_ok=True)
 
-    def handle(route, request):  # type: ignore[no-untyped-def]
+    def handle(route, request):
         r = client.open(request.url.removeprefix(BASE), method=request.method)
         route.fulfill(status=r.status_code, body=r.get_data(),
                       headers={"Content-Type": r.headers.get("Content-Type", "text/html")})

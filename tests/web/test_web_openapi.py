@@ -5,7 +5,7 @@ from __future__ import annotations
 from werkzeug.datastructures import ImmutableMultiDict
 
 
-def _token(archive) -> str:  # type: ignore[no-untyped-def]
+def _token(archive) -> str:
     from sqlalchemy import select
 
     from service.models import User
@@ -29,15 +29,15 @@ def test_openapi_search_parameters_are_the_ones_the_api_reads(app, archive, monk
             read.add(key)
             return super().getlist(key, type)
 
-        def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        def __getitem__(self, key):
             read.add(key)
             return super().__getitem__(key)
 
-        def __contains__(self, key) -> bool:  # type: ignore[no-untyped-def]
+        def __contains__(self, key) -> bool:
             read.add(key)
             return super().__contains__(key)
 
-    class RecordingRequest(app.request_class):  # type: ignore[name-defined, misc]
+    class RecordingRequest(app.request_class):  # type: ignore[name-defined, misc]  # a base class known only at run time
         parameter_storage_class = RecordingArgs
 
     monkeypatch.setattr(app, "request_class", RecordingRequest)
