@@ -392,7 +392,7 @@ def browse_catalogue(session: Session, vis: Visibility, filters: dict, *, sort: 
         for name in FACET_FIELDS:
             col = cols[name]
             counts: dict[Any, int] = dict(
-                session.execute(scoped(col, func.count(ArchiveItem.id)).group_by(col)).tuples())
+                session.execute(scoped(col, func.count(ArchiveItem.id)).group_by(col)).tuples().all())
             if name == "location":
                 paths = paths if paths is not None else _box_paths(session)
                 by_path: dict[str, int] = {}
