@@ -42,7 +42,7 @@ def load_texts(path: Path) -> dict[str, list[str]]:
     return {k: (v["pages"] if isinstance(v, dict) else list(v)) for k, v in raw.items()}
 
 
-def _add_item(archive, name: str, pages: Sequence[str]) -> int:  # type: ignore[no-untyped-def]
+def _add_item(archive, name: str, pages: Sequence[str]) -> int:
     """A ready catalogue item with one finished page per text, indexed as the pipeline
     indexes a finished item."""
     from sqlalchemy import select

@@ -188,7 +188,7 @@ def retokenize(conn: Connection) -> int:
     stored text is the source; the contentless FTS rows are rebuilt), for a migration
     after the token rules change.  Returns the number of rows rewritten (0 when every
     row is already of this version)."""
-    cur = conn.connection.dbapi_connection.cursor()
+    cur = _cursor(conn)
     if cur.execute("SELECT 1 FROM search_page WHERE analyzer != ? LIMIT 1",
                    (ANALYZER_VERSION,)).fetchone() is None:
         return 0

@@ -121,7 +121,8 @@ def test_common_term_sorted_by_date_over_cap(engine):
 
 def test_retokenize_upgrades_an_index_of_an_older_analyzer(engine):
     """An index written by analyzer version 1 (no number keys) is analysed again in place
-    (the 0007 migration; an index file beside a PostgreSQL catalogue on opening)."""
+    (after every schema upgrade, service.migrate; an index file beside a PostgreSQL catalogue
+    on opening)."""
     from indexer.search.analysis import ANALYZER_VERSION, bigram_tokens, unigram_tokens
     from indexer.search.sqlite_engine import retokenize
 
