@@ -31,12 +31,12 @@ from tests.queued import QueuedPages
 
 
 @pytest.fixture
-def queued(archive):  # type: ignore[no-untyped-def]
+def queued(archive):
     return QueuedPages(archive)
 
 
 @pytest.fixture
-def people(archive):  # type: ignore[no-untyped-def]
+def people(archive):
     with archive.session() as s:
         create_user(s, "officer", "password-123", role="officer", display_name="核查员老周")
         create_user(s, "arc", "password-123", role="archivist")
@@ -44,24 +44,24 @@ def people(archive):  # type: ignore[no-untyped-def]
     return {"officer": "officer", "arc": "arc", "staff": "staff"}
 
 
-def _user(s, name: str) -> User:  # type: ignore[no-untyped-def]
+def _user(s, name: str) -> User:
     return s.scalar(select(User).where(User.username == name))
 
 
-def _scan(tmp_path, n: int):  # type: ignore[no-untyped-def]
+def _scan(tmp_path, n: int):
     path = tmp_path / f"scan-{n}.png"
     Image.new("L", (60 + n, 80), 255).save(path)
     return path
 
 
-def _ingest(archive, tmp_path, n: int, **kw) -> int:  # type: ignore[no-untyped-def]
+def _ingest(archive, tmp_path, n: int, **kw) -> int:
     fields = {"fonds": "J001", "category": "HT", "year": 2024, "retention": "D30",
               "secrecy": "内部", "title": f"合同 {n}", "box": "BOX-1", "paper_pages": 1}
     fields.update(kw)
     return ingest(archive, IngestRequest(files=[_scan(tmp_path, n)], **fields)).id
 
 
-def test_cross_references_follow_the_one_link(archive, tmp_path, queued, people):  # type: ignore[no-untyped-def]
+def test_cross_references_follow_the_one_link(archive, tmp_path, queued, people):
     with archive.session() as s:
         shelf = ensure_shelf(s, "A", "3", "2", "4")
         create_box(s, "BOX-1", shelf=shelf)
@@ -116,7 +116,7 @@ def test_cross_references_follow_the_one_link(archive, tmp_path, queued, people)
         assert item.sets_changed_at is not None
 
 
-def test_paper_side_is_checked(archive, tmp_path, queued, people):  # type: ignore[no-untyped-def]
+def test_paper_side_is_checked(archive, tmp_path, queued, people):
     with archive.session() as s:
         create_box(s, "BOX-1")
     item_id = _ingest(archive, tmp_path, 1)
@@ -148,7 +148,7 @@ def test_parse_pages() -> None:
             parse_pages(bad)
 
 
-def test_checks_queue_and_rescan_tasks(archive, tmp_path, queued, people):  # type: ignore[no-untyped-def]
+def test_checks_queue_and_rescan_tasks(archive, tmp_path, queued, people):
     with archive.session() as s:
         create_box(s, "BOX-1")
         create_box(s, "BOX-2")
@@ -156,7 +156,7 @@ def test_checks_queue_and_rescan_tasks(archive, tmp_path, queued, people):  # ty
     b = _ingest(archive, tmp_path, 2)
     c = _ingest(archive, tmp_path, 3, box="BOX-2", category="ZJ", year=2023)
 
-    def queue(**f):  # type: ignore[no-untyped-def]
+    def queue(**f):
         with archive.session() as s:
             return {r.item.id: r.reason for r in check_queue(s, _user(s, "officer"),
                                                              QueueFilters(**f))}
