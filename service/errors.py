@@ -85,5 +85,5 @@ class TooManyAttempts(DanganError):
     exit_code = 4
 
     def __init__(self, message: str | Message, retry_after: int, **params: Param) -> None:
-        super().__init__(message, **params)
+        super().__init__(message, None, **params)  # no details: params never fill them
         self.retry_after = retry_after

@@ -33,12 +33,12 @@ def box_url(barcode: str) -> str:
 
 
 @pytest.fixture
-def queued(archive):  # type: ignore[no-untyped-def]
+def queued(archive):
     return QueuedPages(archive)
 
 
 @pytest.fixture
-def shelf(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def shelf(archive, tmp_path, queued):
     """Shelf A/1/1/1 with BOX-1 (three items, one 绝密) and BOX-2 (one item, org BGS)."""
     with archive.session() as s:
         where = ensure_shelf(s, "A", "1", "1", "1")
@@ -78,7 +78,7 @@ def _flat(text: str) -> str:
     return "".join(text.split()).replace("・", "·")
 
 
-def test_a_shelf_prints_every_box_with_the_catalogue_text(archive, shelf):  # type: ignore[no-untyped-def]
+def test_a_shelf_prints_every_box_with_the_catalogue_text(archive, shelf):
     shelf_id, rows = shelf
     with archive.session() as s:
         pdf = print_shelf(s, None, shelf_id, box_url)
@@ -107,7 +107,7 @@ def test_a_shelf_prints_every_box_with_the_catalogue_text(archive, shelf):  # ty
     assert "机构BGS" in pages[3] and "起止件号HT0001盒号BOX-2" in pages[3]
 
 
-def test_fonts_are_embedded_and_the_qr_code_opens_the_box_page(archive, shelf):  # type: ignore[no-untyped-def]
+def test_fonts_are_embedded_and_the_qr_code_opens_the_box_page(archive, shelf):
     with archive.session() as s:
         pdf = print_boxes(s, None, ["BOX-1"], box_url)
     reader = PdfReader(io.BytesIO(pdf))
@@ -126,7 +126,7 @@ def test_fonts_are_embedded_and_the_qr_code_opens_the_box_page(archive, shelf): 
     assert decoded == {f"{BASE}/boxes/BOX-1"}  # on the cover and on the spine
 
 
-def test_who_may_print_and_unknown_boxes(archive, shelf):  # type: ignore[no-untyped-def]
+def test_who_may_print_and_unknown_boxes(archive, shelf):
     with archive.session() as s:
         staff = create_user(s, "staff1", "password-123", role="staff")
         officer = create_user(s, "officer1", "password-123", role="officer")
@@ -137,7 +137,7 @@ def test_who_may_print_and_unknown_boxes(archive, shelf):  # type: ignore[no-unt
             print_boxes(s, None, ["NO-SUCH-BOX"], box_url)
 
 
-def test_cli_prints_a_box_and_a_shelf(archive, shelf, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_cli_prints_a_box_and_a_shelf(archive, shelf, tmp_path: Path):
     env = {"DANGAN_DATA": str(archive.settings.data_dir), "DANGAN_PUBLIC_URL": BASE + "/"}
     out = tmp_path / "box.pdf"
     res = json.loads(dangan(env, "print", "box", "BOX-2", "-o", str(out), "--json").stdout)

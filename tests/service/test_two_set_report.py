@@ -38,7 +38,7 @@ from tests.queued import QueuedPages
 
 
 @pytest.fixture
-def queued(archive):  # type: ignore[no-untyped-def]
+def queued(archive):
     """No OCR here: the page rows exist from ingest, the page tasks stay queued."""
     return QueuedPages(archive)
 
@@ -48,7 +48,7 @@ class World:
     the scans, item numbers without gaps, every item cross-checked and agreeing. Faults are
     planted on top of it."""
 
-    def __init__(self, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, archive, tmp_path: Path) -> None:
         self.archive, self.tmp, self.n = archive, tmp_path, 0
         with archive.session() as s:
             for code, shelf in (("BOX-A", "1"), ("BOX-B", "2")):
@@ -71,7 +71,7 @@ class World:
     def user(self, name: str, s) -> User:  # type: ignore[no-untyped-def]
         return get_user(s, name)
 
-    def ingest(self, *, pages: int = 1, box: str | None = None, **fields) -> str:  # type: ignore[no-untyped-def]
+    def ingest(self, *, pages: int = 1, box: str | None = None, **fields) -> str:
         self.n += 1
         path = self.tmp / f"scan-{self.n}.png"
         Image.new("L", (60 + self.n, 80), 255).save(path)
@@ -80,15 +80,15 @@ class World:
         req.update(fields)
         return ingest(self.archive, IngestRequest(files=[path], **req)).archival_code
 
-    def item(self, code: str, s):  # type: ignore[no-untyped-def]
+    def item(self, code: str, s):
         return s.scalar(select(ArchiveItem).where(ArchiveItem.archival_code == code))
 
 
-def _found(report) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _found(report) -> set[tuple[str, str]]:
     return {(f.kind, f.subject) for f in report.findings}
 
 
-def test_a_clean_archive_gives_no_findings(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_a_clean_archive_gives_no_findings(archive, tmp_path, queued):
     World(archive, tmp_path)
     report = two_set_report(archive, None)
     assert report.findings == [] and report.clean
@@ -172,7 +172,7 @@ def _plant_every_fault(w: World) -> set[tuple[str, str]]:
     return expected
 
 
-def test_every_planted_fault_is_found_and_nothing_else(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_every_planted_fault_is_found_and_nothing_else(archive, tmp_path, queued):
     w = World(archive, tmp_path)
     expected = _plant_every_fault(w)
     report = two_set_report(archive, None)
@@ -218,7 +218,7 @@ def test_every_planted_fault_is_found_and_nothing_else(archive, tmp_path, queued
     assert load_workbook(target).worksheets[0].max_row == len(expected) + 1
 
 
-def test_cli_clean_archive_exits_zero_and_refuses_a_bad_export(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_cli_clean_archive_exits_zero_and_refuses_a_bad_export(archive, tmp_path, queued):
     World(archive, tmp_path)
     env = {"DANGAN_DATA": str(archive.settings.data_dir)}
     proc = dangan(env, "check", "--two-set", "--json", check=False)
@@ -228,7 +228,7 @@ def test_cli_clean_archive_exits_zero_and_refuses_a_bad_export(archive, tmp_path
     assert bad.returncode == 2 and ".csv" in bad.stderr
 
 
-def test_only_the_archive_roles_that_keep_the_sets_read_the_report(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_only_the_archive_roles_that_keep_the_sets_read_the_report(archive, tmp_path, queued):
     w = World(archive, tmp_path)
     secret = w.ingest(secrecy="绝密", box="BOX-A", pages=2)
     with archive.session() as s:

@@ -5,10 +5,11 @@ Revises: 0008
 Create Date: 2026-11-23
 
 Only on SQLite (the embedded index): every page whose index rows were written by another
-analyzer version is analysed again from its stored text (nothing to do when 0007 already
-ran at this version). An Elasticsearch index is rebuilt with `dangan reindex --full`.
+analyzer version is analysed again from its stored text. That re-analysis follows the
+running analyzer, so it is not done here (a migration does what it did when it was
+written) but by service.migrate.upgrade right after the migrations, in the same
+transaction. An Elasticsearch index is rebuilt with `dangan reindex --full`.
 """
-from alembic import op
 
 revision = "0009"
 down_revision = "0008"
@@ -17,11 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        from indexer.search.sqlite_engine import retokenize
-
-        retokenize(bind)
+    pass  # service.migrate.upgrade re-analyses rows of an older analyzer version
 
 
 def downgrade() -> None:
