@@ -28,7 +28,7 @@ from tests.queued import QueuedPages
 
 
 @pytest.fixture
-def queued(archive):  # type: ignore[no-untyped-def]
+def queued(archive):
     """No OCR here: the page tasks stay in the archive's queue."""
     return QueuedPages(archive)
 
@@ -67,7 +67,7 @@ def write_sheet(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-def count_items(archive) -> int:  # type: ignore[no-untyped-def]
+def count_items(archive) -> int:
     with archive.session() as s:
         return s.scalar(select(func.count(ArchiveItem.id))) or 0
 
@@ -126,7 +126,7 @@ def assert_the_twenty(problems: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.slow
-def test_500_rows_with_20_bad_register_480_and_report_the_20(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_500_rows_with_20_bad_register_480_and_report_the_20(archive, tmp_path, queued):
     with archive.session() as s:
         create_customer(s, "KH-202401001", "华东商贸有限公司")
         create_box(s, "BOX-1")
@@ -156,7 +156,7 @@ def test_500_rows_with_20_bad_register_480_and_report_the_20(archive, tmp_path, 
     assert count_items(archive) == 480
 
 
-def test_a_small_batch_dry_run_then_register(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_a_small_batch_dry_run_then_register(archive, tmp_path, queued):
     scans = tmp_path / "scans"
     for i in range(3):
         scan(scans, f"s{i:04d}.png", i)
@@ -174,7 +174,7 @@ def test_a_small_batch_dry_run_then_register(archive, tmp_path, queued):  # type
     assert result.registered[3]["pages"] == 2
 
 
-def test_a_gbk_csv_is_read_and_registered(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_a_gbk_csv_is_read_and_registered(archive, tmp_path, queued):
     scans = tmp_path / "scans"
     rows = []
     for i in range(4):
@@ -202,12 +202,12 @@ def test_csv_encodings_read_the_same_text(tmp_path: Path, encoding: str) -> None
     assert list(read_rows(sheet)) == [(2, {"题名": "档案馆藏文书", "责任者": "张三"})]
 
 
-def test_export_edit_import_changes_exactly_what_was_edited(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_export_edit_import_changes_exactly_what_was_edited(archive, tmp_path, queued):
     for fmt in ("xlsx", "csv"):
         _round_trip(archive, tmp_path / fmt, fmt)
 
 
-def _round_trip(archive, tmp_path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def _round_trip(archive, tmp_path: Path, fmt: str) -> None:
     tmp_path.mkdir()
     scans = tmp_path / "scans"
     year = 2021 if fmt == "xlsx" else 2022
@@ -257,7 +257,7 @@ def _round_trip(archive, tmp_path: Path, fmt: str) -> None:  # type: ignore[no-u
     assert [p.column for p in plan.problems] == ["档号"]
 
 
-def test_template_lists_the_headers_and_allowed_values(archive, tmp_path):  # type: ignore[no-untyped-def]
+def test_template_lists_the_headers_and_allowed_values(archive, tmp_path):
     out = tmp_path / "template.xlsx"
     write_template(archive, None, out)
     wb = load_workbook(out)
@@ -271,7 +271,7 @@ def test_template_lists_the_headers_and_allowed_values(archive, tmp_path):  # ty
     assert plan.rows == []
 
 
-def test_a_300_page_volume_is_split_into_items_by_page_ranges(archive, tmp_path, queued):  # type: ignore[no-untyped-def]
+def test_a_300_page_volume_is_split_into_items_by_page_ranges(archive, tmp_path, queued):
     from service.ingest import sha256_file
     from service.models import Page, StoredFile
 
@@ -306,7 +306,7 @@ def test_a_300_page_volume_is_split_into_items_by_page_ranges(archive, tmp_path,
 
 
 @pytest.mark.slow
-def test_the_command_line_import_export_and_template(archive_env, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_command_line_import_export_and_template(archive_env, tmp_path):
     import json
 
     from tests.service.clihelp import dangan

@@ -29,14 +29,14 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):  # type: ignore[no-untyped-def]
+def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("dangan-browser-import")
     with dangan_serve(data, PASSWORD, {"DANGAN_WORKERS": "2", "OMP_THREAD_LIMIT": "1"}) as port:
         yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
-def page(server):  # type: ignore[no-untyped-def]
+def page(server):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -53,11 +53,11 @@ def page(server):  # type: ignore[no-untyped-def]
         browser.close()
 
 
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"import-{name}.png"), full_page=True)
 
 
-def test_batch_import_from_the_template_to_searchable_items(page, server, tmp_path):  # type: ignore[no-untyped-def]
+def test_batch_import_from_the_template_to_searchable_items(page, server, tmp_path):
     page.goto(server + "/login")
     page.fill("#username", "admin")
     page.fill("#password", PASSWORD)

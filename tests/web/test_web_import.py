@@ -23,7 +23,7 @@ def _png(n: int) -> bytes:
     return buf.getvalue()
 
 
-def _sheet(tmp_path, rows) -> bytes:  # type: ignore[no-untyped-def]
+def _sheet(tmp_path, rows) -> bytes:
     path = tmp_path / "sheet.xlsx"
     w = SheetWriter(path, HEADERS)
     for r in rows:
@@ -32,14 +32,14 @@ def _sheet(tmp_path, rows) -> bytes:  # type: ignore[no-untyped-def]
     return path.read_bytes()
 
 
-def _row(i: int, **kw):  # type: ignore[no-untyped-def]
+def _row(i: int, **kw):
     row = {"全宗号": "J001", "门类": "WS", "年度": 2019, "保管期限": "Y", "题名": f"会议纪要第{i}期",
            "密级": "内部", "文件名": f"w{i}.png"}
     row.update(kw)
     return row
 
 
-def _wait(client, token: str) -> dict:  # type: ignore[no-untyped-def]
+def _wait(client, token: str) -> dict:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         st = client.get(f"/import/{token}/state.json").get_json()
@@ -49,14 +49,14 @@ def _wait(client, token: str) -> dict:  # type: ignore[no-untyped-def]
     raise AssertionError("the registration did not finish")
 
 
-def test_staff_may_not_import(app, h):  # type: ignore[no-untyped-def]
+def test_staff_may_not_import(app, h):
     client = app.test_client()
     h.login(client, "alice")
     assert client.get("/import").status_code == 403
     assert "批量登记" not in client.get("/search").get_data(as_text=True)
 
 
-def test_import_by_form_dry_run_then_register(app, h, tmp_path):  # type: ignore[no-untyped-def]
+def test_import_by_form_dry_run_then_register(app, h, tmp_path):
     client = app.test_client()
     h.login(client, "arc")
     token = h.csrf(client, "/import")
@@ -95,7 +95,7 @@ def test_import_by_form_dry_run_then_register(app, h, tmp_path):  # type: ignore
     assert other.get(check_url).status_code == 404
 
 
-def test_template_and_export_downloads(app, h):  # type: ignore[no-untyped-def]
+def test_template_and_export_downloads(app, h):
     h.item(title="导出测试档案", text="导出测试")
     client = app.test_client()
     h.login(client, "arc")
