@@ -296,9 +296,9 @@ def _with_cards(grey: Image.Image, cards: list[tuple[int, int, int, int]], lang:
     for i, (x, y, w, h) in enumerate(cards):
         card = _tesseract_pass(Image.fromarray(fade_pattern(arr[y:y + h, x:x + w])), lang, dpi,
                                deadline, psm=11)
-        words = [{**wd, "x": wd["x"] + x, "y": wd["y"] + y, "l": f"card{i}.{wd['l']}"}
-                 for wd in card.words]
-        blocks.append((y, words))
+        card_words = [{**wd, "x": wd["x"] + x, "y": wd["y"] + y, "l": f"card{i}.{wd['l']}"}
+                      for wd in card.words]
+        blocks.append((y, card_words))
     words: list[dict] = []
     pending = sorted(blocks, key=lambda b: b[0])
     line_top: dict[str, int] = {}

@@ -97,7 +97,7 @@ def seal_boxes(rgb: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]:
     factor = 4
     small = cv2.resize(rgb, (rgb.shape[1] // factor, rgb.shape[0] // factor),
                        interpolation=cv2.INTER_AREA)
-    mask = _red_mask(small).astype(np.uint8)
+    mask: np.ndarray = _red_mask(small).astype(np.uint8)
     if mask.sum() == 0:
         return []
     mask = cv2.dilate(mask, np.ones((5, 5), np.uint8))
@@ -286,7 +286,7 @@ def _rules(ink: np.ndarray, length: int) -> np.ndarray:
     """Long horizontal and vertical lines of a binary ink image."""
     horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
-    return horiz | vert
+    return cv2.bitwise_or(horiz, vert)
 
 
 # -- the whole preparation ------------------------------------------------------------

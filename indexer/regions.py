@@ -30,7 +30,7 @@ def find_cards(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
     small = cv2.resize(grey, (grey.shape[1] // factor, grey.shape[0] // factor),
                        interpolation=cv2.INTER_AREA)
     paper = float(np.percentile(small, 90))
-    tone = (small < paper - CARD_DARKER).astype(np.uint8)
+    tone: np.ndarray = (small < paper - CARD_DARKER).astype(np.uint8)
     # Close the card's pattern into one blob, then open away text lines and table rules.
     tone = cv2.morphologyEx(tone, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     tone = cv2.morphologyEx(tone, cv2.MORPH_OPEN, np.ones((25, 25), np.uint8))

@@ -98,7 +98,7 @@ def find_grid(grey: np.ndarray, dpi: float) -> Grid | None:
         rows.append((int(y0) * f, int(y1) * f, [int(x) * f for x in xs]))
     if len(rows) < MIN_ROWS - 1:
         return None
-    rules = cv2.dilate(horiz | vert, np.ones((3, 3), np.uint8))
+    rules = cv2.dilate(cv2.bitwise_or(horiz, vert), np.ones((3, 3), np.uint8))
     rules = cv2.resize(rules, (grey.shape[1], grey.shape[0]), interpolation=cv2.INTER_NEAREST)
     rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
     return Grid(left * f, right * f, rows, rules)

@@ -153,7 +153,7 @@ def test_cli_prints_a_box_and_a_shelf(archive, shelf, tmp_path: Path):
     assert bad.returncode == 2 and "库房/架/节/层" in bad.stderr
 
 
-def test_remarks_sheet_is_filled_from_the_records(archive, shelf):  # type: ignore[no-untyped-def]
+def test_remarks_sheet_is_filled_from_the_records(archive, shelf):
     """备考表: paper damage, an open discrepancy, a rescan and an item taken out, with the
     officer who checked last as 检查人."""
     from sqlalchemy import select

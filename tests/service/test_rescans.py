@@ -30,11 +30,11 @@ PAGES = [["Lease contract page one", "alpha clause"], ["Lease contract page two"
 
 
 @pytest.fixture
-def queued(archive) -> QueuedPages:  # type: ignore[no-untyped-def]
+def queued(archive) -> QueuedPages:
     return QueuedPages(archive)
 
 
-def _run(archive, queued: QueuedPages) -> list[int]:  # type: ignore[no-untyped-def]
+def _run(archive, queued: QueuedPages) -> list[int]:
     ran = []
     while len(queued):
         pid = queued.pop(0)
@@ -43,7 +43,7 @@ def _run(archive, queued: QueuedPages) -> list[int]:  # type: ignore[no-untyped-
     return ran
 
 
-def _user(archive, name: str, role: str) -> User:  # type: ignore[no-untyped-def]
+def _user(archive, name: str, role: str) -> User:
     with archive.session() as s:
         create_user(s, name, "password-123", role=role)
     with archive.session() as s:
@@ -53,7 +53,7 @@ def _user(archive, name: str, role: str) -> User:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def lease(archive, queued, tmp_path: Path) -> dict:  # type: ignore[no-untyped-def]
+def lease(archive, queued, tmp_path: Path) -> dict:
     path = write_pdf_text_layer(tmp_path / "lease.pdf", PAGES)
     res = ingest(archive, IngestRequest(files=[path], fonds="J001", category="HT", year=2024,
                                         retention="D30", secrecy="内部", title="Lease",
@@ -63,18 +63,18 @@ def lease(archive, queued, tmp_path: Path) -> dict:  # type: ignore[no-untyped-d
             "officer": _user(archive, "officer", "officer")}
 
 
-def _hits(archive, q: str) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+def _hits(archive, q: str) -> list[tuple[int, int]]:
     """(item id, page) of each hit of a search by the operator."""
     return [(h["id"], h["page"]) for h in run_search(archive, q)["hits"]]
 
 
-def _pages(archive, item_id: int) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
+def _pages(archive, item_id: int) -> dict[int, tuple]:
     with archive.session() as s:
         return {p.n: (p.id, p.file_id, p.attempts, p.text, p.status)
                 for p in get_item(s, item_id).pages}
 
 
-def test_rescan_replaces_and_rereads_only_its_pages(archive, queued, lease, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rescan_replaces_and_rereads_only_its_pages(archive, queued, lease, tmp_path) -> None:
     item_id, arc, officer = lease["id"], lease["arc"], lease["officer"]
     with archive.session() as s:
         record_check(s, officer, item_id, "discrepancy",
@@ -138,7 +138,7 @@ def test_rescan_replaces_and_rereads_only_its_pages(archive, queued, lease, tmp_
     assert archive.store.verify(old_key, old_sha)
 
 
-def test_rescan_of_the_whole_item_keeps_the_old_originals(archive, queued, lease, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rescan_of_the_whole_item_keeps_the_old_originals(archive, queued, lease, tmp_path) -> None:
     item_id, arc = lease["id"], lease["arc"]
     before = _pages(archive, item_id)
     with archive.session() as s:

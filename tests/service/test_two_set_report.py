@@ -68,7 +68,7 @@ class World:
                 if item.id not in checked:
                     record_check(s, officer, item.id, "agrees")
 
-    def user(self, name: str, s) -> User:  # type: ignore[no-untyped-def]
+    def user(self, name: str, s) -> User:
         return get_user(s, name)
 
     def ingest(self, *, pages: int = 1, box: str | None = None, **fields) -> str:

@@ -15,7 +15,7 @@ BOX = "WB-1"
 
 
 @pytest.fixture(scope="module")
-def boxed(archive):  # type: ignore[no-untyped-def]
+def boxed(archive):
     """An officer and a box holding two items (one finished page each)."""
     from service.locations import create_box, ensure_shelf, put_in_box
     from service.models import ArchiveItem
@@ -32,7 +32,7 @@ def boxed(archive):  # type: ignore[no-untyped-def]
     return ids
 
 
-def _token(archive, username: str) -> str:  # type: ignore[no-untyped-def]
+def _token(archive, username: str) -> str:
     from service.models import User
     from service.users import issue_token
 
@@ -40,7 +40,7 @@ def _token(archive, username: str) -> str:  # type: ignore[no-untyped-def]
         return issue_token(s.scalar(select(User).where(User.username == username)))
 
 
-def test_queue_open_box_and_sign(client, h, boxed) -> None:  # type: ignore[no-untyped-def]
+def test_queue_open_box_and_sign(client, h, boxed) -> None:
     first, second = boxed
     h.login(client, "officer")
     html = client.get("/desk").get_data(as_text=True)
@@ -75,7 +75,7 @@ def test_queue_open_box_and_sign(client, h, boxed) -> None:  # type: ignore[no-u
     assert "差异未解决" in queue and "核对用合同1" not in queue
 
 
-def test_who_may_use_the_desk(app, client, h, boxed) -> None:  # type: ignore[no-untyped-def]
+def test_who_may_use_the_desk(app, client, h, boxed) -> None:
     staff = app.test_client()
     h.login(staff, "alice")
     assert staff.get("/desk").status_code == 403
@@ -89,7 +89,7 @@ def test_who_may_use_the_desk(app, client, h, boxed) -> None:  # type: ignore[no
     assert r.status_code == 403
 
 
-def test_api_signs_and_lists(client, archive, boxed) -> None:  # type: ignore[no-untyped-def]
+def test_api_signs_and_lists(client, archive, boxed) -> None:
     first = boxed[0]
     auth = {"Authorization": f"Bearer {_token(archive, 'officer')}"}
     for body, status, message in (
@@ -118,7 +118,7 @@ def test_api_signs_and_lists(client, archive, boxed) -> None:  # type: ignore[no
     assert r.status_code in (403, 404)
 
 
-def test_item_page_shows_the_generated_cross_references(client, h, archive, boxed) -> None:  # type: ignore[no-untyped-def]
+def test_item_page_shows_the_generated_cross_references(client, h, archive, boxed) -> None:
     from service.models import ArchiveItem
 
     with archive.session() as s:
@@ -132,7 +132,7 @@ def test_item_page_shows_the_generated_cross_references(client, h, archive, boxe
     assert sha in electronic and key in electronic and f"E{boxed[0]:08d}" in electronic
 
 
-def test_archivist_uploads_a_rescan_from_the_task_list(client, h, archive, boxed, no_queue) -> None:  # type: ignore[no-untyped-def]
+def test_archivist_uploads_a_rescan_from_the_task_list(client, h, archive, boxed, no_queue) -> None:
     from service.models import Page
 
     second = boxed[1]  # its check found a seal not visible on page 1
@@ -157,7 +157,7 @@ def test_archivist_uploads_a_rescan_from_the_task_list(client, h, archive, boxed
     assert "仍在识别中" in client.get("/desk/rescans").get_data(as_text=True)
 
 
-def test_archivist_records_the_paper_side_and_moves_the_item(app, client, h, archive, boxed) -> None:  # type: ignore[no-untyped-def]
+def test_archivist_records_the_paper_side_and_moves_the_item(app, client, h, archive, boxed) -> None:
     from service.locations import create_box
 
     with archive.session() as s:
