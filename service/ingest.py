@@ -127,11 +127,11 @@ def _check_files(paths: list[Path]) -> None:
         raise InvalidInput(N_("一次最多 %(MAX_FILES)s 个文件。"), MAX_FILES=MAX_FILES)
     for p in paths:
         if not p.exists():
-            raise InvalidInput(N_("文件不存在：%(p)s。请检查路径。"), p=p)
+            raise InvalidInput(N_("文件不存在：%(p)s。请检查路径。"), p=str(p))
         if not p.is_file():
-            raise InvalidInput(N_("不是普通文件：%(p)s（可能是目录）。"), p=p)
+            raise InvalidInput(N_("不是普通文件：%(p)s（可能是目录）。"), p=str(p))
         if not os.access(p, os.R_OK):
-            raise InvalidInput(N_("无法读取文件：%(p)s，请检查权限。"), p=p)
+            raise InvalidInput(N_("无法读取文件：%(p)s，请检查权限。"), p=str(p))
 
 
 #: More paper pages than any one item holds; beyond a database integer it would be a 500.
