@@ -19,7 +19,6 @@ import shutil
 import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -43,6 +42,7 @@ from service.batch import batch_progress, plan_batch, register_batch, require_im
 from service.errors import N_, DanganError, InvalidInput, dumps, msg
 from service.export import export_sheet, write_template
 from service.models import User
+from service.scan_zip import safe_relative, unpack_scans
 from service.search import parse_search_params
 from service.sheets import SHEET_SUFFIXES
 
@@ -98,12 +98,7 @@ def _save_sheet(folder: Path, fs: FileStorage | None) -> None:
 def _relative(name: str, picked_folder: bool) -> Path:
     """A scan's path inside the batch's scans folder, from the browser's name for it: a
     folder upload names files `picked/sub/file`, and the picked folder's own name is dropped."""
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
-    if picked_folder and len(parts) > 1:
-        parts = parts[1:]
-    if not parts:
-        raise InvalidInput(N_("文件名无效。"))
-    return Path(*[p[:255] for p in parts])
+    return safe_relative(name, drop_first=picked_folder)
 
 
 def _save_scan(folder: Path, fs: FileStorage, path: str | None) -> int:
@@ -116,22 +111,10 @@ def _save_scan(folder: Path, fs: FileStorage, path: str | None) -> int:
     fs.save(target)
     if target.suffix.lower() != ".zip":
         return 1
-    n = 0
     try:
-        with zipfile.ZipFile(target) as zf:
-            for info in zf.infolist():
-                if info.is_dir():
-                    continue
-                out = scans / _relative(info.filename, picked_folder=False)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                n += 1
-    except zipfile.BadZipFile:
-        raise InvalidInput(N_("压缩包“%(name)s”已损坏，无法解开。"), name=rel.name) from None
+        return unpack_scans(target, scans, archive().settings.max_upload_bytes)
     finally:
         target.unlink(missing_ok=True)
-    return n
 
 
 def _new_batch(user: User) -> tuple[str, Path]:

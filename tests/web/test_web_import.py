@@ -111,3 +111,31 @@ def test_template_and_export_downloads(app, h):
     assert text.splitlines()[0] == ",".join(HEADERS) and "导出测试档案" in text
     assert client.get("/export.pdf").status_code == 404
     assert "export-xlsx" in client.get("/search?q=导出测试").get_data(as_text=True)
+
+
+def test_a_zip_bomb_among_the_scans_is_refused(archive, h, monkeypatch):
+    """A zip of scans unpacks only up to the upload cap, counted as written (the headers lie)."""
+    import dataclasses
+    import zipfile
+
+    from web.app import create_app
+
+    monkeypatch.setattr(archive, "settings",
+                        dataclasses.replace(archive.settings, max_upload_bytes=4 * 1024 * 1024))
+    app = create_app(archive, {"TESTING": True})
+    client = app.test_client()
+    h.login(client, "arc")
+    token = h.csrf(client, "/import")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("w1.png", _png(1))
+        zf.writestr("w2.png", bytes(64 * 1024 * 1024))
+    bomb.seek(0)
+    data = {"csrf_token": token, "sheet": (io.BytesIO(b"\xe9\xa2\x98\xe5\x90\x8d\n"), "s.csv"),
+            "scans": [(bomb, "scans.zip")]}
+    r = client.post("/import", data=data, content_type="multipart/form-data")
+    assert r.status_code == 400
+    assert "解开后超过" in r.get_data(as_text=True)
+    left = [p for p in (archive.settings.data_dir / "tmp").glob("import-*/scans/**/*")
+            if p.is_file()]
+    assert left == []
