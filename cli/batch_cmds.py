@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import archive_ready, data_option, emit, handle_errors, say
+from .common import archive_ready, data_option, emit, handle_errors, say, search_filter_options
 
 
 def _problem_lines(problems: list[dict[str, Any]]) -> list[str]:
@@ -76,17 +76,7 @@ def import_cmd(sheet: Path, scans: Path | None, dry_run: bool, as_json: bool) ->
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--query", "q", default="", help="Search words; without them the catalogue.")
 @click.option("--as", "as_user", default=None, help="Export with this user's permissions.")
-@click.option("--fonds", default=None)
-@click.option("--category", default=None)
-@click.option("--year", default=None)
-@click.option("--year-from", default=None)
-@click.option("--year-to", default=None)
-@click.option("--retention", default=None)
-@click.option("--secrecy", default=None)
-@click.option("--customer", default=None)
-@click.option("--box", default=None)
-@click.option("--location", default=None)
-@click.option("--status", default=None)
+@search_filter_options
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def export_cmd(out: Path, as_user: str | None, as_json: bool, **args: str | None) -> None:

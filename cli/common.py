@@ -109,6 +109,23 @@ def set_data_dir(ctx: click.Context, _param: click.Parameter, value: str | None)
         os.environ["DANGAN_DATA"] = value
 
 
+#: The search filters, shared by `dangan search` and `dangan export` (the service's
+#: parse_search_params reads them): one list, so the two commands never drift apart.
+_FILTERS: tuple[tuple[str, str | None], ...] = (
+    ("--fonds", None), ("--category", None),
+    ("--year", "One year, or use --year-from/--year-to."), ("--year-from", None),
+    ("--year-to", None), ("--retention", None), ("--secrecy", None), ("--customer", None),
+    ("--box", None), ("--location", None), ("--status", None),
+)
+
+
+def search_filter_options(fn: Callable) -> Callable:
+    """Add the search filters (``--fonds`` ... ``--status``) as keyword arguments of ``fn``."""
+    for flag, help_text in reversed(_FILTERS):
+        fn = click.option(flag, default=None, help=help_text)(fn)
+    return fn
+
+
 data_option = click.option("--data", metavar="DIR", expose_value=False, is_eager=True,
                            callback=set_data_dir,
                            help="Data directory (default $DANGAN_DATA or ./dangan-data).")

@@ -9,7 +9,15 @@ import click
 
 from service.errors import N_, Message, msg
 
-from .common import archive_ready, data_option, emit, fail, handle_errors, say
+from .common import (
+    archive_ready,
+    data_option,
+    emit,
+    fail,
+    handle_errors,
+    say,
+    search_filter_options,
+)
 
 
 @click.command("search")
@@ -18,17 +26,7 @@ from .common import archive_ready, data_option, emit, fail, handle_errors, say
 @click.option("--limit", default="10", show_default=True, help="Hits per page, 1–100.")
 @click.option("--page", default="1", show_default=True)
 @click.option("--as", "as_user", default=None, help="Search with this user's permissions.")
-@click.option("--fonds", default=None)
-@click.option("--category", default=None)
-@click.option("--year", default=None, help="One year, or use --year-from/--year-to.")
-@click.option("--year-from", default=None)
-@click.option("--year-to", default=None)
-@click.option("--retention", default=None)
-@click.option("--secrecy", default=None)
-@click.option("--customer", default=None)
-@click.option("--box", default=None)
-@click.option("--location", default=None)
-@click.option("--status", default=None)
+@search_filter_options
 @click.option("--sort", default=None,
               help="relevance (default with a query), code (by 档号, default without), "
                    "date_desc, date_asc.")
