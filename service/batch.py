@@ -55,6 +55,7 @@ from .catalogue import (
     visible_customer,
 )
 from .codes import ArchivalCode, format_code, next_item_no, parse_code, validate_parts
+from .edits import log_change
 from .errors import N_, DanganError, InvalidInput, Listing, Message, dumps, loads, msg
 from .fields import check_text
 from .ingest import (
@@ -692,7 +693,7 @@ def register_batch(archive: Archive, user: User | None, sheet: Path, scans: Path
                 out.registered.append({"row": row.row, "id": res.id,
                                        "archival_code": res.archival_code, "pages": res.pages})
             elif row.action == "update":
-                _apply_update(archive, user, row)
+                _apply_update(archive, user, row, plan.sheet)
                 out.updated.append({"row": row.row, "id": row.item_id,
                                     "archival_code": row.code,
                                     "changes": row.to_json()["changes"]})
@@ -713,8 +714,13 @@ def register_batch(archive: Archive, user: User | None, sheet: Path, scans: Path
     return out
 
 
-def _apply_update(archive: Archive, user: User | None, row: PlannedRow) -> None:
-    """Write the row's changed fields onto its item, with the previous values in the audit."""
+#: Column keys named as service.edits names the same fields in an item's history.
+_HISTORY_KEYS = {"doc_date": "date"}
+
+
+def _apply_update(archive: Archive, user: User | None, row: PlannedRow, sheet: str) -> None:
+    """Write the row's changed fields onto its item, kept in the item's change history with
+    the previous values (the reason names the sheet)."""
     with archive.session() as s:
         item = s.get(ArchiveItem, row.item_id)
         assert item is not None  # planned a moment ago; items are never deleted
@@ -733,9 +739,10 @@ def _apply_update(archive: Archive, user: User | None, row: PlannedRow) -> None:
                     item.box_id = None
             else:
                 setattr(item, key, new)
-        record(s, user.username if user else "cli", "edit", f"item:{item.id}",
-               {"archival_code": item.archival_code, "via": "import",
-                "changes": {k: [_show(a), _show(b)] for k, (a, b) in row.changes.items()}})
+        # the item's change history, as an edit in the browser records it (service.edits)
+        log_change(s, user, item, "edit",
+                   {_HISTORY_KEYS.get(k, k): [_show(a), _show(b)] for k, (a, b) in row.changes.items()},
+                   f"批量导入：{sheet}")
 
 
 def batch_progress(session: Session, item_ids: list[int]) -> dict[str, int]:

@@ -111,9 +111,13 @@ ARRANGE_LABELS = {"pages": "页码", "new_items": "拆出新件", "split_from": 
                   "merged_into": "已并入", "order": "页序", "turn": "旋转", "blank": "空白页"}
 
 
+#: Labels of what a batch import's edit records beside the fields (service.batch).
+IMPORT_LABELS = {"box": "盒号"}
+
+
 def change_labels() -> dict[str, str]:
     """The Chinese label of every key a change records (the web translates them)."""
-    return {**{k: f.label for k, f in FIELDS.items()}, **ARRANGE_LABELS}
+    return {**{k: f.label for k, f in FIELDS.items()}, **ARRANGE_LABELS, **IMPORT_LABELS}
 
 
 def field_values(item: ArchiveItem) -> dict[str, str]:

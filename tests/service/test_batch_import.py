@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from service.batch import plan_batch, register_batch
 from service.catalogue import create_customer
+from service.edits import history
 from service.export import export_sheet, write_template
 from service.locations import create_box
 from service.models import ArchiveItem, AuditEntry
@@ -243,9 +244,14 @@ def _round_trip(archive, tmp_path: Path, fmt: str) -> None:
     with archive.session() as s:
         after = {i.archival_code: (i.title, i.remarks, i.customer_id, i.doc_date, i.updated_at)
                  for i in s.scalars(select(ArchiveItem).where(ArchiveItem.year == year))}
-        edit = s.scalar(select(AuditEntry).where(AuditEntry.action == "edit",
+        edit = s.scalar(select(AuditEntry).where(AuditEntry.action == "item.edit",
                                                  AuditEntry.target.like("item:%"))
                         .order_by(AuditEntry.id.desc()))
+        # the item's change history shows the import's edit, as it shows a browser edit
+        edited_id = s.scalar(select(ArchiveItem.id).where(ArchiveItem.archival_code == rows[3]["档号"]))
+        change = history(s, edited_id)[0]
+        assert change.kind == "edit" and change.reason.startswith("批量导入")
+        assert change.changes["remarks"] == [None, "原件有破损"] and "customer" in change.changes
     changed = {c for c in before if before[c] != after[c]}
     assert changed == {rows[1]["档号"], rows[3]["档号"]}
     assert after[rows[1]["档号"]][0] == "购销合同（已更正）"
