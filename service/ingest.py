@@ -198,10 +198,15 @@ def _customer(session: Session, req: IngestRequest) -> Customer:
 LIMIT_CODES = frozenset({"too-many-pages", "too-large", "too-many-pixels"})
 
 
+def scan_limits(settings: Settings) -> Limits:
+    """The caps each scan file is measured against: in an upload, a replacement, a rescan."""
+    return Limits(max_pages=settings.max_pages_per_file,
+                  max_decoded_bytes=settings.max_decoded_bytes_per_file)
+
+
 def _triage(paths: list[Path], names: list[str], settings: Settings) -> list[_Triage]:
     """Hash each file and count its pages and decoded bytes from its structure (no decoding)."""
-    limits = Limits(max_pages=settings.max_pages_per_file,
-                    max_decoded_bytes=settings.max_decoded_bytes_per_file)
+    limits = scan_limits(settings)
     out = []
     for path, name in zip(paths, names, strict=True):
         sha, size = sha256_file(path)
@@ -356,17 +361,21 @@ def _refuse_repeats(triaged: list[_Triage]) -> None:
 
 def _store_originals(archive: Archive, triaged: list[_Triage]) -> list[StoredObject]:
     """Put the originals into the content-addressed store, before the catalogue transaction."""
-    stored = []
-    for t in triaged:
-        with open(t.path, "rb") as fh:
-            try:
-                obj = archive.store.put(fh, expected_sha256=t.sha256,
-                                        content_type=CONTENT_TYPES.get(t.fmt or "",
-                                                                       "application/octet-stream"))
-            except ChecksumMismatch:
-                raise Conflict(N_("文件 %(name)s 在读取过程中被修改，请待扫描完成后重试。"), name=t.name) from None
-        stored.append(obj)
-    return stored
+    return [put_original(archive, t.path, t.sha256, t.fmt, t.name,
+                         N_("文件 %(name)s 在读取过程中被修改，请待扫描完成后重试。"))
+            for t in triaged]
+
+
+def put_original(archive: Archive, path: Path, sha256: str, fmt: str | None, name: str,
+                 changed: str) -> StoredObject:
+    """Put one original (an upload's, a replacement, a rescan) into the content-addressed
+    store; ``changed`` is the message when the file no longer has the hash it was checked by."""
+    with open(path, "rb") as fh:
+        try:
+            return archive.store.put(fh, expected_sha256=sha256, content_type=CONTENT_TYPES.get(
+                fmt or "", "application/octet-stream"))
+        except ChecksumMismatch:
+            raise Conflict(changed, name=name) from None
 
 
 def _register(archive: Archive, req: IngestRequest, triaged: list[_Triage],

@@ -13,16 +13,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from indexer.document import Limits
 from indexer.errors import IngestError
-from indexer.page_processor import measure
-from storage import ChecksumMismatch
+from indexer.page_processor import FileCount, measure
 
 from .access import require_repair_files
 from .archive import Archive
 from .audit import record
+from .config import Settings
 from .errors import N_, Conflict, InvalidInput, Message, NotFound
-from .ingest import CONTENT_TYPES, sha256_file
+from .ingest import put_original, scan_limits, sha256_file
 from .items import get_item
 from .jobs.pipeline import remove_file as detach
 from .jobs.pipeline import replace_file as swap
@@ -92,6 +91,19 @@ def remove_file(archive: Archive, user: User, item_id: int, file_id: int) -> Non
     detach(archive, item_id, file_id)
 
 
+#: A replacement or rescan changed between its check and its storing.
+CHANGED_WHILE_READ = N_("文件 %(name)s 在读取过程中被修改，请重试。")
+
+
+def measure_replacement(settings: Settings, path: Path, name: str, unusable: str) -> FileCount:
+    """Count a file that stands in for stored pages (a replacement, a rescan) against the
+    per-file caps, refusing it with ``unusable`` (name, reason) when it cannot be used."""
+    try:
+        return measure(path, scan_limits(settings))
+    except IngestError as exc:
+        raise InvalidInput(unusable, {"code": exc.code}, name=name, reason=exc.reason) from None
+
+
 def replace_file(archive: Archive, user: User, item_id: int, file_id: int, path: Path,
                  name: str) -> int:
     """Store ``path`` as the new file in place of a bad one; returns how many pages were queued.
@@ -103,12 +115,7 @@ def replace_file(archive: Archive, user: User, item_id: int, file_id: int, path:
     old_name, old_sha = _bad_file(archive, user, item_id, file_id)
     settings = archive.settings
     sha, size = sha256_file(path)
-    try:
-        counted = measure(path, Limits(max_pages=settings.max_pages_per_file,
-                                       max_decoded_bytes=settings.max_decoded_bytes_per_file))
-    except IngestError as exc:
-        raise InvalidInput(N_("替换文件 %(name)s 无法使用：%(reason)s"), {"code": exc.code}, name=name,
-                           reason=exc.reason) from None
+    counted = measure_replacement(settings, path, name, N_("替换文件 %(name)s 无法使用：%(reason)s"))
     if counted.pages > settings.max_pages_per_upload:
         raise InvalidInput(N_("替换文件共 %(pages)s 页，超过每次上传 %(max_pages_per_upload)s 页的上限。"),
                            pages=counted.pages, max_pages_per_upload=settings.max_pages_per_upload)
@@ -116,12 +123,7 @@ def replace_file(archive: Archive, user: User, item_id: int, file_id: int, path:
         if s.scalar(select(StoredFile.id).where(StoredFile.sha256 == sha,
                                                 StoredFile.role == "original")) is not None:
             raise Conflict(N_("文件 %(name)s 已经入库，不能作为替换文件。"), name=name)
-    with open(path, "rb") as fh:
-        try:
-            obj = archive.store.put(fh, expected_sha256=sha, content_type=CONTENT_TYPES.get(
-                counted.format, "application/octet-stream"))
-        except ChecksumMismatch:
-            raise Conflict(N_("文件 %(name)s 在读取过程中被修改，请重试。"), name=name) from None
+    obj = put_original(archive, path, sha, counted.format, name, CHANGED_WHILE_READ)
     _audit(archive, user, "file.replace", item_id,
            {"file": old_name, "sha256": old_sha, "new_file": name, "new_sha256": sha})
     new = StoredFile(key=obj.key, sha256=obj.sha256, size=obj.size, original_name=name,

@@ -14,21 +14,17 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from indexer.document import Limits
-from indexer.errors import IngestError
-from indexer.page_processor import measure
-from storage import ChecksumMismatch
-
 from .access import require_rescan
 from .archive import Archive
 from .audit import record
 from .crosscheck import open_discrepancy
 from .errors import N_, Conflict, InvalidInput
 from .fields import check_text
-from .ingest import CONTENT_TYPES, sha256_file
+from .ingest import put_original, sha256_file
 from .items import get_item
 from .jobs.pipeline import rescan_into
 from .models import Rescan, StoredFile, User
+from .repairs import CHANGED_WHILE_READ, measure_replacement
 from .vocab import FileStatus, ItemStatus
 
 BUSY = N_("本件仍在识别中，请等识别完成后再上传重扫件。")
@@ -72,24 +68,14 @@ def rescan(archive: Archive, user: User, item_id: int, path: Path, name: str,
     with archive.session() as s:
         if s.scalar(select(StoredFile.id).where(StoredFile.sha256 == sha)) is not None:
             raise Conflict(N_("文件 %(name)s 已经入库，不能作为重扫件。"), name=name)
-    try:
-        counted = measure(path, Limits(max_pages=settings.max_pages_per_file,
-                                       max_decoded_bytes=settings.max_decoded_bytes_per_file))
-    except IngestError as exc:
-        raise InvalidInput(N_("重扫文件 %(name)s 无法使用：%(reason)s"), {"code": exc.code}, name=name,
-                           reason=exc.reason) from None
+    counted = measure_replacement(settings, path, name, N_("重扫文件 %(name)s 无法使用：%(reason)s"))
     if pages is not None and counted.pages != len(pages):
         raise InvalidInput(N_("重扫文件共 %(pages)s 页，而要替换 %(wanted)s 页，请核对。"),
                            pages=counted.pages, wanted=len(pages))
     if counted.pages > settings.max_pages_per_upload:
         raise InvalidInput(N_("重扫文件共 %(pages)s 页，超过每次上传 %(limit)s 页的上限。"),
                            pages=counted.pages, limit=settings.max_pages_per_upload)
-    with open(path, "rb") as fh:
-        try:
-            obj = archive.store.put(fh, expected_sha256=sha, content_type=CONTENT_TYPES.get(
-                counted.format, "application/octet-stream"))
-        except ChecksumMismatch:
-            raise Conflict(N_("文件 %(name)s 在读取过程中被修改，请重试。"), name=name) from None
+    obj = put_original(archive, path, sha, counted.format, name, CHANGED_WHILE_READ)
     with archive.session() as s:
         item = get_item(s, item_id)
         if item.status == ItemStatus.PROCESSING:  # another rescan won the race
