@@ -5,6 +5,7 @@ from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
 from .changes import ItemChange
 from .customer import Customer
 from .files import Page, StoredFile
+from .grants import ViewingGrant
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
 from .twoset import CheckFinding, CrossCheck, ItemMove, Rescan
 from .users import AuditEntry, AuditHead, SignInFailures, User
@@ -33,4 +34,5 @@ __all__ = [
     "SignInFailures",
     "StoredFile",
     "User",
+    "ViewingGrant",
 ]
