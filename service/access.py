@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, false, or_
@@ -19,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, false, or_
 from indexer.search.types import Visibility
 
 from .errors import N_, Listing, Message, PermissionDenied
-from .models import ArchiveItem, Customer, User
+from .models import ArchiveItem, Customer, Loan, User
 from .vocab import SECRECY_LEVELS, Role, Secrecy
 
 #: The archive's own roles: they see every customer file (up to 机密).
@@ -279,3 +280,88 @@ def registered_owner(user: User | None) -> tuple[int | None, str | None]:
     if user is None or visibility_for(user).see_all:
         return None, None
     return user.id, user.department
+
+
+# ----------------------------------------------------------------- lending (借阅)
+# A loan is requested for catalogue entries the borrower may look up (their scope, at any
+# 密级: the paper is read on the premises even where the scan is never shown).
+
+#: Who issues loans and takes them back at the counter (pages counted out and back).
+LENDING_DESK_ROLES = frozenset({Role.ARCHIVIST, Role.MANAGER})
+#: Who reads the register of all loans and the overdue list.
+LOAN_REGISTER_ROLES = frozenset({Role.ARCHIVIST, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN})
+
+
+def can_look_up(user: User | None, item: ArchiveItem) -> bool:
+    """The item's catalogue entry (档号, title, where the paper is) is within the user's scope,
+    whatever its 密级, so a loan of it can be requested."""
+    vis = visibility_for(user)
+    return user is not None and (vis.see_all or item.owner_id in vis.owner_ids or (
+        item.department is not None and item.department in vis.departments))
+
+
+def look_up_clause(user: User | None) -> ColumnElement[bool]:
+    """`can_look_up` as a SQL condition on ArchiveItem (the loan form's 档号 picker)."""
+    if user is None:
+        return false()
+    vis = visibility_for(user)
+    return visible_clause(Visibility(secrecy=frozenset(SECRECY_LEVELS), see_all=vis.see_all,
+                                     owner_ids=vis.owner_ids, departments=vis.departments))
+
+
+def loan_approver_role(kind: str, secrecies: Iterable[str]) -> Role:
+    """The level a loan of items of these 密级 needs: the executive for any 秘密 item, and for
+    reading 机密 (or 绝密) paper; the borrower's department manager otherwise."""
+    levels = set(secrecies)
+    if Secrecy.SECRET in levels or (kind == "paper" and levels & {Secrecy.CONFIDENTIAL,
+                                                                   Secrecy.TOP_SECRET}):
+        return Role.EXECUTIVE
+    return Role.DEPT_MANAGER
+
+
+def loan_approval_refusal(user: User | None, loan: Loan) -> Message | None:
+    """Why `user` may not approve or reject `loan` (None: they may). Nobody decides their own
+    loan; an executive decides any loan, a department manager those of the department that need
+    no more than a department manager."""
+    if user is None:
+        return Message(N_("请先登录。"))
+    if user.id == loan.borrower_id or user.username == loan.requested_by:
+        return Message(N_("不能审批本人的借阅申请，请由其他审批人办理。"))
+    if user.role == Role.EXECUTIVE:
+        return None
+    if loan.approver_role == Role.EXECUTIVE:
+        return Message(N_("该借阅含秘密或机密档案，须由公司领导审批。"))
+    if user.role == Role.DEPT_MANAGER and user.department and user.department == loan.department:
+        return None
+    return Message(N_("只有借阅部门（%(department)s）的部门负责人可以审批该借阅。"),
+                   {"department": loan.department})
+
+
+def require_approve_loan(user: User | None, loan: Loan) -> None:
+    refusal = loan_approval_refusal(user, loan)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+
+
+def can_approve_loans(user: User | None) -> bool:
+    """The approvals queue is for department managers and executives."""
+    return user is not None and user.role in {Role.DEPT_MANAGER, Role.EXECUTIVE}
+
+
+def can_lend(user: User | None) -> bool:
+    """Issuing and taking back loans, and registering a request for another borrower."""
+    return user is not None and user.role in LENDING_DESK_ROLES
+
+
+def require_lend(user: User | None) -> None:
+    if not can_lend(user):
+        raise PermissionDenied(N_("只有档案管理员可以办理借出和归还。"))
+
+
+def can_read_loan_register(user: User | None) -> bool:
+    return user is not None and user.role in LOAN_REGISTER_ROLES
+
+
+def require_loan_register(user: User | None) -> None:
+    if not can_read_loan_register(user):
+        raise PermissionDenied(N_("只有档案室人员和公司领导可以查看借阅登记簿。"))

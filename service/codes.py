@@ -87,6 +87,19 @@ def group_key(fonds: str, category: str, year: int, retention: str, org: str | N
     return f"{fonds}-{category}{_DOT}{year:04d}-{retention}-{org or ''}"
 
 
+def take_next(session: Session, key: str) -> int:
+    """The next number of the counter `key` (1 for a new key), inside the caller's transaction:
+    one INSERT … ON CONFLICT DO UPDATE … RETURNING, so concurrent callers queue on it and a
+    rollback returns the number (no gaps, no duplicates). 件号 and 借阅单号 are numbered so."""
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert(ArchivalCodeCounter)
+    stmt = ins.values(group_key=key, last_no=1).on_conflict_do_update(
+        index_elements=[ArchivalCodeCounter.group_key],
+        set_={"last_no": ArchivalCodeCounter.last_no + 1},
+    ).returning(ArchivalCodeCounter.last_no)
+    return int(session.execute(stmt).scalar_one())
+
+
 def allocate(session: Session, fonds: str, category: str, year: int, retention: str,
              org: str | None) -> ArchivalCode:
     """Take the next 件号 of the group inside the caller's transaction.
@@ -98,13 +111,7 @@ def allocate(session: Session, fonds: str, category: str, year: int, retention: 
     """
     validate_parts(fonds, category, year, retention, org)
     key = group_key(fonds, category, year, retention, org)
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql if dialect == "postgresql" else sqlite).insert(ArchivalCodeCounter)
-    stmt = ins.values(group_key=key, last_no=1).on_conflict_do_update(
-        index_elements=[ArchivalCodeCounter.group_key],
-        set_={"last_no": ArchivalCodeCounter.last_no + 1},
-    ).returning(ArchivalCodeCounter.last_no)
-    number = session.execute(stmt).scalar_one()
+    number = take_next(session, key)
     if number > MAX_ITEM_NO:
         raise Conflict(N_("分组 %(key)s 的件号已用尽（最多 %(MAX_ITEM_NO)s）。"), key=key,
                        MAX_ITEM_NO=MAX_ITEM_NO)

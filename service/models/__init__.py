@@ -6,6 +6,7 @@ from .changes import ItemChange
 from .customer import Customer
 from .files import Page, StoredFile
 from .grants import ViewingGrant
+from .lending import Loan, LoanItem
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
 from .twoset import CheckFinding, CrossCheck, ItemMove, Rescan
 from .users import AuditEntry, AuditHead, SignInFailures, User
@@ -25,6 +26,8 @@ __all__ = [
     "Fonds",
     "ItemChange",
     "ItemMove",
+    "Loan",
+    "LoanItem",
     "Page",
     "Rack",
     "Rescan",

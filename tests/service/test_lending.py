@@ -1,0 +1,368 @@
+"""Lending (借阅): every rule and transition, time limits on an injected clock (#13.2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+
+import pypdfium2
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from service import clock, grants, lending, loan_register
+from service.access import can_view
+from service.codes import allocate, format_code
+from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from service.models import ArchiveItem, AuditEntry, Category, Fonds, Loan, Page, StoredFile, User
+from service.users import create_user
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
+H = timedelta(hours=1)
+
+
+def make_item(s, title: str, secrecy: str, owner: User | None = None, *, pages: int = 1,
+              paper_pages: int | None = 3) -> int:
+    """A catalogue entry (with `pages` scanned page rows, no files needed here)."""
+    code = allocate(s, "J001", "HT", 2024, "D30", None)
+    item = ArchiveItem(archival_code=format_code(code),
+                       fonds_id=s.scalar(select(Fonds.id).where(Fonds.code == "J001")),
+                       category_id=s.scalar(select(Category.id).where(Category.code == "HT")),
+                       year=2024, retention="D30", item_no=code.item_no, title=title,
+                       secrecy=secrecy, status="ready", paper_pages=paper_pages,
+                       owner_id=owner.id if owner else None,
+                       department=owner.department if owner else None)
+    s.add(item)
+    s.flush()
+    if pages:
+        f = StoredFile(item_id=item.id, role="original", seq=1, key=f"k{item.id}",
+                       sha256=f"{item.id:064d}", size=1, original_name="scan.png",
+                       format="png", page_count=pages)
+        s.add(f)
+        s.flush()
+        for n in range(1, pages + 1):
+            s.add(Page(item_id=item.id, file_id=f.id, n=n, file_page=n, status="done"))
+    s.flush()
+    return item.id
+
+
+@pytest.fixture
+def world(archive):
+    """Users of two departments, the archive's roles, and one item of each 密级 owned by alice."""
+    with clock.use_clock(lambda: T0), archive.session() as s:
+        u = {name: create_user(s, name, "password-123", role=role, department=dept,
+                               display_name=name.title())
+             for name, role, dept in [
+                 ("alice", "staff", "销售部"), ("bob", "staff", "销售部"),
+                 ("dora", "dept_manager", "销售部"), ("dan", "dept_manager", "财务部"),
+                 ("eve", "executive", None), ("ed", "executive", None),
+                 ("arc", "archivist", None)]}
+        items = {level: make_item(s, f"{level}合同", level, u["alice"])
+                 for level in ("公开", "内部", "秘密", "机密", "绝密")}
+        items["other"] = make_item(s, "他人的合同", "内部", u["dan"])
+        items["noscan"] = make_item(s, "未扫描合同", "内部", u["alice"], pages=0)
+        ids = {name: user.id for name, user in u.items()}
+    return {"users": ids, "items": items}
+
+
+def _user(s, name: str) -> User:
+    return s.scalar(select(User).where(User.username == name))
+
+
+def _request(archive, who: str, items: list[int], kind: str = "electronic",
+             start: datetime = T0, hours: float = 2, **kw) -> int:
+    with clock.use_clock(lambda: T0), archive.session() as s:
+        loan = lending.request_loan(s, _user(s, who), lending.LoanRequest(
+            kind=kind, starts_at=start, ends_at=start + timedelta(hours=hours),
+            purpose="核对合同条款", item_ids=items, **kw))
+        return loan.id
+
+
+def _do(archive, at: datetime, fn, who: str, *args, **kw):
+    with clock.use_clock(lambda: at), archive.session() as s:
+        loan = fn(s, _user(s, who), *args, **kw)
+        return loan.status
+
+
+def _actions(archive, loan_id: int) -> list[str]:
+    with archive.session() as s:
+        return list(s.scalars(select(AuditEntry.action).where(AuditEntry.target == f"loan:{loan_id}")
+                              .order_by(AuditEntry.id)))
+
+
+# ----------------------------------------------------------------- request rules
+
+
+@pytest.mark.parametrize(("level", "message"), [("绝密", "绝密档案不以电子方式借阅"),
+                                                ("机密", "机密档案，不能电子借阅")])
+def test_top_secret_and_confidential_are_never_lent_electronically(archive, world, level,
+                                                                      message) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        _request(archive, "alice", [world["items"][level]], hours=1)
+    with archive.session() as s:
+        assert s.scalar(select(Loan.id)) is None  # nothing half-written
+
+
+def test_secret_electronic_loans_last_at_most_four_hours(archive, world) -> None:
+    secret = world["items"]["秘密"]
+    with pytest.raises(InvalidInput, match="最长 4 小时"):
+        _request(archive, "alice", [secret], hours=4 + 1 / 60)
+    loan_id = _request(archive, "alice", [secret], hours=4)
+    with archive.session() as s:
+        loan = s.get(Loan, loan_id)
+        assert loan.number == "JY-2026-0001"
+        assert loan.approver_role == "executive"  # 秘密 needs the executive
+        assert loan.status == "requested" and loan.department == "销售部"
+
+
+def test_paper_is_read_on_the_premises_for_at_most_a_day(archive, world) -> None:
+    with pytest.raises(InvalidInput, match="不能带走"):
+        _request(archive, "alice", [world["items"]["内部"]], kind="paper", hours=25)
+    loan_id = _request(archive, "alice", [world["items"]["机密"], world["items"]["绝密"]],
+                       kind="paper", hours=8)
+    with archive.session() as s:
+        assert s.get(Loan, loan_id).approver_role == "executive"  # 机密 paper reading too
+    inner = _request(archive, "alice", [world["items"]["内部"]], kind="paper", hours=8)
+    with archive.session() as s:
+        assert s.get(Loan, inner).approver_role == "dept_manager"
+        assert s.get(Loan, inner).number == "JY-2026-0002"  # a refused request takes none
+
+
+def test_request_checks_period_items_purpose_and_borrower(archive, world) -> None:
+    items = world["items"]
+    with pytest.raises(InvalidInput, match="晚于开始时间"):
+        _request(archive, "alice", [items["内部"]], hours=-1)
+    with pytest.raises(InvalidInput, match="不能早于现在"):
+        _request(archive, "alice", [items["内部"]], start=T0 - 2 * H)
+    with pytest.raises(InvalidInput, match="至少选择一件"):
+        _request(archive, "alice", [])
+    with pytest.raises(NotFound, match="不在借阅人可查阅的范围内"):
+        _request(archive, "alice", [items["other"]])  # dan's file: not in alice's scope
+    with pytest.raises(InvalidInput, match="没有电子扫描件"):
+        _request(archive, "alice", [items["noscan"]])
+    with pytest.raises(InvalidInput, match="所在部门"):
+        _request(archive, "alice", [items["内部"]], department="财务部")
+    with pytest.raises(PermissionDenied, match="只能以本人名义"):
+        _request(archive, "bob", [items["内部"]], borrower="alice")
+    with clock.use_clock(lambda: T0), archive.session() as s:
+        with pytest.raises(InvalidInput, match="借阅目的"):
+            lending.request_loan(s, _user(s, "alice"), lending.LoanRequest(
+                kind="paper", starts_at=T0, ends_at=T0 + H, purpose="  ",
+                item_ids=[items["内部"]]))
+    # an archivist registers a request on alice's behalf
+    loan_id = _request(archive, "arc", [items["内部"]], kind="paper", borrower="alice")
+    with archive.session() as s:
+        loan = s.get(Loan, loan_id)
+        assert (loan.borrower.username, loan.requested_by) == ("alice", "arc")
+    assert _actions(archive, loan_id) == ["loan.request"]
+
+
+def test_the_picker_offers_entries_in_the_borrowers_scope_at_every_level(archive, world) -> None:
+    with archive.session() as s:
+        alice = _user(s, "alice")
+        titles = {i.title for i in lending.pick_items(s, alice, "合同")}
+        assert titles == {"公开合同", "内部合同", "秘密合同", "机密合同", "绝密合同", "未扫描合同"}
+        assert {i.title for i in lending.pick_items(s, _user(s, "arc"), "他人")} == {"他人的合同"}
+        code = s.get(ArchiveItem, world["items"]["机密"]).archival_code
+        assert lending.items_by_codes(s, alice, [code]) == [world["items"]["机密"]]
+
+
+# ----------------------------------------------------------------- approval
+
+
+def test_approval_by_the_level_the_items_need_and_never_ones_own(archive, world) -> None:
+    items = world["items"]
+    secret = _request(archive, "alice", [items["秘密"]], hours=3)
+    inner = _request(archive, "alice", [items["内部"]], kind="paper", hours=3)
+    with pytest.raises(PermissionDenied, match="须由公司领导审批"):
+        _do(archive, T0, lending.approve, "dora", secret)
+    with pytest.raises(PermissionDenied, match="部门负责人"):
+        _do(archive, T0, lending.approve, "dan", inner)  # another department's manager
+    with pytest.raises(PermissionDenied, match="部门负责人"):
+        _do(archive, T0, lending.approve, "arc", inner)
+    assert _do(archive, T0, lending.approve, "dora", inner) == "approved"
+    assert _do(archive, T0, lending.approve, "eve", secret) == "approved"
+    with pytest.raises(Conflict, match="已批准"):
+        _do(archive, T0, lending.approve, "ed", secret)
+    # an executive's own loan: another executive approves it
+    own = _request(archive, "eve", [items["秘密"]], hours=1, department="总经办")
+    with pytest.raises(PermissionDenied, match="不能审批本人"):
+        _do(archive, T0, lending.approve, "eve", own)
+    # what the archivist registered for someone, the archivist does not approve either
+    for_dora = _request(archive, "arc", [items["内部"]], kind="paper", borrower="dora")
+    with pytest.raises(PermissionDenied, match="不能审批本人"):
+        _do(archive, T0, lending.approve, "dora", for_dora)
+    assert _do(archive, T0, lending.approve, "ed", own) == "approved"
+    with archive.session() as s:
+        queue = {loan.id for loan in lending.approval_queue(s, _user(s, "dora"))}
+        assert for_dora not in queue
+    assert _actions(archive, secret) == ["loan.request", "loan.approve"]
+
+
+def test_rejection_needs_a_reason_and_an_ended_period_is_not_approved(archive, world) -> None:
+    loan_id = _request(archive, "alice", [world["items"]["内部"]], kind="paper", hours=2)
+    with pytest.raises(InvalidInput, match="须填写理由"):
+        _do(archive, T0, lending.reject, "dora", loan_id, " ")
+    late = _request(archive, "alice", [world["items"]["公开"]], kind="paper", hours=2)
+    with pytest.raises(Conflict, match="期限已过"):
+        _do(archive, T0 + 3 * H, lending.approve, "dora", late)
+    assert _do(archive, T0, lending.reject, "dora", loan_id, "用途不明") == "rejected"
+    with archive.session() as s:
+        loan = s.get(Loan, loan_id)
+        assert (loan.decided_by, loan.decision_note) == ("dora", "用途不明")
+    with pytest.raises(Conflict):
+        _do(archive, T0, lending.withdraw, "alice", loan_id)
+    assert _do(archive, T0, lending.withdraw, "alice", late) == "withdrawn"
+    with pytest.raises(PermissionDenied):
+        _do(archive, T0, lending.withdraw, "bob", late)
+    assert _actions(archive, loan_id) == ["loan.request", "loan.reject"]
+    assert _actions(archive, late) == ["loan.request", "loan.withdraw"]
+
+
+# ----------------------------------------------------------------- electronic: grants
+
+
+def test_an_electronic_loan_is_a_grant_that_ends_to_the_minute(archive, world) -> None:
+    secret = world["items"]["秘密"]
+    alice = world["users"]["alice"]
+    loan_id = _request(archive, "alice", [secret], hours=4)
+    _do(archive, T0, lending.approve, "eve", loan_id)
+    with pytest.raises(PermissionDenied, match="档案管理员"):
+        _do(archive, T0 + timedelta(minutes=5), lending.issue, "alice", loan_id)
+    assert _do(archive, T0 + timedelta(minutes=5), lending.issue, "arc", loan_id) == "issued"
+    end = T0 + 4 * H
+    with archive.session() as s:
+        assert not grants.has_grant(s, alice, secret, T0 + timedelta(minutes=4))
+        assert grants.has_grant(s, alice, secret, T0 + timedelta(minutes=5))
+        assert grants.has_grant(s, alice, secret, end - timedelta(minutes=1))
+        assert not grants.has_grant(s, alice, secret, end)
+        loan = s.get(Loan, loan_id)
+        assert lending.shown_status(loan, end - timedelta(minutes=1)) == "issued"
+        assert lending.shown_status(loan, end) == "expired"
+        # an electronic loan is never overdue: its access ended by itself
+        assert lending.overdue_loans(s, end + H) == []
+    assert _actions(archive, loan_id) == ["loan.request", "loan.approve", "loan.issue"]
+
+
+def test_an_early_return_ends_the_grants(archive, world) -> None:
+    secret = world["items"]["秘密"]
+    loan_id = _request(archive, "alice", [secret, world["items"]["内部"]], hours=3)
+    _do(archive, T0, lending.approve, "eve", loan_id)
+    _do(archive, T0, lending.issue, "arc", loan_id)
+    assert _do(archive, T0 + H, lending.take_back, "arc", loan_id) == "returned"
+    with archive.session() as s:
+        assert not grants.has_grant(s, world["users"]["alice"], secret, T0 + H)
+        assert grants.granted_item_ids(s, world["users"]["alice"], T0 + H / 2) == {
+            secret, world["items"]["内部"]}  # the record of what was open stays
+        assert s.get(Loan, loan_id).returned_to == "arc"
+    with archive.session() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "loan.return")).one()
+        assert entry.detail["grants_ended"] == 2 and entry.detail["early"] is True
+
+
+def test_a_loan_past_its_end_is_not_issued(archive, world) -> None:
+    loan_id = _request(archive, "alice", [world["items"]["秘密"]], hours=2)
+    _do(archive, T0, lending.approve, "eve", loan_id)
+    with pytest.raises(Conflict, match="期限已过"):
+        _do(archive, T0 + 2 * H, lending.issue, "arc", loan_id)
+
+
+@pytest.mark.xfail(reason="the access policy (helper 'policy') gates 秘密 on viewing grants",
+                   strict=False)
+def test_staff_open_a_secret_item_only_while_the_loan_lasts(archive, world) -> None:
+    secret = world["items"]["秘密"]
+    loan_id = _request(archive, "alice", [secret], hours=1)
+    _do(archive, T0, lending.approve, "eve", loan_id)
+    _do(archive, T0, lending.issue, "arc", loan_id)
+    with archive.session() as s:
+        alice, item = _user(s, "alice"), s.get(ArchiveItem, secret)
+        with clock.use_clock(lambda: T0 + timedelta(minutes=59)):
+            assert can_view(alice, item)
+        with clock.use_clock(lambda: T0 + H):
+            assert not can_view(alice, item)
+
+
+# ----------------------------------------------------------------- paper: counted out and back
+
+
+def test_paper_pages_counted_out_and_back_a_mismatch_is_recorded(archive, world) -> None:
+    items = world["items"]
+    loan_id = _request(archive, "alice", [items["内部"], items["公开"]], kind="paper", hours=4)
+    _do(archive, T0, lending.approve, "dora", loan_id)
+    other = _request(archive, "dora", [items["公开"]], kind="paper", hours=4)
+    _do(archive, T0, lending.approve, "eve", other)
+    _do(archive, T0, lending.issue, "arc", loan_id, {items["内部"]: 5})
+    with pytest.raises(Conflict, match="正在借阅单 JY-2026-0001"):
+        _do(archive, T0, lending.issue, "arc", other)  # the paper is with one reader at a time
+    with archive.session() as s:
+        assert {li.item_id: li.pages_out for li in s.get(Loan, loan_id).items} == {
+            items["内部"]: 5, items["公开"]: 3}  # the item's paper page count by default
+    with pytest.raises(InvalidInput, match="归还时清点的页数"):
+        _do(archive, T0 + H, lending.take_back, "arc", loan_id, {items["内部"]: 5})
+    _do(archive, T0 + H, lending.take_back, "arc", loan_id, {items["内部"]: 4, items["公开"]: 3},
+        {items["内部"]: "缺第3页"})
+    with archive.session() as s:
+        loan = s.get(Loan, loan_id)
+        assert loan.mismatch and loan.status == "returned"
+        notes = {li.item_id: (li.pages_back, li.mismatch_note) for li in loan.items}
+        assert notes == {items["内部"]: (4, "缺第3页"), items["公开"]: (3, None)}
+        assert [x.number for x in lending.mismatched_loans(s)] == [loan.number]
+        arc = _user(s, "arc")
+        assert lending.reminders(s, arc).desk_mismatches == 1
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "loan.return")).one()
+        code = s.get(ArchiveItem, items["内部"]).archival_code
+        assert entry.detail["mismatch"] == {code: {"out": 5, "back": 4, "note": "缺第3页"}}
+    assert _do(archive, T0 + H, lending.issue, "arc", other) == "issued"  # back on the shelf
+
+
+def test_overdue_paper_loans_are_listed_and_reminded(archive, world) -> None:
+    loan_id = _request(archive, "alice", [world["items"]["内部"]], kind="paper", hours=2)
+    _do(archive, T0, lending.approve, "dora", loan_id)
+    _do(archive, T0, lending.issue, "arc", loan_id)
+    end = T0 + 2 * H
+    with archive.session() as s:
+        alice, arc = _user(s, "alice"), _user(s, "arc")
+        with clock.use_clock(lambda: end - timedelta(minutes=1)):
+            assert lending.overdue_loans(s) == []
+            assert lending.reminders(s, alice).mine_overdue == ()
+        with clock.use_clock(lambda: end):
+            assert [x.id for x in lending.overdue_loans(s)] == [loan_id]
+            assert lending.reminders(s, alice).mine_overdue == ("JY-2026-0001",)
+            assert lending.reminders(s, arc).desk_overdue == 1
+            assert lending.reminders(s, _user(s, "bob")).mine_overdue == ()
+            assert lending.shown_status(s.get(Loan, loan_id)) == "overdue"
+    _do(archive, end + H, lending.take_back, "arc", loan_id, {world["items"]["内部"]: 3})
+    with clock.use_clock(lambda: end + 2 * H), archive.session() as s:
+        assert lending.overdue_loans(s) == []
+        assert not s.get(Loan, loan_id).mismatch
+
+
+# ----------------------------------------------------------------- the register
+
+
+def test_the_register_filters_and_exports(archive, world) -> None:
+    items = world["items"]
+    paper = _request(archive, "alice", [items["内部"]], kind="paper", hours=2)
+    _request(archive, "alice", [items["秘密"]], hours=2)
+    _do(archive, T0, lending.approve, "dora", paper)
+    with archive.session() as s:
+        arc = _user(s, "arc")
+        every = loan_register.register(s, arc, loan_register.RegisterFilters())
+        assert [x.number for x in every] == ["JY-2026-0002", "JY-2026-0001"]
+        paper_only = loan_register.register(s, arc, loan_register.parse_filters(
+            {"kind": "paper", "q": "alice"}))
+        assert [x.id for x in paper_only] == [paper]
+        with pytest.raises(InvalidInput):
+            loan_register.parse_filters({"since": "2026-13-01"})
+        with pytest.raises(PermissionDenied):
+            loan_register.register(s, _user(s, "alice"), loan_register.RegisterFilters())
+        sheet = load_workbook(BytesIO(loan_register.export(
+            s, arc, loan_register.RegisterFilters(), "xlsx")))
+        values = [[c.value for c in row] for row in sheet.active.iter_rows()]
+        assert values[0][0].startswith("借阅单号") and values[1][0] == "JY-2026-0002"
+        assert "秘密合同" in values[1][4] and values[2][6] == "已批准"
+        pdf = loan_register.export(s, arc, loan_register.RegisterFilters(), "pdf")
+    assert pdf.startswith(b"%PDF")
+    doc = pypdfium2.PdfDocument(pdf)
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    assert "借阅登记簿" in text and "JY-2026-0001" in text and "内部合同" in text
