@@ -45,6 +45,7 @@ from .i18n import TRANSLATIONS, compile_translations
 from .imports import bp as imports_bp
 from .items import bp as items_bp
 from .labels import LABELS
+from .loans import bp as loans_bp
 from .reports import bp as reports_bp
 from .search_views import bp as search_bp
 from .server import BODY_TOO_LARGE
@@ -152,7 +153,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     for bp in (auth_bp, search_bp, items_bp, arrange_bp, upload_bp, imports_bp, shelves_bp,
-               customers_bp, reports_bp, desk_bp, admin_bp, api_bp):
+               customers_bp, reports_bp, desk_bp, loans_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
