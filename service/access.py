@@ -365,3 +365,20 @@ def can_read_loan_register(user: User | None) -> bool:
 def require_loan_register(user: User | None) -> None:
     if not can_read_loan_register(user):
         raise PermissionDenied(N_("只有档案室人员和公司领导可以查看借阅登记簿。"))
+
+
+# ----------------------------------------------------------------- statistics
+#: Who reads the statistics of holdings, additions, use and condition (DESIGN: the managers
+#: and the executive read them; the archivists keep the holdings they describe). They are
+#: aggregates only: counts and sizes, never a title, so no 密级 is opened by reading them.
+STATISTICS_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.EXECUTIVE, Role.ARCHIVIST})
+
+
+def can_read_statistics(user: User | None) -> bool:
+    """None is the operator at the command line."""
+    return user is None or user.role in STATISTICS_ROLES
+
+
+def require_statistics(user: User | None) -> None:
+    if not can_read_statistics(user):
+        raise PermissionDenied(N_("只有档案管理员、档案室主任、公司领导和系统管理员可以查看统计。"))

@@ -1,0 +1,266 @@
+"""Statistics of holdings, additions, use, condition and storage: a built archive (items at
+every 密级, several years and two fonds, files, pages, cross-checks and audit entries in known
+months) gives exactly the figures worked out by hand; the XLSX holds the same figures; only
+the roles that read statistics get them; the number of queries does not grow with the items."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import event, select, update
+
+from service.archive import Archive
+from service.audit import record
+from service.codes import allocate, format_code
+from service.config import Settings
+from service.errors import InvalidInput, PermissionDenied
+from service.models import (
+    ArchiveItem,
+    AuditEntry,
+    Category,
+    CrossCheck,
+    Fonds,
+    Page,
+    StoredFile,
+)
+from service.setup import init_archive
+from service.statistics import Filters, compute, parse_filters, statistics
+from service.statistics_export import TOTAL, export_xlsx, to_xlsx
+from service.users import create_user, get_user
+
+
+def at(month: int, day: int = 10) -> datetime:
+    return datetime(2026, month, day, 9, 30)
+
+
+@dataclass(frozen=True)
+class Spec:
+    fonds: str
+    category: str
+    year: int
+    retention: str
+    secrecy: str
+    paper: int
+    scanned: int
+    created: datetime
+    original_bytes: int
+    condition: str = "intact"
+    blank: int = 0
+    status: str = "ready"
+
+
+#: The built world. Item 4 is paper only (no scan); item 6 was merged into another (not held).
+SPECS = {
+    1: Spec("J001", "HT", 2023, "D30", "公开", 2, 2, at(1, 10), 1000),
+    2: Spec("J001", "HT", 2024, "D30", "内部", 3, 3, at(1, 20), 2000),
+    3: Spec("J001", "WS", 2024, "Y", "秘密", 1, 1, at(3, 5), 500, "damaged", blank=1),
+    4: Spec("J001", "ZJ", 2024, "D10", "机密", 4, 0, at(3, 6), 0, status="registered"),
+    5: Spec("J002", "HT", 2025, "Y", "绝密", 5, 5, at(3, 7), 7000, "missing_pages"),
+    6: Spec("J001", "HT", 2024, "D30", "内部", 1, 1, at(3, 8), 100, status="merged"),
+}
+
+
+def _item(s, n: int, spec: Spec) -> ArchiveItem:
+    fonds = s.scalar(select(Fonds).where(Fonds.code == spec.fonds))
+    cat = s.scalar(select(Category).where(Category.code == spec.category))
+    code = allocate(s, spec.fonds, spec.category, spec.year, spec.retention, None)
+    item = ArchiveItem(archival_code=format_code(code), fonds_id=fonds.id, category_id=cat.id,
+                       year=spec.year, retention=spec.retention, item_no=code.item_no,
+                       title=f"统计用档案 {n}", secrecy=spec.secrecy, paper_pages=spec.paper,
+                       paper_condition=spec.condition, status=spec.status,
+                       created_at=spec.created)
+    s.add(item)
+    s.flush()
+    if spec.original_bytes:
+        f = StoredFile(item_id=item.id, role="original", seq=1, key=f"originals/{n}",
+                       sha256=f"{n:064x}", size=spec.original_bytes, created_at=spec.created)
+        s.add(f)
+        s.flush()
+        for p in range(1, spec.scanned + spec.blank + 1):
+            s.add(Page(item_id=item.id, file_id=f.id, n=p, file_page=p, status="done",
+                       blank=p > spec.scanned,
+                       image_key=f"pages/{n}/{p}" if n == 1 else None,
+                       thumb_key=f"thumbs/{n}/{p}" if n == 1 else None))
+    return item
+
+
+class World:
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        with archive.session() as s:
+            s.add(Fonds(code="J002", name="第二全宗"))
+            for name, role in (("keeper", "archivist"), ("mgr", "manager"), ("exe", "executive"),
+                               ("off", "officer"), ("alice", "staff"), ("dm", "dept_manager")):
+                create_user(s, name, "password-123", role=role, department="销售部")
+            s.flush()
+            self.ids = {n: _item(s, n, spec).id for n, spec in SPECS.items()}
+            for n in (1, 2):  # their searchable PDFs, stored with them
+                s.add(StoredFile(item_id=self.ids[n], role="searchable_pdf", seq=1,
+                                 key=f"derived/{n}", sha256=f"{n + 100:064x}", size=300,
+                                 created_at=SPECS[n].created))
+            officer = get_user(s, "off")
+            checks = [(1, "agrees", at(2)), (2, "discrepancy", at(2)), (3, "agrees", at(3, 10)),
+                      (5, "discrepancy", at(3, 9)), (5, "agrees", at(3, 11))]
+            for n, result, when in checks:
+                s.add(CrossCheck(item_id=self.ids[n], result=result, officer_id=officer.id,
+                                 officer="off", checked_at=when))
+            # item 3 changed after its check: back in the officer's queue
+            s.get(ArchiveItem, self.ids[3]).sets_changed_at = at(3, 12)
+        uses = [("view", 1, at(1)), ("view", 1, at(1, 11)), ("print", 1, at(2)),
+                ("view", 5, at(3)), ("item.view", 2, at(3)), ("download", 2, at(3)),
+                ("ingest", 2, at(1))]
+        for action, n, when in uses:
+            with archive.session() as s:
+                entry = record(s, "keeper", action, f"item:{self.ids[n]}", None)
+                s.execute(update(AuditEntry).where(AuditEntry.id == entry.id).values(at=when))
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path) -> World:
+    archive = Archive(Settings.from_env({"DANGAN_DATA": str(tmp_path / "data"),
+                                         "DANGAN_DATABASE_URL": db_url}))
+    init_archive(archive, admin_password="admin-password")
+    yield World(archive)
+    from service.db import dispose_all
+
+    dispose_all()
+
+
+def _rows(table) -> dict[str, tuple]:
+    return {r.key: r.values for r in table.rows}
+
+
+def test_holdings_by_fonds_category_year_retention_and_secrecy(world: World) -> None:
+    with world.archive.session() as s:
+        st = compute(s)
+    assert _rows(st.table("holdings_fonds")) == {"J001": (4, 10, 6), "J002": (1, 5, 5)}
+    assert [str(r.label) for r in st.table("holdings_fonds").rows] == ["J001 本单位全宗", "J002 第二全宗"]
+    assert _rows(st.table("holdings_category")) == {"HT": (3, 10, 10), "WS": (1, 1, 1),
+                                                     "ZJ": (1, 4, 0)}
+    assert st.table("holdings_category").rows[0].label.render("en") == "HT Contracts and agreements"
+    assert _rows(st.table("holdings_year")) == {"2023": (1, 2, 2), "2024": (3, 8, 4),
+                                                 "2025": (1, 5, 5)}
+    assert _rows(st.table("holdings_retention")) == {"Y": (2, 6, 6), "D30": (2, 5, 5),
+                                                      "D10": (1, 4, 0)}
+    assert _rows(st.table("holdings_secrecy")) == {
+        "公开": (1, 2, 2), "内部": (1, 3, 3), "秘密": (1, 1, 1), "机密": (1, 4, 0), "绝密": (1, 5, 5)}
+    assert st.table("holdings_secrecy").total() == (5, 15, 11)
+
+
+def test_additions_use_checks_and_storage(world: World) -> None:
+    with world.archive.session() as s:
+        st = compute(s)
+    assert _rows(st.table("additions_month")) == {
+        "2026-01": (2, 5, 5, 3000), "2026-02": (0, 0, 0, 0), "2026-03": (3, 10, 6, 7500)}
+    assert _rows(st.table("use_month")) == {
+        "2026-01": (2, 0, 0), "2026-02": (0, 0, 1), "2026-03": (2, 1, 0)}
+    assert _rows(st.table("cross_check")) == {"agrees": (2,), "discrepancy": (1,),
+                                              "changed": (1,), "never": (1,)}
+    assert _rows(st.table("paper_condition")) == {"intact": (3,), "damaged": (1,),
+                                                  "missing_pages": (1,)}
+    # storage keeps the merged item's original: it is still stored
+    assert _rows(st.table("storage")) == {"original": (5, 10600), "derived": (2, 600),
+                                          "page_images": (4, None)}
+    assert st.table("storage").total() == (11, 11200)
+    assert _rows(st.table("storage_growth")) == {
+        "2026-01": (3000, 600, 3600), "2026-02": (0, 0, 3600), "2026-03": (7600, 0, 11200)}
+
+
+def test_filters_narrow_every_figure(world: World) -> None:
+    with world.archive.session() as s:
+        j001 = compute(s, parse_filters(s, {"fonds": "j001"}))
+        years = compute(s, parse_filters(s, {"year_from": "2024", "year_to": "2025"}))
+    assert _rows(j001.table("holdings_fonds")) == {"J001": (4, 10, 6)}
+    assert _rows(j001.table("use_month")) == {
+        "2026-01": (2, 0, 0), "2026-02": (0, 0, 1), "2026-03": (1, 1, 0)}
+    assert _rows(j001.table("storage"))["original"] == (4, 3600)
+    assert _rows(years.table("holdings_year")) == {"2024": (3, 8, 4), "2025": (1, 5, 5)}
+    assert _rows(years.table("additions_month")) == {
+        "2026-01": (1, 3, 3, 2000), "2026-02": (0, 0, 0, 0), "2026-03": (3, 10, 6, 7500)}
+    assert _rows(years.table("use_month")) == {"2026-03": (2, 1, 0)}
+
+
+def test_bad_filters_are_refused_with_the_reason(world: World) -> None:
+    with world.archive.session() as s:
+        with pytest.raises(InvalidInput, match="全宗“J999”不存在"):
+            parse_filters(s, {"fonds": "J999"})
+        with pytest.raises(InvalidInput, match="起始年度 2025 晚于截止年度 2024"):
+            parse_filters(s, {"year_from": "2025", "year_to": "2024"})
+        with pytest.raises(InvalidInput, match="year_from"):
+            parse_filters(s, {"year_from": "20x4"})
+        assert parse_filters(s, {}) == Filters()
+
+
+def test_the_roles_that_read_statistics_and_the_others(world: World) -> None:
+    with world.archive.session() as s:
+        for name in ("admin", "mgr", "exe", "keeper"):
+            assert statistics(s, get_user(s, name)).table("holdings_secrecy").total()[0] == 5
+        for name in ("alice", "dm", "off"):
+            user = get_user(s, name)
+            with pytest.raises(PermissionDenied, match="可以查看统计"):
+                statistics(s, user)
+            with pytest.raises(PermissionDenied):
+                export_xlsx(s, user)
+        assert s.scalar(select(AuditEntry).where(AuditEntry.action == "stats.export")) is None
+
+
+def test_the_xlsx_holds_the_same_figures_and_the_export_is_audited(world: World) -> None:
+    with world.archive.session() as s:
+        data = export_xlsx(s, get_user(s, "mgr"), parse_filters(s, {"fonds": "J001"}))
+    with world.archive.session() as s:
+        st = compute(s, Filters(fonds="J001"))
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "stats.export"))
+        assert entry.actor == "mgr" and entry.detail == {"format": "xlsx", "fonds": "J001"}
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["说明", *(t.sheet for t in st.tables)]
+    for table in st.tables:
+        rows = list(wb[table.sheet].iter_rows(values_only=True))
+        assert rows[0] == (str(table.head), *(str(c.title) for c in table.columns))
+        body = rows[1:len(table.rows) + 1]
+        assert [r[0] for r in body] == [str(r.label) for r in table.rows], table.key
+        assert [tuple(r[1:]) for r in body] == [r.values for r in table.rows], table.key
+        if table.totals:
+            assert rows[-1] == (str(TOTAL), *table.total())
+    by_fonds = list(wb["按全宗"].iter_rows(values_only=True))
+    assert by_fonds[1] == ("J001 本单位全宗", 4, 10, 6)
+    assert list(wb["按密级"].iter_rows(values_only=True))[-1] == ("合计", 4, 10, 6)
+
+
+def test_nothing_but_aggregates_leaves(world: World) -> None:
+    """No title (of any 密级) is in the statistics or the workbook."""
+    with world.archive.session() as s:
+        st = compute(s)
+        titles = set(s.scalars(select(ArchiveItem.title)))
+    wb = load_workbook(io.BytesIO(to_xlsx(st)))
+    cells = {str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row}
+    assert titles and not titles & cells
+    labels = {str(r.label) for t in st.tables for r in t.rows}
+    assert not any(title in label for title in titles for label in labels)
+
+
+def test_the_queries_do_not_grow_with_the_items(world: World) -> None:
+    """Aggregates in SQL: as many statements for 6 items as for 46 (no loop over items)."""
+    def statements() -> int:
+        seen: list[str] = []
+        engine = world.archive.engine
+        listener = lambda *a: seen.append(a[2])  # noqa: E731 - the statement text
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            with world.archive.session() as s:
+                compute(s)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    before = statements()
+    with world.archive.session() as s:
+        for n in range(40):
+            _item(s, 100 + n, Spec("J001", "HT", 2020 + n % 5, "D30", "内部", 1, 1,
+                                   datetime(2025, 1 + n % 12, 1, tzinfo=UTC), 10))
+    assert statements() == before
+    with world.archive.session() as s:
+        assert compute(s).table("holdings_fonds").value("J001") == 44
