@@ -452,9 +452,12 @@ def compute(session: Session, filters: Filters | None = None) -> Statistics:
     return Statistics(clock.now(), f, tables)
 
 
-def statistics(session: Session, user: User | None, filters: Filters | None = None) -> Statistics:
-    """The statistics for a user who may read them (service.access.can_read_statistics)."""
+def statistics(session: Session, user: User | None,
+               args: Mapping[str, Any] | Filters | None = None) -> Statistics:
+    """The statistics for a user who may read them (service.access.can_read_statistics),
+    narrowed by the filters (checked by `parse_filters` when given as a query's arguments)."""
     require_statistics(user)
+    filters = args if isinstance(args, Filters) else parse_filters(session, args or {})
     return compute(session, filters)
 
 

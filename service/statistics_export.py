@@ -1,14 +1,14 @@
 """The statistics as an XLSX workbook: one sheet per table, the same figures the page shows,
 and a first sheet saying when, for which filters, and what each sheet holds.
 
-Labels and headers are written by the caller's ``show`` (the web writes "中文 / English");
+Labels and headers are written by the caller's ``show`` (the web writes Chinese, then English);
 numbers stay numbers (bytes as whole bytes), so the sheet can be summed and charted again.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from openpyxl import Workbook
@@ -23,6 +23,13 @@ from .statistics import Filters, Label, Statistics, record_export, statistics
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Show = Callable[[Label], str]
 
+#: The totals row's label, and the first sheet's.
+TOTAL = Message(N_("合计"))
+TITLE = Message(N_("档案统计"))
+GENERATED = Message(N_("统计时间"))
+FILTER_NAMES = {"fonds": Message(N_("全宗")), "year_from": Message(N_("起始年度")),
+                "year_to": Message(N_("截止年度"))}
+
 
 def _plain(value: Label) -> str:
     return str(value)
@@ -32,10 +39,10 @@ def to_xlsx(stats: Statistics, show: Show = _plain) -> bytes:
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     info = wb.create_sheet("说明")
-    info.append(["档案统计 / Archive statistics"])
-    info.append(["生成时间 / Generated", stats.generated_at.strftime("%Y-%m-%d %H:%M UTC")])
+    info.append([show(TITLE)])
+    info.append([show(GENERATED), stats.generated_at.strftime("%Y-%m-%d %H:%M UTC")])
     for key, value in stats.filters.as_dict().items():
-        info.append([key, value])
+        info.append([show(FILTER_NAMES[key]), value])
     info.append([])
     for table in stats.tables:
         info.append([table.sheet, show(table.title)] + ([show(table.note)] if table.note else []))
@@ -52,10 +59,6 @@ def to_xlsx(stats: Statistics, show: Show = _plain) -> bytes:
     return buf.getvalue()
 
 
-#: The totals row's label.
-TOTAL = Message(N_("合计"))
-
-
 def _bold(ws: Any, text: str, font: Font) -> Any:
     """A header cell in bold (a write-only sheet takes styled cells, not styles later)."""
     cell = WriteOnlyCell(ws, value=text)
@@ -63,10 +66,10 @@ def _bold(ws: Any, text: str, font: Font) -> Any:
     return cell
 
 
-def export_xlsx(session: Session, user: User | None, filters: Filters | None = None,
-                show: Show = _plain) -> bytes:
+def export_xlsx(session: Session, user: User | None,
+                args: Mapping[str, Any] | Filters | None = None, show: Show = _plain) -> bytes:
     """The statistics workbook for a user who may read them; the export is audited."""
-    stats = statistics(session, user, filters)
+    stats = statistics(session, user, args)
     data = to_xlsx(stats, show)
     record_export(session, user, stats, "xlsx")
     return data

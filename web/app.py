@@ -24,6 +24,7 @@ from service.access import (
     can_manage_locations,
     can_manage_scheme,
     can_manage_users,
+    can_read_statistics,
     can_read_two_set_report,
 )
 from service.archive import Archive
@@ -50,6 +51,7 @@ from .reports import bp as reports_bp
 from .search_views import bp as search_bp
 from .server import BODY_TOO_LARGE
 from .shelves import bp as shelves_bp
+from .statistics import bp as statistics_bp
 from .upload_forms import bp as upload_bp
 
 log = logging.getLogger("dangan.web")
@@ -153,7 +155,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     for bp in (auth_bp, search_bp, items_bp, arrange_bp, upload_bp, imports_bp, shelves_bp,
-               customers_bp, reports_bp, desk_bp, loans_bp, admin_bp, api_bp):
+               customers_bp, reports_bp, desk_bp, loans_bp, statistics_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
@@ -193,6 +195,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
                 # None is the command line's operator to the service: never an anonymous visitor
                 "can_report": ctx.me() is not None and can_read_two_set_report(ctx.me()),
                 "can_desk": can_cross_check(ctx.me()) or can_handle_rescans(ctx.me()),
+                "can_statistics": ctx.me() is not None and can_read_statistics(ctx.me()),
                 "tr": ctx.tr}
 
     @app.errorhandler(DanganError)

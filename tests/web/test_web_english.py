@@ -89,7 +89,7 @@ def _pages(world) -> list[str]:
         f"/items/{ids['failed']}", "/account/token", "/account/password", "/items/999999",
         "/no-such-page", "/reports/two-set", f"/items/{ids['ready']}/edit",
         f"/items/{ids['ready']}/arrange", "/admin/users", "/admin/scheme",
-        "/customers/KH-202405001/edit",
+        "/customers/KH-202405001/edit", "/statistics",
     ]
 
 
