@@ -1,0 +1,102 @@
+"""A built archive for the statistics tests: items at every 密级 in two fonds and several
+years, registered in known months, with files, pages, cross-checks and audit entries, so
+every figure can be worked out by hand (tests/service/test_statistics.py does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from service.archive import Archive
+from service.audit import record
+from service.codes import allocate, format_code
+from service.models import ArchiveItem, AuditEntry, Category, CrossCheck, Fonds, Page, StoredFile
+from service.users import create_user, get_user
+
+
+def at(month: int, day: int = 10) -> datetime:
+    return datetime(2026, month, day, 9, 30)
+
+
+@dataclass(frozen=True)
+class Spec:
+    fonds: str
+    category: str
+    year: int
+    retention: str
+    secrecy: str
+    paper: int
+    scanned: int
+    created: datetime
+    original_bytes: int
+    condition: str = "intact"
+    blank: int = 0
+    status: str = "ready"
+
+
+#: The built world. Item 4 is paper only (no scan); item 6 was merged into another (not held).
+SPECS = {
+    1: Spec("J001", "HT", 2023, "D30", "公开", 2, 2, at(1, 10), 1000),
+    2: Spec("J001", "HT", 2024, "D30", "内部", 3, 3, at(1, 20), 2000),
+    3: Spec("J001", "WS", 2024, "Y", "秘密", 1, 1, at(3, 5), 500, "damaged", blank=1),
+    4: Spec("J001", "ZJ", 2024, "D10", "机密", 4, 0, at(3, 6), 0, status="registered"),
+    5: Spec("J002", "HT", 2025, "Y", "绝密", 5, 5, at(3, 7), 7000, "missing_pages"),
+    6: Spec("J001", "HT", 2024, "D30", "内部", 1, 1, at(3, 8), 100, status="merged"),
+}
+
+
+def add_item(s, n: int, spec: Spec) -> ArchiveItem:
+    fonds = s.scalar(select(Fonds).where(Fonds.code == spec.fonds))
+    cat = s.scalar(select(Category).where(Category.code == spec.category))
+    code = allocate(s, spec.fonds, spec.category, spec.year, spec.retention, None)
+    item = ArchiveItem(archival_code=format_code(code), fonds_id=fonds.id, category_id=cat.id,
+                       year=spec.year, retention=spec.retention, item_no=code.item_no,
+                       title=f"统计用档案 {n}", secrecy=spec.secrecy, paper_pages=spec.paper,
+                       paper_condition=spec.condition, status=spec.status,
+                       created_at=spec.created)
+    s.add(item)
+    s.flush()
+    if spec.original_bytes:
+        f = StoredFile(item_id=item.id, role="original", seq=1, key=f"originals/{n}",
+                       sha256=f"{n:064x}", size=spec.original_bytes, created_at=spec.created)
+        s.add(f)
+        s.flush()
+        for p in range(1, spec.scanned + spec.blank + 1):
+            s.add(Page(item_id=item.id, file_id=f.id, n=p, file_page=p, status="done",
+                       blank=p > spec.scanned,
+                       image_key=f"pages/{n}/{p}" if n == 1 else None,
+                       thumb_key=f"thumbs/{n}/{p}" if n == 1 else None))
+    return item
+
+
+class World:
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        with archive.session() as s:
+            s.add(Fonds(code="J002", name="第二全宗"))
+            for name, role in (("keeper", "archivist"), ("mgr", "manager"), ("exe", "executive"),
+                               ("off", "officer"), ("alice", "staff"), ("dm", "dept_manager")):
+                create_user(s, name, "password-123", role=role, department="销售部")
+            s.flush()
+            self.ids = {n: add_item(s, n, spec).id for n, spec in SPECS.items()}
+            for n in (1, 2):  # their searchable PDFs, stored with them
+                s.add(StoredFile(item_id=self.ids[n], role="searchable_pdf", seq=1,
+                                 key=f"derived/{n}", sha256=f"{n + 100:064x}", size=300,
+                                 created_at=SPECS[n].created))
+            officer = get_user(s, "off")
+            checks = [(1, "agrees", at(2)), (2, "discrepancy", at(2)), (3, "agrees", at(3, 10)),
+                      (5, "discrepancy", at(3, 9)), (5, "agrees", at(3, 11))]
+            for n, result, when in checks:
+                s.add(CrossCheck(item_id=self.ids[n], result=result, officer_id=officer.id,
+                                 officer="off", checked_at=when))
+            # item 3 changed after its check: back in the officer's queue
+            s.get(ArchiveItem, self.ids[3]).sets_changed_at = at(3, 12)
+        uses = [("view", 1, at(1)), ("view", 1, at(1, 11)), ("print", 1, at(2)),
+                ("view", 5, at(3)), ("item.view", 2, at(3)), ("download", 2, at(3)),
+                ("ingest", 2, at(1))]
+        for action, n, when in uses:
+            with archive.session() as s:
+                entry = record(s, "keeper", action, f"item:{self.ids[n]}", None)
+                s.execute(update(AuditEntry).where(AuditEntry.id == entry.id).values(at=when))
