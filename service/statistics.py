@@ -1,5 +1,5 @@
-"""Statistics of the archive's holdings, additions, use, condition and storage (DESIGN,
-"Keeping"), computed by the database.
+"""Statistics of the archive's holdings, additions, use (views, downloads, prints, loans),
+condition and storage (DESIGN, "Keeping"), computed by the database.
 
 Every figure is a SQL aggregate (GROUP BY), so the cost grows with the number of groups
 (fonds, years, months), not with the number of items: the page stays fast at 100k items.
@@ -35,11 +35,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from . import clock
+from . import clock, lending
 from .access import require_statistics
 from .audit import record
 from .errors import N_, InvalidInput, Listing, Message, msg
-from .models import ArchiveItem, AuditEntry, Category, CrossCheck, Fonds, Page, StoredFile, User
+from .models import (
+    ArchiveItem,
+    AuditEntry,
+    Category,
+    CrossCheck,
+    Fonds,
+    Loan,
+    LoanItem,
+    Page,
+    StoredFile,
+    User,
+)
 from .vocab import RETENTIONS, SECRECY_LEVELS, CheckResult, ItemStatus, PaperCondition
 
 #: Items that are not holdings of their own: a merged item's pages belong to another item.
@@ -352,6 +363,44 @@ def _use(session: Session, f: Filters) -> list[Table]:
                   columns, tuple(_by_month(spread, len(kinds))), chart="line", series=(0, 1, 2))]
 
 
+# ----------------------------------------------------------------- loans
+
+
+def _loans(session: Session, f: Filters) -> list[Table]:
+    """Loans requested per month (paper reading, electronic, and the items they named) and
+    every loan by its status now, an issued loan past its end shown as overdue or expired
+    (service.lending.shown_status's rule, in SQL)."""
+    conds: list[ColumnElement[bool]] = []
+    if f.narrowed:  # a loan counts when it names an item the filters select
+        conds.append(Loan.id.in_(select(LoanItem.loan_id).join(
+            ArchiveItem, ArchiveItem.id == LoanItem.item_id).where(*_items_filter(f))))
+    items = (select(LoanItem.loan_id, func.count().label("n")).group_by(LoanItem.loan_id)
+             .subquery())
+    y, m = _month_cols(Loan.requested_at)
+    per_month = session.execute(
+        select(y, m, func.sum(case((Loan.kind == lending.PAPER, 1), else_=0)),
+               func.sum(case((Loan.kind == lending.ELECTRONIC, 1), else_=0)),
+               func.coalesce(func.sum(items.c.n), 0))
+        .outerjoin(items, items.c.loan_id == Loan.id).where(*conds).group_by(y, m)).all()
+    past_end = and_(Loan.status == lending.ISSUED, Loan.ends_at <= clock.now())
+    shown = case((and_(past_end, Loan.kind == lending.PAPER), literal(lending.OVERDUE)),
+                 (past_end, literal(lending.EXPIRED)), else_=Loan.status)
+    found = dict(session.execute(
+        select(shown, func.count(Loan.id)).where(*conds).group_by(shown)).tuples().all())
+    statuses = (*lending.STATUSES[:4], lending.OVERDUE, lending.EXPIRED, *lending.STATUSES[4:])
+    return [
+        Table("loans_month", Message(N_("每月借阅")), "每月借阅", Message(N_("月份")),
+              (Column(Message(lending.KIND_NAMES[lending.PAPER])),
+               Column(Message(lending.KIND_NAMES[lending.ELECTRONIC])),
+               Column(Message(N_("借阅档案件次")))),
+              tuple(_by_month(per_month, 3)), chart="bar", series=(0, 1)),
+        Table("loans_status", Message(N_("借阅状态")), "借阅状态", Message(N_("状态")),
+              (Column(Message(N_("借阅单数"))),),
+              tuple(Row(k, Message(lending.STATUS_NAMES[k]), (int(found.get(k, 0)),))
+                    for k in statuses), chart="pie"),
+    ]
+
+
 # ----------------------------------------------------------------- condition
 
 
@@ -442,7 +491,7 @@ def _storage(session: Session, f: Filters) -> list[Table]:
 
 Section = Callable[[Session, Filters], list[Table]]
 #: The statistics, in the order the page shows them.
-SECTIONS: tuple[Section, ...] = (_holdings, _additions, _use, _checks, _storage)
+SECTIONS: tuple[Section, ...] = (_holdings, _additions, _use, _loans, _checks, _storage)
 
 
 def compute(session: Session, filters: Filters | None = None) -> Statistics:

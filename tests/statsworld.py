@@ -5,14 +5,24 @@ every figure can be worked out by hand (tests/service/test_statistics.py does)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from service.archive import Archive
 from service.audit import record
 from service.codes import allocate, format_code
-from service.models import ArchiveItem, AuditEntry, Category, CrossCheck, Fonds, Page, StoredFile
+from service.models import (
+    ArchiveItem,
+    AuditEntry,
+    Category,
+    CrossCheck,
+    Fonds,
+    Loan,
+    LoanItem,
+    Page,
+    StoredFile,
+)
 from service.users import create_user, get_user
 
 
@@ -71,6 +81,17 @@ def add_item(s, n: int, spec: Spec) -> ArchiveItem:
     return item
 
 
+#: Loans: kind, requested at, hours lent, status, items. The issued electronic loan ends on
+#: 2 March 13:30 (expired after), the issued paper loan on 4 March 09:30 (overdue after).
+LOANS = [
+    ("paper", at(1, 15), 8, "returned", (1, 2)),
+    ("electronic", at(3, 2), 4, "issued", (3,)),
+    ("paper", at(3, 3), 24, "issued", (1,)),
+    ("paper", at(3, 20), 8, "requested", (5,)),
+    ("electronic", at(3, 21), 4, "rejected", (2,)),
+]
+
+
 class World:
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
@@ -93,6 +114,16 @@ class World:
                                  officer="off", checked_at=when))
             # item 3 changed after its check: back in the officer's queue
             s.get(ArchiveItem, self.ids[3]).sets_changed_at = at(3, 12)
+            alice = get_user(s, "alice")
+            for number, (kind, requested, hours, status, items) in enumerate(LOANS, start=1):
+                loan = Loan(number=f"JY-2026-{number:04d}", borrower_id=alice.id,
+                            department="销售部", purpose="统计", kind=kind, starts_at=requested,
+                            ends_at=requested + timedelta(hours=hours), status=status,
+                            approver_role="dept_manager", requested_by="alice",
+                            requested_at=requested)
+                s.add(loan)
+                s.flush()
+                s.add_all(LoanItem(loan_id=loan.id, item_id=self.ids[n]) for n in items)
         uses = [("view", 1, at(1)), ("view", 1, at(1, 11)), ("print", 1, at(2)),
                 ("view", 5, at(3)), ("item.view", 2, at(3)), ("download", 2, at(3)),
                 ("ingest", 2, at(1))]

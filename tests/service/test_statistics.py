@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import event, select
 
 from service.archive import Archive
+from service.clock import use_clock
 from service.config import Settings
 from service.errors import InvalidInput, PermissionDenied
 from service.models import ArchiveItem, AuditEntry
@@ -72,6 +73,24 @@ def test_additions_use_checks_and_storage(world: World) -> None:
     assert st.table("storage").total() == (11, 11200)
     assert _rows(st.table("storage_growth")) == {
         "2026-01": (3000, 600, 3600), "2026-02": (0, 0, 3600), "2026-03": (7600, 0, 11200)}
+
+
+def test_loans_per_month_and_by_status_now(world: World) -> None:
+    with world.archive.session() as s:
+        with use_clock(lambda: datetime(2026, 3, 3, 12, 0, tzinfo=UTC)):
+            early = compute(s)
+        with use_clock(lambda: datetime(2026, 4, 1, tzinfo=UTC)):
+            late = compute(s)
+            j001 = compute(s, Filters(fonds="J001"))
+    assert _rows(late.table("loans_month")) == {
+        "2026-01": (1, 0, 2), "2026-02": (0, 0, 0), "2026-03": (2, 2, 4)}
+    statuses = {"requested": (1,), "approved": (0,), "rejected": (1,), "issued": (0,),
+                "overdue": (1,), "expired": (1,), "returned": (1,), "withdrawn": (0,)}
+    assert _rows(late.table("loans_status")) == statuses
+    # on 3 March the paper loan was still within its period; the electronic one had ended
+    assert _rows(early.table("loans_status")) == statuses | {"issued": (1,), "overdue": (0,)}
+    assert _rows(j001.table("loans_month"))["2026-03"] == (1, 2, 3)
+    assert j001.table("loans_status").value("requested") == 0
 
 
 def test_filters_narrow_every_figure(world: World) -> None:

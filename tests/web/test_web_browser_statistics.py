@@ -80,7 +80,7 @@ def test_the_statistics_page_draws_its_charts(server) -> None:
         # every table with figures has its chart, each drawn (a bar, a slice or a line)
         assert set(by_key) == {"holdings_fonds", "holdings_category", "holdings_year",
                                "holdings_retention", "holdings_secrecy", "additions_month",
-                               "use_month", "cross_check", "paper_condition", "storage",
+                               "use_month", "loans_month", "loans_status", "cross_check", "paper_condition", "storage",
                                "storage_growth"}
         for c in charts:
             assert c["width"] > 200 and c["drawn"] > 500, c
