@@ -69,7 +69,7 @@ def serve_cmd(host: str, port: int, no_workers: bool) -> None:
         app = create_app(archive)
         click.echo(f"档案系统 / archive: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
         try:
-            serve(app, host=host, port=port, threads=8)
+            serve(app, host=host, port=port, threads=archive.settings.web_threads)
         except OSError as exc:
             fail(msg(N_("无法在 %(host)s:%(port)s 上提供服务（%(cause)s），端口可能已被占用，请用 --port 换一个。"),
                      host=host, port=port, cause=exc.strerror))

@@ -37,7 +37,7 @@ from indexer.errors import EngineFailure, ingest_error
 from indexer.pageprep import fade_grey_seals, grey_without_seals, prepare
 from indexer.regions import fade_pattern, find_cards
 from indexer.tables import collage, find_grid, words_to_page
-from indexer.tesseract import TESSERACT
+from indexer.tesseract import tesseract_cmd
 from indexer.textlayer import searchable_page
 from indexer.textnorm import normalize_text
 from indexer.wordboxes import join_words, relayout_cjk_lines
@@ -196,7 +196,7 @@ def detect_orientation(grey: Image.Image, *, dpi: int = 300, deadline: float | N
     with tempfile.TemporaryDirectory(prefix="ocr-osd-") as d:
         src = _write_input(grey, Path(d))
         try:
-            proc = _run([TESSERACT, str(src), "-", "--psm", "0", "--dpi", str(dpi), "-l", "osd"], deadline)
+            proc = _run([tesseract_cmd(), str(src), "-", "--psm", "0", "--dpi", str(dpi), "-l", "osd"], deadline)
         except RuntimeError:
             return 0  # "Too few characters" and friends: keep the page as it is
     out = proc.stdout.decode(errors="replace")
@@ -260,7 +260,7 @@ def _tesseract_pass(grey: Image.Image, lang: str, dpi: int, deadline: float | No
         base = tmp / "out"
         extra = ["--psm", str(psm)] if psm is not None else []
         _run(
-            [TESSERACT, str(src), str(base), "-l", lang, "--dpi", str(dpi), *extra,
+            [tesseract_cmd(), str(src), str(base), "-l", lang, "--dpi", str(dpi), *extra,
              "txt", "tsv"],
             deadline,
         )

@@ -4,5 +4,8 @@ from __future__ import annotations
 
 import os
 
-#: The executable to run (TESSERACT_CMD overrides the one on PATH).
-TESSERACT = os.environ.get("TESSERACT_CMD", "tesseract")
+
+def tesseract_cmd() -> str:
+    """The executable to run: TESSERACT_CMD when set, else `tesseract` on PATH (read at each
+    call, never at import, as every setting)."""
+    return os.environ.get("TESSERACT_CMD") or "tesseract"

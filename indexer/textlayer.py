@@ -32,7 +32,7 @@ import pikepdf
 from pikepdf import ContentStreamInstruction, Dictionary, Name, Object, Operator, Pdf
 from PIL import Image
 
-from indexer.tesseract import TESSERACT
+from indexer.tesseract import tesseract_cmd
 from indexer.wordboxes import lines_of
 
 #: Resource name of the text layer's font on every page we write.
@@ -85,7 +85,7 @@ def glyphless_font_file() -> bytes:
     if os.environ.get("TESSDATA_PREFIX"):
         candidates.append(Path(os.environ["TESSDATA_PREFIX"]))
     try:
-        out = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True,
+        out = subprocess.run([tesseract_cmd(), "--list-langs"], capture_output=True, text=True,
                              timeout=30, check=False)
         m = re.search(r'"([^"]+)"', out.stdout + out.stderr)
         if m:

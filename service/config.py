@@ -1,31 +1,22 @@
 """Settings, read from the environment so the same code runs embedded or in production.
 
-| variable | default (embedded) | production example |
-| --- | --- | --- |
-| DANGAN_DATA | ./dangan-data | /var/lib/dangan |
-| DANGAN_DATABASE_URL | sqlite:///$DANGAN_DATA/catalogue.sqlite3 | postgresql+psycopg://u@db/dangan |
-| DANGAN_STORAGE_URL | $DANGAN_DATA/objects | s3://KEY:SECRET@minio:9000/dangan?secure=false |
-| DANGAN_QUEUE_URL | sqlite:///$DANGAN_DATA/queue.sqlite3 | redis://redis:6379/0 |
-| DANGAN_SEARCH_URL | sqlite (embedded FTS5) | http://elasticsearch:9200 |
-| DANGAN_WORKERS | number of cores | 4 |
-| DANGAN_OCR_TIMEOUT | 180 (seconds per page) | |
-| DANGAN_MAX_UPLOAD_BYTES | 2147483648 (2 GiB, one request body) | 4294967296 |
-| DANGAN_MAX_PAGES_PER_FILE | 500 | |
-| DANGAN_MAX_PAGES_PER_UPLOAD | 2000 | |
-| DANGAN_MAX_DECODED_BYTES_PER_FILE | 16 GiB (pixel data / inflated PDF streams) | |
-| DANGAN_MAX_DECODED_BYTES_PER_UPLOAD | 64 GiB | |
-| DANGAN_PUBLIC_URL | http://127.0.0.1:8000 (QR codes printed from the CLI) | https://dangan.example.com |
+Every variable is documented in one table, README.md's "Configuration (environment)";
+tests/service/test_config.py fails when code reads a variable the table does not list,
+or the table lists one nobody reads. The environment is read when `Settings.from_env()`
+is called (the archive object does it once), never at import.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import N_, BadSetting
 
 GiB = 1 << 30
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +37,15 @@ class Settings:
     max_decoded_bytes_per_upload: int = 64 * GiB
     #: The web app's address as users open it: QR codes printed from the command line link here.
     public_url: str = "http://127.0.0.1:8000"
+    #: Session cookies only over https (behind a proxy that terminates TLS).
+    secure_cookies: bool = False
+    #: Reverse proxies in front of the web app whose X-Forwarded-For/-Proto are trusted.
+    proxy_hops: int = 0
+    #: Threads of the web server (waitress) answering requests in one web process.
+    web_threads: int = 8
+    #: The key signing web sessions; empty: a generated one kept in the data directory
+    #: (service.setup.ensure_secret_key). Set it when web replicas share no data directory.
+    secret_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -57,8 +57,8 @@ class Settings:
             storage_url=env.get("DANGAN_STORAGE_URL") or str(data / "objects"),
             queue_url=env.get("DANGAN_QUEUE_URL") or f"sqlite:///{data / 'queue.sqlite3'}",
             search_url=env.get("DANGAN_SEARCH_URL") or "sqlite",
-            workers=max(1, int(env.get("DANGAN_WORKERS") or os.cpu_count() or 1)),
-            ocr_timeout=float(env.get("DANGAN_OCR_TIMEOUT") or 180),
+            workers=_count(env, "DANGAN_WORKERS", os.cpu_count() or 1),
+            ocr_timeout=_seconds(env, "DANGAN_OCR_TIMEOUT", 180.0),
             queue_name=env.get("DANGAN_QUEUE_NAME") or "dangan",
             max_upload_bytes=_positive_int(env, "DANGAN_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
             max_pages_per_file=_positive_int(env, "DANGAN_MAX_PAGES_PER_FILE", cls.max_pages_per_file),
@@ -69,6 +69,10 @@ class Settings:
             max_decoded_bytes_per_upload=_positive_int(env, "DANGAN_MAX_DECODED_BYTES_PER_UPLOAD",
                                                    cls.max_decoded_bytes_per_upload),
             public_url=(env.get("DANGAN_PUBLIC_URL") or cls.public_url).rstrip("/"),
+            secure_cookies=_flag(env, "DANGAN_SECURE_COOKIES"),
+            proxy_hops=_count(env, "DANGAN_PROXY_HOPS", 0, minimum=0),
+            web_threads=_count(env, "DANGAN_WEB_THREADS", cls.web_threads),
+            secret_key=_secret(env, "DANGAN_SECRET_KEY"),
         )
 
     @property
@@ -83,3 +87,43 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise BadSetting(N_("%(name)s 应为正整数（字节数），而不是“%(raw)s”。"), name=name, raw=raw)
     return int(raw)
+
+
+def _count(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
+    """A whole number of at least `minimum` (processes, threads, proxies)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return max(minimum, default)
+    if not raw.isdigit() or int(raw) < minimum:
+        raise BadSetting(N_("%(name)s 应为不小于 %(minimum)s 的整数，而不是“%(raw)s”。"),
+                         name=name, minimum=minimum, raw=raw)
+    return int(raw)
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise BadSetting(N_("%(name)s 应为正数（秒），而不是“%(raw)s”。"), name=name, raw=raw)
+    return value
+
+
+def _secret(env: dict[str, str], name: str, minimum: int = 32) -> str:
+    """A secret from the environment, or "" when unset; a short one is refused."""
+    raw = (env.get(name) or "").strip()
+    if raw and len(raw) < minimum:
+        raise BadSetting(N_("%(name)s 太短：至少需要 %(minimum)s 个字符（例如 `openssl rand -hex 32` 生成的）。"),
+                         name=name, minimum=minimum)
+    return raw
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in _TRUE or raw in _FALSE:
+        return raw in _TRUE
+    raise BadSetting(N_("%(name)s 应为 1 或 0（开或关），而不是“%(raw)s”。"), name=name, raw=raw)

@@ -25,7 +25,11 @@ class InitResult:
 
 
 def ensure_secret_key(archive: Archive) -> str:
-    """A per-installation secret for signing sessions, kept in the data directory (mode 600)."""
+    """The secret signing web sessions: DANGAN_SECRET_KEY when set (web replicas on several
+    machines share it), else one generated per installation and kept in the data directory
+    (mode 600)."""
+    if archive.settings.secret_key:
+        return archive.settings.secret_key
     path = archive.settings.secret_key_file
     if path.exists():
         return path.read_text().strip()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from typing import Any
 
 from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
@@ -60,11 +59,6 @@ PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "auth.log
                                        "auth.set_language", "static", "api.openapi"})
 
 
-def _env_bool(name: str, default: bool = False) -> bool:
-    v = os.environ.get(name)
-    return default if v is None else v.strip().lower() in ("1", "true", "yes", "on")
-
-
 def _select_locale() -> str:
     return ctx.lang()
 
@@ -108,10 +102,10 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         SESSION_COOKIE_NAME="dangan_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=_env_bool("DANGAN_SECURE_COOKIES"),
+        SESSION_COOKIE_SECURE=archive.settings.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=_env_bool("DANGAN_SECURE_COOKIES"),
+        REMEMBER_COOKIE_SECURE=archive.settings.secure_cookies,
         MAX_CONTENT_LENGTH=archive.settings.max_upload_bytes,
         MAX_FORM_PARTS=5000,
         WTF_CSRF_TIME_LIMIT=None,
@@ -124,7 +118,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider's
     app.extensions["dangan_archive"] = archive
-    hops = int(os.environ.get("DANGAN_PROXY_HOPS") or 0)
+    hops = archive.settings.proxy_hops
     if hops:  # the client address (sign-in throttling) from a trusted reverse proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # WSGI middleware
 
