@@ -10,8 +10,8 @@ from sqlalchemy import select
 from .archive import Archive
 from .audit import audit_problems
 from .models import ArchiveItem, Page, StoredFile
-from .search_docs import item_fingerprint
-from .vocab import ItemStatus, PageStatus
+from .search_docs import item_fingerprint, searchable
+from .vocab import ItemStatus
 
 
 def check_fixity(archive: Archive) -> dict:
@@ -40,7 +40,7 @@ def check_index(archive: Archive) -> dict:
     missing, stale, expected = [], [], set()
     with archive.session() as s:
         for item in s.scalars(select(ArchiveItem).where(ArchiveItem.status != ItemStatus.PROCESSING)):
-            if not any(p.status == PageStatus.DONE for p in item.pages):
+            if not searchable(item):
                 continue
             expected.add(item.id)
             fp = indexed.get(item.id)

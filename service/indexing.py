@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session
 from indexer.search.types import PageDoc
 
 from .models import ArchiveItem, Box, Category, Customer, Fonds, Rack, Room, Section, Shelf
-from .search_docs import item_fingerprint, page_docs
-from .vocab import PageStatus
+from .search_docs import item_fingerprint, page_docs, searchable
 
 if TYPE_CHECKING:
     from .archive import Archive
@@ -168,7 +167,7 @@ def sync_items(archive: Archive, session: Session, item_ids: set[int],
     changed: list[int] = []
     for item_id in sorted(item_ids):
         item = session.get(ArchiveItem, item_id)
-        if item is None or not any(p.status == PageStatus.DONE for p in item.pages):
+        if item is None or not searchable(item):
             if item_id in indexed:
                 archive.search.delete_item(item_id, conn=conn)
                 changed.append(item_id)

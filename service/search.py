@@ -26,9 +26,9 @@ from .errors import N_, InvalidInput, Listing, Message, msg
 from .items import browse_catalogue
 from .models import ArchiveItem, Customer, User
 from .privacy import can_see_personal, mask_personal
-from .search_docs import item_fingerprint, page_docs
+from .search_docs import item_fingerprint, page_docs, searchable
 from .users import get_user
-from .vocab import ITEM_STATUSES, RETENTIONS, SECRECY_LEVELS, PageStatus
+from .vocab import ITEM_STATUSES, RETENTIONS, SECRECY_LEVELS
 
 SORTS = SORT_ORDERS
 #: Every filter a search takes: the engines' one list, and `year`, shorthand for one year.
@@ -268,8 +268,7 @@ def reindex(archive: Archive, *, full: bool = False,
     for n, item_id in enumerate(ids, start=1):
         with archive.session() as s:
             item = s.get_one(ArchiveItem, item_id)
-            has_pages = any(p.status == PageStatus.DONE for p in item.pages)
-            if not has_pages:
+            if not searchable(item):
                 if item_id in indexed:
                     archive.search.delete_item(item_id)
                     removed += 1

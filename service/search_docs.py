@@ -12,7 +12,7 @@ from indexer.search.types import PageDoc, catalogue_text
 from .locations import box_path
 from .models import ArchiveItem
 from .privacy import mask_personal
-from .vocab import PageStatus
+from .vocab import TOMBSTONES, PageStatus
 
 
 def item_meta_text(item: ArchiveItem) -> str:
@@ -36,12 +36,21 @@ def _item_fields(item: ArchiveItem) -> dict:
     }
 
 
+def searchable(item: ArchiveItem) -> bool:
+    """An item is in the index when it has finished pages and is neither held for deletion
+    nor a tombstone (a held item leaves the index and comes back if the deletion is undone)."""
+    return (item.deletion_due_at is None and item.status not in TOMBSTONES
+            and any(p.status == PageStatus.DONE for p in item.pages))
+
+
 def page_docs(session: Session, item: ArchiveItem,
               fingerprint: str | None = None) -> list[PageDoc]:
     """The item's finished pages as PageDocs; a fingerprint lets `check --index` spot stale ones.
 
     Pass `fingerprint` when the caller has already computed `item_fingerprint(item)`.
     """
+    if not searchable(item):
+        return []
     meta, fields = item_meta_text(item), _item_fields(item)
     fingerprint = fingerprint or item_fingerprint(item)
     full_meta = catalogue_text(meta, item.archival_code, item.title)

@@ -41,6 +41,10 @@ class ItemStatus(StrEnum):
     FAILED = "failed"
     #: Its pages were merged into another item (the 档号 stays recorded, never reused).
     MERGED = "merged"
+    #: Deleted (service.deletion): a tombstone keeping the 档号, fields and history; no scans.
+    DELETED = "deleted"
+    #: Destroyed at the end of retention (service.destruction): a tombstone, as DELETED.
+    DESTROYED = "destroyed"
 
 
 class PageStatus(StrEnum):
@@ -98,6 +102,9 @@ RESCAN_KINDS = frozenset({DiscrepancyKind.MISSING_SCAN, DiscrepancyKind.EXTRA_SC
                           DiscrepancyKind.CONTENT_DIFFERS, DiscrepancyKind.SEAL_NOT_VISIBLE})
 
 
+#: Items whose scans are gone for good (their catalogue row is kept as a tombstone).
+TOMBSTONES = frozenset({ItemStatus.DELETED, ItemStatus.DESTROYED})
+
 #: The page states still waiting for (or in) a worker.
 OPEN_PAGE_STATUSES = (PageStatus.PENDING, PageStatus.RUNNING)
 #: The page states a worker has finished with.
@@ -127,5 +134,5 @@ DEFAULT_CATEGORIES = (
 
 __all__ = ["CUSTOMER_GRADES", "CUSTOMER_KINDS", "CUSTOMER_SECTIONS", "DEFAULT_CATEGORIES",
            "ITEM_STATUSES", "OPEN_PAGE_STATUSES", "RESCAN_KINDS", "RETENTIONS", "ROLES",
-           "SECRECY_LEVELS", "SETTLED_PAGE_STATUSES", "CheckResult", "DiscrepancyKind",
+           "SECRECY_LEVELS", "SETTLED_PAGE_STATUSES", "TOMBSTONES", "CheckResult", "DiscrepancyKind",
            "FileStatus", "ItemStatus", "PageStatus", "PaperCondition", "Role", "Secrecy"]

@@ -59,7 +59,7 @@ def task_timeout(settings: Settings) -> int:
 
 
 class JobQueue:
-    """One archive's Huey with its two tasks: a page's OCR, and the periodic reconcile.
+    """One archive's Huey with its tasks: a page's OCR, the periodic reconcile and purge.
 
     The tasks run in worker processes, each with its own `Archive` built by
     `make_archive` on its first task (a forked worker must open its own connections).
@@ -76,6 +76,9 @@ class JobQueue:
             timeout=task_timeout(settings), name="dangan.ocr_page")(self._ocr_page)
         self.reconcile = self.huey.periodic_task(
             crontab(minute="*"), name="dangan.reconcile")(self._reconcile)
+        #: Deletions whose 30-day hold has ended become final (service.deletion), hourly.
+        self.purge = self.huey.periodic_task(
+            crontab(minute="7"), name="dangan.purge")(self._purge)
 
     def _worker_archive(self) -> Archive:
         if self._archive is None or self._pid != os.getpid():
@@ -88,6 +91,10 @@ class JobQueue:
 
     def _reconcile(self) -> int:
         return reconcile(self._worker_archive())
+
+    def _purge(self) -> dict:
+        from ..deletion import finalise_due  # it builds on the archive, which builds this queue
+        return finalise_due(self._worker_archive())
 
     def enqueue_pages(self, pages: Mapping[int, int]) -> None:
         """Queue a task for each page (page id -> its position ``n`` in its item)."""

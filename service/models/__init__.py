@@ -4,6 +4,7 @@ from .base import Base
 from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
 from .changes import ItemChange
 from .customer import Customer
+from .disposal import DeletionRequest, DestructionCase, DestructionRecord, PendingPurge
 from .files import Page, StoredFile
 from .grants import ViewingGrant
 from .lending import Loan, LoanItem
@@ -23,12 +24,16 @@ __all__ = [
     "CheckFinding",
     "CrossCheck",
     "Customer",
+    "DeletionRequest",
+    "DestructionCase",
+    "DestructionRecord",
     "Fonds",
     "ItemChange",
     "ItemMove",
     "Loan",
     "LoanItem",
     "Page",
+    "PendingPurge",
     "Rack",
     "Rescan",
     "Room",

@@ -80,6 +80,9 @@ class ArchiveItem(Base):
     #: When either set last changed (files, pages or paper fields): an item changed after its
     #: last cross-check goes back to the records officer's queue.
     sets_changed_at: Mapped[datetime | None] = mapped_column()
+    #: Set while an approved deletion holds the item (service.deletion): hidden from search
+    #: and listings outside the archive's roles until then, when it becomes final.
+    deletion_due_at: Mapped[datetime | None] = mapped_column()
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     department: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default=ItemStatus.REGISTERED)
