@@ -39,10 +39,15 @@ OPEN_STATES = ("requested", "approved")
 OPEN_DESTRUCTION = ("appraised", "approved")
 
 
-def _reason(text: str, label: str = "删除原因") -> str:
+MISSING_REASON = N_("请填写删除原因。")
+MISSING_NOTE = N_("请填写驳回理由。")
+
+
+def reason_text(text: str, missing: str = MISSING_REASON, label: str = "删除原因") -> str:
+    """A required reason, within the column's limits (`missing`: the message when blank)."""
     text = (text or "").strip()
     if not text:
-        raise InvalidInput(N_("请填写%(label)s。"), label=label)
+        raise InvalidInput(missing)
     check_text(DeletionRequest.reason, text, label)
     return text
 
@@ -68,7 +73,7 @@ def _check_deletable(session: Session, item: ArchiveItem) -> None:
 
 def request_deletion(archive: Archive, user: User, item_id: int, reason: str) -> int:
     """Ask for an item's deletion; returns the request's id."""
-    reason = _reason(reason)
+    reason = reason_text(reason)
     with archive.session() as s:
         item = visible_item(s, user, item_id)
         require_request_deletion(user, item)
@@ -108,7 +113,7 @@ def approve_deletion(archive: Archive, user: User, request_id: int, note: str = 
 
 
 def reject_deletion(archive: Archive, user: User, request_id: int, note: str) -> None:
-    note = _reason(note, "驳回理由")
+    note = reason_text(note, MISSING_NOTE, "驳回理由")
     with archive.session() as s:
         req = _get(s, request_id)
         require_approve_deletion(user, req.requested_by)

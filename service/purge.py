@@ -72,7 +72,7 @@ def tombstone(archive: Archive, session: Session, item: ArchiveItem, status: str
         session.delete(f)
     session.flush()
     session.expire(item, ["pages", "files"])
-    changes: dict[str, list[str | None]] = {"status": [item.status, status]}
+    changes: dict[str, list[str | None]] = {}
     if item.box is not None:
         changes["box"] = [item.box.barcode, None]
     item.status, item.status_reason = status, None

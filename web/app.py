@@ -25,6 +25,7 @@ from service.access import (
     can_manage_users,
     can_read_statistics,
     can_read_two_set_report,
+    can_see_disposal,
 )
 from service.archive import Archive
 from service.db import MAX_ROW_ID, db_failure
@@ -40,6 +41,7 @@ from .arrange import bp as arrange_bp
 from .auth import bp as auth_bp
 from .customers import bp as customers_bp
 from .desk import bp as desk_bp
+from .disposal import bp as disposal_bp
 from .extensions import babel, csrf, login_manager
 from .i18n import TRANSLATIONS, compile_translations
 from .imports import bp as imports_bp
@@ -149,7 +151,8 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     for bp in (auth_bp, search_bp, items_bp, arrange_bp, upload_bp, imports_bp, shelves_bp,
-               customers_bp, reports_bp, desk_bp, loans_bp, statistics_bp, admin_bp, api_bp):
+               customers_bp, reports_bp, desk_bp, loans_bp, statistics_bp, disposal_bp, admin_bp,
+               api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
@@ -190,6 +193,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
                 "can_report": ctx.me() is not None and can_read_two_set_report(ctx.me()),
                 "can_desk": can_cross_check(ctx.me()) or can_handle_rescans(ctx.me()),
                 "can_statistics": ctx.me() is not None and can_read_statistics(ctx.me()),
+                "can_disposal": can_see_disposal(ctx.me()),
                 "tr": ctx.tr}
 
     @app.errorhandler(DanganError)

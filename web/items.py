@@ -21,7 +21,15 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from service import repairs
-from service.access import can_download, can_edit_item, can_repair_files, handling
+from service.access import (
+    can_approve_deletion,
+    can_download,
+    can_edit_item,
+    can_repair_files,
+    can_request_deletion,
+    handling,
+)
+from service.deletion import item_deletion
 from service.arrange import counted_pages
 from service.edits import change_labels, history
 from service.errors import N_, DanganError, InvalidInput, PermissionDenied
@@ -74,7 +82,10 @@ def show(item_id: int) -> ResponseReturnValue:
         problems=repairs.file_problems(item), may_repair=can_repair_files(user, item),
         paper=paper_side(s, item), scans=electronic_side(item), conditions=list(PaperCondition),
         may_edit=can_edit_item(user, item), changes=history(s, item.id),
-        change_labels=change_labels(), counted=counted_pages(item))
+        change_labels=change_labels(), counted=counted_pages(item),
+        deletion=item_deletion(archive(), item.id),
+        may_request_deletion=can_request_deletion(user, item),
+        may_decide_deletion=can_approve_deletion(user))
     # The page carries the text: screen-only items are not kept in the browser's cache.
     return html, {} if handling(item).cache else {"Cache-Control": "private, no-store"}
 

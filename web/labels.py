@@ -78,7 +78,7 @@ def location_label(path: str | None) -> str:
 def change_kind_label(kind: str) -> str:
     """The kind of a recorded change of an item (service.models.ItemChange.kind)."""
     return {"edit": _("修改著录"), "split": _("拆分"), "merge": _("合并"),
-            "arrange": _("页面整理")}.get(kind, kind)
+            "arrange": _("页面整理"), "deleted": _("删除"), "destroyed": _("销毁")}.get(kind, kind)
 
 
 def note_label(note: str | None) -> str:

@@ -38,7 +38,8 @@ def status_label(value: str) -> str:
     labels: dict[str, str] = {
         ItemStatus.PROCESSING: _("处理中"), ItemStatus.READY: _("已完成"),
         ItemStatus.FAILED: _("失败"), ItemStatus.PARTIAL: _("部分可用"),
-        ItemStatus.REGISTERED: _("已登记"), ItemStatus.MERGED: _("已并入他件")}
+        ItemStatus.REGISTERED: _("已登记"), ItemStatus.MERGED: _("已并入他件"),
+        ItemStatus.DELETED: _("已删除"), ItemStatus.DESTROYED: _("已销毁")}
     return labels.get(value, value)
 
 

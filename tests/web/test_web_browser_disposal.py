@@ -1,0 +1,180 @@
+"""In real Chromium: deletion (request → approve → undo; request → approve → 30 days → final)
+and destruction (due → appraise → approve → six months → confirm → register) end to end
+(#13.4). The web app is served in this process (werkzeug) so that the test can move the
+archive's one clock (service.clock) the 30 days and six months the rules wait; the scans are
+text-layer PDFs read in-process. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.scanfactory import text_pdf_bytes
+from tests.served import ROOT, free_port
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+PW = "password-123"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed"),
+]
+
+
+class Clock:
+    """The archive's clock for this test: starts at T0, moved forward by `advance`."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[dict]:
+    from werkzeug.serving import make_server
+
+    from service import clock
+    from service.archive import Archive
+    from service.config import Settings
+    from service.setup import init_archive
+    from service.users import create_user
+    from web.app import create_app
+
+    data = tmp_path_factory.mktemp("dangan-disposal")
+    arc = Archive(Settings.from_env({"DANGAN_DATA": str(data)}))
+    init_archive(arc, admin_password="admin-pass-123")
+    with arc.session() as s:
+        create_user(s, "arc", PW, role="archivist", display_name="档案员小李")
+        create_user(s, "arc2", PW, role="archivist", display_name="档案员老周")
+        create_user(s, "mgr", PW, role="manager", display_name="主任王")
+        create_user(s, "boss", PW, role="executive", display_name="领导赵")
+    app = create_app(arc, {"SECRET_KEY": "browser-disposal"})
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    the_clock = Clock()
+    with clock.use_clock(the_clock):
+        try:
+            yield {"base": f"http://127.0.0.1:{port}", "archive": arc, "clock": the_clock,
+                   "data": data}
+        finally:
+            server.shutdown()
+            thread.join(10)
+            from service.db import dispose_all
+
+            dispose_all()
+
+
+def _item(site: dict, title: str, words: str, *, year: int = 2024, retention: str = "D30",
+          secrecy: str = "内部") -> int:
+    from service.ingest import IngestRequest, ingest
+    from service.jobs.pipeline import run_page
+    from tests.queued import QueuedPages
+
+    arc = site["archive"]
+    pdf = Path(site["data"]) / f"{title}.pdf"
+    pdf.write_bytes(text_pdf_bytes([[words]], media_box=(300, 120)))
+    queued = QueuedPages(arc)
+    res = ingest(arc, IngestRequest(files=[pdf], fonds="J001", category="HT", year=year,
+                                    retention=retention, secrecy=secrecy, title=title))
+    while len(queued):
+        run_page(arc, queued.pop(0))
+    return res.id
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+def _as(browser, site: dict, username: str):
+    """A page signed in as `username` (each user in a browser context of their own)."""
+    page = browser.new_context(viewport={"width": 1360, "height": 900},
+                               locale="zh-CN").new_page()
+    page.set_default_timeout(15000)
+    page.goto(site["base"] + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PW)
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/search")
+    return page
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"disposal-{name}.png"), full_page=True)
+
+
+def test_deletion_request_approve_undo_then_final_after_30_days(site, browser) -> None:
+    from playwright.sync_api import expect
+
+    item = _item(site, "误登记的租赁合同", "Lease contract kappa44 signed")
+    arc, mgr = _as(browser, site, "arc"), _as(browser, site, "mgr")
+
+    # the archivist asks, with a reason
+    arc.goto(f"{site['base']}/items/{item}")
+    arc.click("#disposal summary")
+    arc.fill("#deletion-reason", "重复登记")
+    arc.click("#request-deletion")
+    expect(arc.locator(".notice-success")).to_contain_text("删除申请已提交")
+    expect(arc.locator("#disposal")).to_contain_text("待档案室主任审批")
+
+    # the archive manager approves: held 30 days, marked, with undo
+    mgr.click("nav >> text=删除与销毁")
+    expect(mgr.locator("#asked")).to_contain_text("重复登记")
+    _shot(mgr, "1-requests")
+    mgr.click("#asked button.approve")
+    expect(mgr.locator("#held")).to_contain_text("2026-04-01")
+    mgr.goto(f"{site['base']}/items/{item}")
+    expect(mgr.locator("#disposal")).to_contain_text("待删除，2026-04-01 正式删除")
+    _shot(mgr, "2-held")
+    mgr.goto(f"{site['base']}/search?q=kappa44")
+    expect(mgr.locator(".hit")).to_have_count(0)
+
+    # undo: the item is back, in search too
+    mgr.goto(f"{site['base']}/items/{item}")
+    mgr.click("#undo-deletion")
+    expect(mgr.locator(".notice-success")).to_contain_text("已撤销删除")
+    expect(mgr.locator("#disposal summary")).to_be_visible()
+    mgr.goto(f"{site['base']}/search?q=kappa44")
+    expect(mgr.locator(".hit")).to_have_count(1)
+
+    # again, and this time 30 days pass: the scheduled purge makes it final
+    arc.goto(f"{site['base']}/items/{item}")
+    arc.click("#disposal summary")
+    arc.fill("#deletion-reason", "确认重复登记")
+    arc.click("#request-deletion")
+    mgr.goto(f"{site['base']}/deletions")
+    mgr.click("#asked button.approve")
+    site["clock"].advance(days=29)
+    assert site["archive"].queue.purge.call_local()["final"] == 0
+    site["clock"].advance(days=1)
+    assert site["archive"].queue.purge.call_local()["final"] == 1
+    mgr.goto(f"{site['base']}/items/{item}")
+    expect(mgr.locator("#disposal")).to_contain_text("本件已删除")
+    expect(mgr.locator(".status-deleted")).to_be_visible()
+    _shot(mgr, "3-final")
+    mgr.goto(f"{site['base']}/deletions")
+    expect(mgr.locator("#final")).to_contain_text("确认重复登记")
+    mgr.goto(f"{site['base']}/search?q=kappa44")
+    expect(mgr.locator(".hit")).to_have_count(0)
