@@ -29,8 +29,8 @@ from service.access import (
     can_request_deletion,
     handling,
 )
-from service.deletion import item_deletion
 from service.arrange import counted_pages
+from service.deletion import item_deletion
 from service.edits import change_labels, history
 from service.errors import N_, DanganError, InvalidInput, PermissionDenied
 from service.items import (
