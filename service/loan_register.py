@@ -180,7 +180,7 @@ def to_pdf(loans: list[Loan], filters: RegisterFilters, show: Show = str) -> byt
         pdf.cell(0, 10, "没有借阅记录。/ No loans.", new_x="LMARGIN", new_y="NEXT")
         return pdf.to_bytes()
     pdf.set_font(FAMILY, size=7)
-    with pdf.table(col_widths=(20, 22, 16, 14, 44, 26, 16, 24, 20, 20, 20, 35), line_height=3.8,
+    with pdf.table(col_widths=(20, 22, 20, 14, 42, 26, 16, 22, 20, 20, 20, 35), line_height=3.8,
                    text_align="LEFT", headings_style=FontFace(family=FAMILY, emphasis="BOLD"),
                    repeat_headings=1) as table:
         table.row(COLUMNS)
