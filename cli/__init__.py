@@ -13,6 +13,7 @@ from .admin_cmds import box_group, customer_group, user_group
 from .batch_cmds import export_cmd, import_cmd, template_cmd
 from .disposal_cmds import purge_cmd
 from .item_cmds import ingest_cmd, retry_cmd, show_cmd
+from .loan_cmds import loans_group
 from .print_cmds import print_group
 from .search_cmds import check_cmd, reindex_cmd, search_cmd
 from .setup_cmds import init_cmd, serve_cmd, worker_cmd
@@ -26,7 +27,7 @@ def cli() -> None:
 
 for command in (init_cmd, serve_cmd, worker_cmd, ingest_cmd, show_cmd, retry_cmd, search_cmd,
                 reindex_cmd, check_cmd, watch_cmd, user_group, customer_group, box_group,
-                print_group, import_cmd, export_cmd, template_cmd, purge_cmd):
+                print_group, import_cmd, export_cmd, template_cmd, purge_cmd, loans_group):
     cli.add_command(command)
 
 

@@ -182,8 +182,10 @@ def overdue_loans(session: Session, at: datetime | None = None,
 
 
 def mismatched_loans(session: Session) -> list[Loan]:
-    """Returned loans whose pages counted back differed from those counted out."""
-    return list(session.scalars(_with_items(select(Loan).where(Loan.mismatch.is_(True))
+    """Returned loans whose pages counted back differed from those counted out, not yet
+    settled (the desk's attention list)."""
+    return list(session.scalars(_with_items(select(Loan).where(Loan.mismatch.is_(True),
+                                                               Loan.settled_at.is_(None))
                                             .order_by(Loan.returned_at.desc()))))
 
 
@@ -529,6 +531,26 @@ def take_back(session: Session, user: User, loan_id: int,
         detail["early"] = clock.aware(loan.ends_at) > at
     loan.status, loan.returned_to, loan.returned_at = RETURNED, user.username, at
     record(session, user.username, "loan.return", f"loan:{loan.id}", detail)
+    return loan
+
+
+def settle_mismatch(session: Session, user: User, loan_id: int, settlement: str) -> Loan:
+    """Record how a page mismatch was settled; the loan leaves the attention list (the
+    mismatch itself stays on the loan and in the register)."""
+    require_lend(user)
+    loan = get_loan(session, loan_id)
+    if not loan.mismatch or loan.settled_at is not None:
+        raise Conflict(N_("借阅单 %(number)s 没有待处理的页数差异。"), number=loan.number)
+    settlement = (settlement or "").strip()
+    if not settlement:
+        raise InvalidInput(N_("请填写页数差异的处理结果。"))
+    if len(settlement) > 500:
+        raise InvalidInput(N_("%(field)s过长（最多 %(limit)s 个字符）。"),
+                           field=Message(N_("处理结果")), limit=500)
+    check_text(Loan.settlement, settlement, N_("处理结果"))
+    loan.settled_by, loan.settled_at, loan.settlement = user.username, clock.now(), settlement
+    record(session, user.username, "loan.settle", f"loan:{loan.id}",
+           {"number": loan.number, "settlement": settlement})
     return loan
 
 

@@ -140,6 +140,8 @@ def rows(loans: list[Loan], show: Show = str) -> list[list[str]]:
         status = show(Message(STATUS_NAMES[shown_status(loan)]))
         if loan.mismatch:
             status += " · " + show(Message(N_("页数不符")))
+            if loan.settled_at is not None:
+                status += f" · {show(Message(N_('已处理')))} {loan.settled_by}: {loan.settlement}"
         out.append([loan.number, f"{borrower} ({loan.borrower.username})", loan.department,
                     show(Message(KIND_NAMES[loan.kind])), _items(loan),
                     f"{local(loan.starts_at)} – {local(loan.ends_at)}", status,

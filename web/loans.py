@@ -47,6 +47,7 @@ from service.lending import (
     pick_items,
     reject,
     reminders,
+    settle_mismatch,
     request_loan,
     shown_status,
     take_back,
@@ -214,7 +215,8 @@ def show(loan_id: int) -> ResponseReturnValue:
         may_decide=loan.status == REQUESTED and loan_approval_refusal(user, loan) is None,
         may_issue=loan.status == APPROVED and can_lend(user),
         may_return=loan.status == ISSUED and can_lend(user),
-        may_withdraw=mine_ and loan.status in (REQUESTED, APPROVED))
+        may_withdraw=mine_ and loan.status in (REQUESTED, APPROVED),
+        may_settle=loan.mismatch and loan.settled_at is None and can_lend(user))
 
 
 def _act(loan_id: int, step: Callable[[], Loan], done: str) -> ResponseReturnValue:
@@ -225,7 +227,7 @@ def _act(loan_id: int, step: Callable[[], Loan], done: str) -> ResponseReturnVal
         rollback()
         flash(tr(exc.msg), "error")
         return redirect(url_for("loans.show", loan_id=loan_id))
-    if loan.mismatch and loan.status == "returned":
+    if loan.mismatch and loan.status == "returned" and loan.settled_at is None:
         flash(_("借阅单 %(number)s 已归还，但归还页数与借出页数不符，已记录并列入待处理。",
                 number=loan.number), "error")
     else:
@@ -268,3 +270,11 @@ def return_view(loan_id: int) -> ResponseReturnValue:
     return _act(loan_id, lambda: take_back(db(), _user(), loan_id,
                                            _counts(request.form, "back-"), notes),
                 N_("借阅单 %(number)s 已归还。"))
+
+
+@bp.route("/loans/<int:loan_id>/settle", methods=["POST"])
+@login_required
+def settle_view(loan_id: int) -> ResponseReturnValue:
+    return _act(loan_id, lambda: settle_mismatch(db(), _user(), loan_id,
+                                                 request.form.get("settlement", "")),
+                N_("借阅单 %(number)s 的页数差异已处理。"))

@@ -48,6 +48,11 @@ class Loan(Base):
     withdrawn_at: Mapped[datetime | None]
     #: Pages counted back did not agree with pages counted out (reported until cleared).
     mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: How a mismatch was settled (the missing page found, a report made), by whom and when;
+    #: until then the loan stays on the desk's attention list.
+    settled_by: Mapped[str | None] = mapped_column(String(64))
+    settled_at: Mapped[datetime | None]
+    settlement: Mapped[str | None] = mapped_column(Text)
 
     borrower: Mapped[User] = relationship()
     items: Mapped[list[LoanItem]] = relationship(back_populates="loan", order_by="LoanItem.id",

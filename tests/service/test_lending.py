@@ -313,6 +313,22 @@ def test_paper_pages_counted_out_and_back_a_mismatch_is_recorded(archive, world)
         code = s.get(ArchiveItem, items["内部"]).archival_code
         assert entry.detail["mismatch"] == {code: {"out": 5, "back": 4, "note": "缺第3页"}}
     assert _do(archive, T0 + H, lending.issue, "arc", other) == "issued"  # back on the shelf
+    # settled: off the attention list, still a mismatch in the register
+    with pytest.raises(InvalidInput, match="处理结果"):
+        _do(archive, T0 + H, lending.settle_mismatch, "arc", loan_id, "")
+    with pytest.raises(PermissionDenied):
+        _do(archive, T0 + H, lending.settle_mismatch, "alice", loan_id, "找到了")
+    _do(archive, T0 + 2 * H, lending.settle_mismatch, "arc", loan_id, "第3页在阅览桌找回，已归卷")
+    with pytest.raises(Conflict, match="没有待处理的页数差异"):
+        _do(archive, T0 + 2 * H, lending.settle_mismatch, "arc", loan_id, "again")
+    with archive.session() as s:
+        assert lending.mismatched_loans(s) == []
+        arc = _user(s, "arc")
+        assert lending.reminders(s, arc).desk_mismatches == 0
+        shown = loan_register.register(s, arc, loan_register.RegisterFilters(mismatch=True))
+        assert [x.id for x in shown] == [loan_id]
+        assert "第3页在阅览桌找回" in loan_register.rows(shown)[0][6]
+    assert _actions(archive, loan_id)[-2:] == ["loan.return", "loan.settle"]
 
 
 def test_overdue_paper_loans_are_listed_and_reminded(archive, world) -> None:
@@ -366,3 +382,26 @@ def test_the_register_filters_and_exports(archive, world) -> None:
     doc = pypdfium2.PdfDocument(pdf)
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     assert "借阅登记簿" in text and "JY-2026-0001" in text and "内部合同" in text
+
+
+def test_dangan_loans_overdue_lists_them(archive, world) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    loan_id = _request(archive, "alice", [world["items"]["内部"]], kind="paper", hours=2)
+    _do(archive, T0, lending.approve, "dora", loan_id)
+    _do(archive, T0, lending.issue, "arc", loan_id)
+    with clock.use_clock(lambda: T0 + H):
+        quiet = CliRunner().invoke(cli, ["loans", "overdue", "--json"])
+    assert quiet.exit_code == 0 and json.loads(quiet.output) == []
+    with clock.use_clock(lambda: T0 + 3 * H):
+        out = CliRunner().invoke(cli, ["loans", "overdue", "--json"])
+        text = CliRunner().invoke(cli, ["loans", "overdue"])
+    assert out.exit_code == 1, out.output
+    [row] = json.loads(out.output)
+    assert row["number"] == "JY-2026-0001" and row["overdue_minutes"] == 60
+    assert row["borrower"] == "alice" and row["ends_local"] == "2026-03-02 11:00"
+    assert "JY-2026-0001" in text.output and "逾期未还 1 笔" in text.output
