@@ -209,6 +209,14 @@ def _items_filter(f: Filters) -> list[ColumnElement[bool]]:
     return _item_filter(f)[1:]
 
 
+def _of_items(item_id: Any, f: Filters) -> list[ColumnElement[bool]]:
+    """Records of an item (files, pages, loans) narrowed to the items the filters select;
+    nothing to add when there are no filters."""
+    if not f.narrowed:
+        return []
+    return [item_id.in_(select(ArchiveItem.id).where(*_items_filter(f)))]
+
+
 # ----------------------------------------------------------------- months
 
 
@@ -260,15 +268,33 @@ _HOLD_COLUMNS = (Column(Message(N_("件数"))), Column(Message(N_("纸质页数"
                  Column(Message(N_("扫描页数"))))
 
 
-def _holdings_by(session: Session, f: Filters, *group: Any) -> list[tuple[Any, ...]]:
+#: The catalogue's dimensions of holdings; one query groups by all of them together.
+_DIMENSIONS = (ArchiveItem.fonds_id, ArchiveItem.category_id, ArchiveItem.year,
+               ArchiveItem.retention, ArchiveItem.secrecy)
+
+
+def _holdings_grid(session: Session, f: Filters) -> list[tuple[Any, ...]]:
+    """Items, paper pages and scanned pages per fonds × category × year × retention × 密级:
+    one pass over the items by the database, a few thousand groups at most."""
     pages = _pages_per_item()
     stmt: Select[Any] = (
-        select(*group, func.count(ArchiveItem.id),
+        select(*_DIMENSIONS, func.count(ArchiveItem.id),
                func.coalesce(func.sum(ArchiveItem.paper_pages), 0),
                func.coalesce(func.sum(pages.c.n), 0))
         .select_from(ArchiveItem).outerjoin(pages, pages.c.item_id == ArchiveItem.id)
-        .where(*_item_filter(f)).group_by(*group))
+        .where(*_item_filter(f)).group_by(*_DIMENSIONS))
     return [tuple(r) for r in session.execute(stmt)]
+
+
+def _roll_up(grid: list[tuple[Any, ...]], dimension: int) -> dict[Any, tuple[int, ...]]:
+    """The grid's figures summed over every dimension but one."""
+    width = len(_DIMENSIONS)
+    out: dict[Any, list[int]] = {}
+    for row in grid:
+        acc = out.setdefault(row[dimension], [0] * (len(row) - width))
+        for i, v in enumerate(row[width:]):
+            acc[i] += int(v or 0)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _values(r: Sequence[Any]) -> tuple[int, ...]:
@@ -285,20 +311,20 @@ def _holdings(session: Session, f: Filters) -> list[Table]:
     fonds = {i: (code, name) for i, code, name in session.execute(
         select(Fonds.id, Fonds.code, Fonds.name))}
     cats = {c.id: c for c in session.scalars(select(Category))}
-    by_fonds = sorted(_holdings_by(session, f, ArchiveItem.fonds_id), key=lambda r: fonds[r[0]][0])
-    by_cat = sorted(_holdings_by(session, f, ArchiveItem.category_id), key=lambda r: cats[r[0]].code)
-    by_year = sorted(_holdings_by(session, f, ArchiveItem.year))
-    by_ret = {r[0]: r[1:] for r in _holdings_by(session, f, ArchiveItem.retention)}
-    by_sec = {r[0]: r[1:] for r in _holdings_by(session, f, ArchiveItem.secrecy)}
+    grid = _holdings_grid(session, f)
+    by_fonds = sorted(_roll_up(grid, 0).items(), key=lambda kv: fonds[kv[0]][0])
+    by_cat = sorted(_roll_up(grid, 1).items(), key=lambda kv: cats[kv[0]].code)
+    by_year = sorted(_roll_up(grid, 2).items())
+    by_ret, by_sec = _roll_up(grid, 3), _roll_up(grid, 4)
     zeros = (0, 0, 0)
     return [
         table("holdings_fonds", N_("馆藏：按全宗"), "按全宗", N_("全宗"),
-              (Row(fonds[i][0], f"{fonds[i][0]} {fonds[i][1]}", _values(v)) for i, *v in by_fonds)),
+              (Row(fonds[i][0], f"{fonds[i][0]} {fonds[i][1]}", v) for i, v in by_fonds)),
         table("holdings_category", N_("馆藏：按门类"), "按门类", N_("门类"),
-              (Row(cats[i].code, Named(cats[i].code, cats[i].name, cats[i].name_en), _values(v))
-               for i, *v in by_cat), chart="pie"),
+              (Row(cats[i].code, Named(cats[i].code, cats[i].name, cats[i].name_en), v)
+               for i, v in by_cat), chart="pie"),
         table("holdings_year", N_("馆藏：按年度"), "按年度", N_("年度"),
-              (Row(str(y), str(y), _values(v)) for y, *v in by_year)),
+              (Row(str(y), str(y), v) for y, v in by_year)),
         table("holdings_retention", N_("馆藏：按保管期限"), "按保管期限", N_("保管期限"),
               [Row(code, Message(name), _values(by_ret.get(code, zeros)))
                for code, name in RETENTIONS.items()]
@@ -370,10 +396,9 @@ def _loans(session: Session, f: Filters) -> list[Table]:
     """Loans requested per month (paper reading, electronic, and the items they named) and
     every loan by its status now, an issued loan past its end shown as overdue or expired
     (service.lending.shown_status's rule, in SQL)."""
-    conds: list[ColumnElement[bool]] = []
-    if f.narrowed:  # a loan counts when it names an item the filters select
-        conds.append(Loan.id.in_(select(LoanItem.loan_id).join(
-            ArchiveItem, ArchiveItem.id == LoanItem.item_id).where(*_items_filter(f))))
+    # a loan counts when it names an item the filters select
+    conds = [Loan.id.in_(select(LoanItem.loan_id).where(*_of_items(LoanItem.item_id, f)))] \
+        if f.narrowed else []
     items = (select(LoanItem.loan_id, func.count().label("n")).group_by(LoanItem.loan_id)
              .subquery())
     y, m = _month_cols(Loan.requested_at)
@@ -453,14 +478,13 @@ def _storage(session: Session, f: Filters) -> list[Table]:
     by when each file was stored. Page images, thumbnails and one-page PDFs are counted;
     their sizes are not kept in the catalogue."""
     original = StoredFile.role == "original"
-    joined = (select(StoredFile).join(ArchiveItem, ArchiveItem.id == StoredFile.item_id)
-              .where(*_items_filter(f)).subquery())
-    kind = case((joined.c.role == "original", literal("original")), else_=literal("derived"))
+    kind = case((original, literal("original")), else_=literal("derived"))
     files = {k: (int(n), int(b or 0)) for k, n, b in session.execute(
-        select(kind, func.count(), func.sum(joined.c.size)).group_by(kind))}
+        select(kind, func.count(), func.sum(StoredFile.size))
+        .where(*_of_items(StoredFile.item_id, f)).group_by(kind))}
     page_objects = session.execute(
         select(func.count(Page.image_key), func.count(Page.thumb_key), func.count(Page.pdf_key))
-        .join(ArchiveItem, ArchiveItem.id == Page.item_id).where(*_items_filter(f))).one()
+        .where(*_of_items(Page.item_id, f))).one()
     rows = (Row("original", Message(N_("原件")), files.get("original", (0, 0))),
             Row("derived", Message(N_("派生文件（可检索 PDF）")), files.get("derived", (0, 0))),
             Row("page_images", Message(N_("页面图像、缩略图和单页 PDF")),
@@ -469,8 +493,7 @@ def _storage(session: Session, f: Filters) -> list[Table]:
     growth = session.execute(
         select(y, m, func.sum(case((original, StoredFile.size), else_=0)),
                func.sum(case((original, 0), else_=StoredFile.size)))
-        .join(ArchiveItem, ArchiveItem.id == StoredFile.item_id)
-        .where(*_items_filter(f)).group_by(y, m)).all()
+        .where(*_of_items(StoredFile.item_id, f)).group_by(y, m)).all()
     months, running = [], 0
     for row in _by_month(growth, 2):
         running += sum(v or 0 for v in row.values)
