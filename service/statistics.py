@@ -51,10 +51,19 @@ from .models import (
     StoredFile,
     User,
 )
-from .vocab import RETENTIONS, SECRECY_LEVELS, CheckResult, ItemStatus, PaperCondition
+from .vocab import (
+    RETENTIONS,
+    SECRECY_LEVELS,
+    TOMBSTONES,
+    CheckResult,
+    ItemStatus,
+    PaperCondition,
+)
 
-#: Items that are not holdings of their own: a merged item's pages belong to another item.
-NOT_HELD = (ItemStatus.MERGED,)
+#: Items that are not holdings: a merged item's pages belong to another item; a deleted or
+#: destroyed item is a tombstone (its 档号 and history kept, nothing held). An item on its
+#: 30-day deletion hold is still held.
+NOT_HELD = (ItemStatus.MERGED, *sorted(TOMBSTONES))
 
 #: Audit actions that count as use of an item, under the names the trail has used (entries
 #: keep the name they were written with, so older names stay counted).

@@ -46,7 +46,8 @@ class Spec:
     status: str = "ready"
 
 
-#: The built world. Item 4 is paper only (no scan); item 6 was merged into another (not held).
+#: The built world. Item 4 is paper only (no scan); item 6 was merged into another and item 7
+#: deleted (a tombstone): neither is held.
 SPECS = {
     1: Spec("J001", "HT", 2023, "D30", "公开", 2, 2, at(1, 10), 1000),
     2: Spec("J001", "HT", 2024, "D30", "内部", 3, 3, at(1, 20), 2000),
@@ -54,6 +55,7 @@ SPECS = {
     4: Spec("J001", "ZJ", 2024, "D10", "机密", 4, 0, at(3, 6), 0, status="registered"),
     5: Spec("J002", "HT", 2025, "Y", "绝密", 5, 5, at(3, 7), 7000, "missing_pages"),
     6: Spec("J001", "HT", 2024, "D30", "内部", 1, 1, at(3, 8), 100, status="merged"),
+    7: Spec("J001", "HT", 2024, "D30", "内部", 2, 0, at(3, 9), 0, status="deleted"),
 }
 
 
