@@ -1,24 +1,41 @@
-"""Who may see what: the visibility handed to the search engine and checked on every item.
+"""Who may do what: the archive's one access policy (PREAMBLE "The policy everyone codes
+against"; DESIGN "Rules from the archive's regulations").
 
-- 绝密 is never shown electronically, to anyone.
-- The archive's own roles (administrator, archive manager, executive, archivist, records
-  officer) see every customer file up to 机密.
-- A department manager sees the department's files; staff see the customer files they own;
-  both up to 秘密 (机密 needs the reading room; 秘密 loans need approval, not search hiding).
-- How an item's content may leave the system (`handling`): 绝密 content (text, pages) never
-  leaves in any form, not even on the command line; 机密 is read on screen only: no
-  download, no full text in the API or CLI output, no page image kept in a browser cache.
+Two questions are asked of every item, by every path (search, pages, files, API, CLI,
+exports, paperwork, the cross-check desk):
+
+- *look up* (`may_look_up`): the catalogue entry (档号, title, where the paper is) may be
+  listed and shown, so that a loan can be requested. Within the user's scope: the archive's
+  own roles (administrator, archive manager, executive, archivist, records officer) cover
+  every customer file, a department manager the department's, staff the files they own.
+  绝密 is never shown electronically, to anyone.
+- *open* (`may_open`, with the reason of a denial from `open_decision`): the content (text,
+  page images, thumbnails, snippets). 公开/内部 within scope; 秘密 directly for the
+  archive's roles (custodians, audited) and for staff and department managers only under a
+  live viewing grant of an approved electronic loan (which opens an item whatever its
+  scope); 机密 only on screen at a registered reading-room workstation, for the archive's
+  roles; 绝密 never.
+- *export* (`may_export`): the content may leave the screen (download of an original or
+  the searchable PDF, full text in the API or CLI, print): never 机密 or 绝密, and not what
+  is only lent for viewing.
+
+Who asks is a `Reader`: the user, the time (service.clock) and whether the request comes
+from a registered reading-room workstation. A plain `User` stands for that user outside the
+reading room, now; None is nobody signed in. The search engines get the same rule as a
+`Visibility` (`search_visibility` for the text, `lookup_visibility` for the catalogue).
 """
-
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy.orm import Session, object_session
 
 from indexer.search.types import Visibility
 
+from . import clock, grants
 from .errors import N_, Listing, Message, PermissionDenied
 from .models import ArchiveItem, Customer, Loan, User
 from .vocab import SECRECY_LEVELS, TOMBSTONES, Role, Secrecy
@@ -62,22 +79,30 @@ def findable_secrecy_levels(user: User | None) -> tuple[str, ...]:
 def visible_clause(vis: Visibility) -> ColumnElement[bool]:
     """The visibility rule as a SQL condition on ArchiveItem, for catalogue listings
     (browsing by filters): the same rule the search engines apply inside their queries."""
+    granted: ColumnElement[bool] = and_(
+        ArchiveItem.id.in_(sorted(vis.granted_ids)),
+        ArchiveItem.secrecy.in_(sorted(vis.granted_secrecy)), disposal_hidden_clause()) \
+        if vis.granted_ids and vis.granted_secrecy else false()
     if not vis.secrecy:
-        return false()
+        return granted
     cond: ColumnElement[bool] = ArchiveItem.secrecy.in_(sorted(vis.secrecy))
     if vis.see_all:
-        return cond
+        return or_(cond, granted)
     cond = and_(cond, disposal_hidden_clause())
     ors = []
     if vis.owner_ids:
         ors.append(ArchiveItem.owner_id.in_(sorted(vis.owner_ids)))
     if vis.departments:
         ors.append(ArchiveItem.department.in_(sorted(vis.departments)))
-    return and_(cond, or_(*ors)) if ors else false()
+    return or_(and_(cond, or_(*ors)), granted) if ors else granted
 
 
 def visible_under(vis: Visibility, item: ArchiveItem) -> bool:
-    """The one test of an item against a visibility (a user's or the operator's)."""
+    """The one test of an item against a visibility (a user's or the operator's): the rule
+    the search engines apply inside their queries (indexer.search.types.Visibility)."""
+    if item.id in vis.granted_ids and item.secrecy in vis.granted_secrecy \
+            and not in_disposal(item):
+        return True
     if item.secrecy not in vis.secrecy:
         return False
     if not vis.see_all and in_disposal(item):
@@ -86,8 +111,211 @@ def visible_under(vis: Visibility, item: ArchiveItem) -> bool:
         item.department is not None and item.department in vis.departments)
 
 
-def can_view(user: User | None, item: ArchiveItem) -> bool:
-    return visible_under(visibility_for(user), item)
+# ----------------------------------------------------------------- the reader and the policy
+
+#: The levels a viewing grant (an approved electronic loan) may open: never 机密 or 绝密.
+GRANT_LEVELS = frozenset({Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.SECRET})
+#: The levels staff and department managers open within their scope without a loan.
+SCOPE_OPEN = frozenset({Secrecy.PUBLIC, Secrecy.INTERNAL})
+#: The levels the archive's roles open anywhere; 机密 is added at a reading-room workstation.
+CUSTODIAN_OPEN = frozenset({Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.SECRET})
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who asks, when and where: built once per request (web.ctx.reader) or command.
+
+    `reading_room` is True only for a request from a registered reading-room workstation
+    (service.workstations), the one place 机密 content is shown; the command line is never
+    there.
+    """
+
+    user: User | None
+    at: datetime = field(default_factory=clock.now)
+    reading_room: bool = False
+    #: The workstation's name, for the audit and the watermark.
+    workstation: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.user.username if self.user is not None else "?"
+
+
+#: Whoever a check is about: a Reader, a plain user (outside the reading room, now) or nobody.
+Who = Reader | User | None
+
+
+def reader_of(who: Who) -> Reader:
+    return who if isinstance(who, Reader) else Reader(user=who)
+
+
+def user_of(who: Who) -> User | None:
+    return who.user if isinstance(who, Reader) else who
+
+
+def is_custodian(who: Who) -> bool:
+    """The archive's own roles (and the executive): they keep every customer file."""
+    user = user_of(who)
+    return user is not None and user.role in ALL_ROLES_SEE
+
+
+@dataclass(frozen=True)
+class Decision:
+    """May the reader open an item's content, and if not, why and what to do instead."""
+
+    allowed: bool
+    reason: Message | None = None
+    #: What the reader can do: "loan" (申请借阅), "reading_room" (请到阅览室查阅),
+    #: "archive" (联系档案室), "sign_in"; None when nothing helps.
+    remedy: str | None = None
+
+
+_ALLOW = Decision(True)
+DENY_SIGN_IN = Decision(False, Message(N_("请先登录。")), "sign_in")
+DENY_TOP_SECRET = Decision(False, Message(N_(
+    "绝密档案从不以电子方式显示或借出。如需查阅，请联系档案室。")), "archive")
+DENY_READING_ROOM = Decision(False, Message(N_(
+    "机密档案只能在登记的阅览室终端上查阅（屏幕阅读，加水印，不能下载、打印或借出）。请到阅览室查阅。")),
+    "reading_room")
+DENY_CONFIDENTIAL = Decision(False, Message(N_(
+    "机密档案不以电子方式向您提供，也不能借出电子件。如需查阅纸质原件，请联系档案室。")), "archive")
+DENY_LOAN = Decision(False, Message(N_(
+    "秘密档案须经批准的电子借阅（最长4小时）才能查看。请申请借阅。")), "loan")
+DENY_SCOPE = Decision(False, Message(N_("您无权查看该档案。")), None)
+
+
+def _live_grant(reader: Reader, item: ArchiveItem) -> bool:
+    session = object_session(item)
+    if reader.user is None or session is None or item.secrecy not in GRANT_LEVELS \
+            or in_disposal(item):
+        return False
+    return grants.has_grant(session, reader.user.id, item.id, reader.at)
+
+
+def open_decision(who: Who, item: ArchiveItem) -> Decision:
+    """The one decision whether `who` may open `item`'s content (text, pages, thumbnails,
+    snippets), with the reason and the remedy of a denial."""
+    reader = reader_of(who)
+    user = reader.user
+    if user is None:
+        return DENY_SIGN_IN
+    if item.secrecy == Secrecy.TOP_SECRET:
+        return DENY_TOP_SECRET
+    if user.role in ALL_ROLES_SEE:
+        if item.secrecy in CUSTODIAN_OPEN or reader.reading_room:
+            return _ALLOW
+        return DENY_READING_ROOM
+    in_scope = visible_under(visibility_for(user), item)
+    if item.secrecy in SCOPE_OPEN and in_scope:
+        return _ALLOW
+    if _live_grant(reader, item):
+        return _ALLOW
+    if not in_scope:
+        return DENY_SCOPE
+    return DENY_CONFIDENTIAL if item.secrecy == Secrecy.CONFIDENTIAL else DENY_LOAN
+
+
+def may_open(who: Who, item: ArchiveItem) -> bool:
+    return open_decision(who, item).allowed
+
+
+def may_look_up(who: Who, item: ArchiveItem) -> bool:
+    """The catalogue entry (档号, title, where the paper is) is the reader's to see: within
+    scope, or opened by a grant; never 绝密."""
+    user = user_of(who)
+    if user is None or item.secrecy == Secrecy.TOP_SECRET:
+        return False
+    return visible_under(visibility_for(user), item) or may_open(who, item)
+
+
+def require_open(who: Who, item: ArchiveItem) -> None:
+    decision = open_decision(who, item)
+    if not decision.allowed:
+        raise PermissionDenied(decision.reason or DENY_SCOPE.reason or "")
+
+
+DENY_LENT_FOR_VIEWING = Decision(False, Message(N_(
+    "借阅的档案只能在借阅期内在线查看，不能下载、打印或导出。")), None)
+
+
+def export_decision(who: Who, item: ArchiveItem) -> Decision:
+    """May the content leave the screen (download, searchable PDF, full text in the API or
+    CLI, print, export)? Never 机密 or 绝密, nor what is only lent for viewing."""
+    opened = open_decision(who, item)
+    if not opened.allowed:
+        return opened
+    rule = handling(item)
+    if not rule.export:
+        return Decision(False, rule.reason, "reading_room")
+    user = user_of(who)
+    if item.secrecy == Secrecy.SECRET and not is_custodian(who) or (
+            user is not None and not visible_under(visibility_for(user), item)):
+        return DENY_LENT_FOR_VIEWING
+    return _ALLOW
+
+
+def may_export(who: Who, item: ArchiveItem) -> bool:
+    return export_decision(who, item).allowed
+
+
+def require_export(who: Who, item: ArchiveItem) -> None:
+    decision = export_decision(who, item)
+    if not decision.allowed:
+        raise PermissionDenied(decision.reason or DENY_SCOPE.reason or "")
+
+
+def may_cache(who: Who, item: ArchiveItem) -> bool:
+    """Page images and pages with text may stay in the browser's cache only when the content
+    may leave the screen anyway (not 机密, not a loan that ends)."""
+    return may_export(who, item) and handling(item).cache
+
+
+def needs_watermark(item: ArchiveItem) -> bool:
+    """机密 page images and thumbnails carry the reader's name and the time."""
+    return item.secrecy == Secrecy.CONFIDENTIAL
+
+
+def search_visibility(session: Session | None, who: Who) -> Visibility:
+    """Which items' text a search by `who` may match (and count, facet and snip): exactly
+    the items `may_open` allows, as the engines' Visibility (grants included)."""
+    reader = reader_of(who)
+    user = reader.user
+    if user is None:
+        return Visibility(secrecy=frozenset())
+    if user.role in ALL_ROLES_SEE:
+        levels = CUSTODIAN_OPEN | ({Secrecy.CONFIDENTIAL} if reader.reading_room else set())
+        return Visibility(secrecy=frozenset(levels), see_all=True)
+    scope = visibility_for(user)
+    granted = grants.granted_item_ids(session, user.id, reader.at) if session is not None \
+        else frozenset()
+    return Visibility(secrecy=SCOPE_OPEN, owner_ids=scope.owner_ids,
+                      departments=scope.departments, granted_ids=granted,
+                      granted_secrecy=GRANT_LEVELS if granted else frozenset())
+
+
+def lookup_visibility(session: Session | None, who: Who) -> Visibility:
+    """Which catalogue entries `who` may list (browsing by filters): `may_look_up`."""
+    reader = reader_of(who)
+    user = reader.user
+    scope = visibility_for(user)
+    if user is None or scope.see_all or session is None:
+        return scope
+    granted = grants.granted_item_ids(session, user.id, reader.at)
+    return Visibility(secrecy=scope.secrecy, owner_ids=scope.owner_ids,
+                      departments=scope.departments, granted_ids=granted,
+                      granted_secrecy=GRANT_LEVELS if granted else frozenset())
+
+
+def operator_search_visibility() -> Visibility:
+    """The operator at the command line matches text as the archive's roles do outside the
+    reading room: never 机密 (not in a terminal) or 绝密."""
+    return Visibility(secrecy=CUSTODIAN_OPEN, see_all=True)
+
+
+def can_view(user: Who, item: ArchiveItem) -> bool:
+    """The item's catalogue entry is the user's to see (see `may_look_up`; content needs
+    `may_open`)."""
+    return may_look_up(user, item)
 
 
 def can_see_customer(user: User | None, customer: Customer) -> bool:
@@ -131,9 +359,9 @@ def handling(item: ArchiveItem) -> Handling:
     return _FREE
 
 
-def can_download(user: User | None, item: ArchiveItem) -> bool:
-    """机密 items are read on screen only: no download, no print."""
-    return can_view(user, item) and handling(item).export
+def can_download(user: Who, item: ArchiveItem) -> bool:
+    """Originals and the searchable PDF: `may_export`."""
+    return may_export(user, item)
 
 
 def can_repair_files(user: User | None, item: ArchiveItem) -> bool:
@@ -247,8 +475,11 @@ def require_manage_scheme(user: User | None) -> None:
         raise PermissionDenied(N_("只有档案室主任和系统管理员可以维护全宗和门类。"))
 
 
-def require_view(user: User | None, item: ArchiveItem) -> None:
+def require_view(user: Who, item: ArchiveItem) -> None:
+    """The catalogue entry (`may_look_up`); a denial says why (绝密, out of scope)."""
     if not can_view(user, item):
+        if item.secrecy == Secrecy.TOP_SECRET and user_of(user) is not None:
+            raise PermissionDenied(DENY_TOP_SECRET.reason or "")
         raise PermissionDenied(N_("您无权查看该档案。"))
 
 

@@ -19,15 +19,17 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from .access import (
+    Who,
     can_handle_rescans,
     require_cross_check,
+    user_of,
     visibility_for,
     visible_clause,
 )
 from .audit import record
 from .errors import N_, InvalidInput, PermissionDenied
 from .fields import check_text
-from .items import visible_item
+from .items import openable_item, visible_item
 from .locations import get_box
 from .models import ArchiveItem, Box, Category, CheckFinding, CrossCheck, Fonds, User
 from .twoset import MAX_PAPER_PAGES, now
@@ -63,15 +65,18 @@ class Finding:
     note: str | None = None
 
 
-def record_check(session: Session, user: User | None, item_id: int, result: str,
+def record_check(session: Session, who: Who, item_id: int, result: str,
                  findings: list[Finding] | None = None, note: str | None = None) -> CrossCheck:
-    """Sign a cross-check of an item by the records officer `user`, now.
+    """Sign a cross-check of an item by the records officer `who`, now.
 
+    The officer compares the paper with the scans, so the item must be open to them
+    (access.may_open: 机密 at a reading-room workstation only).
     'agrees' has no findings; 'discrepancy' needs one at least, each of a known kind with
     page numbers within the larger of the paper and scanned page counts."""
+    user = user_of(who)
     require_cross_check(user)
     assert user is not None
-    item = visible_item(session, user, item_id)
+    item = openable_item(session, who, item_id)
     findings = list(findings or [])
     if result not in tuple(CheckResult):
         raise InvalidInput(N_("核对结果“%(value)s”无效，可选：%(choices)s。"), value=result,

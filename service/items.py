@@ -26,11 +26,23 @@ from indexer.search.types import (
     clamp_request,
 )
 
-from .access import can_download, can_view, handling, require_view, visible_clause
+from .access import (
+    Reader,
+    Who,
+    handling,
+    may_look_up,
+    may_open,
+    open_decision,
+    require_export,
+    require_open,
+    require_view,
+    user_of,
+    visible_clause,
+)
 from .archive import Archive
 from .audit import record
 from .db import is_row_id
-from .errors import N_, NotFound, PermissionDenied
+from .errors import N_, NotFound
 from .jobs.pipeline import searchable_pdf_through
 from .locations import box_path
 from .models import (
@@ -60,10 +72,20 @@ def get_item(session: Session, item_id: int) -> ArchiveItem:
     return item
 
 
-def visible_item(session: Session, user: User | None, item_id: int) -> ArchiveItem:
-    """The item, or NotFound/PermissionDenied; 绝密 and other users' files never come back."""
+def visible_item(session: Session, user: Who, item_id: int) -> ArchiveItem:
+    """The item whose catalogue entry the user may see (access.may_look_up), or
+    NotFound/PermissionDenied; 绝密 and other users' files never come back. Its content
+    (text, pages, files) needs `openable_item`."""
     item = get_item(session, item_id)
     require_view(user, item)
+    return item
+
+
+def openable_item(session: Session, who: Who, item_id: int) -> ArchiveItem:
+    """The item whose content (text, page images, thumbnails) the reader may open
+    (access.may_open), or PermissionDenied saying why and what to do."""
+    item = visible_item(session, who, item_id)
+    require_open(who, item)
     return item
 
 
@@ -101,6 +123,23 @@ def location(item: ArchiveItem) -> dict | None:
         "rack": shelf.section.rack.code if shelf else None,
         "section": shelf.section.code if shelf else None,
         "shelf": shelf.code if shelf else None,
+    }
+
+
+def catalogue_entry_json(item: ArchiveItem, who: Who) -> dict:
+    """What a reader who may look an item up but not open it gets: the catalogue entry and
+    where the paper is, never its files, storage keys or pages; `content_withheld` says why
+    and `remedy` what to do (access.open_decision)."""
+    decision = open_decision(who, item)
+    return {
+        "id": item.id, "archival_code": item.archival_code, "title": item.title,
+        "fonds": item.fonds.code, "category": item.category.code, "year": item.year,
+        "retention": item.retention, "org": item.org_code, "item_no": item.item_no,
+        "doc_number": item.doc_number, "responsible": item.responsible,
+        "date": item.doc_date.isoformat() if item.doc_date else None,
+        "secrecy": item.secrecy, "paper_pages": item.paper_pages, "status": item.status,
+        "location": location(item), "content_withheld": decision.reason,
+        "remedy": decision.remedy,
     }
 
 
@@ -162,11 +201,10 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
 # ----------------------------------------------------------------- files, page text, hits
 
 
-def downloadable_file(session: Session, user: User | None, item_id: int,
+def downloadable_file(session: Session, user: Who, item_id: int,
                       file_id: int) -> StoredFile:
     item = visible_item(session, user, item_id)
-    if not can_download(user, item):
-        raise PermissionDenied(N_("机密档案只能在阅览室屏幕上查阅，不能下载。"))
+    require_export(user, item)
     f = session.get(StoredFile, file_id)
     if f is None or f not in source_files(item) and f.role == "original":
         raise NotFound(N_("文件 %(file_id)s 不存在。"), file_id=file_id)
@@ -185,24 +223,24 @@ def source_files(item: ArchiveItem) -> list[StoredFile]:
     return out
 
 
-def masked_download(archive: Archive, user: User | None, f: StoredFile) -> bytes | None:
+def masked_download(archive: Archive, who: Who, f: StoredFile) -> bytes | None:
     """The searchable PDF as this user may have it, when that differs from the stored file.
 
     Users who may not see personal data get its text layer with resident ID and mobile
     numbers masked (service.privacy), built on request so it always follows the current
     masking rule; None means the stored file may be handed out as it is.
     """
-    if f.role != "searchable_pdf" or can_see_personal(user):
+    if f.role != "searchable_pdf" or can_see_personal(user_of(who)):
         return None
     return searchable_pdf_through(archive, f.item_id, mask_personal)
 
 
-def hit_boxes(page: Page, q: str | None, user: User | None) -> list[dict[str, int]]:
+def hit_boxes(page: Page, q: str | None, who: Who) -> list[dict[str, int]]:
     """Boxes (page-image coordinates) of the OCR words matching the query on this page, as
     the user may read the words (a masked number is never outlined: no search oracle)."""
-    if not q or not page.words:
+    if not q or not page.words or not may_open(who, page.item):
         return []
-    return merge_boxes(match_boxes(readable_words(user, page.words),
+    return merge_boxes(match_boxes(readable_words(user_of(who), page.words),
                                    parse_query(q).positive_phrases()))
 
 
@@ -259,10 +297,12 @@ def text_segments(text: str | None, q: str | None) -> list[tuple[str, bool]]:
     return out
 
 
-def pages_with_matches(item: ArchiveItem, q: str | None, user: User | None) -> list[int]:
-    """Pages whose text, as the user may read it, matches the query."""
-    if not q:
+def pages_with_matches(item: ArchiveItem, q: str | None, who: Who) -> list[int]:
+    """Pages whose text, as the user may read it, matches the query (none for an item the
+    reader may not open: that would confirm words in it)."""
+    if not q or not may_open(who, item):
         return []
+    user = user_of(who)
     phrases = parse_query(q).positive_phrases()
     return [p.n for p in item.pages if p.text and find_spans(text_for(user, p.text) or "", phrases)]
 
@@ -282,20 +322,26 @@ class HitRow:
     thumb_page: int | None
     date: str | None
     category_code: str = ""
+    #: The reader may open the content; otherwise only the catalogue entry is shown, with
+    #: `remedy` (access.Decision: "loan" links to 申请借阅) and no thumbnail or snippet.
+    openable: bool = True
+    remedy: str | None = None
 
 
-def hit_rows(session: Session, user: User | None, ids: list[int],
+def hit_rows(session: Session, user: Who, ids: list[int],
              pages: dict[int, int | None]) -> dict[int, HitRow]:
-    """Details for the hits the user may see (a stale index entry is dropped, not shown)."""
+    """Details for the hits the user may see (a stale index entry is dropped, not shown);
+    a thumbnail only of an item the reader may open."""
     if not ids:
         return {}
     out: dict[int, HitRow] = {}
     for item in session.scalars(select(ArchiveItem).where(ArchiveItem.id.in_(ids))):
-        if not can_view(user, item):
+        if not may_look_up(user, item):
             continue
+        decision = open_decision(user, item)
         wanted = pages.get(item.id)
         thumb = None
-        for p in item.pages:
+        for p in item.pages if decision.allowed else ():
             if p.thumb_key and (thumb is None or p.n == wanted):
                 thumb = p.n
         out[item.id] = HitRow(
@@ -304,23 +350,27 @@ def hit_rows(session: Session, user: User | None, ids: list[int],
             secrecy=item.secrecy, location=box_path(item.box),
             category=item.category.name, year=item.year, status=item.status, thumb_page=thumb,
             date=item.doc_date.isoformat() if item.doc_date else None,
-            category_code=item.category.code)
+            category_code=item.category.code, openable=decision.allowed,
+            remedy=decision.remedy)
     return out
 
 
-def record_access(session: Session, user: User | None, action: str, item: ArchiveItem,
+def record_access(session: Session, who: Who, action: str, item: ArchiveItem,
                   detail: dict | None = None) -> None:
-    """Audit a view or download of an item."""
+    """Audit a view or download of an item (at a reading-room workstation: which)."""
+    user = user_of(who)
+    where = {"workstation": who.workstation} if isinstance(who, Reader) and who.workstation \
+        else {}
     record(session, user.username if user else "?", action, f"item:{item.id}",
-           {"archival_code": item.archival_code, **(detail or {})})
+           {"archival_code": item.archival_code, **where, **(detail or {})})
 
 
-def recent_items(session: Session, user: User | None, limit: int = 10) -> list[ArchiveItem]:
-    """The newest items the user may open (the search page's starting point)."""
+def recent_items(session: Session, user: Who, limit: int = 10) -> list[ArchiveItem]:
+    """The newest items whose catalogue entry the user may see (the search page's start)."""
     out: list[ArchiveItem] = []
     stmt = select(ArchiveItem).order_by(ArchiveItem.id.desc()).limit(500)
     for item in session.scalars(stmt):
-        if can_view(user, item):
+        if may_look_up(user, item):
             out.append(item)
             if len(out) >= limit:
                 break

@@ -20,11 +20,18 @@ from indexer.search.types import (
     to_cli_json,
 )
 
-from .access import operator_visibility, visibility_for
+from .access import (
+    Who,
+    lookup_visibility,
+    operator_search_visibility,
+    operator_visibility,
+    search_visibility,
+    user_of,
+)
 from .archive import Archive
 from .errors import N_, InvalidInput, Listing, Message, msg
 from .items import browse_catalogue
-from .models import ArchiveItem, Customer, User
+from .models import ArchiveItem, Customer
 from .privacy import can_see_personal, mask_personal
 from .search_docs import item_fingerprint, page_docs, searchable
 from .users import get_user
@@ -197,35 +204,44 @@ def facet_groups(session: Session, result: SearchResult,
     return groups
 
 
-def _user(archive: Archive, username: str | None, user: User | None) -> User | None:
+def _user(archive: Archive, username: str | None, user: Who) -> Who:
     if username is None:
         return user
     with archive.session() as s:
-        return get_user(s, username)
+        return get_user(s, username)  # `--as USER`: never in the reading room
 
 
 def run_search(archive: Archive, params: SearchParams | str, *, username: str | None = None,
-               user: User | None = None, facets: bool = False,
+               user: Who = None, facets: bool = False,
                raw: bool = False) -> dict | SearchResult:
-    """Search as `user` (or the operator); returns the CLI/API JSON, or the raw result.
+    """Search as `user` (a Reader or a user; None: the operator); returns the CLI/API JSON,
+    or the raw result.
 
-    Without search words the catalogue is browsed by the filters (service.items.browse_catalogue), under
-    the same visibility rule, so filters alone list what they select.  A plain string is
-    a query with no filters.
+    Search words match only the text of items the reader may open (access.search_visibility:
+    hits, totals, facets and snippets never count anything else). Without search words the
+    catalogue is browsed by the filters (service.items.browse_catalogue): the catalogue
+    entries the reader may look up (access.lookup_visibility), so a loan can be asked for.
+    A plain string is a query with no filters.
     """
     if isinstance(params, str):
         params = SearchParams(q=params)
-    user = _user(archive, username, user)
-    vis = visibility_for(user) if user is not None else operator_visibility()
+    who = _user(archive, username, user)
+    person = user_of(who)
+    operator = who is None
+    with archive.session() as s:
+        if params.browsing:
+            vis = operator_visibility() if operator else lookup_visibility(s, who)
+        else:
+            vis = operator_search_visibility() if operator else search_visibility(s, who)
     # a user who may not read personal data matches pages as masked for them: a search
     # never confirms an ID or mobile number (nor a fragment) they cannot see
-    vis = replace(vis, personal=user is None or can_see_personal(user))
+    vis = replace(vis, personal=operator or can_see_personal(person))
     if params.browsing:
         with archive.session() as s:
             result = browse_catalogue(s, vis, params.filters, sort=params.sort,
                                       page=params.page, per_page=params.per_page, facets=facets)
     else:
-        masked = user is not None and not can_see_personal(user)
+        masked = person is not None and not can_see_personal(person)
         req = SearchRequest(q=params.q, visibility=vis, filters=params.filters,
                             sort=cast(SortOrder, params.sort),  # one of SORTS: checked
                             page=params.page, per_page=params.per_page, facets=facets,

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from service.access import may_open
 from service.catalogue import preview_code
 from service.crosscheck import (
     Finding,
@@ -17,13 +18,19 @@ from service.crosscheck import (
     record_check,
 )
 from service.errors import N_, InvalidInput, Message
-from service.items import item_summary, item_to_json, record_access, visible_item
+from service.items import (
+    catalogue_entry_json,
+    item_summary,
+    item_to_json,
+    record_access,
+    visible_item,
+)
 from service.privacy import can_see_personal
 from service.search import parse_search_params, run_search
 from service.users import require_password_changed, user_for_token
 from service.vocab import FileStatus, PageStatus
 
-from .ctx import SIGN_IN_OR_TOKEN, archive, both, db
+from .ctx import SIGN_IN_OR_TOKEN, archive, both, db, reader
 from .desk import queue_filters
 from .extensions import csrf
 from .openapi import spec
@@ -77,14 +84,20 @@ def _int_param(name: str, default: int, lo: int, hi: int) -> int:
 @bp.get("/search")
 def search() -> ResponseReturnValue:
     """Search words and/or filters; filters alone browse the catalogue (by 档号)."""
-    return jsonify(run_search(archive(), parse_search_params(request.args), user=g.api_user))
+    return jsonify(run_search(archive(), parse_search_params(request.args), user=reader()))
 
 
 @bp.get("/items/<int:item_id>")
 def item(item_id: int) -> ResponseReturnValue:
-    it = visible_item(db(), g.api_user, item_id)
+    who = reader()
+    it = visible_item(db(), who, item_id)
+    if not may_open(who, it):  # the catalogue entry only: no files, keys or pages
+        data = catalogue_entry_json(it, who)
+        record_access(db(), who, "view.denied", it, {"via": "api", "remedy": data["remedy"]})
+        db().commit()
+        return jsonify(both(data))
     data = item_to_json(it, mask_personal_data=not can_see_personal(g.api_user))
-    record_access(db(), g.api_user, "view", it, {"via": "api"})
+    record_access(db(), who, "view", it, {"via": "api"})
     db().commit()
     return jsonify(both(data))
 
@@ -160,7 +173,7 @@ def sign_check(item_id: int) -> ResponseReturnValue:
     if not isinstance(body, dict):
         raise InvalidInput(N_("请求体应为 JSON 对象。"))
     note = body.get("note")
-    check = record_check(db(), g.api_user, item_id, str(body.get("result") or ""),
+    check = record_check(db(), reader(), item_id, str(body.get("result") or ""),
                          _findings(body.get("findings")),
                          note=note if isinstance(note, str) else None)
     data = check_to_json(check)

@@ -54,6 +54,7 @@ from .server import BODY_TOO_LARGE
 from .shelves import bp as shelves_bp
 from .statistics import bp as statistics_bp
 from .upload_forms import bp as upload_bp
+from .workstations import bp as workstations_bp
 
 log = logging.getLogger("dangan.web")
 #: What a signed-in user who must change the password may still reach.
@@ -152,7 +153,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     for bp in (auth_bp, search_bp, items_bp, arrange_bp, upload_bp, imports_bp, shelves_bp,
                customers_bp, reports_bp, desk_bp, loans_bp, statistics_bp, disposal_bp, admin_bp,
-               api_bp):
+               workstations_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from service.access import require_edit_item
+from service.access import require_edit_item, require_open
 from service.arrange import TURNS, arrange_pages, counted_pages, merge_by_codes, split_item
 from service.edits import FIELDS, apply_change, field_values
 from service.errors import N_, DanganError, InvalidInput, PermissionDenied
@@ -18,7 +18,7 @@ from service.items import visible_item
 from service.models import ArchiveItem
 from service.vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
-from .ctx import archive, db, me, tr
+from .ctx import archive, db, me, reader, tr
 
 bp = Blueprint("arrange", __name__)
 
@@ -59,6 +59,7 @@ def edit(item_id: int) -> ResponseReturnValue:
 
 def _arrange_view(item_id: int, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     item = _editable(item_id)
+    require_open(reader(), item)  # the page shows the scans: 机密 at a reading-room workstation
     return render_template("arrange.html", item=item, turns=TURNS, error=error,
                            counted=counted_pages(item), form=request.form), status
 

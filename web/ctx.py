@@ -13,6 +13,8 @@ from flask_login import UserMixin, current_user
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from service import workstations
+from service.access import Reader
 from service.archive import Archive
 from service.errors import (
     N_,
@@ -108,6 +110,19 @@ def me() -> User | None:
     if current_user and current_user.is_authenticated:
         return current_user.model
     return None
+
+
+def reader() -> Reader:
+    """Who reads, when and where, for this request (service.access.Reader): the signed-in
+    user (or the API token's), now, and whether the browser is an enrolled reading-room
+    workstation (its cookie, and its address where the workstation is tied to one)."""
+    if "reader" not in g:
+        user = g.get("api_user") or me()
+        place = workstations.recognise(db(), request.cookies.get(workstations.COOKIE),
+                                       request.remote_addr) if user is not None else None
+        g.reader = Reader(user=user, reading_room=place is not None,
+                          workstation=place.name if place is not None else None)
+    return g.reader
 
 
 def lang() -> str:

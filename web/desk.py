@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from service.access import can_cross_check, can_handle_rescans, can_rescan
+from service.access import can_cross_check, can_handle_rescans, can_rescan, open_decision
 from service.crosscheck import (
     CHANGED,
     NEVER,
@@ -35,7 +35,7 @@ from service.rescans import rescan
 from service.twoset import electronic_side, move_item, paper_side, update_paper_side
 from service.vocab import CheckResult, DiscrepancyKind
 
-from .ctx import archive, db, int_arg, me, tr
+from .ctx import archive, db, int_arg, me, reader, tr
 from .upload_forms import client_name, upload_dir
 
 bp = Blueprint("desk", __name__)
@@ -116,9 +116,11 @@ def _item_view(rows: list[DeskRow], i: int, bx: object, error: str | None = None
     it, why, _last = rows[i]
     n = int_arg("page", 1, 1, max(1, len(it.pages))) or 1
     page = get_page(it, n) if it.pages else None
-    record_access(s, me(), "view", it, {"via": "desk"})
+    decision = open_decision(reader(), it)
+    record_access(s, reader(), "view" if decision.allowed else "view.denied", it, {"via": "desk"})
     html = render_template(
         "desk_item.html", box=bx, rows=rows, index=i, current=it, why=why, page=page, n=n,
+        decision=decision,
         paper=paper_side(s, it), scans=electronic_side(it), history=check_history(s, it.id),
         prev_id=rows[i - 1][0].id if i > 0 else None,
         next_id=rows[i + 1][0].id if i + 1 < len(rows) else None,
@@ -144,7 +146,7 @@ def sign(item_id: int) -> ResponseReturnValue:
     barcode = request.form.get("box") or None
     try:
         result, findings = findings_from_form(request.form)
-        record_check(s, user, item_id, result, findings, note=request.form.get("note"))
+        record_check(s, reader(), item_id, result, findings, note=request.form.get("note"))
         s.commit()
     except DanganError as exc:
         s.rollback()

@@ -23,16 +23,17 @@ from flask_login import login_required
 from service import repairs
 from service.access import (
     can_approve_deletion,
-    can_download,
     can_edit_item,
     can_repair_files,
     can_request_deletion,
-    handling,
+    may_cache,
+    may_export,
+    open_decision,
 )
 from service.arrange import counted_pages
 from service.deletion import item_deletion
 from service.edits import change_labels, history
-from service.errors import N_, DanganError, InvalidInput, PermissionDenied
+from service.errors import N_, DanganError, InvalidInput, NotFound, PermissionDenied
 from service.items import (
     downloadable_file,
     get_page,
@@ -44,11 +45,12 @@ from service.items import (
     text_segments,
     visible_item,
 )
+from service.page_render import page_view
 from service.privacy import text_for
 from service.twoset import electronic_side, paper_side
 from service.vocab import FileStatus, PageStatus, PaperCondition
 
-from .ctx import archive, db, int_arg, me, tr
+from .ctx import archive, db, int_arg, me, reader, tr
 from .search_views import retention_label, section_names, status_label
 from .upload_forms import client_name, upload_dir
 
@@ -59,25 +61,36 @@ CHUNK = 256 * 1024
 @bp.route("/items/<int:item_id>")
 @login_required
 def show(item_id: int) -> ResponseReturnValue:
+    who = reader()
     user = me()
     s = db()
-    item = visible_item(s, user, item_id)
+    item = visible_item(s, who, item_id)
+    decision = open_decision(who, item)
+    if not decision.allowed:
+        # the catalogue entry and where the paper is, with why and what to do; no content
+        record_access(s, who, "view.denied", item, {"reason": decision.remedy or "scope"})
+        s.commit()
+        return render_template(
+            "item_closed.html", item=item, decision=decision, sections=section_names(),
+            retention_label=retention_label, status_label=status_label), 200, \
+            {"Cache-Control": "private, no-store"}
     q = request.args.get("q", "").strip()[:200]
-    match_pages = pages_with_matches(item, q, user)
+    match_pages = pages_with_matches(item, q, who)
     default_page = match_pages[0] if match_pages else 1
     n = int_arg("page", default_page, 1, max(1, len(item.pages))) or 1
     page = get_page(item, n) if item.pages else None
-    boxes = hit_boxes(page, q, user) if page is not None and page.status == PageStatus.DONE else []
+    boxes = hit_boxes(page, q, who) if page is not None and page.status == PageStatus.DONE else []
     segments = text_segments(text_for(user, page.text) if page else None, q)
     originals = source_files(item)
     pdf = next((f for f in item.files if f.role == "searchable_pdf" and f.status == FileStatus.STORED),
                None)
-    record_access(s, user, "view", item, {"page": n})
+    record_access(s, who, "view", item, {"page": n})
     s.commit()
     html = render_template(
         "item.html", item=item, page=page, n=n, q=q, boxes=boxes, segments=segments,
         match_pages=match_pages, originals=originals, pdf=pdf,
-        may_download=can_download(user, item), sections=section_names(),
+        may_download=may_export(who, item), sections=section_names(),
+        reading_room=who.reading_room,
         retention_label=retention_label, status_label=status_label,
         problems=repairs.file_problems(item), may_repair=can_repair_files(user, item),
         paper=paper_side(s, item), scans=electronic_side(item), conditions=list(PaperCondition),
@@ -87,7 +100,7 @@ def show(item_id: int) -> ResponseReturnValue:
         may_request_deletion=can_request_deletion(user, item),
         may_decide_deletion=can_approve_deletion(user))
     # The page carries the text: screen-only items are not kept in the browser's cache.
-    return html, {} if handling(item).cache else {"Cache-Control": "private, no-store"}
+    return html, {} if may_cache(who, item) else {"Cache-Control": "private, no-store"}
 
 
 def _stream_object(key: str, mimetype: str, *, filename: str | None = None,
@@ -112,29 +125,37 @@ def _stream_object(key: str, mimetype: str, *, filename: str | None = None,
     return resp
 
 
+def _page_view(item_id: int, n: int, kind: str) -> ResponseReturnValue:
+    """A page image or thumbnail as service.page_render draws it for this reader."""
+    try:
+        view = page_view(archive(), db(), reader(), item_id, n, kind)
+    except NotFound:
+        abort(404)
+    if view.data is not None:
+        resp = Response(view.data, mimetype="image/webp")
+        resp.headers["Cache-Control"] = "private, no-store"
+        return resp
+    assert view.key is not None
+    return _stream_object(view.key, "image/webp", cache=view.cache)
+
+
 @bp.route("/items/<int:item_id>/pages/<int:n>/image")
 @login_required
 def page_image(item_id: int, n: int) -> ResponseReturnValue:
-    page = get_page(visible_item(db(), me(), item_id), n)
-    if not page.image_key:
-        abort(404)
-    return _stream_object(page.image_key, "image/webp", cache=handling(page.item).cache)
+    return _page_view(item_id, n, "image")
 
 
 @bp.route("/items/<int:item_id>/pages/<int:n>/thumb")
 @login_required
 def page_thumb(item_id: int, n: int) -> ResponseReturnValue:
-    page = get_page(visible_item(db(), me(), item_id), n)
-    if not page.thumb_key:
-        abort(404)
-    return _stream_object(page.thumb_key, "image/webp", cache=handling(page.item).cache)
+    return _page_view(item_id, n, "thumb")
 
 
 @bp.route("/items/<int:item_id>/files/<int:file_id>")
 @login_required
 def download(item_id: int, file_id: int) -> ResponseReturnValue:
     s = db()
-    user = me()
+    user = reader()
     f = downloadable_file(s, user, item_id, file_id)
     name = f.original_name or f"{f.item.archival_code}.{f.format or 'bin'}"
     mimetype = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg",

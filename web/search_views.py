@@ -26,7 +26,7 @@ from service.search import (
 )
 from service.vocab import CUSTOMER_SECTIONS, ItemStatus
 
-from .ctx import archive, db, me, tr
+from .ctx import archive, db, me, reader, tr
 from .labels import category_label, location_label, secrecy_label
 
 bp = Blueprint("search", __name__)
@@ -103,8 +103,8 @@ def search() -> ResponseReturnValue:
         error = tr(exc.msg)
     if sp is not None and (q or active_filters):
         page, sort = sp.page, sp.sort
-        result = run_search(archive(), sp, user=user, facets=True, raw=True)
-        rows = hit_rows(s, user, [h.id for h in result.hits],
+        result = run_search(archive(), sp, user=reader(), facets=True, raw=True)
+        rows = hit_rows(s, reader(), [h.id for h in result.hits],
                         {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})
         facets = [{"field": g.field, "name": names[g.field], "entries": [
             {"value": e.value, "label": e.name or value_labels.get(g.field, str)(e.value),

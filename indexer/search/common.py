@@ -31,7 +31,8 @@ def as_list(v: Any) -> list[str]:
 
 def nobody_visible(v: Visibility) -> bool:
     """True when the visibility admits no item at all (skip the engine)."""
-    return not v.secrecy or not (v.see_all or v.owner_ids or v.departments)
+    by_scope = bool(v.secrecy) and bool(v.see_all or v.owner_ids or v.departments)
+    return not by_scope and not (v.granted_ids and v.granted_secrecy)
 
 
 def empty_facets(want: bool) -> dict[str, dict[str, int]]:

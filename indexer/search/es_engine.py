@@ -68,6 +68,7 @@ from .types import (
     PageDoc,
     SearchRequest,
     SearchResult,
+    Visibility,
     audiences,
     clamp_request,
     page_rows,
@@ -615,15 +616,7 @@ def _any_of(qs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _filters(req: SearchRequest, filters: dict[str, Any]) -> list[dict[str, Any]]:
-    vis = req.visibility
-    out: list[dict[str, Any]] = [{"terms": {"secrecy": sorted(vis.secrecy)}}]
-    if not vis.see_all:
-        should: list[dict[str, Any]] = []
-        if vis.owner_ids:
-            should.append({"terms": {"owner_id": sorted(vis.owner_ids)}})
-        if vis.departments:
-            should.append({"terms": {"department": sorted(vis.departments)}})
-        out.append({"bool": {"should": should, "minimum_should_match": 1}})
+    out: list[dict[str, Any]] = [_visible(req.visibility)]
     for key in LIST_FILTERS:
         if key in filters:
             out.append({"terms": {key: as_list(filters[key])}})
@@ -636,3 +629,23 @@ def _filters(req: SearchRequest, filters: dict[str, Any]) -> list[dict[str, Any]
         out.append({"range": {"year": rng}})
     return out
 
+
+
+def _visible(vis: Visibility) -> dict[str, Any]:
+    """The access rule (Visibility) as a filter on item documents: by secrecy within the
+    user's scope, or by a live viewing grant of the item up to the levels a grant opens."""
+    should: list[dict[str, Any]] = []
+    if vis.secrecy and (vis.see_all or vis.owner_ids or vis.departments):
+        level: dict[str, Any] = {"terms": {"secrecy": sorted(vis.secrecy)}}
+        scope: list[dict[str, Any]] = []
+        if vis.owner_ids:
+            scope.append({"terms": {"owner_id": sorted(vis.owner_ids)}})
+        if vis.departments:
+            scope.append({"terms": {"department": sorted(vis.departments)}})
+        should.append(level if vis.see_all else {"bool": {"filter": [
+            level, {"bool": {"should": scope, "minimum_should_match": 1}}]}})
+    if vis.granted_ids and vis.granted_secrecy:
+        should.append({"bool": {"filter": [
+            {"terms": {"item_id": sorted(vis.granted_ids)}},
+            {"terms": {"secrecy": sorted(vis.granted_secrecy)}}]}})
+    return {"bool": {"should": should, "minimum_should_match": 1}}

@@ -54,6 +54,7 @@ from .types import (
     PageDoc,
     SearchRequest,
     SearchResult,
+    Visibility,
     audiences,
     clamp_request,
     page_rows,
@@ -563,17 +564,8 @@ def _where(req: SearchRequest, filters: dict[str, Any]) -> tuple[str, list[Any]]
         clauses.append(f"{col} IN ({', '.join('?' * len(values))})")
         params.extend(values)
 
-    in_list("p.secrecy", sorted(vis.secrecy))
     in_list("p.audience", audiences(vis))  # personal data: full rows or masked rows
-    if not vis.see_all:
-        ors: list[str] = []
-        if vis.owner_ids:
-            ors.append(f"p.owner_id IN ({', '.join('?' * len(vis.owner_ids))})")
-            params.extend(sorted(vis.owner_ids))
-        if vis.departments:
-            ors.append(f"p.department IN ({', '.join('?' * len(vis.departments))})")
-            params.extend(sorted(vis.departments))
-        clauses.append("(" + " OR ".join(ors) + ")" if ors else "0")
+    clauses.append(_visible(vis, params))
     for key in LIST_FILTERS:
         if key in filters:
             in_list(f"p.{key}", as_list(filters[key]))
@@ -584,3 +576,27 @@ def _where(req: SearchRequest, filters: dict[str, Any]) -> tuple[str, list[Any]]
         clauses.append("p.year <= ?")
         params.append(int(filters["year_to"]))
     return " AND ".join(clauses), params
+
+
+def _marks(values: Sequence[Any], params: list[Any]) -> str:
+    params.extend(values)
+    return ", ".join("?" * len(values))
+
+
+def _visible(vis: Visibility, params: list[Any]) -> str:
+    """The access rule (Visibility) on ``search_page p``: by secrecy within the user's scope,
+    or by a live viewing grant of the item up to the levels a grant opens."""
+    ors: list[str] = []
+    if vis.secrecy and (vis.see_all or vis.owner_ids or vis.departments):
+        # placeholders in the order they appear in the clause
+        level = f"p.secrecy IN ({_marks(sorted(vis.secrecy), params)})"
+        scope: list[str] = []
+        if vis.owner_ids:
+            scope.append(f"p.owner_id IN ({_marks(sorted(vis.owner_ids), params)})")
+        if vis.departments:
+            scope.append(f"p.department IN ({_marks(sorted(vis.departments), params)})")
+        ors.append(level if vis.see_all else f"({level} AND ({' OR '.join(scope)}))")
+    if vis.granted_ids and vis.granted_secrecy:
+        ors.append(f"(p.item_id IN ({_marks(sorted(vis.granted_ids), params)})"
+                   f" AND p.secrecy IN ({_marks(sorted(vis.granted_secrecy), params)}))")
+    return "(" + " OR ".join(ors) + ")" if ors else "0"

@@ -112,13 +112,17 @@ class Visibility:
     """What the asking user may see.
 
     An item is visible iff ``secrecy in self.secrecy`` and (``see_all`` or its
-    owner is in ``owner_ids`` or its department is in ``departments``).
+    owner is in ``owner_ids`` or its department is in ``departments``), or its id is in
+    ``granted_ids`` and ``secrecy in self.granted_secrecy`` (a live viewing grant of an
+    electronic loan opens an item whatever its owner, up to the levels a loan may open).
     """
 
     secrecy: frozenset[str]
     see_all: bool = False
     owner_ids: frozenset[int] = frozenset()
     departments: frozenset[str] = frozenset()
+    granted_ids: frozenset[int] = frozenset()
+    granted_secrecy: frozenset[str] = frozenset()
     #: False: match pages as masked for personal data (PageDoc.masked), never the numbers
     personal: bool = True
 

@@ -11,6 +11,7 @@ from .lending import Loan, LoanItem
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
 from .twoset import CheckFinding, CrossCheck, ItemMove, Rescan
 from .users import AuditEntry, AuditHead, SignInFailures, User
+from .workstations import Workstation
 
 __all__ = [
     "ArchivalCodeCounter",
@@ -43,4 +44,5 @@ __all__ = [
     "StoredFile",
     "User",
     "ViewingGrant",
+    "Workstation",
 ]

@@ -131,6 +131,22 @@ def make_item(archive, *, title: str, text: str, secrecy: str = "内部", owner:
     return item_id
 
 
+def reading_room(archive, client, name: str = "阅览室1号机") -> None:
+    """Make `client` an enrolled reading-room workstation (as the administrator's enrolment
+    page does: the cookie with a token whose hash the catalogue keeps)."""
+    from sqlalchemy import select
+
+    from service import workstations
+    from service.models import User, Workstation
+
+    with archive.session() as s:
+        admin = s.scalar(select(User).where(User.username == "admin"))
+        ws = s.scalar(select(Workstation).where(Workstation.name == name)) \
+            or workstations.register(s, admin, name)
+        token = workstations.enrol(s, admin, ws.id)
+    client.set_cookie(workstations.COOKIE, token)
+
+
 @pytest.fixture
 def h(archive):
     """Helpers for the tests: h.login(client, user), h.csrf(client, url), h.item(...)."""
@@ -154,5 +170,9 @@ def h(archive):
         @staticmethod
         def user_id(username):
             return user_id(archive, username)
+
+        @staticmethod
+        def reading_room(client, name="阅览室1号机"):
+            return reading_room(archive, client, name)
 
     return Helpers

@@ -259,7 +259,12 @@ def test_confidential_is_view_only_and_top_secret_hidden(archive, client, h):
     with archive.session() as s:
         fid = s.scalar(select(StoredFile.id).where(StoredFile.item_id == conf))
     assert client.get(f"/items/{conf}/files/{fid}").status_code == 403
-    assert client.get(f"/items/{conf}/pages/1/image").status_code == 200  # on screen: yes
+    # on screen only at a reading-room workstation (issue 13: the policy)
+    assert client.get(f"/items/{conf}/pages/1/image").status_code == 403
+    h.reading_room(client)
+    assert client.get(f"/items/{conf}/pages/1/image").status_code == 200
+    assert client.get(f"/items/{conf}/files/{fid}").status_code == 403
+    client.get(f"/items/{conf}")
     assert client.get(f"/items/{top}").status_code == 403
     assert client.get("/api/v1/search?q=绝密内容").get_json()["total"] == 0
     with archive.session() as s:

@@ -32,6 +32,7 @@ def test_confidential_pages_are_not_cached_and_not_exported(app, h, archive, sec
     original, pdf = _pdf_and_original(archive, item_id)
     client = app.test_client()
     h.login(client, "arc")
+    h.reading_room(client)  # 机密 is read only at a reading-room workstation
     page = client.get(f"/items/{item_id}")
     assert TEXT in page.get_data(as_text=True)  # on screen: yes
     # ... but the page with the text is not kept in the browser's cache either
@@ -88,3 +89,23 @@ def test_api_answers_are_never_cached(app, h) -> None:
         assert r.status_code == 200, url
         assert "no-store" in r.headers.get("Cache-Control", ""), url
     assert "违约金" in client.get("/api/v1/search?q=违约金").get_data(as_text=True)
+
+
+def test_confidential_outside_the_reading_room_shows_the_catalogue_entry_only(app, h,
+                                                                            archive) -> None:
+    item_id = h.item(title="机密协议甲", text=TEXT, secrecy="机密")
+    original, pdf = _pdf_and_original(archive, item_id)
+    client = app.test_client()
+    h.login(client, "arc")
+    page = client.get(f"/items/{item_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "机密协议甲" in html and "请到阅览室查阅" in html
+    assert "违约金" not in html and "/pages/1/" not in html and "SHA-256" not in html
+    assert "no-store" in page.headers["Cache-Control"]
+    for kind in ("image", "thumb"):
+        r = client.get(f"/items/{item_id}/pages/1/{kind}")
+        assert r.status_code == 403 and "请到阅览室查阅" in r.get_data(as_text=True)
+    for file_id in (original, pdf):
+        assert client.get(f"/items/{item_id}/files/{file_id}").status_code == 403
+    data = client.get(f"/api/v1/items/{item_id}").get_json()
+    assert data["remedy"] == "reading_room" and "files" not in data and "pages" not in data
