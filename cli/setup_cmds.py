@@ -92,3 +92,20 @@ def worker_cmd(workers: int | None) -> None:
 
     archive = archive_ready()
     run_consumer(archive, workers or archive.settings.workers)
+
+
+@click.command("health")
+@data_option
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def health_cmd(as_json: bool) -> None:
+    """Probe the catalogue, object store, queue and search engine; exit 1 if one fails."""
+    from service.archive import Archive
+    from service.health import probe
+
+    parts = probe(Archive())
+    emit({"healthy": all(p.ok for p in parts), "parts": [p.__dict__ for p in parts]}, as_json,
+         lambda r: "\n".join(f"{'ok  ' if p['ok'] else 'FAIL'} {p['part']}: {p['detail']}"
+                             for p in r["parts"]))
+    if not all(p.ok for p in parts):
+        sys.exit(1)

@@ -47,6 +47,7 @@ def test_postgres_s3_redis_ingest_search_and_fixity(
            "DANGAN_QUEUE_URL": REDIS_URL,
            "DANGAN_QUEUE_NAME": redis_queue}
     dangan(env, "init", "--admin-password", "initial-pass")
+    assert dangan_json(env, "health")["healthy"] is True  # the containers' health check
     pdf = write_pdf_image_only(tmp_path / "scan.pdf", [
         render_page(["保密协议", "乙方不得向第三方披露商业秘密"]),
         render_page(["附件一", "违约金为合同总额的百分之二十"])])
