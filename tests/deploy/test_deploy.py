@@ -275,7 +275,9 @@ def test_the_elasticsearch_server_matches_the_python_client() -> None:
     from importlib.metadata import version
 
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    spec = SpecifierSet(re.search(r'"elasticsearch(>=[^"]+)"', pyproject).group(1))  # type: ignore[union-attr]
+    pin = re.search(r'"elasticsearch(>=[^"]+)"', pyproject)
+    assert pin, "no elasticsearch pin in pyproject.toml"
+    spec = SpecifierSet(pin.group(1))
     server = _es_image_version(SERVICES["elasticsearch"]["image"])
     client = Version(version("elasticsearch"))
     assert client in spec
