@@ -69,3 +69,76 @@ def test_postgres_s3_redis_ingest_search_and_fixity(
     client.put_object(bucket, original["key"], io.BytesIO(b"altered"), 7)
     proc = dangan(env, "check", "--fixity", "--json", check=False)
     assert proc.returncode == 1 and original["key"] in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_web_and_a_worker_share_no_data_directory(
+        archive_env: dict[str, str], pg_url: str, moto_endpoint: str, redis_queue: str,
+        tmp_path: Path) -> None:
+    """deploy/compose.yaml's topology: `dangan serve --no-workers` with its own data
+    directory, `dangan worker` in another one that is never initialised; the page is read
+    by the worker and found through the web's side. The web and worker health checks of
+    the compose file pass. With Elasticsearch (DANGAN_TEST_ELASTICSEARCH_URL) the worker's
+    directory stays empty; without it, it holds only the FTS5 index that Elasticsearch
+    holds in the stack."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+    from served import dangan_serve
+
+    root = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((root / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
+    es_url = os.environ.get("DANGAN_TEST_ELASTICSEARCH_URL", "")
+    common = {**archive_env,
+              "DANGAN_DATABASE_URL": pg_url,
+              "DANGAN_STORAGE_URL": f"s3://k:s@{moto_endpoint}/dangan-{uuid.uuid4().hex[:8]}?secure=false",
+              "DANGAN_QUEUE_URL": REDIS_URL, "DANGAN_QUEUE_NAME": redis_queue,
+              "DANGAN_SECRET_KEY": uuid.uuid4().hex * 2, "DANGAN_WEB_THREADS": "4",
+              "DANGAN_WORKERS": "1", **({"DANGAN_SEARCH_URL": es_url} if es_url else {})}
+    web = {**common, "DANGAN_DATA": str(tmp_path / "web")}
+    worker_dir = tmp_path / "worker"
+    worker = {**common, "DANGAN_DATA": str(worker_dir)}
+    (tmp_path / "web").mkdir()
+    with dangan_serve(tmp_path / "web", "initial-pass", env=web, serve_args=("--no-workers",)) as port:
+        # The compose file's own health check of the web service, on this server's port.
+        check = compose["services"]["web"]["healthcheck"]["test"]
+        probe = [sys.executable if check[1] == "python" else check[1],
+                 *[a.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for a in check[2:]]]
+        assert subprocess.run(probe, timeout=30).returncode == 0
+        assert not (tmp_path / "web" / "secret.key").exists()  # DANGAN_SECRET_KEY signs
+
+        pdf = write_pdf_image_only(tmp_path / "scan.pdf", [render_page(["借款合同", "违约金为本金的百分之五"])])
+        res = dangan_json(web, "ingest", str(pdf), *INGEST, "--title", "借款合同")
+        assert res["status"] != "ready"  # queued: no worker has run yet
+        proc = subprocess.Popen([sys.executable, "-m", "cli", "worker"], cwd=root,
+                                env={**os.environ, **worker}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 180
+            while dangan_json(web, "show", str(res["id"]))["status"] not in ("ready", "partial", "failed"):
+                assert time.monotonic() < deadline, "the worker did not finish the page"
+                assert proc.poll() is None, "the worker stopped"
+                time.sleep(1)
+            assert dangan_json(web, "show", str(res["id"]))["status"] == "ready"
+            health = dangan(worker, *compose["services"]["worker"]["healthcheck"]["test"][2:],
+                            "--json")
+            assert json.loads(health.stdout)["healthy"] is True
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        left = sorted(p.name for p in worker_dir.rglob("*") if p.is_file()) if worker_dir.exists() else []
+        if es_url:
+            assert left == []
+            assert dangan_json(web, "search", "违约金")["total"] == 1
+        else:
+            assert set(left) <= {"search.sqlite3", "search.sqlite3-wal", "search.sqlite3-shm"}, left
