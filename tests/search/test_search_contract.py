@@ -42,6 +42,8 @@ def ids(eng, q: str, vis: Visibility = ALL, **kw) -> set[int]:
 
 
 def visible(d: PageDoc, v: Visibility) -> bool:
+    if d.item_id in v.granted_ids and d.secrecy in v.granted_secrecy:
+        return True
     return d.secrecy in v.secrecy and (
         v.see_all or d.owner_id in v.owner_ids or d.department in v.departments
     )
@@ -640,3 +642,29 @@ def test_id_number_fragments_and_masking(fresh):
     assert [h.id for h in r.hits] == [1]
     snip = r.hits[0].pages[0].snippet
     assert ID_NO not in snip and f"<mark>{ID_NO[-4:]}</mark>" in snip and "***" in snip
+
+
+# ---------------------------------------------------------------- viewing grants (issue 13)
+
+LOANABLE = frozenset({"公开", "内部", "秘密"})
+
+
+@pytest.mark.parametrize("vis,expect", [
+    # a grant opens an item outside the user's scope, up to the levels a loan may open
+    (Visibility(secrecy=frozenset(), granted_ids=frozenset({20, 21, 24}),
+                granted_secrecy=LOANABLE), {21}),
+    # grants add to what the scope opens
+    (Visibility(secrecy=frozenset({"公开", "内部"}), owner_ids=frozenset({1}),
+                departments=frozenset({"销售部"}), granted_ids=frozenset({21}),
+                granted_secrecy=LOANABLE), {21, 22, 23}),
+    # granted ids without levels open nothing
+    (Visibility(secrecy=frozenset(), granted_ids=frozenset({21})), set()),
+], ids=["grant-only", "scope-and-grant", "no-levels"])
+def test_viewing_grants_open_items_in_hits_totals_and_facets(loaded, corpus, vis, expect):
+    assert containing(corpus, "量子通信", vis) == expect
+    r = search(loaded, "量子通信", vis)
+    assert {h.id for h in r.hits} == expect and r.total == len(expect)
+    assert r.facets == (expected_facets(corpus, expect) if expect else r.facets)
+    assert sum(r.facets["secrecy"].values()) == len(expect)
+    excluded = search(loaded, "量子通信 -线路", vis)  # an exclusion sees only what may open
+    assert {h.id for h in excluded.hits} == expect - {22}
