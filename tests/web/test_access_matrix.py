@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from click.testing import CliRunner
@@ -111,7 +111,7 @@ def _client(app, archive, role: str, room: bool = False):
     return client
 
 
-@lru_cache(maxsize=None)
+@cache
 def _clients(app, archive, room: bool) -> dict:
     return {role: _client(app, archive, role, room) for role in ROLES}
 
@@ -135,7 +135,7 @@ def _no_leak(level: str, body: bytes | str, keys: list[str], where: str) -> None
         assert key not in text, f"{where}: a storage key of the {level} item leaked"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cli_search(data_dir: str, role: str, query: str) -> dict:
     from cli.search_cmds import search_cmd
 
