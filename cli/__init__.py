@@ -17,6 +17,7 @@ from .loan_cmds import loans_group
 from .print_cmds import print_group
 from .search_cmds import check_cmd, reindex_cmd, search_cmd
 from .setup_cmds import health_cmd, init_cmd, serve_cmd, worker_cmd
+from .stats_cmds import stats_cmd
 from .watch_cmd import watch_cmd
 
 
@@ -27,7 +28,8 @@ def cli() -> None:
 
 for command in (init_cmd, serve_cmd, worker_cmd, ingest_cmd, show_cmd, retry_cmd, search_cmd,
                 reindex_cmd, check_cmd, watch_cmd, user_group, customer_group, box_group,
-                print_group, import_cmd, export_cmd, template_cmd, purge_cmd, loans_group):
+                print_group, import_cmd, export_cmd, template_cmd, purge_cmd, loans_group,
+                stats_cmd):
     cli.add_command(command)
 cli.add_command(health_cmd)
 

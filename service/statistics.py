@@ -88,6 +88,11 @@ class Named:
         name = self.en if language == "en" and self.en else self.zh
         return f"{self.code} {name}"
 
+    def bilingual(self) -> str:
+        """Chinese, then English where the name differs (exports, the command line)."""
+        zh, en = self.render("zh_CN"), self.render("en")
+        return zh if zh == en else f"{zh} / {en}"
+
     def __str__(self) -> str:
         return self.render("zh_CN")
 

@@ -26,10 +26,7 @@ def label(value: Label) -> str:
 
 def both(value: Label) -> str:
     """A label in Chinese then English, as the exported sheets write them."""
-    if isinstance(value, Named):
-        zh, en = value.render("zh_CN"), value.render("en")
-        return zh if zh == en else f"{zh} / {en}"
-    return bilingual(value)
+    return value.bilingual() if isinstance(value, Named) else bilingual(value)
 
 
 def chart_data(stats: Statistics) -> dict[str, Any]:

@@ -227,3 +227,27 @@ def test_statistics_at_100k_items_stay_fast(archive) -> None:
     assert st.table("cross_check").value("agrees") == n // 2
     assert st.table("additions_month").total()[3] == 1000 * n
     assert took < 20, f"statistics over {n} items took {took:.1f} s"
+
+
+def test_the_command_line_prints_and_exports_the_statistics(archive_env, tmp_path) -> None:
+    from clihelp import dangan, dangan_json
+
+    from service.archive import Archive
+
+    dangan(archive_env, "init", "--admin-password", "initial-pass")
+    World(Archive())
+    out = dangan_json(archive_env, "stats", "--fonds", "J001", "-o", str(tmp_path / "s.xlsx"))
+    tables = {t["key"]: t for t in out["statistics"]["tables"]}
+    assert out["statistics"]["filters"] == {"fonds": "J001"}
+    assert [(r["key"], r["values"]) for r in tables["holdings_fonds"]["rows"]] == [("J001", [4, 10, 6])]
+    assert tables["storage"]["rows"][2]["values"] == [4, None]
+    assert tables["holdings_secrecy"]["total"] == [4, 10, 6]
+    wb = load_workbook(tmp_path / "s.xlsx")
+    assert list(wb["按全宗"].iter_rows(values_only=True))[1] == ("J001 本单位全宗", 4, 10, 6)
+    text = dangan(archive_env, "stats", "--year-from", "2024").stdout
+    assert "\n2024\t3\t8\t4\n" in text and "\n2023\t" not in text
+    bad = dangan(archive_env, "stats", "--year-from", "2025", "--year-to", "2024", check=False)
+    assert bad.returncode == 2 and "起始年度 2025 晚于截止年度 2024" in bad.stderr
+    with Archive().session() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "stats.export"))
+        assert entry.actor == "cli" and entry.detail == {"format": "xlsx", "fonds": "J001"}
