@@ -47,6 +47,22 @@ def make_item(s, title: str, secrecy: str, owner: User | None = None, *, pages: 
 
 
 @pytest.fixture
+def archive(db_url: str, archive_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    """An archive on SQLite and on PostgreSQL (times, the numbering and locks differ); the
+    command line finds the same catalogue."""
+    from service.archive import Archive
+    from service.config import Settings
+    from service.db import dispose_all
+    from service.setup import init_archive
+
+    monkeypatch.setenv("DANGAN_DATABASE_URL", db_url)
+    arch = Archive(Settings.from_env({**archive_env, "DANGAN_DATABASE_URL": db_url}))
+    init_archive(arch, admin_password="admin-password")
+    yield arch
+    dispose_all()
+
+
+@pytest.fixture
 def world(archive):
     """Users of two departments, the archive's roles, and one item of each 密级 owned by alice."""
     with clock.use_clock(lambda: T0), archive.session() as s:
