@@ -517,30 +517,13 @@ def registered_owner(user: User | None) -> tuple[int | None, str | None]:
 
 
 # ----------------------------------------------------------------- lending (借阅)
-# A loan is requested for catalogue entries the borrower may look up (their scope, at any
-# 密级: the paper is read on the premises even where the scan is never shown).
+# A loan is requested for catalogue entries the borrower may look up (`may_look_up`); the
+# lending desk may also register reading of paper it may look up (机密) for a borrower.
 
 #: Who issues loans and takes them back at the counter (pages counted out and back).
 LENDING_DESK_ROLES = frozenset({Role.ARCHIVIST, Role.MANAGER})
 #: Who reads the register of all loans and the overdue list.
 LOAN_REGISTER_ROLES = frozenset({Role.ARCHIVIST, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN})
-
-
-def can_look_up(user: User | None, item: ArchiveItem) -> bool:
-    """The item's catalogue entry (档号, title, where the paper is) is within the user's scope,
-    whatever its 密级, so a loan of it can be requested."""
-    vis = visibility_for(user)
-    return user is not None and (vis.see_all or item.owner_id in vis.owner_ids or (
-        item.department is not None and item.department in vis.departments))
-
-
-def look_up_clause(user: User | None) -> ColumnElement[bool]:
-    """`can_look_up` as a SQL condition on ArchiveItem (the loan form's 档号 picker)."""
-    if user is None:
-        return false()
-    vis = visibility_for(user)
-    return visible_clause(Visibility(secrecy=frozenset(SECRECY_LEVELS), see_all=vis.see_all,
-                                     owner_ids=vis.owner_ids, departments=vis.departments))
 
 
 def loan_approver_role(kind: str, secrecies: Iterable[str]) -> Role:

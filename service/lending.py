@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session, selectinload
 from . import clock, grants
 from .access import (
     can_lend,
-    can_look_up,
     can_read_loan_register,
     loan_approval_refusal,
     loan_approver_role,
-    look_up_clause,
+    lookup_visibility,
+    may_look_up,
     require_approve_loan,
     require_lend,
+    visible_clause,
 )
 from .audit import record
 from .codes import take_next
@@ -219,14 +220,15 @@ def reminders(session: Session, user: User | None) -> Reminders:
 
 
 def pick_items(session: Session, borrower: User, q: str, limit: int = 20) -> list[ArchiveItem]:
-    """Catalogue entries the borrower may look up whose 档号 or title contains `q`."""
+    """Catalogue entries `borrower` may look up whose 档号 or title contains `q`."""
     q = (q or "").strip()[:100]
     if not q:
         return []
     plain = q.replace("\\", "").replace("%", "").replace("_", "")
     pattern = f"%{plain}%"
     return list(session.scalars(
-        select(ArchiveItem).where(look_up_clause(borrower), ArchiveItem.status != ItemStatus.MERGED,
+        select(ArchiveItem).where(visible_clause(lookup_visibility(session, borrower)),
+                                  ArchiveItem.status != ItemStatus.MERGED,
                                   or_(ArchiveItem.archival_code.ilike(pattern),
                                       ArchiveItem.title.ilike(pattern)))
         .order_by(ArchiveItem.archival_code).limit(limit)))
@@ -240,7 +242,7 @@ def items_by_codes(session: Session, borrower: User, codes: Sequence[str]) -> li
         if not code:
             continue
         item = session.scalar(select(ArchiveItem).where(ArchiveItem.archival_code == code))
-        if item is None or not can_look_up(borrower, item):
+        if item is None or not may_look_up(borrower, item):
             raise NotFound(N_("档号 %(code)s 不存在或不在借阅人可查阅的范围内。"), code=code)
         ids.append(item.id)
     return ids
@@ -289,7 +291,15 @@ def _department(borrower: User, given: str) -> str:
     return given
 
 
-def _items(session: Session, borrower: User, item_ids: Sequence[int]) -> list[ArchiveItem]:
+def _may_request(user: User, borrower: User, kind: str, item: ArchiveItem) -> bool:
+    """The borrower may look the entry up; or the lending desk registers reading of paper it
+    may look up (a 机密 original read in the archive) on the borrower's behalf."""
+    return may_look_up(borrower, item) or (kind == PAPER and can_lend(user)
+                                           and may_look_up(user, item))
+
+
+def _items(session: Session, user: User, borrower: User, kind: str,
+           item_ids: Sequence[int]) -> list[ArchiveItem]:
     ids = list(dict.fromkeys(item_ids))
     if not ids:
         raise InvalidInput(N_("请至少选择一件要借阅的档案。"))
@@ -298,7 +308,7 @@ def _items(session: Session, borrower: User, item_ids: Sequence[int]) -> list[Ar
     items = []
     for item_id in ids:
         item = session.get(ArchiveItem, item_id) if is_row_id(item_id) else None
-        if item is None or not can_look_up(borrower, item):
+        if item is None or not _may_request(user, borrower, kind, item):
             raise NotFound(N_("档案件 %(item_id)s 不存在或不在借阅人可查阅的范围内。"),
                            item_id=item_id)
         if item.status == ItemStatus.MERGED:
@@ -363,7 +373,7 @@ def request_loan(session: Session, user: User, req: LoanRequest) -> Loan:
     if len(purpose) > 500:
         raise InvalidInput(N_("%(field)s过长（最多 %(limit)s 个字符）。"), field=Message(N_("借阅目的")),
                            limit=500)
-    items = _items(session, borrower, req.item_ids)
+    items = _items(session, user, borrower, req.kind, req.item_ids)
     starts_at, ends_at = clock.aware(req.starts_at), clock.aware(req.ends_at)
     check_loan_rules(req.kind, items, starts_at, ends_at, at)
     loan = Loan(number=_next_number(session, at), borrower_id=borrower.id, department=department,

@@ -187,9 +187,6 @@ def test_an_electronic_loan_of_a_secret_item_ends_by_itself(browser, site) -> No
 
         assert not grants.has_grant(s, get_user(s, "alice").id, secret)
     image = alice.request.get(f"{base}/items/{secret}/pages/1/image")
-    if image.status == 200:  # TODO(lending): drop once the policy gating 秘密 on grants lands
-        site["clock"].offset = timedelta()
-        pytest.xfail("秘密 is not yet opened only under a viewing grant (helper 'policy')")
     assert image.status in (403, 404)
     alice.goto(f"{base}/items/{secret}")
     expect(alice.locator("main")).not_to_contain_text("保密条款")
