@@ -7,6 +7,8 @@ each test using its own database and queue name and removing them afterwards.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from minio import Minio
 from scanfactory import render_page, write_pdf_image_only
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -142,3 +145,78 @@ def test_web_and_a_worker_share_no_data_directory(
             assert dangan_json(web, "search", "违约金")["total"] == 1
         else:
             assert set(left) <= {"search.sqlite3", "search.sqlite3-wal", "search.sqlite3-shm"}, left
+
+
+def _compose_redis(tmp_path: Path, password: str) -> tuple[subprocess.Popen[bytes], int]:
+    """deploy/compose.yaml's Redis command line, on a free port and a directory of ours."""
+    import yaml
+    from served import free_port
+
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
+    shell, flag, line = compose["services"]["redis"]["command"]
+    assert (shell, flag) == ("sh", "-c") and line.startswith("exec redis-server ")
+    port = free_port()
+    proc = subprocess.Popen(
+        [shell, flag, line.replace("$$", "$") + f" --port {port} --bind 127.0.0.1 --dir {tmp_path}"
+         " --save ''"], env={**os.environ, "REDIS_PASSWORD": password},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, port
+
+
+def test_the_stacks_redis_keeps_queued_pages_across_a_restart_and_wants_its_password(
+        tmp_path: Path) -> None:
+    """The queue as compose runs it (append-only file, requirepass from the environment):
+    pages queued before a restart are still queued after it, and the URL's password is
+    the one that opens it."""
+    import shutil
+    import time
+
+    import redis
+
+    from service.config import Settings
+    from service.jobs.queue import JobQueue, build_huey
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed here")
+    password = uuid.uuid4().hex
+    data = tmp_path / "redis"
+    data.mkdir()
+
+    def started() -> tuple[subprocess.Popen[bytes], str]:
+        proc, port = _compose_redis(data, password)
+        url = f"redis://:{password}@127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+                return proc, url
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline and proc.poll() is None, "redis did not start"
+                time.sleep(0.1)
+
+    def stopped(proc: subprocess.Popen[bytes]) -> None:
+        proc.terminate()  # SIGTERM: Redis flushes its append-only file and exits
+        proc.wait(20)
+
+    def settings(url: str) -> Settings:
+        return Settings.from_env({"DANGAN_DATA": str(tmp_path / "d"), "DANGAN_QUEUE_URL": url})
+
+    def no_task() -> None:
+        pytest.fail("no task runs in this test")
+
+    proc, url = started()
+    try:
+        JobQueue(settings(url), no_task).enqueue_pages({101: 1, 102: 2, 103: 1})
+        assert build_huey(settings(url)).pending_count() == 3
+        with pytest.raises(redis.AuthenticationError):
+            build_huey(settings(url.replace(password, "wrong-password"))).pending_count()
+        with pytest.raises(redis.AuthenticationError):
+            build_huey(settings(url.replace(f":{password}@", ""))).pending_count()
+    finally:
+        stopped(proc)
+    assert any(data.rglob("*.aof")), "no append-only file written"
+    proc, url = started()
+    try:
+        assert build_huey(settings(url)).pending_count() == 3
+    finally:
+        stopped(proc)
