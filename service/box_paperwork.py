@@ -3,7 +3,7 @@
 
 The 备考表's notes come from the records, never typed for the sheet: the paper side's
 condition, discrepancies the records officers found and not yet closed, rescans, and items
-moved into or out of the box (destruction is not recorded in the catalogue yet).
+moved into or out of the box, and items destroyed from it (the destruction register).
 
 The paperwork describes what the box physically holds, whoever prints it, so every item is
 listed; an item its printer may not open electronically (绝密) is listed by 档号 with its
@@ -22,7 +22,19 @@ from sqlalchemy.orm import Session, joinedload
 from .access import operator_visibility, require_print_labels, visibility_for, visible_under
 from .errors import N_, NotFound
 from .locations import box_contents, box_path, get_box
-from .models import ArchiveItem, Box, CrossCheck, ItemMove, Rack, Rescan, Room, Section, Shelf, User
+from .models import (
+    ArchiveItem,
+    Box,
+    CrossCheck,
+    DestructionRecord,
+    ItemMove,
+    Rack,
+    Rescan,
+    Room,
+    Section,
+    Shelf,
+    User,
+)
 from .twoset import electronic_identifier
 from .vocab import (
     DISCREPANCY_NAMES,
@@ -189,6 +201,9 @@ def _history(session: Session, box: Box, items: list[ArchiveItem]) -> list[str]:
             to = _barcode(session, m.to_box_id)
             notes.append((m.moved_at, f"{_day(m.moved_at)} 调出 {moved}"
                                       f"（{f'至盒 {to}' if to else '出盒'}，{m.moved_by or '—'}）。"))
+    for d in session.scalars(select(DestructionRecord).where(DestructionRecord.box == box.barcode)):
+        notes.append((d.destroyed_at, f"{_day(d.destroyed_at)} 销毁 {d.archival_code}（销毁清册第 "
+                                      f"{d.number} 号，监销人 {d.supervisor}，销毁人 {d.confirmed_by}）。"))
     return [text for _, text in sorted(notes, key=lambda n: (n[0] is not None, _aware(n[0])))]
 
 
