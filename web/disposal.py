@@ -5,32 +5,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from service import deletion
-from service.access import can_approve_deletion, require_see_disposal
-from service.errors import DanganError, PermissionDenied
+from service import deletion, destruction
+from service.access import (
+    can_appraise,
+    can_approve_deletion,
+    can_approve_destruction,
+    can_confirm_destruction,
+    require_see_disposal,
+)
+from service.destruction_register import FORMATS, export
+from service.errors import DanganError
+from service.vocab import RETENTIONS
 
 from .ctx import archive, db, me, tr
 
 bp = Blueprint("disposal", __name__)
 
 
-def _act(action: Callable[[], object], done: str, back: str) -> ResponseReturnValue:
-    """Run one step; a refusal other than a permission is shown as a message on `back`."""
+def _act(action: Callable[[], object], done: str, back: str,
+         then: str | None = None) -> ResponseReturnValue:
+    """Run one step, then go to `then` (default `back`); a refusal, which says why and what
+    to do (a permission too: the wrong approver, oneself as supervisor), is shown on `back`."""
     try:
         action()
     except DanganError as exc:
         db().rollback()
-        if isinstance(exc, PermissionDenied):
-            raise
         flash(tr(exc.msg), "error")
         return redirect(back)
     flash(done, "success")
-    return redirect(back)
+    return redirect(then or back)
 
 
 @bp.route("/items/<int:item_id>/deletion", methods=["POST"])
@@ -77,3 +85,72 @@ def undo_deletion(request_id: int) -> ResponseReturnValue:
     back = url_for("items.show", item_id=item_id) if item_id else url_for("disposal.deletions")
     return _act(lambda: deletion.undo_deletion(archive(), me(), request_id),
                 _("已撤销删除，档案已恢复。"), back)
+
+
+@bp.route("/destruction")
+@login_required
+def destruction_page() -> ResponseReturnValue:
+    user = me()
+    require_see_disposal(user)
+    appraised = destruction.cases(archive(), user, ("appraised",))
+    return render_template(
+        "destruction.html", due=destruction.due_items(archive(), user), appraised=appraised,
+        held=destruction.cases(archive(), user, ("approved",)),
+        may_appraise=can_appraise(user), may_confirm=can_confirm_destruction(user),
+        may_approve={c.id: can_approve_destruction(user, c.secrecy)
+                     and c.appraised_by != user.username for c in appraised},
+        retentions=RETENTIONS)
+
+
+@bp.route("/destruction/items/<int:item_id>/appraise", methods=["POST"])
+@login_required
+def appraise(item_id: int) -> ResponseReturnValue:
+    f = request.form
+    years = f.get("years", type=int)
+    decision = f.get("decision", "")
+    done = _("鉴定已记录：继续保存。") if decision == "keep" else _("鉴定已记录：待审批销毁。")
+    return _act(lambda: destruction.appraise(archive(), me(), item_id, decision,
+                                             f.get("reason", ""), years),
+                done, url_for("disposal.destruction_page"))
+
+
+@bp.route("/destruction/<int:case_id>/approve", methods=["POST"])
+@login_required
+def approve_destruction(case_id: int) -> ResponseReturnValue:
+    return _act(lambda: destruction.approve(archive(), me(), case_id),
+                _("已批准销毁，档案隔离保存六个月后方可销毁。"),
+                url_for("disposal.destruction_page"))
+
+
+@bp.route("/destruction/<int:case_id>/reject", methods=["POST"])
+@login_required
+def reject_destruction(case_id: int) -> ResponseReturnValue:
+    return _act(lambda: destruction.reject(archive(), me(), case_id, request.form.get("note", "")),
+                _("已驳回销毁。"), url_for("disposal.destruction_page"))
+
+
+@bp.route("/destruction/<int:case_id>/confirm", methods=["POST"])
+@login_required
+def confirm_destruction(case_id: int) -> ResponseReturnValue:
+    return _act(lambda: destruction.confirm(archive(), me(), case_id,
+                                            request.form.get("supervisor", "")),
+                _("销毁已确认，已记入销毁清册。"), url_for("disposal.destruction_page"),
+                url_for("disposal.register"))
+
+
+@bp.route("/destruction/register")
+@login_required
+def register() -> ResponseReturnValue:
+    return render_template("destruction_register.html",
+                           records=destruction.register(archive(), me()), retentions=RETENTIONS)
+
+
+@bp.route("/destruction/register.<fmt>")
+@login_required
+def register_file(fmt: str) -> ResponseReturnValue:
+    if fmt not in FORMATS:
+        abort(404)
+    data = export(destruction.register(archive(), me()), fmt)
+    return Response(data, mimetype=FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="destruction-register.{fmt}"',
+        "Cache-Control": "no-store"})

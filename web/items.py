@@ -32,6 +32,7 @@ from service.access import (
 )
 from service.arrange import counted_pages
 from service.deletion import item_deletion
+from service.destruction import item_destruction
 from service.edits import change_labels, history
 from service.errors import N_, DanganError, InvalidInput, NotFound, PermissionDenied
 from service.items import (
@@ -97,6 +98,7 @@ def show(item_id: int) -> ResponseReturnValue:
         may_edit=can_edit_item(user, item), changes=history(s, item.id),
         change_labels=change_labels(), counted=counted_pages(item),
         deletion=item_deletion(archive(), item.id),
+        destruction=item_destruction(archive(), item.id),
         may_request_deletion=can_request_deletion(user, item),
         may_decide_deletion=can_approve_deletion(user))
     # The page carries the text: screen-only items are not kept in the browser's cache.

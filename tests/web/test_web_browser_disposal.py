@@ -178,3 +178,67 @@ def test_deletion_request_approve_undo_then_final_after_30_days(site, browser) -
     expect(mgr.locator("#final")).to_contain_text("确认重复登记")
     mgr.goto(f"{site['base']}/search?q=kappa44")
     expect(mgr.locator(".hit")).to_have_count(0)
+
+
+def test_destruction_due_appraise_approve_six_months_confirm_register(site, browser) -> None:
+    from playwright.sync_api import expect
+
+    item = _item(site, "2010年供货合同", "Supply contract lambda55 expired", year=2010,
+                 retention="D10")
+    keep = _item(site, "2010年框架协议", "Frame agreement mu66", year=2010, retention="D10")
+    arc, mgr = _as(browser, site, "arc"), _as(browser, site, "mgr")
+
+    # the due list, and the archivist's appraisal of each item
+    arc.click("nav >> text=删除与销毁")
+    arc.click("main >> text=到期销毁")
+    expect(arc.locator(f"#due-{item}")).to_contain_text("2021-01-01")
+    _shot(arc, "4-due")
+    row = arc.locator(f"#due-{keep}")
+    row.locator("select[name=decision]").select_option("keep")
+    row.locator("input[name=years]").fill("5")
+    row.locator("input[name=reason]").fill("仍在履行的框架协议")
+    row.locator("button[type=submit]").click()
+    expect(arc.locator(".notice-success")).to_contain_text("继续保存")
+    expect(arc.locator(f"#due-{keep}")).to_have_count(0)
+    row = arc.locator(f"#due-{item}")
+    row.locator("select[name=decision]").select_option("destroy")
+    row.locator("input[name=reason]").fill("保管期满，已无保存价值")
+    row.locator("button[type=submit]").click()
+    expect(arc.locator("#appraised")).to_contain_text("保管期满，已无保存价值")
+    expect(arc.locator("#appraised")).to_contain_text("待档案室主任审批")
+
+    # the office head approves (内部); held apart six months
+    mgr.goto(f"{site['base']}/destruction")
+    mgr.click("#appraised button.approve")
+    expect(mgr.locator(".notice-success")).to_contain_text("已批准销毁")
+    expect(mgr.locator("#held")).to_contain_text(item_code := mgr.locator(
+        "#held a.code").first.inner_text())
+    mgr.goto(f"{site['base']}/items/{item}")
+    expect(mgr.locator("#disposal")).to_contain_text("隔离保存至")
+    _shot(mgr, "5-held-apart")
+
+    # too early, then the same person as supervisor: both refused with a reason
+    arc.goto(f"{site['base']}/destruction")
+    arc.fill("#held input[name=supervisor]", "arc2")
+    arc.click("#held form.confirm button")
+    expect(arc.locator(".notice-error")).to_contain_text("六个月")
+    site["clock"].advance(days=185)
+    arc.goto(f"{site['base']}/destruction")
+    arc.fill("#held input[name=supervisor]", "arc")
+    arc.click("#held form.confirm button")
+    expect(arc.locator(".notice-error")).to_contain_text("监销人不能是销毁执行人本人")
+    arc.fill("#held input[name=supervisor]", "arc2")
+    arc.click("#held form.confirm button")
+    expect(arc.locator(".notice-success")).to_contain_text("已记入销毁清册")
+    expect(arc.locator("#register")).to_contain_text(item_code)
+    expect(arc.locator("#register")).to_contain_text("arc2")
+    _shot(arc, "6-register")
+    pdf = arc.request.get(f"{site['base']}/destruction/register.pdf")
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
+    xlsx = arc.request.get(f"{site['base']}/destruction/register.xlsx")
+    assert xlsx.ok and xlsx.body()[:2] == b"PK"
+    (ARTIFACTS / "disposal-register.pdf").write_bytes(pdf.body())
+    arc.goto(f"{site['base']}/items/{item}")
+    expect(arc.locator("#disposal")).to_contain_text("本件已销毁")
+    arc.goto(f"{site['base']}/search?q=lambda55")
+    expect(arc.locator(".hit")).to_have_count(0)
