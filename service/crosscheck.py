@@ -33,7 +33,7 @@ from .items import openable_item, visible_item
 from .locations import get_box
 from .models import ArchiveItem, Box, Category, CheckFinding, CrossCheck, Fonds, User
 from .twoset import MAX_PAPER_PAGES, now
-from .vocab import CheckResult, DiscrepancyKind
+from .vocab import TOMBSTONES, CheckResult, DiscrepancyKind
 
 #: Why an item is in the officer's queue.
 NEVER, CHANGED, OPEN = "never", "changed", "open"
@@ -181,7 +181,8 @@ def check_queue(session: Session, user: User | None, filters: QueueFilters | Non
             .outerjoin(Box, ArchiveItem.box_id == Box.id)
             .outerjoin(latest, latest.c.item_id == ArchiveItem.id)
             .outerjoin(last, last.id == latest.c.check_id)
-            .where(visible_clause(visibility_for(user)), _needs_check(last)))
+            .where(visible_clause(visibility_for(user)), _needs_check(last),
+                   ArchiveItem.status.notin_(sorted(TOMBSTONES))))
     if f.box:
         stmt = stmt.where(Box.barcode == f.box)
     if f.fonds:

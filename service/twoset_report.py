@@ -28,7 +28,7 @@ from .codes import group_key
 from .crosscheck import CHANGED, NEVER, OPEN, check_state
 from .errors import CLAUSES, N_, Listing, Message, msg
 from .models import ArchivalCodeCounter, ArchiveItem, Box, CrossCheck, Page, User
-from .vocab import DISCREPANCY_NAMES
+from .vocab import DISCREPANCY_NAMES, TOMBSTONES
 
 
 class FindingKind(StrEnum):
@@ -178,16 +178,19 @@ def two_set_report(archive: Archive, user: User | None) -> TwoSetReport:
             joinedload(ArchiveItem.fonds), joinedload(ArchiveItem.category),
             joinedload(ArchiveItem.box))))
         titles = {i.id: (i.title if visible_under(vis, i) else None) for i in items}
-        findings = _item_findings(s, items, titles)
+        # deleted and destroyed items (tombstones) are no longer held: only their 档号
+        # still counts, in the numbering of their group
+        held = [i for i in items if i.status not in TOMBSTONES]
+        findings = _item_findings(s, held, titles)
         findings += _fixity_findings(fixity["bad"], {i.id: i for i in items}, titles)
         boxes = list(s.scalars(select(Box).order_by(Box.barcode)))
-        findings += _box_findings(boxes, items)
-        findings += _position_findings(boxes, items)
+        findings += _box_findings(boxes, held)
+        findings += _position_findings(boxes, held)
         findings += _numbering_findings(s, items)
-        findings += _check_findings(s, items, titles)
+        findings += _check_findings(s, held, titles)
         order = {k: n for n, k in enumerate(FindingKind)}
         findings.sort(key=lambda f: (order[f.kind], f.subject, f.facts.get("key", "")))
-        return TwoSetReport(findings=findings, items=len(items), boxes=len(boxes),
+        return TwoSetReport(findings=findings, items=len(held), boxes=len(boxes),
                             files=fixity["checked"], generated_at=datetime.now(UTC))
 
 

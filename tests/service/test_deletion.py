@@ -15,6 +15,7 @@ from sqlalchemy import select
 from service import clock
 from service.arrange import split_item
 from service.checks import check_fixity, check_index, check_orphans
+from service.crosscheck import check_queue
 from service.deletion import (
     approve_deletion,
     deletions,
@@ -30,6 +31,7 @@ from service.items import get_item
 from service.jobs.pipeline import run_page
 from service.models import ArchiveItem, AuditEntry, DeletionRequest, PendingPurge, StoredFile, User
 from service.search import SearchParams, run_search
+from service.twoset_report import two_set_report
 from service.users import create_user
 from service.vocab import ItemStatus
 from tests.queued import QueuedPages
@@ -187,6 +189,10 @@ def test_after_30_days_the_item_is_a_tombstone_and_its_objects_are_gone(
     assert check_fixity(archive)["bad"] == []
     assert check_index(archive) == {"checked": 1, "missing": [], "stale": [], "orphaned": []}
     assert finalise_due(archive) == {"final": 0, "objects_removed": 0}  # idempotent
+    # no longer held: not a two-set finding, not in the records officer's queue
+    assert not [f for f in two_set_report(archive, None).findings if f.subject == code]
+    with archive.session() as s:
+        assert item not in [r.item.id for r in check_queue(s, people["mgr"])]
     # the 档号 is never reused: the next item of the group takes a new number
     nxt = _item(archive, tmp_path, ["delta1 next"], "庚合同")
     with archive.session() as s:
