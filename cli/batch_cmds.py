@@ -19,7 +19,7 @@ def _problem_lines(problems: list[dict[str, Any]]) -> list[str]:
 def _plan_text(d: dict[str, Any]) -> str:
     c = d["counts"]
     lines = [f"{d['sheet']}: {c['rows']} 行 / rows — 新登记 / register {c['register']}，"
-             f"修改 / update {c['update']}，未变 / unchanged {c['unchanged']}，"
+             f"修改申请 / change requests {c['update']}，未变 / unchanged {c['unchanged']}，"
              f"已登记 / done {c['done']}，有问题 / with problems {c['bad']}"]
     lines += _problem_lines(d["problems"])
     lines += [f"  未使用的扫描文件 / unused scan: {name}" for name in d["unused_files"]]
@@ -28,11 +28,14 @@ def _plan_text(d: dict[str, Any]) -> str:
 
 def _result_text(d: dict[str, Any]) -> str:
     c = d["counts"]
-    lines = [f"{d['sheet']}: 已登记 / registered {c['registered']}，修改 / updated {c['updated']}，"
+    lines = [f"{d['sheet']}: 已登记 / registered {c['registered']}，"
+             f"修改已提交待审批 / changes submitted for approval {c['submitted']}，"
+             f"已在待审批 / already awaiting approval {c['waiting']}，"
              f"未变 / unchanged {c['unchanged']}，此前已登记 / done before {c['done']}，"
              f"失败 / failed {c['failed']}"]
     lines += [f"  {r['archival_code']}  第 {r['row']} 行 / row  id={r['id']}" for r in d["registered"]]
-    lines += [f"  {u['archival_code']}  修改 / updated: {', '.join(u['changes'])}" for u in d["updated"]]
+    lines += [f"  {u['archival_code']}  待审批 / awaiting approval: {', '.join(u['changes'])}"
+              for u in (*d["submitted"], *d["waiting"])]
     for f in d["failed"]:
         lines += _problem_lines(f["problems"])
     lines += [f"  未使用的扫描文件 / unused scan: {name}" for name in d["unused_files"]]
@@ -50,7 +53,8 @@ def _result_text(d: dict[str, Any]) -> str:
 @handle_errors
 def import_cmd(sheet: Path, scans: Path | None, dry_run: bool, as_json: bool) -> None:
     """Register a batch from a catalogue sheet (.xlsx or .csv, UTF-8 or GBK) and its scans;
-    rows naming a registered 档号 edit that item's catalogue fields. Exit status 1 when a row
+    rows naming a registered 档号 ask for a change of that item's catalogue fields, which
+    takes effect when the archive manager approves it. Exit status 1 when a row
     has a problem (the good rows are registered all the same)."""
     from service.batch import plan_batch, register_batch
 

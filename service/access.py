@@ -451,6 +451,31 @@ def require_edit_item(user: User | None, item: ArchiveItem) -> None:
         raise PermissionDenied(N_("只有档案管理员可以修改档案著录或整理页面。"))
 
 
+def can_approve_change(user: User | None, requested_by: str | None = None,
+                       item: ArchiveItem | None = None) -> bool:
+    """Catalogue changes take effect when the archive manager (档案室主任) approves them
+    (DESIGN, "Changes"); nobody approves or rejects their own request. Without a request
+    (no `requested_by`): whether the user decides changes at all (the approvals queue)."""
+    if user is None or user.role != Role.MANAGER:
+        return False
+    if requested_by is not None and requested_by == user.username:
+        return False
+    return item is None or can_view(user, item)
+
+
+def require_approve_change(user: User | None, requested_by: str | None = None,
+                           item: ArchiveItem | None = None) -> None:
+    if user is not None and requested_by is not None and requested_by == user.username:
+        raise PermissionDenied(N_("不能审批自己提交的修改申请：请由另一位档案室主任审批，或撤回申请。"))
+    if not can_approve_change(user, requested_by, item):
+        raise PermissionDenied(N_("只有档案室主任可以审批著录修改申请。"))
+
+
+def can_withdraw_change(user: User | None, requested_by: str) -> bool:
+    """A change request is withdrawn by the one who asked for it, before it is decided."""
+    return user is not None and user.username == requested_by
+
+
 #: Who keeps the user accounts, and the fonds and categories the 档号 is built from.
 ADMIN_ROLES = frozenset({Role.ADMIN})
 SCHEME_ROLES = frozenset({Role.ADMIN, Role.MANAGER})

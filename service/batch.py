@@ -14,8 +14,9 @@ Two steps, both from the same sheet and folder:
   recognised, not registered twice).
 
 A row names an item by its 档号 (the 档号 column, or the code parts with a 件号): a row naming
-a registered item edits its catalogue fields (only those that differ, recorded in the audit
-log with their previous values); a row with the 件号 blank registers a new item, whose
+a registered item asks for a change of its catalogue fields (only those that differ, with
+their previous values), which waits for the archive manager's approval (service.changes);
+a row with the 件号 blank registers a new item, whose
 件号 is allocated. Scans are found by the row's 文件名 (a file, or a folder of files for one
 item) or, with 文件名 blank, by a file or folder named after the row's 档号.
 
@@ -38,7 +39,6 @@ from sqlalchemy.orm import Session
 
 from .access import (
     operator_visibility,
-    registered_owner,
     require_manage,
     require_register,
     visibility_for,
@@ -54,8 +54,8 @@ from .catalogue import (
     validate_customer_number,
     visible_customer,
 )
+from .changes import IMPORT, submit_change, waiting_like
 from .codes import ArchivalCode, format_code, next_item_no, parse_code, validate_parts
-from .edits import log_change
 from .errors import N_, DanganError, InvalidInput, Listing, Message, dumps, loads, msg
 from .fields import check_text
 from .ingest import (
@@ -67,7 +67,7 @@ from .ingest import (
     triage_upload,
     validate_request,
 )
-from .locations import check_box_fits, get_box, put_in_box
+from .locations import check_box_fits, get_box
 from .models import ArchiveItem, Page, User
 from .sheet_columns import (
     COLUMNS,
@@ -652,7 +652,11 @@ def _cross_checks(archive: Archive, rows: list[PlannedRow]) -> None:
 class BatchResult:
     sheet: str
     registered: list[dict[str, Any]] = field(default_factory=list)
-    updated: list[dict[str, Any]] = field(default_factory=list)
+    #: Rows naming a registered item with changed fields: each a change request waiting for
+    #: the archive manager's approval (service.changes), not yet in the record.
+    submitted: list[dict[str, Any]] = field(default_factory=list)
+    #: Rows whose very change already waits for approval (the sheet imported again).
+    waiting: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
     done: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
@@ -664,10 +668,11 @@ class BatchResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"sheet": self.sheet,
-                "counts": {"registered": len(self.registered), "updated": len(self.updated),
-                           "unchanged": self.unchanged, "done": len(self.done),
-                           "failed": len(self.failed)},
-                "registered": self.registered, "updated": self.updated, "done": self.done,
+                "counts": {"registered": len(self.registered), "submitted": len(self.submitted),
+                           "waiting": len(self.waiting), "unchanged": self.unchanged,
+                           "done": len(self.done), "failed": len(self.failed)},
+                "registered": self.registered, "submitted": self.submitted,
+                "waiting": self.waiting, "done": self.done,
                 "failed": self.failed, "unused_files": self.unused_files}
 
 
@@ -693,10 +698,12 @@ def register_batch(archive: Archive, user: User | None, sheet: Path, scans: Path
                 out.registered.append({"row": row.row, "id": res.id,
                                        "archival_code": res.archival_code, "pages": res.pages})
             elif row.action == "update":
-                _apply_update(archive, user, row, plan.sheet)
-                out.updated.append({"row": row.row, "id": row.item_id,
-                                    "archival_code": row.code,
-                                    "changes": row.to_json()["changes"]})
+                entry = {"row": row.row, "id": row.item_id, "archival_code": row.code,
+                         "changes": row.to_json()["changes"]}
+                if _submit_update(archive, user, row, plan.sheet):
+                    out.submitted.append(entry)
+                else:
+                    out.waiting.append(entry)
             elif row.action == "done":
                 out.done.append({"row": row.row, "id": row.item_id, "archival_code": row.code})
             else:
@@ -709,7 +716,7 @@ def register_batch(archive: Archive, user: User | None, sheet: Path, scans: Path
     with archive.session() as s:
         record(s, user.username if user else "cli", "import", f"sheet:{plan.sheet}",
                {"counts": out.to_json()["counts"], "items": out.item_ids,
-                "updated": [u["id"] for u in out.updated],
+                "submitted": [u["id"] for u in out.submitted],
                 "failed_rows": [f["row"] for f in out.failed]})
     return out
 
@@ -718,31 +725,21 @@ def register_batch(archive: Archive, user: User | None, sheet: Path, scans: Path
 _HISTORY_KEYS = {"doc_date": "date"}
 
 
-def _apply_update(archive: Archive, user: User | None, row: PlannedRow, sheet: str) -> None:
-    """Write the row's changed fields onto its item, kept in the item's change history with
-    the previous values (the reason names the sheet)."""
+def _submit_update(archive: Archive, user: User | None, row: PlannedRow, sheet: str) -> bool:
+    """Submit the row's changed fields as a change request for the archive manager's approval
+    (service.changes), with the previous values; the record is not written. False when the
+    same change already waits (the sheet imported again)."""
+    changes = {_HISTORY_KEYS.get(k, k): ["" if a is None else str(_show(a)),
+                                         "" if b is None else str(_show(b))]
+               for k, (a, b) in row.changes.items()}
     with archive.session() as s:
         item = s.get(ArchiveItem, row.item_id)
         assert item is not None  # planned a moment ago; items are never deleted
-        for key, (_old, new) in row.changes.items():
-            if key == "customer":
-                cust = (get_customer(s, new) if user is None else visible_customer(s, user, new)) \
-                    if new else None
-                item.customer_id = cust.id if cust else None
-                owner_id, department = registered_owner(user)  # as service.ingest files it
-                item.owner_id = owner_id or (cust.owner_id if cust else None)
-                item.department = department or (cust.department if cust else None)
-            elif key == "box":
-                if new:
-                    put_in_box(get_box(s, new), item)
-                else:
-                    item.box_id = None
-            else:
-                setattr(item, key, new)
-        # the item's change history, as an edit in the browser records it (service.edits)
-        log_change(s, user, item, "edit",
-                   {_HISTORY_KEYS.get(k, k): [_show(a), _show(b)] for k, (a, b) in row.changes.items()},
-                   f"批量导入：{sheet}")
+        if waiting_like(s, item.id, changes) is not None:
+            return False
+        submit_change(s, user, item, changes, f"批量导入：{sheet}", source=IMPORT, sheet=sheet,
+                      sheet_row=row.row)
+    return True
 
 
 def batch_progress(session: Session, item_ids: list[int]) -> dict[str, int]:

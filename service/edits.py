@@ -1,8 +1,9 @@
 """Editing an item's catalogue record: every change recorded with who, when, why and the
 previous values (the item page shows the history).
 
-`apply_change` is the one function that changes an item's fields: the web form, and later
-an approval step (#13), call it; nothing else writes these fields after registration. The
+`apply_change` is the one function that changes an item's fields after registration, and
+only the archive manager's approval of a change request calls it (service.changes: the edit
+screen and a catalogue sheet ask for a change with `propose_change`'s checked values). The
 fields that make the 档号 (全宗, 门类, 年度, 保管期限, 机构, 件号) are not editable: a code is
 never reused or changed once given.
 """
@@ -23,8 +24,8 @@ from .catalogue import visible_customer
 from .errors import N_, InvalidInput, Listing, Message
 from .fields import check_text
 from .ingest import MAX_PAPER_PAGES, check_doc_date
-from .items import get_item
-from .models import ArchiveItem, ItemChange, User
+from .locations import get_box, put_in_box
+from .models import ArchiveItem, Customer, ItemChange, User
 from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
 
@@ -131,12 +132,24 @@ def field_values(item: ArchiveItem) -> dict[str, str]:
     return out
 
 
-def apply_change(session: Session, user: User, item_id: int, values: Mapping[str, str | None],
-                 reason: str) -> ItemChange:
-    """Change the fields given in ``values`` (raw form text; a key left out is unchanged),
-    recording who, when, why and each field's previous value. All or nothing: one bad
-    value refuses the whole change."""
-    item = get_item(session, item_id)
+def current_values(item: ArchiveItem) -> dict[str, str]:
+    """Everything a change request may change, as the record shows it now: the editable
+    fields and the box (a catalogue sheet files an item into a box)."""
+    return {**field_values(item), "box": item.box.barcode if item.box else ""}
+
+
+def _shown(key: str, value: Any, raw: str) -> str:
+    """A parsed value as field_values shows it (the customer by its number)."""
+    if value is None:
+        return ""
+    return raw.strip() if key == "customer" else str(value)
+
+
+def propose_change(session: Session, user: User, item: ArchiveItem,
+                   values: Mapping[str, str | None], reason: str) -> dict[str, list[str]]:
+    """Check a change of the fields given in ``values`` (raw form text; a key left out is
+    unchanged) by the rules apply_change writes with: each changed field as ``[previous,
+    proposed]``. Writes nothing. All or nothing: one bad value refuses the whole change."""
     require_edit_item(user, item)
     reason = (reason or "").strip()
     if not reason:
@@ -146,27 +159,57 @@ def apply_change(session: Session, user: User, item_id: int, values: Mapping[str
     if unknown:
         raise InvalidInput(N_("不能修改这些字段：%(fields)s。"), fields=Listing(tuple(unknown)))
     before = field_values(item)
-    parsed = {key: FIELDS[key].parse(session, user, item, raw or "")
-              for key, raw in values.items() if raw is not None}
-    for key, value in parsed.items():
-        setattr(item, FIELDS[key].attr, value)
-    session.flush()
-    session.expire(item, ["customer"])
-    after = field_values(item)
-    changes = {k: [before[k], after[k]] for k in parsed if before[k] != after[k]}
+    proposed = {key: _shown(key, FIELDS[key].parse(session, user, item, raw or ""), raw or "")
+                for key, raw in values.items() if raw is not None}
+    changes = {k: [before[k], v] for k, v in proposed.items() if before[k] != v}
     if not changes:
         raise InvalidInput(NOTHING_CHANGED)
-    return log_change(session, user, item, "edit", changes, reason)
+    return changes
+
+
+def apply_change(session: Session, approver: User, item: ArchiveItem,
+                 changes: Mapping[str, list[str]], reason: str, *, requested_by: str,
+                 request_id: int) -> ItemChange:
+    """Write an approved change request onto the item (service.changes.approve_change is
+    the only caller): each proposed value checked again by its field's rule, recorded in
+    the history with who asked, who approved, why and the previous values. The search
+    index follows in the same unit of work (service.indexing)."""
+    unknown = sorted(set(changes) - set(FIELDS) - {"box"})
+    if unknown:
+        raise InvalidInput(N_("不能修改这些字段：%(fields)s。"), fields=Listing(tuple(unknown)))
+    for key, (_previous, proposed) in changes.items():
+        if key == "box":
+            if proposed:
+                put_in_box(get_box(session, proposed), item)
+            else:
+                item.box_id = None
+            continue
+        f = FIELDS[key]
+        setattr(item, f.attr, f.parse(session, approver, item, proposed or ""))
+        if key == "customer":
+            # filed as service.ingest files an item the archive registers: the customer
+            # file's owner and department open it
+            cust = session.get(Customer, item.customer_id) if item.customer_id else None
+            item.owner_id = cust.owner_id if cust else None
+            item.department = cust.department if cust else None
+    session.flush()
+    session.expire(item, ["customer", "box"])
+    return log_change(session, None, item, "edit", dict(changes), reason, actor=requested_by,
+                      approved_by=approver.username, request_id=request_id)
 
 
 def log_change(session: Session, user: User | None, item: ArchiveItem, kind: str,
-               changes: dict, reason: str) -> ItemChange:
-    """Record one change of an item in its history and in the audit trail."""
-    actor = user.username if user else "cli"
-    change = ItemChange(item_id=item.id, kind=kind, actor=actor, reason=reason, changes=changes)
+               changes: dict, reason: str, *, actor: str | None = None,
+               approved_by: str | None = None, request_id: int | None = None) -> ItemChange:
+    """Record one change of an item in its history, and in the audit trail unless it is an
+    approved request (service.changes audits the approval)."""
+    actor = actor or (user.username if user else "cli")
+    change = ItemChange(item_id=item.id, kind=kind, actor=actor, reason=reason, changes=changes,
+                        approved_by=approved_by, request_id=request_id)
     session.add(change)
-    record(session, actor, f"item.{kind}", f"item:{item.id}",
-           {"archival_code": item.archival_code, "reason": reason, "changes": changes})
+    if request_id is None:
+        record(session, actor, f"item.{kind}", f"item:{item.id}",
+               {"archival_code": item.archival_code, "reason": reason, "changes": changes})
     session.flush()
     return change
 

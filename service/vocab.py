@@ -31,6 +31,16 @@ class Role(StrEnum):
     STAFF = "staff"
 
 
+class ChangeStatus(StrEnum):
+    """A catalogue change request (service.changes): it takes effect only when approved."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    #: Taken back by its requester before a decision.
+    WITHDRAWN = "withdrawn"
+
+
 class ItemStatus(StrEnum):
     #: Catalogued before any scan (the paper set only).
     REGISTERED = "registered"
@@ -134,5 +144,5 @@ DEFAULT_CATEGORIES = (
 
 __all__ = ["CUSTOMER_GRADES", "CUSTOMER_KINDS", "CUSTOMER_SECTIONS", "DEFAULT_CATEGORIES",
            "ITEM_STATUSES", "OPEN_PAGE_STATUSES", "RESCAN_KINDS", "RETENTIONS", "ROLES",
-           "SECRECY_LEVELS", "SETTLED_PAGE_STATUSES", "TOMBSTONES", "CheckResult", "DiscrepancyKind",
+           "SECRECY_LEVELS", "SETTLED_PAGE_STATUSES", "TOMBSTONES", "ChangeStatus", "CheckResult", "DiscrepancyKind",
            "FileStatus", "ItemStatus", "PageStatus", "PaperCondition", "Role", "Secrecy"]

@@ -39,6 +39,7 @@ from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .arrange import bp as arrange_bp
 from .auth import bp as auth_bp
+from .changes import bp as changes_bp
 from .customers import bp as customers_bp
 from .desk import bp as desk_bp
 from .disposal import bp as disposal_bp
@@ -153,7 +154,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     for bp in (auth_bp, search_bp, items_bp, arrange_bp, upload_bp, imports_bp, shelves_bp,
                customers_bp, reports_bp, desk_bp, loans_bp, statistics_bp, disposal_bp, admin_bp,
-               workstations_bp, api_bp):
+               workstations_bp, changes_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 

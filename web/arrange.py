@@ -1,5 +1,6 @@
 """An item's record edited and its pages arranged from the browser: the views parse the
-forms, call service.edits / service.arrange and render (the rules live there)."""
+forms, call service.changes (an edit is a change request waiting for the archive manager's
+approval) / service.arrange and render (the rules live there)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from flask_login import login_required
 
 from service.access import require_edit_item, require_open
 from service.arrange import TURNS, arrange_pages, counted_pages, merge_by_codes, split_item
-from service.edits import FIELDS, apply_change, field_values
+from service.changes import pending_changes, request_change
+from service.edits import FIELDS, change_labels, field_values
 from service.errors import N_, DanganError, InvalidInput, PermissionDenied
 from service.items import visible_item
 from service.models import ArchiveItem
@@ -34,6 +36,7 @@ def _edit_form(item_id: int, values: dict[str, str] | None = None, error: str | 
     item = _editable(item_id)
     return render_template("item_edit.html", item=item, fields=FIELDS,
                            values=values or field_values(item), error=error, reason=reason,
+                           pending=pending_changes(db(), item.id), change_labels=change_labels(),
                            secrecy_levels=SECRECY_LEVELS, sections=CUSTOMER_SECTIONS), status
 
 
@@ -45,7 +48,7 @@ def edit(item_id: int) -> ResponseReturnValue:
     f = request.form
     values = {key: f.get(key) for key in FIELDS if key in f}
     try:
-        apply_change(db(), me(), item_id, values, f.get("reason", ""))
+        req = request_change(db(), me(), item_id, values, f.get("reason", ""))
         db().commit()
     except DanganError as exc:
         db().rollback()
@@ -53,8 +56,8 @@ def edit(item_id: int) -> ResponseReturnValue:
             raise
         return _edit_form(item_id, {k: v or "" for k, v in values.items()},
                           tr(exc.msg), f.get("reason", ""), 400)
-    flash(_("著录已修改，修改记录已保存。"), "success")
-    return redirect(url_for("items.show", item_id=item_id) + "#history")
+    flash(_("修改申请 %(id)s 已提交，待档案室主任审批后生效；批准前著录保持不变。", id=req.id), "success")
+    return redirect(url_for("items.show", item_id=item_id) + "#pending-changes")
 
 
 def _arrange_view(item_id: int, error: str | None = None, status: int = 200) -> ResponseReturnValue:

@@ -22,15 +22,18 @@ from flask_login import login_required
 
 from service import repairs
 from service.access import (
+    can_approve_change,
     can_approve_deletion,
     can_edit_item,
     can_repair_files,
     can_request_deletion,
+    can_withdraw_change,
     may_cache,
     may_export,
     open_decision,
 )
 from service.arrange import counted_pages
+from service.changes import pending_changes
 from service.deletion import item_deletion
 from service.destruction import item_destruction
 from service.edits import change_labels, history
@@ -96,6 +99,8 @@ def show(item_id: int) -> ResponseReturnValue:
         problems=repairs.file_problems(item), may_repair=can_repair_files(user, item),
         paper=paper_side(s, item), scans=electronic_side(item), conditions=list(PaperCondition),
         may_edit=can_edit_item(user, item), changes=history(s, item.id),
+        pending=pending_changes(s, item.id), may_decide=can_approve_change,
+        may_withdraw=can_withdraw_change,
         change_labels=change_labels(), counted=counted_pages(item),
         deletion=item_deletion(archive(), item.id),
         destruction=item_destruction(archive(), item.id),

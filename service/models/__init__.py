@@ -2,7 +2,7 @@
 
 from .base import Base
 from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
-from .changes import ItemChange
+from .changes import ChangeRequest, ItemChange
 from .customer import Customer
 from .disposal import DeletionRequest, DestructionCase, DestructionRecord, PendingPurge
 from .files import Page, StoredFile
@@ -22,6 +22,7 @@ __all__ = [
     "Box",
     "BoxMove",
     "Category",
+    "ChangeRequest",
     "CheckFinding",
     "CrossCheck",
     "Customer",

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from service.arrange import arrange_pages, counted_pages, merge_items, parse_ranges, split_item
 from service.catalogue import create_customer
-from service.edits import apply_change, history
+from service.changes import approve_change, request_change
+from service.edits import history
 from service.errors import Conflict, InvalidInput, PermissionDenied
 from service.ingest import IngestRequest, ingest
 from service.items import get_item, item_to_json
@@ -163,22 +164,30 @@ def test_a_turned_page_is_drawn_again_turned_over_the_original(archive, tmp_path
 
 
 def test_edit_records_who_when_why_and_previous_values(archive, tmp_path) -> None:
+    """An edit is a change request; once the archive manager approves it (service.changes,
+    tested in tests/service/test_change_requests.py) it is in the record and its history."""
     vid = _volume(archive, tmp_path, ["edit me"], "旧题名")
     arc = _user(archive, "arc", "archivist")
+    boss = _user(archive, "boss", "manager")
     with archive.session() as s:
         create_customer(s, "KH-202405001", "华东贸易")
     with archive.session() as s:
-        apply_change(s, arc, vid, {"title": "新题名 lease", "date": "2024-05-06",
-                                   "customer": "KH-202405001", "paper_pages": "3"}, "题名有误")
+        rid = request_change(s, arc, vid, {"title": "新题名 lease", "date": "2024-05-06",
+                                           "customer": "KH-202405001", "paper_pages": "3"},
+                             "题名有误").id
+    assert _shown(archive, vid)["title"] == "旧题名"  # not before the approval
+    with archive.session() as s:
+        approve_change(s, boss, rid)
     shown = _shown(archive, vid)
     assert shown["title"] == "新题名 lease" and shown["date"] == "2024-05-06"
     assert shown["customer"]["number"] == "KH-202405001" and shown["paper_pages"] == 3
     with archive.session() as s:
         (change,) = history(s, vid)
         assert change.actor == "arc" and change.reason == "题名有误" and change.at is not None
+        assert change.approved_by == "boss"
         assert change.changes["title"] == ["旧题名", "新题名 lease"]
         assert change.changes["customer"] == ["", "KH-202405001"]
-        assert s.scalar(select(AuditEntry).where(AuditEntry.action == "item.edit")) is not None
+        assert s.scalar(select(AuditEntry).where(AuditEntry.action == "change.approve")) is not None
     # the index follows the new title
     assert [h["id"] for h in run_search(archive, "新题名")["hits"]] == [vid]
     for values, reason in (({"title": " "}, "x"), ({"date": "2023-01-01"}, "x"),
@@ -186,11 +195,11 @@ def test_edit_records_who_when_why_and_previous_values(archive, tmp_path) -> Non
                            ({"title": "another"}, " "), ({"archival_code": "x"}, "x"),
                            ({"customer": "KH-209901001"}, "x"), ({"title": "新题名 lease"}, "x")):
         with archive.session() as s, pytest.raises((InvalidInput, PermissionDenied, Exception)) as e:
-            apply_change(s, arc, vid, values, reason)
+            request_change(s, arc, vid, values, reason)
         assert e.type is not Exception
     with archive.session() as s:
         assert len(history(s, vid)) == 1
         assert s.get(ArchiveItem, vid).title == "新题名 lease"
     staff = _user(archive, "bob", "staff")
     with archive.session() as s, pytest.raises(PermissionDenied):
-        apply_change(s, staff, vid, {"title": "x"}, "y")
+        request_change(s, staff, vid, {"title": "x"}, "y")

@@ -18,13 +18,15 @@ from sqlalchemy import func, select
 
 from service.batch import plan_batch, register_batch
 from service.catalogue import create_customer
+from service.changes import approve_change
 from service.edits import history
 from service.export import export_sheet, write_template
 from service.locations import create_box
-from service.models import ArchiveItem, AuditEntry
+from service.models import ArchiveItem, AuditEntry, ChangeRequest, User
 from service.search import SearchParams
 from service.sheet_columns import HEADERS
 from service.sheets import SheetWriter, read_rows
+from service.users import create_user
 from tests.queued import QueuedPages
 
 
@@ -66,6 +68,15 @@ def write_sheet(path: Path, rows: list[dict[str, Any]]) -> Path:
         w.append([r.get(h) for h in HEADERS])
     w.close()
     return path
+
+
+def _user(archive, name: str, role: str) -> User:
+    with archive.session() as s:
+        create_user(s, name, "password-123", role=role)
+    with archive.session() as s:
+        u = s.scalar(select(User).where(User.username == name))
+        s.expunge(u)
+        return u
 
 
 def count_items(archive) -> int:
@@ -239,24 +250,49 @@ def _round_trip(archive, tmp_path: Path, fmt: str) -> None:
                   for i in s.scalars(select(ArchiveItem).where(ArchiveItem.year == year))}
     result = register_batch(archive, None, edited, None)
     assert not result.failed and not result.registered and result.unchanged == 3
-    assert {u["archival_code"]: set(u["changes"]) for u in result.updated} == {
+    # the edits wait for the archive manager's approval: nothing in the record changed yet
+    assert result.to_json()["counts"]["submitted"] == 2
+    assert {u["archival_code"]: set(u["changes"]) for u in result.submitted} == {
         rows[1]["档号"]: {"题名"}, rows[3]["档号"]: {"备注", "客户编号"}}
+    with archive.session() as s:
+        now = {i.archival_code: (i.title, i.remarks, i.customer_id, i.doc_date, i.updated_at)
+               for i in s.scalars(select(ArchiveItem).where(ArchiveItem.year == year))}
+        assert now == before
+        edited_id = s.scalar(select(ArchiveItem.id).where(ArchiveItem.archival_code == rows[3]["档号"]))
+        assert history(s, edited_id) == []
+        requests = {r.item_id: r for r in s.scalars(select(ChangeRequest).where(
+            ChangeRequest.item_id.in_(select(ArchiveItem.id).where(ArchiveItem.year == year))))}
+        req = requests[edited_id]
+        assert (req.status, req.source, req.sheet, req.sheet_row, req.requested_by) == (
+            "pending", "import", f"edited.{fmt}", 5, "cli")
+        assert req.changes["remarks"] == ["", "原件有破损"] and "customer" in req.changes
+        assert s.scalar(select(func.count(AuditEntry.id)).where(
+            AuditEntry.action == "change.request", AuditEntry.target == f"item:{edited_id}")) == 1
+    # the same sheet again: the same changes already wait, nothing submitted twice
+    again = register_batch(archive, None, edited, None)
+    assert again.to_json()["counts"]["submitted"] == 0 and len(again.waiting) == 2
+    with archive.session() as s:
+        assert s.scalar(select(func.count(ChangeRequest.id)).where(
+            ChangeRequest.item_id.in_(list(requests)))) == 2
+    manager = _user(archive, f"boss{year}", "manager")
+    with archive.session() as s:
+        for r in requests.values():
+            approve_change(s, manager, r.id, "核对无误")
     with archive.session() as s:
         after = {i.archival_code: (i.title, i.remarks, i.customer_id, i.doc_date, i.updated_at)
                  for i in s.scalars(select(ArchiveItem).where(ArchiveItem.year == year))}
-        edit = s.scalar(select(AuditEntry).where(AuditEntry.action == "item.edit",
-                                                 AuditEntry.target.like("item:%"))
-                        .order_by(AuditEntry.id.desc()))
+        approval = s.scalar(select(AuditEntry).where(AuditEntry.action == "change.approve",
+                                                     AuditEntry.target == f"item:{edited_id}"))
         # the item's change history shows the import's edit, as it shows a browser edit
-        edited_id = s.scalar(select(ArchiveItem.id).where(ArchiveItem.archival_code == rows[3]["档号"]))
         change = history(s, edited_id)[0]
         assert change.kind == "edit" and change.reason.startswith("批量导入")
-        assert change.changes["remarks"] == [None, "原件有破损"] and "customer" in change.changes
+        assert change.actor == "cli" and change.approved_by == f"boss{year}"
+        assert change.changes["remarks"] == ["", "原件有破损"] and "customer" in change.changes
     changed = {c for c in before if before[c] != after[c]}
     assert changed == {rows[1]["档号"], rows[3]["档号"]}
     assert after[rows[1]["档号"]][0] == "购销合同（已更正）"
     assert after[rows[3]["档号"]][1] == "原件有破损" and after[rows[3]["档号"]][2] is not None
-    assert edit.detail["changes"]["remarks"] == [None, "原件有破损"]
+    assert approval.actor == f"boss{year}" and approval.detail["changes"]["remarks"] == ["", "原件有破损"]
     # the code parts of a registered item never change through an import
     rows[0]["保管期限"] = "D10"
     plan = plan_batch(archive, None, write_sheet(tmp_path / f"bad.{fmt}", rows), None)

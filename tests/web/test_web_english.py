@@ -70,11 +70,14 @@ def world(archive):
         failed.status_reason = Listing([about("scan.webp", REASONS["corrupt-image"])], LINES)
         page = s.scalar(select(Page).where(Page.item_id == ids["failed"]))
         page.status, page.error = "failed", REASONS["corrupt-image"]
-    from service.edits import apply_change
+    from service.changes import approve_change, request_change
 
     with archive.session() as s:  # a change in the item's history (labels and kinds shown)
-        apply_change(s, s.scalar(select(User).where(User.username == "arc")), ids["ready"],
-                     {"remarks": "盘点", "paper_pages": "2"}, "盘点")
+        arc = s.scalar(select(User).where(User.username == "arc"))
+        done = request_change(s, arc, ids["ready"], {"remarks": "盘点", "paper_pages": "2"}, "盘点")
+        approve_change(s, s.scalar(select(User).where(User.username == "mgr")), done.id)
+        # and one waiting for approval (the item page, the edit screen and the queue list it)
+        request_change(s, arc, ids["ready"], {"paper_pages": "3"}, "盘点")
     return {"ids": ids, "shelf": shelf_id, "room": room_id}
 
 
@@ -89,7 +92,7 @@ def _pages(world) -> list[str]:
         f"/items/{ids['failed']}", "/account/token", "/account/password", "/items/999999",
         "/no-such-page", "/reports/two-set", f"/items/{ids['ready']}/edit",
         f"/items/{ids['ready']}/arrange", "/admin/users", "/admin/scheme",
-        "/customers/KH-202405001/edit", "/statistics",
+        "/customers/KH-202405001/edit", "/statistics", "/changes", "/changes?status=approved",
     ]
 
 
