@@ -1,5 +1,6 @@
-"""In real Chromium against a real `dangan serve`: an archivist edits an item's record and
-splits a scanned volume into two items (#12.2, #12.3). Screenshots go to test-artifacts/."""
+"""In real Chromium against a real `dangan serve`: an archivist asks for a change of an
+item's record (it waits for approval, #13.3) and splits a scanned volume into two items
+(#12.2, #12.3). Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -77,10 +78,13 @@ def test_edit_an_item_and_split_it_in_the_browser(server) -> None:
         page.fill("input[name=doc_number]", "沪租〔2024〕17号")
         page.fill("input[name=reason]", "按原件更正题名")
         page.click("#save-edit")
-        expect(page.locator("h1")).to_have_text("租赁合同（甲）")
-        history = page.locator("#history")
-        expect(history).to_contain_text("按原件更正题名")
-        expect(history).to_contain_text("两份合同合订扫描")  # the previous value
+        # a change request: it waits for the archive manager (tests/web/test_web_browser_changes.py
+        # follows one through the approval)
+        expect(page.locator("h1")).to_have_text("两份合同合订扫描")
+        pending = page.locator("#pending-changes")
+        expect(pending).to_contain_text("按原件更正题名")
+        expect(pending).to_contain_text("租赁合同（甲）")
+        expect(pending).to_contain_text("两份合同合订扫描")  # the previous value
 
         # split: pages 3-4 become a new item
         page.click("#arrange-item")
