@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from . import clock
 from .access import can_view, can_withdraw_change, require_approve_change, require_manage
 from .audit import record
+from .db import is_row_id
 from .edits import FIELDS, apply_change, current_values, propose_change
 from .errors import (
     N_,
@@ -157,13 +158,19 @@ def change_queue(session: Session, user: User, *, status: str = ChangeStatus.PEN
 
 
 def _pending(session: Session, request_id: int) -> tuple[ChangeRequest, ArchiveItem]:
-    req = session.get(ChangeRequest, request_id)
+    """The waiting request and its item, both locked until the decision commits (on
+    PostgreSQL), so two managers never decide one request, nor approve two changes of one
+    item against the same previous values."""
+    req = session.get(ChangeRequest, request_id, with_for_update=True) \
+        if is_row_id(request_id) else None
     if req is None:
         raise NotFound(N_("修改申请 %(id)s 不存在。"), id=request_id)
     if req.status != ChangeStatus.PENDING:
         raise Conflict(N_("修改申请 %(id)s 已处理（%(status)s），不能再次处理。"), id=request_id,
                        status=Message(STATUS_LABELS.get(req.status, req.status)))
-    return req, get_item(session, req.item_id)
+    item = session.get(ArchiveItem, req.item_id, with_for_update=True)
+    assert item is not None  # items are never deleted
+    return req, item
 
 
 def _note(note: str | None, *, required: bool) -> str:
