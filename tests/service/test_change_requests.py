@@ -200,3 +200,39 @@ def test_a_request_is_checked_when_asked_and_the_code_never_changes(archive, tmp
     with archive.session() as s:
         assert s.scalar(select(func.count(ChangeRequest.id))) == 0
         assert not _audits(archive, "change.request")
+
+
+@pytest.fixture
+def any_db_archive(db_url: str, tmp_path):
+    """An archive on SQLite and on PostgreSQL (the migration, the locks, the JSON values)."""
+    from service.archive import Archive
+    from service.config import Settings
+    from service.db import dispose_all
+    from service.setup import init_archive
+
+    archive = Archive(Settings.from_env({"DANGAN_DATA": str(tmp_path / "data"),
+                                         "DANGAN_DATABASE_URL": db_url}))
+    init_archive(archive, admin_password="admin-password")
+    yield archive
+    dispose_all()
+
+
+def test_requests_on_each_database(any_db_archive, tmp_path):
+    archive = any_db_archive
+    arc, boss = _user(archive, "arc", "archivist"), _user(archive, "boss", "manager")
+    vid = _item(archive, tmp_path, "数据库题名")
+    first = _request(archive, arc, vid, {"title": "第一", "paper_pages": "2"})
+    second = _request(archive, arc, vid, {"title": "第二"})
+    with archive.session() as s:
+        approve_change(s, boss, first, "")
+    with archive.session() as s, pytest.raises(Conflict):
+        approve_change(s, boss, second)
+    with archive.session() as s:
+        reject_change(s, boss, second, "原值已变")
+    with archive.session() as s:
+        item = s.get(ArchiveItem, vid)
+        assert (item.title, item.paper_pages) == ("第一", 2)
+        (change,) = history(s, vid)
+        assert change.changes == {"title": ["数据库题名", "第一"], "paper_pages": ["", "2"]}
+        assert [r.status for r in s.scalars(select(ChangeRequest).order_by(ChangeRequest.id))] == [
+            "approved", "rejected"]
