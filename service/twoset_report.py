@@ -21,7 +21,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from .access import operator_visibility, require_two_set_report, visibility_for, visible_under
+from .access import (
+    may_open,
+    operator_visibility,
+    require_two_set_report,
+    visibility_for,
+    visible_under,
+)
 from .archive import Archive
 from .checks import check_fixity
 from .codes import group_key
@@ -168,6 +174,10 @@ class TwoSetReport:
                 "findings": [f.to_dict() for f in self.findings]}
 
 
+#: In place of a stored object's key the reader may not see (an item they may not open).
+WITHHELD_KEY = "—"
+
+
 def two_set_report(archive: Archive, user: User | None) -> TwoSetReport:
     """The whole report for `user` (None: the operator at the command line)."""
     require_two_set_report(user)
@@ -182,7 +192,9 @@ def two_set_report(archive: Archive, user: User | None) -> TwoSetReport:
         # still counts, in the numbering of their group
         held = [i for i in items if i.status not in TOMBSTONES]
         findings = _item_findings(s, held, titles)
-        findings += _fixity_findings(fixity["bad"], {i.id: i for i in items}, titles)
+        # a stored object's key only where the reader may open the item (access.may_open)
+        opens = {i.id for i in items if user is None or may_open(user, i)}
+        findings += _fixity_findings(fixity["bad"], {i.id: i for i in items}, titles, opens)
         boxes = list(s.scalars(select(Box).order_by(Box.barcode)))
         findings += _box_findings(boxes, held)
         findings += _position_findings(boxes, held)
@@ -223,12 +235,13 @@ def _about(kind: FindingKind, item: ArchiveItem, titles: dict[int, str | None],
 
 
 def _fixity_findings(bad: list[dict], items: dict[int, ArchiveItem],
-                     titles: dict[int, str | None]) -> list[Finding]:
+                     titles: dict[int, str | None], opens: set[int]) -> list[Finding]:
     out = []
     for b in bad:
         kind = FindingKind.FILE_MISSING if b["problem"] == "missing" else \
             FindingKind.CHECKSUM_MISMATCH
-        out.append(_about(kind, items[b["item_id"]], titles, {"key": b["key"], "role": b["role"]}))
+        key = b["key"] if b["item_id"] in opens else WITHHELD_KEY
+        out.append(_about(kind, items[b["item_id"]], titles, {"key": key, "role": b["role"]}))
     return out
 
 

@@ -385,3 +385,37 @@ def test_secret_opens_under_a_live_grant_only(app, archive, world) -> None:
     assert during["image"] == 200 and before["image"] == after["image"] == 403
     assert during["download"] == 403  # lent for viewing: never downloaded
     assert during["confidential"] == 403  # a grant never opens 机密
+
+
+def test_the_two_set_report_names_stored_keys_only_of_items_the_reader_may_open(
+        archive, world) -> None:
+    """A missing stored file is reported to the archive's roles; its key only where they may
+    open the item (机密: at the reading room), and always to the operator."""
+    from service.twoset_report import WITHHELD_KEY, two_set_report
+    from service.users import get_user
+
+    item_id = world["items"]["机密"]
+    key = world["files"]["机密"]["keys"][1]  # the searchable PDF
+    archive.store.delete(key)
+    with archive.session() as s:
+        archivist = get_user(s, "archivist")
+
+    def keys(user) -> set[str]:
+        report = two_set_report(archive, user)
+        return {f.facts["key"] for f in report.findings
+                if f.item_id == item_id and "key" in f.facts}
+
+    assert keys(archivist) == {WITHHELD_KEY}
+    assert keys(None) == {key}
+
+
+def test_no_route_serves_a_stored_object_by_its_key(app) -> None:
+    """Objects are reached only through an item and its page or file number, which the policy
+    checks (the matrix above): no route takes a storage key, hash or path."""
+    for rule in app.url_map.iter_rules():
+        assert not {"key", "sha256", "sha", "path", "object"} & set(rule.arguments), rule.rule
+    served = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/items/<int:item_id>/")
+              and (r.rule.endswith(("/image", "/thumb")) or r.rule.endswith("<int:file_id>"))}
+    assert served == {"/items/<int:item_id>/pages/<int:n>/image",
+                      "/items/<int:item_id>/pages/<int:n>/thumb",
+                      "/items/<int:item_id>/files/<int:file_id>"}
