@@ -20,19 +20,28 @@ def user_group() -> None:
               help="admin manager executive archivist officer dept_manager staff")
 @click.option("--name", "display_name", default="")
 @click.option("--department", default=None)
+@click.option("--privacy", default="role", show_default=True,
+              help="the right to read ID and mobile numbers and open items holding ID copies: "
+                   "role (as the role has it), yes, no")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def user_add(username: str, password: str, role: str, display_name: str,
-             department: str | None, as_json: bool) -> None:
+             department: str | None, privacy: str, as_json: bool) -> None:
+    from service.access import can_see_personal
+    from service.accounts import privacy_choice
     from service.audit import record
     from service.users import create_user
 
     archive = archive_ready()
     with archive.session() as s:
+        right = privacy_choice(privacy)
         u = create_user(s, username, password, role=role, display_name=display_name,
                         department=department)
-        record(s, "cli", "user.create", f"user:{u.id}", {"username": username, "role": role})
-        data = {"id": u.id, "username": u.username, "role": u.role, "department": u.department}
+        u.privacy_right = right
+        record(s, "cli", "user.create", f"user:{u.id}", {"username": username, "role": role,
+                                                          "privacy_right": right})
+        data = {"id": u.id, "username": u.username, "role": u.role, "department": u.department,
+                "privacy": can_see_personal(u)}
     emit(data, as_json, lambda d: f"用户 / user {d['username']} ({d['role']}) id={d['id']}")
 
 

@@ -46,6 +46,8 @@ def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> 
 @click.option("--date", "doc_date", default=None, callback=_parse_date, help="日期 YYYY-MM-DD")
 @click.option("--paper-pages", type=int, default=None, help="纸质原件页数")
 @click.option("--remarks", default=None, help="备注")
+@click.option("--id-copies", "id_copies", is_flag=True,
+              help="含身份证复印件: only users with the privacy right open the item")
 @click.option("--wait", is_flag=True, help="Return only when all processing of the item is done.")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors

@@ -236,6 +236,20 @@ def retext_page(page_pdf: bytes, words: list[dict], width_px: int, height_px: in
     return out.getvalue()
 
 
+def page_pdf_image(page_pdf: bytes, width_px: int) -> Image.Image:
+    """The one-page PDF drawn `width_px` wide (a page written by :func:`searchable_page`
+    comes back at its image's size, where its word boxes fit)."""
+    import pypdfium2 as pdfium  # only when a page is rendered (start-up time)
+
+    doc = pdfium.PdfDocument(page_pdf)
+    try:
+        page = doc[0]
+        img = page.render(scale=width_px / page.get_width()).to_pil()
+    finally:
+        doc.close()
+    return img.convert("RGB")
+
+
 def image_only_page(page_pdf: bytes, dpi: int = 200, quality: int = 75) -> bytes:
     """The page rendered to an image without any text (for a born-digital page whose own
     text must not be handed out)."""

@@ -200,6 +200,10 @@ def _live_grant(reader: Reader, item: ArchiveItem) -> bool:
 def open_decision(who: Who, item: ArchiveItem) -> Decision:
     """The one decision whether `who` may open `item`'s content (text, pages, thumbnails,
     snippets), with the reason and the remedy of a denial."""
+    return id_copies_decision(who, item, _scope_decision(who, item))
+
+
+def _scope_decision(who: Who, item: ArchiveItem) -> Decision:
     reader = reader_of(who)
     user = reader.user
     if user is None:
@@ -293,13 +297,15 @@ def search_visibility(session: Session | None, who: Who) -> Visibility:
         return Visibility(secrecy=frozenset())
     if user.role in ALL_ROLES_SEE:
         levels = CUSTODIAN_OPEN | ({Secrecy.CONFIDENTIAL} if reader.reading_room else set())
-        return Visibility(secrecy=frozenset(levels), see_all=True)
+        return Visibility(secrecy=frozenset(levels), see_all=True,
+                          personal=can_see_personal(user))
     scope = visibility_for(user)
     granted = grants.granted_item_ids(session, user.id, reader.at) if session is not None \
         else frozenset()
     return Visibility(secrecy=SCOPE_OPEN, owner_ids=scope.owner_ids,
                       departments=scope.departments, granted_ids=granted,
-                      granted_secrecy=GRANT_LEVELS if granted else frozenset())
+                      granted_secrecy=GRANT_LEVELS if granted else frozenset(),
+                      personal=can_see_personal(user))
 
 
 def lookup_visibility(session: Session | None, who: Who) -> Visibility:
@@ -407,10 +413,59 @@ def require_rescan(user: User | None, item: ArchiveItem) -> None:
         raise PermissionDenied(N_("只有档案管理员、档案馆长和系统管理员可以上传重扫件。"))
 
 
-def can_see_personal(user: User | None) -> bool:
-    """The archive's own roles, who work with the full record, see personal data too
-    (ID and mobile numbers); everyone else sees them masked (service.privacy)."""
-    return user is not None and user.role in ALL_ROLES_SEE
+# ----------------------------------------------------------------- personal data (privacy)
+# The privacy right: reading resident ID and mobile numbers unmasked (service.privacy masks
+# them for everyone else, on page texts, snippets, exports and the page images themselves),
+# and opening items that hold ID copies. The administrator gives or takes it per user
+# (User.privacy_right); left unset it follows the role: the archive's own roles, who work
+# with the full record, have it.
+
+
+def privacy_right_by_role(role: str) -> bool:
+    """The privacy right a user of this role has unless the administrator decided otherwise."""
+    return role in ALL_ROLES_SEE
+
+
+def can_see_personal(who: Who) -> bool:
+    """The one rule: the administrator's choice for the user, else the role's default."""
+    user = user_of(who)
+    if user is None:
+        return False
+    if user.privacy_right is not None:
+        return bool(user.privacy_right)
+    return privacy_right_by_role(user.role)
+
+
+DENY_ID_COPIES = Decision(False, Message(N_(
+    "本件含身份证复印件，只有有个人信息查看权限的用户可以打开。如需查阅，请联系档案室，或请系统管理员授予个人信息查看权限。")),
+    "archive")
+
+
+def id_copies_decision(who: Who, item: ArchiveItem, decision: Decision) -> Decision:
+    """An item holding ID copies narrows `decision` (to open it) to users with the privacy
+    right; the catalogue entry is looked up as before."""
+    if decision.allowed and item.id_copies and not can_see_personal(who):
+        return DENY_ID_COPIES
+    return decision
+
+
+def require_register_id_copies(user: User | None) -> None:
+    """An item flagged as holding ID copies opens only with the privacy right: who has it
+    not could not open what they registered (None is the operator at the command line)."""
+    if user is not None and not can_see_personal(user):
+        raise PermissionDenied(N_("您没有查看个人信息的权限，标为“含身份证复印件”的档案登记后您将无法打开；请取消该标记，或请有权限的档案管理员登记。"))
+
+
+def require_unmasked_copy(user: Who, personal: str) -> None:
+    """A file handed out as it is (an original, the searchable PDF) shows the page images
+    unmasked: users without the privacy right do not get one of an item whose pages show
+    personal data (`personal` "found"), or may show it and are not all read yet ("unknown").
+    They read the item's pages on screen, masked."""
+    if can_see_personal(user) or personal == "none":
+        return
+    if personal == "unknown":
+        raise PermissionDenied(N_("本件尚有页面未完成识别，无法确认是否含有身份证号或手机号，因此不能下载原件；识别完成后再试，或请有个人信息查看权限的人员处理。"))
+    raise PermissionDenied(N_("本件含有身份证号或手机号等个人信息，您没有查看个人信息的权限，不能下载未遮盖的原件或可检索PDF；请在页面上查看已遮盖的图像和文字，或请管理员授予个人信息查看权限。"))
 
 
 def can_manage_locations(user: User | None) -> bool:

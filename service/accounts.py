@@ -32,23 +32,48 @@ def _clean(value: str | None, column: InstrumentedAttribute[Any], label: str) ->
     return value or None
 
 
+#: The administrator's choices for a user's privacy right (User.privacy_right), as forms
+#: and the command line name them: follow the role, given, taken.
+PRIVACY_CHOICES = {"role": None, "yes": True, "no": False}
+
+
+def privacy_choice(value: str | None) -> bool | None:
+    """`role` / `yes` / `no` (blank: `role`) as the stored privacy right."""
+    key = (value or "role").strip()
+    if key not in PRIVACY_CHOICES:
+        raise InvalidInput(N_("个人信息查看权限“%(value)s”无效，可选：%(choices)s。"), value=key,
+                           choices=Listing(tuple(PRIVACY_CHOICES)))
+    return PRIVACY_CHOICES[key]
+
+
+def privacy_choice_of(user: User) -> str:
+    """The form's value for the user's stored privacy right."""
+    return {None: "role", True: "yes", False: "no"}[user.privacy_right]
+
+
 def add_account(session: Session, actor: User | None, username: str, role: str, *,
-                display_name: str | None = None, department: str | None = None) -> tuple[User, str]:
-    """A new account with a one-time password (returned once, to hand to the user)."""
+                display_name: str | None = None, department: str | None = None,
+                privacy: str | None = None) -> tuple[User, str]:
+    """A new account with a one-time password (returned once, to hand to the user);
+    `privacy` is the administrator's choice of its privacy right (see `privacy_choice`)."""
     require_manage_users(actor)
     name = (username or "").strip()
     display = _clean(display_name, User.display_name, "姓名") or ""
     dept = _clean(department, User.department, "部门")
+    right = privacy_choice(privacy)
     password = generate_password()
     user = create_user(session, name, password, role=role, display_name=display,
                        department=dept, must_change_password=True)
+    user.privacy_right = right
     record(session, actor.username if actor else "cli", "user.add", f"user:{name}",
-           {"role": role, "department": dept})
+           {"role": role, "department": dept, "privacy_right": right})
     return user, password
 
 
 def update_account(session: Session, actor: User | None, username: str, *, role: str,
-                   department: str | None, display_name: str | None) -> User:
+                   department: str | None, display_name: str | None,
+                   privacy: str | None = None) -> User:
+    """Role, department, name and (`privacy` given) the privacy right of an account."""
     require_manage_users(actor)
     user = get_user(session, username)
     if role not in ROLES:
@@ -56,13 +81,15 @@ def update_account(session: Session, actor: User | None, username: str, *, role:
                            choices=Listing(tuple(ROLES)))
     if actor is not None and user.id == actor.id and role != user.role:
         raise InvalidInput(N_("不能修改自己的角色。"))
+    right = user.privacy_right if privacy is None else privacy_choice(privacy)
     before = {"role": user.role, "department": user.department,
-              "display_name": user.display_name}
+              "display_name": user.display_name, "privacy_right": user.privacy_right}
     user.role = role
     user.department = _clean(department, User.department, "部门")
     user.display_name = _clean(display_name, User.display_name, "姓名") or user.username
+    user.privacy_right = right
     after = {"role": user.role, "department": user.department,
-             "display_name": user.display_name}
+             "display_name": user.display_name, "privacy_right": user.privacy_right}
     if before["role"] != after["role"]:
         end_sessions(user)  # what the user may see changed: sign in again
     record(session, actor.username if actor else "cli", "user.update", f"user:{username}",

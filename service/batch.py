@@ -38,9 +38,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .access import (
+    can_see_personal,
     operator_visibility,
     require_manage,
     require_register,
+    require_register_id_copies,
     visibility_for,
     visible_under,
 )
@@ -57,7 +59,7 @@ from .catalogue import (
 from .changes import IMPORT, submit_change, waiting_like
 from .codes import ArchivalCode, format_code, next_item_no, parse_code, validate_parts
 from .errors import N_, DanganError, InvalidInput, Listing, Message, dumps, loads, msg
-from .fields import check_text
+from .fields import check_text, yes_no
 from .ingest import (
     AlreadyStored,
     IngestRequest,
@@ -69,6 +71,7 @@ from .ingest import (
 )
 from .locations import check_box_fits, get_box
 from .models import ArchiveItem, Page, User
+from .privacy import mask_personal
 from .sheet_columns import (
     COLUMNS,
     EDITABLE,
@@ -132,6 +135,8 @@ class PlannedRow:
 
 
 def _show(v: Any) -> Any:
+    if isinstance(v, bool):  # a yes/no column (身份证复印件), as the edit form writes it
+        return "是" if v else "否"
     return v.isoformat() if isinstance(v, date) else v
 
 
@@ -257,6 +262,11 @@ class _Row:
             f["secrecy"] = secrecy
         f["customer"] = self._customer()
         f["box"] = self._box(f)
+        if header("id_copies") in self.plan.values:  # a sheet without the column keeps the flag
+            flag = self.check("id_copies", yes_no, self.text("id_copies"), "身份证复印件")
+            if flag:
+                self.check("id_copies", require_register_id_copies, self.user)
+            f["id_copies"] = bool(flag)
         return f
 
     def _range(self) -> tuple[int, int] | None:
@@ -468,6 +478,13 @@ def _named_code(row: _Row, f: dict[str, Any]) -> str | None:
         return None
 
 
+def _as_exported(user: User | None, value: Any, current: Any) -> bool:
+    """A cell as the export wrote it for a user without the privacy right (numbers masked,
+    service.export): the value is unchanged, never overwritten with the asterisks."""
+    return (isinstance(value, str) and isinstance(current, str) and user is not None
+            and not can_see_personal(user) and value == mask_personal(current))
+
+
 def _plan_update(row: _Row, item: ArchiveItem) -> None:
     plan = row.plan
     if row.text("file_name") or row.text("page_range"):
@@ -475,7 +492,8 @@ def _plan_update(row: _Row, item: ArchiveItem) -> None:
                                     "档号和件号留空。")))
     current = item_values(item)
     for key in EDITABLE:
-        if key in plan.fields and plan.fields[key] != current[key]:
+        if key in plan.fields and plan.fields[key] != current[key] \
+                and not _as_exported(row.user, plan.fields[key], current[key]):
             plan.changes[key] = (current[key], plan.fields[key])
     if "secrecy" in plan.changes:
         # the level a user may set is the level they may register
@@ -495,7 +513,7 @@ def _request(plan: PlannedRow, user: User | None) -> IngestRequest:
         secrecy=f["secrecy"], title=f["title"], org=f["org"], customer=f["customer"],
         box=f["box"], doc_number=f["doc_number"], responsible=f["responsible"],
         doc_date=f["doc_date"], paper_pages=f["paper_pages"], remarks=f["remarks"],
-        actor=user.username if user else "cli", uploader=user, item_no=plan.item_no,
+        id_copies=f.get("id_copies", False), actor=user.username if user else "cli", uploader=user, item_no=plan.item_no,
         page_range=plan.page_range)
 
 

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .access import require_edit_item, require_register
+from .access import require_edit_item, require_register, require_register_id_copies
 from .audit import record
 from .catalogue import visible_customer
 from .errors import N_, InvalidInput, Listing, Message
-from .fields import check_text
+from .fields import check_text, yes_no
 from .ingest import MAX_PAPER_PAGES, check_doc_date
 from .locations import get_box, put_in_box
 from .models import ArchiveItem, Customer, ItemChange, User
@@ -77,6 +77,13 @@ def _section(_s: Session, _u: User, _item: ArchiveItem, raw: str) -> str | None:
     return value
 
 
+def _id_copies(_s: Session, user: User, _item: ArchiveItem, raw: str) -> bool:
+    value = yes_no(raw, "身份证复印件")
+    if value:
+        require_register_id_copies(user)  # the editor must still be able to open the item
+    return value
+
+
 def _customer(s: Session, user: User, _item: ArchiveItem, raw: str) -> int | None:
     number = raw.strip()
     return visible_customer(s, user, number).id if number else None
@@ -104,6 +111,7 @@ FIELDS: dict[str, Field] = {
     "customer": Field("customer_id", "客户编号", _customer),
     "customer_section": Field("customer_section", "客户档案分类", _section),
     "remarks": Field("remarks", "备注", _text("备注", ArchiveItem.remarks)),
+    "id_copies": Field("id_copies", "身份证复印件", _id_copies),
 }
 
 
@@ -128,6 +136,8 @@ def field_values(item: ArchiveItem) -> dict[str, str]:
         value = getattr(item, f.attr)
         if key == "customer":
             value = item.customer.number if item.customer else None
+        elif key == "id_copies":
+            value = "是" if value else "否"
         out[key] = "" if value is None else str(value)
     return out
 

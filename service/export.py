@@ -4,8 +4,8 @@ The columns are the import's (service.sheet_columns), so an exported sheet can b
 and imported again: each row carries its 档号, by which the import finds the item, and the
 import changes exactly the cells that were edited.
 
-Only catalogue fields leave (the same a result list shows), never page text, and only for
-items the user may see: the search is run as the user (service.search.run_search), so the
+Only catalogue fields leave (the same a result list shows), never page text, with ID and
+mobile numbers masked for users without the privacy right, and only for items the user may see: the search is run as the user (service.search.run_search), so the
 export holds what the result list shows, page after page.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
@@ -25,10 +26,11 @@ from sqlalchemy.orm import joinedload
 
 from indexer.search.types import SearchResult
 
-from .access import registrable_secrecy
+from .access import can_see_personal, registrable_secrecy
 from .archive import Archive
 from .catalogue import list_categories
 from .models import ArchiveItem, Fonds, User
+from .privacy import mask_personal
 from .search import MAX_LIMIT, SearchParams, run_search
 from .sheet_columns import COLUMNS, HEADERS, sheet_row
 from .sheets import SheetWriter
@@ -53,6 +55,15 @@ def _result_ids(archive: Archive, user: User | None, params: SearchParams) -> It
         page += 1
 
 
+def _readable(user: User | None, row: list[Any]) -> list[Any]:
+    """The row as the user may read it: ID and mobile numbers in its text masked for users
+    without the privacy right (the operator at the command line has it). An import of the
+    sheet reads a masked cell back as unchanged (service.batch)."""
+    if user is None or can_see_personal(user):
+        return row
+    return [mask_personal(v) if isinstance(v, str) else v for v in row]
+
+
 def export_sheet(archive: Archive, user: User | None, params: SearchParams, out: Path) -> int:
     """Write the result of `params` as `out` (.xlsx or .csv); returns the number of rows."""
     writer = SheetWriter(out, HEADERS)
@@ -66,7 +77,7 @@ def export_sheet(archive: Archive, user: User | None, params: SearchParams, out:
                     joinedload(ArchiveItem.customer), joinedload(ArchiveItem.box)))}
             for i in chunk:
                 if i in items:
-                    writer.append(sheet_row(items[i]))
+                    writer.append(_readable(user, sheet_row(items[i])))
                     n += 1
             s.expunge_all()
     writer.close()

@@ -29,3 +29,20 @@ def check_text(column: InstrumentedAttribute, value: str | None, label: str | Me
     limit = getattr(column.property.columns[0].type, "length", None)
     if limit is not None and len(value) > limit:
         raise InvalidInput(N_("%(field)s过长（最多 %(limit)s 个字符）。"), field=field, limit=limit)
+
+
+#: How a yes/no field may be written (forms, the API, a catalogue sheet): 是/否 and the usual
+#: English and checkbox spellings; blank is no.
+_YES = frozenset({"是", "1", "true", "yes", "y", "on", "√", "✓"})
+_NO = frozenset({"否", "0", "false", "no", "n", "off", ""})
+
+
+def yes_no(raw: str | None, label: str | Message) -> bool:
+    """A yes/no field, or InvalidInput naming the field and the allowed spellings."""
+    value = (raw or "").strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    field = label if isinstance(label, Message) else Message(label)
+    raise InvalidInput(N_("%(field)s应填“是”或“否”，而不是“%(value)s”。"), field=field, value=raw)

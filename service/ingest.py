@@ -27,6 +27,7 @@ from .access import (
     operator_visibility,
     registered_owner,
     require_register,
+    require_register_id_copies,
     visibility_for,
     visible_under,
 )
@@ -70,6 +71,9 @@ class IngestRequest:
     doc_date: date | None = None
     paper_pages: int | None = None
     remarks: str | None = None
+    #: The item holds copies of resident ID cards (身份证复印件): only users with the privacy
+    #: right open it (service.access).
+    id_copies: bool = False
     actor: str = "cli"
     original_names: list[str] | None = None
     # Who uploads (web and API); None is the operator at the command line. It decides what
@@ -144,6 +148,8 @@ def validate_request(archive: Archive, req: IngestRequest) -> None:
         raise InvalidInput(N_("密级“%(secrecy)s”无效，可选：%(choices)s。"), secrecy=req.secrecy,
                            choices=Listing(tuple(SECRECY_LEVELS)))
     require_register(req.uploader, req.secrecy)
+    if req.id_copies:
+        require_register_id_copies(req.uploader)
     validate_parts(req.fonds, req.category, req.year, req.retention, req.org)
     if req.doc_date is not None:
         check_doc_date(req.doc_date, req.year)
@@ -412,7 +418,8 @@ def _new_item(s: Session, req: IngestRequest, failed: list[_Triage]) -> ArchiveI
         year=req.year, retention=req.retention, org_code=req.org, item_no=code.item_no,
         title=req.title.strip(), doc_number=req.doc_number, responsible=req.responsible,
         doc_date=req.doc_date, secrecy=req.secrecy, paper_pages=req.paper_pages,
-        remarks=req.remarks, customer_id=customer.id if customer else None,
+        remarks=req.remarks, id_copies=req.id_copies,
+        customer_id=customer.id if customer else None,
         customer_section=req.customer_section,
         owner_id=owner_id, department=department,
         status=ItemStatus.PROCESSING,  # _require_readable: at least one page to read

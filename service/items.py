@@ -35,15 +35,14 @@ from .access import (
     open_decision,
     require_export,
     require_open,
+    require_unmasked_copy,
     require_view,
     user_of,
     visible_clause,
 )
-from .archive import Archive
 from .audit import record
 from .db import is_row_id
 from .errors import N_, NotFound
-from .jobs.pipeline import searchable_pdf_through
 from .locations import box_path
 from .models import (
     ArchiveItem,
@@ -58,7 +57,7 @@ from .models import (
     StoredFile,
     User,
 )
-from .privacy import can_see_personal, mask_personal, text_for
+from .privacy import can_see_personal, item_personal_data, mask_personal, masked_words, text_for
 from .twoset import two_sets_json
 from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus
 
@@ -173,6 +172,7 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
         "responsible": item.responsible,
         "date": item.doc_date.isoformat() if item.doc_date else None,
         "secrecy": item.secrecy,
+        "id_copies": bool(item.id_copies),
         "paper_pages": item.paper_pages,
         "remarks": item.remarks,
         "customer": ({"number": item.customer.number, "name": item.customer.name,
@@ -210,6 +210,10 @@ def downloadable_file(session: Session, user: Who, item_id: int,
         raise NotFound(N_("文件 %(file_id)s 不存在。"), file_id=file_id)
     if f.role != "original" and f.item_id != item.id:
         raise NotFound(N_("文件 %(file_id)s 不存在。"), file_id=file_id)
+    if f.role != "searchable_pdf":
+        # the scans as they are show ID and mobile numbers unmasked (the searchable PDF is
+        # handed out with them covered: service.page_render.masked_download)
+        require_unmasked_copy(user, item_personal_data(item))
     return f
 
 
@@ -221,18 +225,6 @@ def source_files(item: ArchiveItem) -> list[StoredFile]:
         if p.file not in out:
             out.append(p.file)
     return out
-
-
-def masked_download(archive: Archive, who: Who, f: StoredFile) -> bytes | None:
-    """The searchable PDF as this user may have it, when that differs from the stored file.
-
-    Users who may not see personal data get its text layer with resident ID and mobile
-    numbers masked (service.privacy), built on request so it always follows the current
-    masking rule; None means the stored file may be handed out as it is.
-    """
-    if f.role != "searchable_pdf" or can_see_personal(user_of(who)):
-        return None
-    return searchable_pdf_through(archive, f.item_id, mask_personal)
 
 
 def hit_boxes(page: Page, q: str | None, who: Who) -> list[dict[str, int]]:
@@ -249,16 +241,7 @@ def readable_words(user: User | None, words: list[dict]) -> list[dict]:
     split over several words (138 1234 5678) is masked as the page text is."""
     if can_see_personal(user) or not words:
         return words
-    joined = " ".join(str(w.get("t", "")) for w in words)
-    masked = mask_personal(joined)
-    if masked == joined:
-        return words
-    out, pos = [], 0
-    for w in words:
-        n = len(str(w.get("t", "")))
-        out.append({**w, "t": masked[pos:pos + n]})
-        pos += n + 1
-    return out
+    return masked_words(words)
 
 
 def merge_boxes(boxes: list[dict[str, int]]) -> list[dict[str, int]]:

@@ -1,13 +1,27 @@
 """Personal data in OCR text: resident ID numbers and mobile numbers are masked for users
-without the right to see them (DESIGN: Privacy).
+without the privacy right (DESIGN: Privacy; who has it: service.access.can_see_personal).
 
 Masking replaces characters one for one with `*`, so offsets into the text (snippets,
-highlight spans, the PDF text layer's glyph positions) stay valid.
+highlight spans, the PDF text layer's glyph positions, the word boxes drawn over on the page
+images by service.page_render) stay valid.
+
+What counts as such a number:
+
+- an 18-character resident ID (GB 11643) whose birth date is a real date and whose check
+  character agrees with its other digits (ISO 7064 MOD 11-2), or which a single digit
+  confusion typical of OCR makes valid (exactly the reading the search index keys, see
+  indexer.search.identifiers.id_repair: a number the index finds is never left readable);
+- a 15-digit resident ID of before 1999 whose YYMMDD is a real date;
+- a mainland mobile number (``1[3-9]`` and nine digits, ``86``/``0086`` optional).
 
 Numbers are found the way a reader finds them, not only as unbroken digit runs: digit groups
-separated by spaces, dashes, dots or brackets (``138-1234-5678``, ``(138)1234-5678``, ``+86 138 1234 5678``,
-``110105 19900307 0017``, OCR spacing ``1 3 8 1 2 3 4 5 6 7 8``), full-width digits, letters
-right beside the number (``ID110105…``) and the older 15-digit resident IDs. Only the digits
+joined by a few spaces, line breaks, dashes, dots or brackets (``138-1234-5678``,
+``(138)1234-5678``, ``110105 19900307\\n0017``, OCR spacing ``1 3 8 1 2 3 4 5 6 7 8``),
+full-width digits, and the letters OCR reads for digits (``O``/``o``/``〇`` for 0, ``I``/``l``/
+``|`` for 1, ``Z`` for 2, ``S`` for 5, ``B`` for 8) when they stand in a group with real digits;
+a group of letters alone (a word) never counts. Letters right beside a number (``ID110105…``,
+``Tel138…``) may be dropped from its ends. A number is made of whole groups: a longer run
+(an amount, a contract number, a 20-digit code) is left alone. Only the number's characters
 are replaced; the separators stay where they are.
 """
 
@@ -16,82 +30,241 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from indexer.search.identifiers import id_repair, id_valid
 
 from .access import can_see_personal
-from .models import User
+from .models import ArchiveItem, User
+from .vocab import PageStatus
 
-#: A group of digits (any script's decimal digits, e.g. full-width ０-９); a resident ID's
-#: check digit X may follow the digits directly.
-_GROUP = re.compile(r"\d+([XxＸｘ])?")
-#: What may separate the groups of one number: a few spaces, dashes, dots or brackets
-#: (``(138)1234-5678``, ``+86(139)8765 4321``).
-_SEPARATOR = re.compile(r"[\s\-‐‑‒–—―－.．·・()（）]{1,3}")
-#: 18-digit resident ID: region (6), birth date (8), sequence (3), check digit or X.
-_ID18 = re.compile(r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]")
-#: 15-digit resident ID (issued before 1999): region (6), birth date YYMMDD (6), sequence (3).
-_ID15 = re.compile(r"[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}")
+#: Letters OCR reads for digits (after NFKC), as the search index folds them, and a few more.
+_LOOKALIKE = {"O": "0", "o": "0", "〇": "0", "I": "1", "l": "1", "i": "1", "|": "1",
+              "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "b": "8"}
+#: A resident ID's check character 10 (OCR also reads the multiplication sign).
+_CHECK_X = frozenset("Xx×")
+#: What may separate the groups of one number: a few spaces or line breaks, dashes, dots or
+#: brackets (``(138)1234-5678``, ``+86(139)8765 4321``, a number broken over two lines).
+_SEPARATOR = re.compile(r"[\s\-‐‑‒–—―－.．·・()（）]{1,4}")
 #: Mainland mobile number, optionally with the country code 86 / 0086 written into the run.
 _MOBILE = re.compile(r"(?:0086|86)?(1[3-9]\d{9})")
-#: The longest run of digits that can still be one number (0086 + 11 digits, or 18).
+_ID18_SHAPE = re.compile(r"[1-9]\d{16}[\dX]")
+_ID15_SHAPE = re.compile(r"[1-9]\d{14}")
+#: The longest run of characters that can still be one number (0086 + 11 digits, or 18).
 _MAX_DIGITS = 18
 
-def _runs(text: str) -> Iterator[list[list[int]]]:
-    """Runs of digit groups joined only by separators; each group is its digits' positions."""
-    run: list[list[int]] = []
-    last_end = -1
-    for m in _GROUP.finditer(text):
-        if run and not _SEPARATOR.fullmatch(text, last_end, m.start()):
-            yield run
-            run = []
-        run.append(list(range(m.start(), m.end())))
-        last_end = m.end()
-        if m[1] is not None:  # a check digit ends the number
-            yield run
-            run, last_end = [], -1
-    if run:
+
+def _value(ch: str) -> tuple[str, bool] | None:
+    """(digit, is a real digit) of a character that may be part of a number, else None."""
+    if "\u4e00" <= ch <= "\u9fff":
+        return None  # the common case in Chinese text: an ideograph
+    d = unicodedata.decimal(ch, None)
+    if d is not None:
+        return str(d), True
+    folded = unicodedata.normalize("NFKC", ch)
+    if folded in _CHECK_X:
+        return "X", False
+    if folded in _LOOKALIKE:
+        return _LOOKALIKE[folded], False
+    return None
+
+
+@dataclass
+class _Group:
+    """Characters of one number-like group: positions, values, and how many letters stand
+    at its start (`lead`) and end (`trail`) that may be left out of a number."""
+
+    positions: list[int]
+    values: list[str]
+    lead: int
+    trail: int
+
+
+def _group(text: str, start: int, end: int) -> _Group | None:
+    positions, values, real = [], [], []
+    for p in range(start, end):
+        v = _value(text[p])
+        assert v is not None
+        positions.append(p)
+        values.append(v[0])
+        real.append(v[1])
+    if not any(real):
+        return None  # letters only: a word, never part of a number
+    lead = real.index(True)
+    trail = real[::-1].index(True)
+    return _Group(positions, values, lead, trail)
+
+
+def _groups(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of maximal runs of characters that may belong to a number (an X ends one)."""
+    i, n = 0, len(text)
+    while i < n:
+        if _value(text[i]) is None:
+            i += 1
+            continue
+        j = i
+        while j < n and _value(text[j]) is not None:
+            j += 1
+            if unicodedata.normalize("NFKC", text[j - 1]) in _CHECK_X:
+                break  # a check character ends the number (an extension may follow)
+        yield i, j
+        i = j
+
+
+_POINT = re.compile(r"[.．]")
+
+
+def _without_decimals(run: list[_Group], point: bool) -> Iterator[list[_Group]]:
+    """A run whose last group is one or two digits after a point ends in an amount's
+    decimals (``130000000.00``): those are no part of a number."""
+    if point and len(run) > 1 and len(run[-1].positions) <= 2:
+        yield run[:-1]
+    else:
         yield run
 
 
-def _digit(ch: str) -> str:
-    return "X" if ch in "XxＸｘ" else str(unicodedata.decimal(ch))
+def _runs(text: str) -> Iterator[list[_Group]]:
+    """Runs of digit groups joined only by separators."""
+    run: list[_Group] = []
+    last_end = -1
+    point = False  # a decimal point before the run's last group
+    for start, end in _groups(text):
+        g = _group(text, start, end)
+        if run and (g is None or not _SEPARATOR.fullmatch(text, last_end, start)):
+            yield from _without_decimals(run, point)
+            run = []
+        if g is not None:
+            point = bool(run) and _POINT.search(text, last_end, start) is not None
+            run.append(g)
+            last_end = end
+    if run:
+        yield from _without_decimals(run, point)
+
+
+def _real_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def is_resident_id(digits: str) -> bool:
+    """An 18-character ID with a real birth date and a valid (or OCR-repairable) check
+    character, or a 15-digit one with a real YYMMDD."""
+    if _ID18_SHAPE.fullmatch(digits):
+        if not _real_date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14])):
+            return False
+        if not 1900 <= int(digits[6:10]) <= 2099:
+            return False
+        key = digits.lower()
+        return id_valid(key) or id_repair(key) is not None
+    if _ID15_SHAPE.fullmatch(digits):
+        return _real_date(1900 + int(digits[6:8]), int(digits[8:10]), int(digits[10:12]))
+    return False
 
 
 def _masked_positions(digits: str) -> range | None:
-    """Which of these digits to hide, if they are exactly one ID or mobile number."""
-    if _ID18.fullmatch(digits) or _ID15.fullmatch(digits):
+    """Which of these characters to hide, if they are exactly one ID or mobile number."""
+    if is_resident_id(digits):
         return range(3, len(digits) - 4)
-    m = _MOBILE.fullmatch(digits.removesuffix("X"))  # `x` after a phone number: an extension
+    m = _MOBILE.fullmatch(digits)
     if m:
         return range(m.start(1) + 3, m.start(1) + 7)
     return None
 
 
+def _candidates(run: list[_Group], i: int, j: int) -> Iterator[tuple[list[int], str]]:
+    """Groups i..j as one number: the first may drop its leading letters, the last its
+    trailing ones (``ID110105…``, ``…5678x``)."""
+    first, last = run[i], run[j]
+    for cut_lead in range(first.lead + 1):
+        for cut_trail in range(last.trail + 1):
+            positions: list[int] = []
+            values: list[str] = []
+            for k in range(i, j + 1):
+                g = run[k]
+                lo = cut_lead if k == i else 0
+                hi = len(g.positions) - (cut_trail if k == j else 0)
+                if lo >= hi:
+                    break
+                positions += g.positions[lo:hi]
+                values += g.values[lo:hi]
+            else:
+                if len(positions) <= _MAX_DIGITS:
+                    yield positions, "".join(values)
+
+
+def personal_spans(text: str) -> list[int]:
+    """Positions of the characters of `text` that masking hides, in order."""
+    hidden: list[int] = []
+    for run in _runs(text):
+        i = 0
+        while i < len(run):
+            found: tuple[int, list[int]] | None = None
+            size = 0
+            for j in range(i, len(run)):
+                size += len(run[j].positions) - (run[j].lead if j == i else 0)
+                if size - run[j].trail > _MAX_DIGITS:
+                    break  # even without its letters the stretch is longer than a number
+                for positions, digits in _candidates(run, i, j):
+                    hide = _masked_positions(digits)
+                    if hide is not None:
+                        found = (j, [positions[k] for k in hide])
+                        break
+            if found is None:
+                i += 1
+                continue
+            hidden += found[1]
+            i = found[0] + 1
+    return hidden
+
+
 def mask_personal(text: str) -> str:
-    """`110105199003078765` → `110***********8765`, `138-1234-5678` → `138-****-5678`.
+    """`110105199003070017` → `110***********0017`, `138-1234-5678` → `138-****-5678`.
 
     Within a run of digit groups, the longest stretch of whole groups that reads as one
     number is masked; a longer unbroken digit run (an amount, a code) is left alone.
     """
+    hidden = personal_spans(text)
+    if not hidden:
+        return text
     out = list(text)
-    for run in _runs(text):
-        i = 0
-        while i < len(run):
-            found = None
-            positions: list[int] = []
-            for j in range(i, len(run)):
-                positions = positions + run[j]
-                if len(positions) > _MAX_DIGITS:
-                    break
-                hide = _masked_positions("".join(_digit(text[p]) for p in positions))
-                if hide is not None:
-                    found = (j, [positions[k] for k in hide])
-            if found is None:
-                i += 1
-                continue
-            for p in found[1]:
-                out[p] = "*"
-            i = found[0] + 1
+    for p in hidden:
+        out[p] = "*"
     return "".join(out)
+
+
+def holds_personal(text: str | None) -> bool:
+    """Whether masking would hide anything in `text`."""
+    return bool(text) and bool(personal_spans(text or ""))
+
+
+def masked_words(words: list[dict]) -> list[dict]:
+    """OCR words as users without the privacy right read them: masked as one text (a space
+    between words, so a number split over several words is found whole), one character for
+    one, so each word keeps its length and its box."""
+    texts = [str(w.get("t", "")) for w in words]
+    joined = " ".join(texts)
+    masked = mask_personal(joined)
+    if masked == joined:
+        return words
+    out, pos = [], 0
+    for w, t in zip(words, texts, strict=True):
+        out.append({**w, "t": masked[pos:pos + len(t)]})
+        pos += len(t) + 1
+    return out
+
+
+def item_personal_data(item: ArchiveItem) -> str:
+    """Whether an item's pages show personal data: "found", "none", or "unknown" while a
+    page is not read (pending, failed): what access.require_unmasked_copy decides on."""
+    if any(holds_personal(p.text) for p in item.pages if p.status == PageStatus.DONE):
+        return "found"
+    if any(p.status != PageStatus.DONE for p in item.pages):
+        return "unknown"
+    return "none"
 
 
 def text_for(user: User | None, text: str | None) -> str | None:

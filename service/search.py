@@ -234,7 +234,8 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
         else:
             vis = operator_search_visibility() if operator else search_visibility(s, who)
     # a user who may not read personal data matches pages as masked for them: a search
-    # never confirms an ID or mobile number (nor a fragment) they cannot see
+    # never confirms an ID or mobile number (nor a fragment) they cannot see, nor matches
+    # an item holding ID copies (its pages are indexed for the personal audience only)
     vis = replace(vis, personal=operator or can_see_personal(person))
     if params.browsing:
         with archive.session() as s:

@@ -33,6 +33,7 @@ def _item_fields(item: ArchiveItem) -> dict:
         "box": item.box.barcode if item.box else None, "location": box_path(item.box),
         "status": item.status, "date": item.doc_date.isoformat() if item.doc_date else None,
         "owner_id": item.owner_id, "department": item.department,
+        "personal_only": bool(item.id_copies),
     }
 
 

@@ -43,6 +43,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("盒号", "box", "档案盒条码"),
     Column("文件名", "file_name", "扫描目录中的文件或文件夹名；留空时按档号查找"),
     Column("起止页", "page_range", "整卷扫描时本件的页码范围，如 1-12"),
+    Column("身份证复印件", "id_copies", "含身份证复印件填“是”，否则留空；只有有个人信息查看权限的用户可以打开"),
 )
 HEADERS: tuple[str, ...] = tuple(c.header for c in COLUMNS)
 BY_KEY: dict[str, Column] = {c.key: c for c in COLUMNS}
@@ -50,7 +51,7 @@ BY_KEY: dict[str, Column] = {c.key: c for c in COLUMNS}
 REQUIRED_HEADERS: tuple[str, ...] = ("全宗号", "门类", "年度", "保管期限", "题名", "密级")
 #: The fields a row naming a registered item may change (the 档号 parts never change).
 EDITABLE = ("title", "doc_number", "responsible", "doc_date", "paper_pages", "secrecy",
-            "remarks", "customer", "box")
+            "remarks", "customer", "box", "id_copies")
 #: Retention written either way: the code or its Chinese name.
 RETENTION_NAMES = {name: code for code, name in RETENTIONS.items()}
 
@@ -69,6 +70,7 @@ def item_values(item: ArchiveItem) -> dict[str, Any]:
         "paper_pages": item.paper_pages, "secrecy": item.secrecy, "remarks": item.remarks,
         "customer": item.customer.number if item.customer else None,
         "box": item.box.barcode if item.box else None, "file_name": None, "page_range": None,
+        "id_copies": bool(item.id_copies),
     }
 
 
@@ -76,5 +78,6 @@ def sheet_row(item: ArchiveItem) -> list[Any]:
     """The item as one export row, in the columns' order (dates as YYYY-MM-DD text, so
     the sheet reads the same in Excel, WPS and a CSV)."""
     values = item_values(item)
+    values["id_copies"] = "是" if values["id_copies"] else None
     return [v.isoformat() if isinstance(v, date) else v for v in
             (values[c.key] for c in COLUMNS)]

@@ -10,8 +10,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from service.access import require_manage_scheme, require_manage_users
-from service.accounts import add_account, list_accounts, reset_password, set_active, update_account
+from service.access import can_see_personal, require_manage_scheme, require_manage_users
+from service.accounts import (
+    add_account,
+    list_accounts,
+    privacy_choice_of,
+    reset_password,
+    set_active,
+    update_account,
+)
 from service.errors import N_, DanganError, InvalidInput, PermissionDenied
 from service.scheme import add_fonds, categories, list_fonds, rename_fonds, save_category
 from service.vocab import ROLES
@@ -24,7 +31,8 @@ bp = Blueprint("admin", __name__)
 def _users_page(error: str | None = None, values: dict | None = None,
                 status: int = 200) -> ResponseReturnValue:
     return render_template("admin_users.html", users=list_accounts(db(), me()), roles=ROLES,
-                           error=error, values=values or {}), status
+                           error=error, values=values or {}, privacy_choice_of=privacy_choice_of,
+                           can_see_personal=can_see_personal), status
 
 
 @bp.route("/admin/users")
@@ -56,7 +64,8 @@ def new_user() -> ResponseReturnValue:
     def run() -> str:
         user, password = add_account(db(), me(), f.get("username", ""), f.get("role", ""),
                                      display_name=f.get("display_name"),
-                                     department=f.get("department"))
+                                     department=f.get("department"),
+                                     privacy=f.get("privacy"))
         return _("已创建用户 %(name)s，一次性密码：%(pw)s（首次登录须修改）。",
                  name=user.username, pw=password)
 
@@ -72,7 +81,8 @@ def user_action(username: str) -> ResponseReturnValue:
     def run() -> str:
         if action == "update":
             update_account(db(), me(), username, role=f.get("role", ""),
-                           department=f.get("department"), display_name=f.get("display_name"))
+                           department=f.get("department"), display_name=f.get("display_name"),
+                           privacy=f.get("privacy"))
             return _("已保存用户 %(name)s。", name=username)
         if action in ("disable", "enable"):
             set_active(db(), me(), username, action == "enable")

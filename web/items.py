@@ -42,14 +42,13 @@ from service.items import (
     downloadable_file,
     get_page,
     hit_boxes,
-    masked_download,
     pages_with_matches,
     record_access,
     source_files,
     text_segments,
     visible_item,
 )
-from service.page_render import page_view
+from service.page_render import masked_download, page_view
 from service.privacy import text_for
 from service.twoset import electronic_side, paper_side
 from service.vocab import FileStatus, PageStatus, PaperCondition

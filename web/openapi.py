@@ -188,6 +188,9 @@ def spec(server: str = "") -> dict:
                         "box": q, "doc_number": q, "responsible": q,
                         "doc_date": {"type": "string", "format": "date"},
                         "paper_pages": {"type": "integer"}, "remarks": q,
+                        "id_copies": {"type": "string", "enum": ["是", "否"],
+                                      "description": "holds ID copies (身份证复印件): only "
+                                                     "users with the privacy right open it"},
                         "files": {"type": "array",
                                   "items": {"type": "string", "format": "binary"}}}},
                 "IngestResult": {"type": "object", "properties": {

@@ -25,6 +25,7 @@ from service.browse import all_boxes, list_customers
 from service.catalogue import list_categories
 from service.codes import RETENTIONS
 from service.errors import N_, DanganError, InvalidInput, Listing, Message
+from service.fields import yes_no
 from service.ingest import IngestRequest, IngestResult, ingest
 from service.models import Fonds, User
 
@@ -91,6 +92,7 @@ def catalogue_fields(form: MultiDict) -> dict:
         "doc_date": _date(form, "doc_date"),
         "paper_pages": _int(form, "paper_pages", N_("纸质页数")),
         "remarks": _text(form, "remarks", 5000),
+        "id_copies": yes_no(form.get("id_copies"), N_("含身份证复印件")),
     }
 
 

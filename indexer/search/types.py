@@ -60,6 +60,8 @@ def page_rows(d: PageDoc) -> list[tuple[str, str, str]]:
     """``(audience, text, meta)`` rows to index for a page; ``meta`` is the catalogue text
     searchable on every page (with 档号 and title always included)."""
     meta = catalogue_text(d.meta_text, d.archival_code, d.title)
+    if d.personal_only:  # only users who may see personal data match it at all
+        return [(AUDIENCE_PERSONAL, d.text or "", meta)]
     if d.masked is None:
         return [(AUDIENCE_ALL, d.text or "", meta)]
     return [(AUDIENCE_PERSONAL, d.text or "", meta), (AUDIENCE_MASKED, *d.masked)]
@@ -105,6 +107,9 @@ class PageDoc:
     #: index it beside the page for those users, so a search never confirms a number
     #: they cannot read (no hit, total, facet or exclusion depends on it).
     masked: tuple[str, str] | None = None
+    #: The whole page is personal data (an item holding ID copies): it is indexed for users
+    #: who may see personal data only, never masked for the others (:func:`page_rows`).
+    personal_only: bool = False
 
 
 @dataclass(frozen=True)

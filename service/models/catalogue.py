@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from indexer.messages import Listing, Message
@@ -85,6 +86,9 @@ class ArchiveItem(Base):
     deletion_due_at: Mapped[datetime | None] = mapped_column()
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     department: Mapped[str | None] = mapped_column(String(100))
+    #: Holds copies of resident ID cards (身份证复印件): only users with the privacy right open
+    #: it (service.access).
+    id_copies: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     status: Mapped[str] = mapped_column(String(20), default=ItemStatus.REGISTERED)
     status_reason: Mapped[Listing | Message | str | None] = mapped_column(MessageText)
     created_by: Mapped[str | None] = mapped_column(String(100))

@@ -26,6 +26,9 @@ class User(Base):
     department: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The right to read personal data (ID and mobile numbers) unmasked: None follows the
+    #: role (service.access.can_see_personal), True or False is the administrator's choice.
+    privacy_right: Mapped[bool | None] = mapped_column(Boolean, default=None)
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: Part of every session cookie; a new value (sign-out, password change) ends every
     #: session signed in before, copied cookies included.

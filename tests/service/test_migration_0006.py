@@ -18,7 +18,6 @@ from indexer.search.analysis import ANALYZER_VERSION
 from indexer.search.sqlite_engine import SqliteFtsEngine, add_audience, retokenize
 from indexer.search.types import SearchRequest, Visibility
 from service.migrate import MIGRATIONS, alembic_config, upgrade
-from service.privacy import mask_personal
 
 PAGES = [  # (text, catalogue text)
     ("个人客户登记表：姓名张三，身份证号110105199003078765，手机+86 138 1234 5678。", "登记表 张三"),
@@ -132,7 +131,9 @@ def test_after_the_migrations_the_index_follows_the_running_analyzer(tmp_path: P
     upgrade(engine)
     live_engine = sa.create_engine(live)
     with live_engine.begin() as conn:
-        assert add_audience(conn, mask_personal) == len(MASKED)
+        # 0006's own masking rule: the live one has changed since (check digits, look-alike
+        # letters); `dangan reindex` brings the masked rows to it (service.search_docs)
+        assert add_audience(conn, _script("0006").mask_personal) == len(MASKED)
         assert retokenize(conn) == len(PAGES) + len(MASKED)
     live_engine.dispose()
     migrated, expected = _dump(url), _dump(live)
