@@ -137,6 +137,7 @@ def catalogue_entry_json(item: ArchiveItem, who: Who) -> dict:
         "doc_number": item.doc_number, "responsible": item.responsible,
         "date": item.doc_date.isoformat() if item.doc_date else None,
         "secrecy": item.secrecy, "paper_pages": item.paper_pages, "status": item.status,
+        "id_copies": bool(item.id_copies),
         "location": location(item), "content_withheld": decision.reason,
         "remedy": decision.remedy,
     }
