@@ -119,3 +119,27 @@ def test_upgrading_an_index_adds_masked_rows(arc, tmp_path):
     assert engine.count_pages() == 1
     eng.dispose()
     assert os.path.exists(path)
+
+
+OCR_TEXT = "客户回执：手机 l39-8765-4321，证件 11O1O5198506l2OO34，经办人签字。"
+
+
+@pytest.mark.parametrize("q", ["13987654321", "139-8765-4321", "98765", "110105198506120034",
+                               "19850612", "0612003", "105198"])
+def test_numbers_ocr_misread_are_no_oracle_either(arc, q):
+    """OCR read letters for digits (l for 1, O for 0): the index folds them back, so the
+    masking must hide them too, or a typed number would confirm what the page hides."""
+    from sqlalchemy import select
+
+    from service.models import User
+
+    with arc.session() as s:
+        staff_id = s.scalar(select(User.id).where(User.username == "zhang"))
+    _item(arc, OCR_TEXT, owner_id=staff_id)
+    assert _search(arc, q, "li").total == 1, q  # the index reads the number
+    staff = _search(arc, q, "zhang")
+    assert staff.total == 0 and staff.hits == [], q
+    # what staff can read still finds the page, masked
+    res = _search(arc, "经办人签字", "zhang")
+    snippet = res.hits[0].pages[0].snippet
+    assert "8765" not in snippet and "1985" not in snippet
