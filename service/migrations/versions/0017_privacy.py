@@ -1,7 +1,7 @@
 """Privacy: a per-user privacy right and the item flag "holds ID copies" (#13.6).
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-24
 
 `app_user.privacy_right`: NULL follows the user's role (the archive's own roles see personal
@@ -12,8 +12,8 @@ with the privacy right may open it.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
