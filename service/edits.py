@@ -152,6 +152,8 @@ def _shown(key: str, value: Any, raw: str) -> str:
     """A parsed value as field_values shows it (the customer by its number)."""
     if value is None:
         return ""
+    if key == "id_copies":
+        return "是" if value else "否"
     return raw.strip() if key == "customer" else str(value)
 
 

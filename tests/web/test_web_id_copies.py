@@ -129,6 +129,21 @@ def test_the_item_page_shows_the_flag(app, h, flagged) -> None:
     assert client.get(f"/api/v1/items/{plain}").get_json()["id_copies"] is False
 
 
+def _approve_all(archive, item_id: int) -> None:
+    """The archive manager approves the item's waiting change requests (service.changes)."""
+    from service.changes import approve_change, pending_changes
+    from service.models import User
+    from service.users import create_user
+
+    with archive.session() as s:
+        boss = s.scalar(select(User).where(User.username == "idboss")) or create_user(
+            s, "idboss", "password-123", role="manager")
+        requests = pending_changes(s, item_id)
+        assert requests
+        for req in requests:
+            approve_change(s, boss, req.id)
+
+
 def _counts(archive) -> tuple[int, int]:
     from service.models import ArchiveItem
 
@@ -182,6 +197,7 @@ def test_the_edit_screen_sets_and_clears_the_flag(app, h, archive) -> None:
     r = client.post(f"/items/{item_id}/edit", data={
         "csrf_token": token, "title": "王五证件复印件", "id_copies": "是", "reason": "含身份证复印件"})
     assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    _approve_all(archive, item_id)  # a catalogue change waits for the archive manager
     with archive.session() as s:
         assert s.get(ArchiveItem, item_id).id_copies
     page = client.get(f"/items/{item_id}").get_data(as_text=True)
@@ -195,6 +211,7 @@ def test_the_edit_screen_sets_and_clears_the_flag(app, h, archive) -> None:
     r = client.post(f"/items/{item_id}/edit", data={
         "csrf_token": token, "title": "王五证件复印件", "id_copies": "否", "reason": "误标"})
     assert r.status_code == 302
+    _approve_all(archive, item_id)
     assert "仅供核对" in staff.get(f"/items/{item_id}").get_data(as_text=True)
     assert staff.get("/api/v1/search?q=仅供核对").get_json()["total"] == 1
 
@@ -236,10 +253,12 @@ def test_the_catalogue_sheet_carries_the_flag(app, h, archive, tmp_path) -> None
     with archive.session() as s:
         assert s.get(ArchiveItem, item_id).id_copies
     res = sheet("clear.csv", HEADERS, "")
-    assert [u["changes"] for u in res.updated] == [{"身份证复印件": ["是", "否"]}]
+    assert [u["changes"] for u in res.submitted] == [{"身份证复印件": ["是", "否"]}]
+    _approve_all(archive, item_id)  # a sheet's edit waits for the archive manager too
     with archive.session() as s:
         assert not s.get(ArchiveItem, item_id).id_copies
     res = sheet("set.csv", HEADERS, "是")
-    assert [u["changes"] for u in res.updated] == [{"身份证复印件": ["否", "是"]}]
+    assert [u["changes"] for u in res.submitted] == [{"身份证复印件": ["否", "是"]}]
+    _approve_all(archive, item_id)
     with archive.session() as s:
         assert s.get(ArchiveItem, item_id).id_copies

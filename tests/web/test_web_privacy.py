@@ -99,7 +99,7 @@ def test_exports_mask_personal_data_and_import_back_unchanged(app, h, archive, t
             arc = s.scalar(select(User).where(User.username == "arc"))
             s.expunge(arc)
         res = register_batch(archive, arc, sheet, None)
-        assert res.unchanged == 1 and not res.updated and not res.failed, res
+        assert res.unchanged == 1 and not res.submitted and not res.failed, res
         with archive.session() as s:
             assert s.get(ArchiveItem, item_id).remarks == remarks
     finally:
