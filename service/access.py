@@ -186,7 +186,8 @@ DENY_CONFIDENTIAL = Decision(False, Message(N_(
     "机密档案不以电子方式向您提供，也不能借出电子件。如需查阅纸质原件，请联系档案室。")), "archive")
 DENY_LOAN = Decision(False, Message(N_(
     "秘密档案须经批准的电子借阅（最长4小时）才能查看。请申请借阅。")), "loan")
-DENY_SCOPE = Decision(False, Message(N_("您无权查看该档案。")), None)
+DENY_SCOPE = Decision(False, Message(N_(
+    "您无权查看该档案：它不在您的查阅范围内。如需查阅，请联系档案室。")), "archive")
 
 
 def _live_grant(reader: Reader, item: ArchiveItem) -> bool:
@@ -569,7 +570,7 @@ def require_view(user: Who, item: ArchiveItem) -> None:
     if not can_view(user, item):
         if item.secrecy == Secrecy.TOP_SECRET and user_of(user) is not None:
             raise PermissionDenied(DENY_TOP_SECRET.reason or "")
-        raise PermissionDenied(N_("您无权查看该档案。"))
+        raise PermissionDenied(DENY_SCOPE.reason or "")
 
 
 # ----------------------------------------------------------------- registering items
