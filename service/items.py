@@ -9,6 +9,7 @@ no Flask here: the web views call these and render the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -26,6 +27,7 @@ from indexer.search.types import (
     clamp_request,
 )
 
+from . import clock
 from .access import (
     Reader,
     Who,
@@ -310,6 +312,8 @@ class HitRow:
     #: `remedy` (access.Decision: "loan" links to 申请借阅) and no thumbnail or snippet.
     openable: bool = True
     remedy: str | None = None
+    #: Held for deletion until then (listed only for the archive's roles, marked).
+    deletion_due: datetime | None = None
 
 
 def hit_rows(session: Session, user: Who, ids: list[int],
@@ -335,7 +339,8 @@ def hit_rows(session: Session, user: Who, ids: list[int],
             category=item.category.name, year=item.year, status=item.status, thumb_page=thumb,
             date=item.doc_date.isoformat() if item.doc_date else None,
             category_code=item.category.code, openable=decision.allowed,
-            remedy=decision.remedy)
+            remedy=decision.remedy,
+            deletion_due=clock.aware(item.deletion_due_at) if item.deletion_due_at else None)
     return out
 
 

@@ -150,6 +150,10 @@ def test_deletion_request_approve_undo_then_final_after_30_days(site, browser) -
     _shot(mgr, "2-held")
     mgr.goto(f"{site['base']}/search?q=kappa44")
     expect(mgr.locator(".hit")).to_have_count(0)
+    # out of the index, but the catalogue listing shows the archive's roles it, marked
+    mgr.goto(f"{site['base']}/search?category=HT")
+    expect(mgr.locator(".hit .status-held")).to_contain_text("2026-04-01")
+    _shot(mgr, "2b-listed")
 
     # undo: the item is back, in search too
     mgr.goto(f"{site['base']}/items/{item}")
