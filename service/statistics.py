@@ -65,12 +65,15 @@ from .vocab import (
 #: 30-day deletion hold is still held.
 NOT_HELD = (ItemStatus.MERGED, *sorted(TOMBSTONES))
 
-#: Audit actions that count as use of an item, under the names the trail has used (entries
-#: keep the name they were written with, so older names stay counted).
+#: Audit actions that count as use, by column, under the names of the audit trail's vocabulary
+#: and the names older entries keep (the hash covers them): searches (web, API, command line),
+#: an item's page opened, a stored file handed out, paperwork printed (a box's 归档文件目录 and
+#: 备考表, a register). A page image shown inside an item's page is not a view of its own.
 USE_ACTIONS: dict[str, tuple[str, ...]] = {
-    "views": ("view", "item.view", "page.view"),
-    "downloads": ("download", "file.download", "item.download"),
-    "prints": ("print", "item.print", "file.print"),
+    "searches": ("catalogue.search",),
+    "views": ("item.view", "view"),
+    "downloads": ("file.download", "download"),
+    "prints": ("box.print", "register.print"),
 }
 
 COUNT, BYTES = "count", "bytes"
@@ -384,7 +387,8 @@ def _item_targets(f: Filters) -> Select[Any]:
 
 
 def _use(session: Session, f: Filters) -> list[Table]:
-    """Views, downloads and prints of items per month, counted in the audit trail."""
+    """Searches, views, downloads and prints per month, counted in the audit trail (with
+    filters, only the actions on the items they select)."""
     kinds = list(USE_ACTIONS)
     column_of = {action: kinds.index(kind) for kind, names in USE_ACTIONS.items() for action in names}
     y, m = _month_cols(AuditEntry.at)
@@ -397,10 +401,13 @@ def _use(session: Session, f: Filters) -> list[Table]:
         values = [0] * len(kinds)
         values[column_of[action]] = n
         spread.append((year, month, *values))
-    columns = (Column(Message(N_("查看次数"))), Column(Message(N_("下载次数"))),
-               Column(Message(N_("打印次数"))))
-    return [Table("use_month", Message(N_("每月利用（查看、下载、打印）")), "每月利用", Message(N_("月份")),
-                  columns, tuple(_by_month(spread, len(kinds))), chart="line", series=(0, 1, 2))]
+    columns = (Column(Message(N_("检索次数"))), Column(Message(N_("查看次数"))),
+               Column(Message(N_("下载次数"))), Column(Message(N_("打印次数"))))
+    return [Table("use_month", Message(N_("每月利用（检索、查看、下载、打印）")), "每月利用",
+                  Message(N_("月份")), columns, tuple(_by_month(spread, len(kinds))), chart="line",
+                  series=tuple(range(len(kinds))),
+                  note=Message(N_("按全宗或年度筛选时只计针对档案的查看和下载；检索和打印不属于某一件档案，不计入。"))
+                  if f.narrowed else None)]
 
 
 # ----------------------------------------------------------------- loans

@@ -126,10 +126,13 @@ class World:
                 s.add(loan)
                 s.flush()
                 s.add_all(LoanItem(loan_id=loan.id, item_id=self.ids[n]) for n in items)
-        uses = [("view", 1, at(1)), ("view", 1, at(1, 11)), ("print", 1, at(2)),
-                ("view", 5, at(3)), ("item.view", 2, at(3)), ("download", 2, at(3)),
-                ("ingest", 2, at(1))]
-        for action, n, when in uses:
+        item = {n: f"item:{i}" for n, i in self.ids.items()}
+        uses = [("view", item[1], at(1)), ("item.view", item[1], at(1, 11)),
+                ("catalogue.search", "search", at(1)), ("box.print", "box:BOX-1", at(2)),
+                ("view", item[5], at(3)), ("item.view", item[2], at(3)),
+                ("file.download", item[2], at(3)), ("page.view", item[2], at(3)),
+                ("ingest", item[2], at(1))]
+        for action, target, when in uses:
             with archive.session() as s:
-                entry = record(s, "keeper", action, f"item:{self.ids[n]}", None)
+                entry = record(s, "keeper", action, target, None)
                 s.execute(update(AuditEntry).where(AuditEntry.id == entry.id).values(at=when))

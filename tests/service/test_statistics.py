@@ -62,8 +62,8 @@ def test_additions_use_checks_and_storage(world: World) -> None:
         st = compute(s)
     assert _rows(st.table("additions_month")) == {
         "2026-01": (2, 5, 5, 3000), "2026-02": (0, 0, 0, 0), "2026-03": (3, 10, 6, 7500)}
-    assert _rows(st.table("use_month")) == {
-        "2026-01": (2, 0, 0), "2026-02": (0, 0, 1), "2026-03": (2, 1, 0)}
+    assert _rows(st.table("use_month")) == {  # searches, views, downloads, prints
+        "2026-01": (1, 2, 0, 0), "2026-02": (0, 0, 0, 1), "2026-03": (0, 2, 1, 0)}
     assert _rows(st.table("cross_check")) == {"agrees": (2,), "discrepancy": (1,),
                                               "changed": (1,), "never": (1,)}
     assert _rows(st.table("paper_condition")) == {"intact": (3,), "damaged": (1,),
@@ -99,13 +99,13 @@ def test_filters_narrow_every_figure(world: World) -> None:
         j001 = compute(s, parse_filters(s, {"fonds": "j001"}))
         years = compute(s, parse_filters(s, {"year_from": "2024", "year_to": "2025"}))
     assert _rows(j001.table("holdings_fonds")) == {"J001": (4, 10, 6)}
-    assert _rows(j001.table("use_month")) == {
-        "2026-01": (2, 0, 0), "2026-02": (0, 0, 1), "2026-03": (1, 1, 0)}
+    assert _rows(j001.table("use_month")) == {  # searches and prints are of no one item
+        "2026-01": (0, 2, 0, 0), "2026-02": (0, 0, 0, 0), "2026-03": (0, 1, 1, 0)}
     assert _rows(j001.table("storage"))["original"] == (4, 3600)
     assert _rows(years.table("holdings_year")) == {"2024": (3, 8, 4), "2025": (1, 5, 5)}
     assert _rows(years.table("additions_month")) == {
         "2026-01": (1, 3, 3, 2000), "2026-02": (0, 0, 0, 0), "2026-03": (3, 10, 6, 7500)}
-    assert _rows(years.table("use_month")) == {"2026-03": (2, 1, 0)}
+    assert _rows(years.table("use_month")) == {"2026-03": (0, 2, 1, 0)}
 
 
 def test_bad_filters_are_refused_with_the_reason(world: World) -> None:

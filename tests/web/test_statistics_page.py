@@ -61,7 +61,8 @@ def test_the_page_shows_the_figures_as_tables_and_chart_data(app, h, items):
     assert data["holdings_secrecy"]["chart"] == "bar"
     assert data["holdings_secrecy"]["labels"] == ["公开", "内部", "秘密", "机密", "绝密"]
     assert data["holdings_secrecy"]["series"][0]["data"][3:] == [1, 1]
-    assert sum(data["use_month"]["series"][0]["data"]) >= 1
+    assert data["use_month"]["series"][1]["name"] == "查看次数"
+    assert sum(data["use_month"]["series"][1]["data"]) >= 1
     assert 'src="/static/vendor/echarts/echarts.min.js"' in body and "/static/stats.js" in body
     assert "https://" not in body.split("<footer")[0].split("</header>")[1]  # nothing fetched from elsewhere
 
@@ -119,7 +120,7 @@ def test_the_page_in_english(app, h, items):
     assert "Holdings by secrecy" in body and ">Confidential<" in body
     data = {t["key"]: t for t in _data(body)["tables"]}
     assert data["holdings_category"]["labels"] == ["HT Contracts and agreements"]
-    assert data["use_month"]["series"][1]["name"] == "Downloads"
+    assert data["use_month"]["series"][2]["name"] == "Downloads"
 
 
 def test_the_vendored_echarts_is_the_file_its_readme_names():
