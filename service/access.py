@@ -665,6 +665,17 @@ def require_lend(user: User | None) -> None:
         raise PermissionDenied(N_("只有档案管理员可以办理借出和归还。"))
 
 
+def can_return_loan(user: User | None, loan: Loan) -> bool:
+    """The desk takes loans back; a borrower may also end their own electronic loan early."""
+    return can_lend(user) or (user is not None and loan.kind == "electronic"
+                              and user.id == loan.borrower_id)
+
+
+def require_return_loan(user: User | None, loan: Loan) -> None:
+    if not can_return_loan(user, loan):
+        raise PermissionDenied(N_("只有档案管理员可以办理借出和归还。"))
+
+
 def can_read_loan_register(user: User | None) -> bool:
     return user is not None and user.role in LOAN_REGISTER_ROLES
 

@@ -32,6 +32,7 @@ from .access import (
     may_look_up,
     require_approve_loan,
     require_lend,
+    require_return_loan,
     visible_clause,
 )
 from .audit import record
@@ -105,8 +106,11 @@ def _hours(span: timedelta) -> str:
 # ----------------------------------------------------------------- finding
 
 
-def get_loan(session: Session, loan_id: int) -> Loan:
-    loan = session.get(Loan, loan_id) if is_row_id(loan_id) else None
+def get_loan(session: Session, loan_id: int, *, for_update: bool = False) -> Loan:
+    """The loan; `for_update` locks its row (PostgreSQL) so two steps on one loan at once
+    (two archivists issuing it) happen one after the other and the second sees the first."""
+    loan = session.get(Loan, loan_id, with_for_update=for_update) if is_row_id(loan_id) \
+        else None
     if loan is None:
         raise NotFound(N_("借阅单 %(loan_id)s 不存在。"), loan_id=loan_id)
     return loan
@@ -406,7 +410,7 @@ def _not_ended(loan: Loan, at: datetime) -> None:
 
 
 def approve(session: Session, user: User, loan_id: int, note: str = "") -> Loan:
-    loan = get_loan(session, loan_id)
+    loan = get_loan(session, loan_id, for_update=True)
     require_approve_loan(user, loan)
     _expect(loan, REQUESTED)
     at = clock.now()
@@ -421,7 +425,7 @@ def approve(session: Session, user: User, loan_id: int, note: str = "") -> Loan:
 
 
 def reject(session: Session, user: User, loan_id: int, reason: str) -> Loan:
-    loan = get_loan(session, loan_id)
+    loan = get_loan(session, loan_id, for_update=True)
     require_approve_loan(user, loan)
     _expect(loan, REQUESTED)
     reason = (reason or "").strip()
@@ -440,7 +444,7 @@ def reject(session: Session, user: User, loan_id: int, reason: str) -> Loan:
 
 def withdraw(session: Session, user: User, loan_id: int) -> Loan:
     """The borrower (or whoever registered it) withdraws a loan not yet issued."""
-    loan = get_loan(session, loan_id)
+    loan = get_loan(session, loan_id, for_update=True)
     if user.id != loan.borrower_id and user.username != loan.requested_by:
         raise PermissionDenied(N_("只有借阅人本人可以撤回借阅申请。"))
     _expect(loan, REQUESTED, APPROVED)
@@ -480,7 +484,7 @@ def issue(session: Session, user: User, loan_id: int,
     """Hand out an approved loan. Paper: the pages of each item counted out (the item's
     paper page count unless given). Electronic: a viewing grant per item until the end."""
     require_lend(user)
-    loan = get_loan(session, loan_id)
+    loan = get_loan(session, loan_id, for_update=True)
     _expect(loan, APPROVED)
     at = clock.now()
     _not_ended(loan, at)
@@ -510,9 +514,9 @@ def take_back(session: Session, user: User, loan_id: int,
               notes: Mapping[int, str] | None = None) -> Loan:
     """Receive a loan back. Paper: the pages of each item counted back; a difference from
     the pages counted out is recorded on the item and the loan (and reported). Electronic:
-    ends the grants now (an early return)."""
-    require_lend(user)
-    loan = get_loan(session, loan_id)
+    ends the grants now (an early return, by the desk or the borrower)."""
+    loan = get_loan(session, loan_id, for_update=True)
+    require_return_loan(user, loan)
     _expect(loan, ISSUED)
     at = clock.now()
     detail: dict = {"number": loan.number, "kind": loan.kind}
@@ -548,7 +552,7 @@ def settle_mismatch(session: Session, user: User, loan_id: int, settlement: str)
     """Record how a page mismatch was settled; the loan leaves the attention list (the
     mismatch itself stays on the loan and in the register)."""
     require_lend(user)
-    loan = get_loan(session, loan_id)
+    loan = get_loan(session, loan_id, for_update=True)
     if not loan.mismatch or loan.settled_at is not None:
         raise Conflict(N_("借阅单 %(number)s 没有待处理的页数差异。"), number=loan.number)
     settlement = (settlement or "").strip()

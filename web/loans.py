@@ -19,6 +19,7 @@ from service.access import (
     can_approve_loans,
     can_lend,
     can_read_loan_register,
+    can_return_loan,
     loan_approval_refusal,
     require_loan_register,
 )
@@ -214,7 +215,7 @@ def show(loan_id: int) -> ResponseReturnValue:
         "loan.html", loan=loan, status=shown_status(loan),
         may_decide=loan.status == REQUESTED and loan_approval_refusal(user, loan) is None,
         may_issue=loan.status == APPROVED and can_lend(user),
-        may_return=loan.status == ISSUED and can_lend(user),
+        may_return=loan.status == ISSUED and can_return_loan(user, loan),
         may_withdraw=mine_ and loan.status in (REQUESTED, APPROVED),
         may_settle=loan.mismatch and loan.settled_at is None and can_lend(user))
 

@@ -290,6 +290,24 @@ def test_an_early_return_ends_the_grants(archive, world) -> None:
         assert entry.detail["grants_ended"] == 2 and entry.detail["early"] is True
 
 
+def test_the_borrower_may_end_an_electronic_loan_early_but_not_return_paper(archive,
+                                                                           world) -> None:
+    items = world["items"]
+    loan_id = _request(archive, "alice", [items["秘密"]], hours=3)
+    _do(archive, T0, lending.approve, "eve", loan_id)
+    _do(archive, T0, lending.issue, "arc", loan_id)
+    with pytest.raises(PermissionDenied):
+        _do(archive, T0 + H, lending.take_back, "bob", loan_id)
+    assert _do(archive, T0 + H, lending.take_back, "alice", loan_id) == "returned"
+    with archive.session() as s:
+        assert not grants.has_grant(s, world["users"]["alice"], items["秘密"], T0 + H)
+    paper = _request(archive, "alice", [items["内部"]], kind="paper", hours=3)
+    _do(archive, T0, lending.approve, "dora", paper)
+    _do(archive, T0, lending.issue, "arc", paper)
+    with pytest.raises(PermissionDenied, match="档案管理员"):  # pages are counted at the desk
+        _do(archive, T0 + H, lending.take_back, "alice", paper, {items["内部"]: 3})
+
+
 def test_a_loan_past_its_end_is_not_issued(archive, world) -> None:
     loan_id = _request(archive, "alice", [world["items"]["秘密"]], hours=2)
     _do(archive, T0, lending.approve, "eve", loan_id)
