@@ -676,6 +676,17 @@ def require_return_loan(user: User | None, loan: Loan) -> None:
         raise PermissionDenied(N_("只有档案管理员可以办理借出和归还。"))
 
 
+def can_see_loan(user: User | None, loan: Loan) -> bool:
+    """The borrower, whoever registered it, the lending desk and register readers, and an
+    approver of its level see a loan."""
+    if user is None:
+        return False
+    return (user.id == loan.borrower_id or user.username == loan.requested_by or can_lend(user)
+            or can_read_loan_register(user)
+            or (user.role in {Role.DEPT_MANAGER, Role.EXECUTIVE}
+                and loan_approval_refusal(user, loan) is None))
+
+
 def can_read_loan_register(user: User | None) -> bool:
     return user is not None and user.role in LOAN_REGISTER_ROLES
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from . import clock, grants
 from .access import (
     can_lend,
-    can_read_loan_register,
+    can_see_loan,
     loan_approval_refusal,
     loan_approver_role,
     lookup_visibility,
@@ -116,17 +116,6 @@ def get_loan(session: Session, loan_id: int, *, for_update: bool = False) -> Loa
     return loan
 
 
-def can_see_loan(user: User | None, loan: Loan) -> bool:
-    """The borrower, whoever registered it, the archive's desk and register, and an approver
-    of its level see a loan."""
-    if user is None:
-        return False
-    return (user.id == loan.borrower_id or user.username == loan.requested_by or can_lend(user)
-            or can_read_loan_register(user)
-            or (user.role in {Role.DEPT_MANAGER, Role.EXECUTIVE}
-                and loan_approval_refusal(user, loan) is None))
-
-
 def visible_loan(session: Session, user: User | None, loan_id: int) -> Loan:
     loan = get_loan(session, loan_id)
     if not can_see_loan(user, loan):
@@ -141,10 +130,6 @@ def shown_status(loan: Loan, at: datetime | None = None) -> str:
     if loan.status == ISSUED and clock.aware(loan.ends_at) <= at:
         return OVERDUE if loan.kind == PAPER else EXPIRED
     return loan.status
-
-
-def is_overdue(loan: Loan, at: datetime | None = None) -> bool:
-    return shown_status(loan, at) == OVERDUE
 
 
 def _with_items(stmt: Select[tuple[Loan]]) -> Select[tuple[Loan]]:
