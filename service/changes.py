@@ -24,7 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import clock
-from .access import can_view, can_withdraw_change, require_approve_change, require_manage
+from .access import (
+    can_view,
+    can_withdraw_change,
+    in_disposal,
+    require_approve_change,
+    require_manage,
+)
 from .audit import record
 from .db import is_row_id
 from .edits import FIELDS, apply_change, current_values, propose_change
@@ -60,6 +66,7 @@ def submit_change(session: Session, user: User | None, item: ArchiveItem,
                   sheet: str | None = None, sheet_row: int | None = None) -> ChangeRequest:
     """Record a checked change (``{field: [previous, proposed]}``) as waiting for approval;
     `user` None is the operator at the command line (a catalogue sheet imported there)."""
+    _require_changeable(item)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(N_("请填写修改原因。"))
@@ -90,6 +97,7 @@ def approve_change(session: Session, user: User, request_id: int, note: str = ""
     """The archive manager approves: the change is written and kept in the item's history."""
     req, item = _pending(session, request_id)
     require_approve_change(user, req.requested_by, item)
+    _require_changeable(item)
     note = _note(note, required=False)
     now = current_values(item)
     stale = [k for k, (previous, _new) in req.changes.items() if now.get(k, "") != previous]
@@ -171,6 +179,13 @@ def _pending(session: Session, request_id: int) -> tuple[ChangeRequest, ArchiveI
     item = session.get(ArchiveItem, req.item_id, with_for_update=True)
     assert item is not None  # items are never deleted
     return req, item
+
+
+def _require_changeable(item: ArchiveItem) -> None:
+    """An item held for deletion, or deleted or destroyed, keeps the record it had."""
+    if in_disposal(item):
+        raise Conflict(N_("档案 %(code)s 正在删除或已删除、销毁，著录不能再修改。"),
+                       code=item.archival_code)
 
 
 def _note(note: str | None, *, required: bool) -> str:

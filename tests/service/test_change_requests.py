@@ -236,3 +236,52 @@ def test_requests_on_each_database(any_db_archive, tmp_path):
         assert change.changes == {"title": ["数据库题名", "第一"], "paper_pages": ["", "2"]}
         assert [r.status for r in s.scalars(select(ChangeRequest).order_by(ChangeRequest.id))] == [
             "approved", "rejected"]
+
+
+def test_an_item_in_disposal_keeps_its_record(archive, tmp_path, people):
+    from service.deletion import approve_deletion, request_deletion
+
+    vid = _item(archive, tmp_path, "待删题名")
+    rid = _request(archive, people["arc"], vid, {"title": "删前改名"})
+    approve_deletion(archive, people["boss"], request_deletion(archive, people["arc"], vid, "重复登记"))
+    with archive.session() as s, pytest.raises(Conflict, match="删除"):
+        approve_change(s, people["boss2"], rid)
+    with archive.session() as s, pytest.raises(Conflict, match="删除"):
+        request_change(s, people["arc"], vid, {"title": "再改"}, "x")
+    with archive.session() as s:
+        assert s.get(ArchiveItem, vid).title == "待删题名"
+
+
+def test_a_sheet_moving_an_item_to_a_box_waits_and_the_approval_files_it(archive, tmp_path,
+                                                                         people):
+    from service.batch import register_batch
+    from service.export import export_sheet
+    from service.locations import create_box
+    from service.search import SearchParams
+    from service.sheet_columns import HEADERS
+    from service.sheets import SheetWriter, read_rows
+
+    vid = _item(archive, tmp_path, "入盒题名")
+    with archive.session() as s:
+        create_box(s, "BOX-CH-1")
+    out = tmp_path / "export.xlsx"
+    export_sheet(archive, None, SearchParams(filters={}), out)
+    rows = [v for _, v in read_rows(out)]
+    rows[0]["盒号"] = "BOX-CH-1"
+    sheet = tmp_path / "入盒.xlsx"
+    w = SheetWriter(sheet, HEADERS)
+    for r in rows:
+        w.append([r.get(h) for h in HEADERS])
+    w.close()
+    result = register_batch(archive, people["arc"], sheet, None)
+    assert [u["id"] for u in result.submitted] == [vid] and not result.failed
+    with archive.session() as s:
+        assert s.get(ArchiveItem, vid).box_id is None
+        (req,) = pending_changes(s, vid)
+        assert (req.changes, req.sheet, req.sheet_row) == ({"box": ["", "BOX-CH-1"]}, "入盒.xlsx", 2)
+    with archive.session() as s:
+        approve_change(s, people["boss"], req.id)
+    with archive.session() as s:
+        item = s.get(ArchiveItem, vid)
+        assert item.box.barcode == "BOX-CH-1" and item.box_position == 1
+        assert history(s, vid)[0].changes == {"box": ["", "BOX-CH-1"]}
