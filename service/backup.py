@@ -79,7 +79,7 @@ def _decoder(column: sa.Column) -> Any:
     return None
 
 
-def _reflect(conn: Connection, names: list[str]) -> list[sa.Table]:
+def reflect_tables(conn: Connection, names: list[str]) -> list[sa.Table]:
     """The named tables as the database has them (raw column types: no model-side
     conversions), in foreign-key order."""
     meta = sa.MetaData()
@@ -159,7 +159,7 @@ def _write(archive: Archive, dest: Path, names: list[str], since: Path | None,
     keys: set[str] = set()
     with _snapshot(archive.engine) as conn:
         revision = current_revision(conn)
-        tables = _reflect(conn, names)
+        tables = reflect_tables(conn, names)
         for table in tables:
             n = 0
             with (cat / f"{table.name}.jsonl").open("w", encoding="utf-8") as out:
@@ -267,7 +267,7 @@ def restore(archive: Archive, src: Path, *, base: Path | None = None,
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
-        tables = _reflect(conn, names)
+        tables = reflect_tables(conn, names)
         missing = set(names) - {t.name for t in tables}
         if missing:
             raise InvalidInput(N_("备份包含数据库版本中没有的表：%(tables)s"),

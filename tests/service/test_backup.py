@@ -16,8 +16,8 @@ from scanfactory import render_page, write_png
 
 from service.archive import Archive
 from service.audit import record
+from service.backup import OBJECT_COLUMNS, catalogue_tables, reflect_tables
 from service.config import Settings
-from service.backup import OBJECT_COLUMNS, _reflect, catalogue_tables
 from service.db import dispose_all
 from service.ingest import IngestRequest, ingest
 from service.jobs.pipeline import run_page
@@ -32,7 +32,7 @@ def _norm(value):
 
 def catalogue_rows(engine: sa.Engine) -> dict[str, list[dict]]:
     with engine.connect() as conn:
-        tables = _reflect(conn, catalogue_tables())
+        tables = reflect_tables(conn, catalogue_tables())
         return {t.name: [{k: _norm(v) for k, v in row.items()} for row in conn.execute(
             sa.select(t).order_by(*t.primary_key.columns)).mappings()] for t in tables}
 
