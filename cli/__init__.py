@@ -38,4 +38,7 @@ cli.add_command(restore_cmd)
 
 
 def main() -> None:
+    from service.audit_origin import cli_origin, set_origin
+
+    set_origin(cli_origin())  # every audit entry a command writes says where it ran
     cli(prog_name="dangan")

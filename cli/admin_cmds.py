@@ -30,6 +30,7 @@ def user_add(username: str, password: str, role: str, display_name: str,
     from service.access import can_see_personal
     from service.accounts import privacy_choice
     from service.audit import record
+    from service.audit_actions import AuditAction
     from service.users import create_user
 
     archive = archive_ready()
@@ -38,7 +39,7 @@ def user_add(username: str, password: str, role: str, display_name: str,
         u = create_user(s, username, password, role=role, display_name=display_name,
                         department=department)
         u.privacy_right = right
-        record(s, "cli", "user.create", f"user:{u.id}", {"username": username, "role": role,
+        record(s, "cli", AuditAction.USER_ADD, f"user:{u.id}", {"username": username, "role": role,
                                                           "privacy_right": right})
         data = {"id": u.id, "username": u.username, "role": u.role, "department": u.department,
                 "privacy": can_see_personal(u)}

@@ -96,11 +96,14 @@ def _wait_for(archive: Archive, item_id: int, *, progress: bool) -> None:
 def show_cmd(item_id: int, as_json: bool) -> None:
     """Print an item: fields, location, stored files and page texts (no page texts for 机密
     and 绝密 items: their content is never exported)."""
-    from service.items import get_item, item_to_json
+    from service.audit_actions import AuditAction
+    from service.items import get_item, item_to_json, record_access
 
     archive = archive_ready()
     with archive.session() as s:
-        data = item_to_json(get_item(s, item_id))
+        item = get_item(s, item_id)
+        data = item_to_json(item)
+        record_access(s, None, AuditAction.ITEM_VIEW, item, {"via": "cli"})
 
     def human(d: dict) -> str:
         loc = (d["location"] or {}).get("path") or "—"

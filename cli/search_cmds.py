@@ -73,12 +73,42 @@ def reindex_cmd(full: bool, as_json: bool) -> None:
                                  f"移除 / removed {d['removed']}")
 
 
+def anchor_lines(a: dict) -> list[str]:
+    """The chain against its anchor in the object store, for `check --audit`'s report."""
+    anchor = a.get("anchor")
+    problem = a.get("anchor_problem")
+    if anchor is not None:
+        where = f"{anchor['entries']} entries, newest #{anchor['id']} {anchor['hash'][:12]}…"
+        head = f"审计锚点 / anchor: {where}; {a['unanchored']} newer entries not yet anchored"
+    else:
+        head = "审计锚点 / anchor: none"
+    if problem is None:
+        return [head]
+    text = {
+        "missing": "对象存储中没有审计锚点，而审计链有记录（锚点被删除？）/ no anchor in the "
+                   "object store although the chain has entries (anchor removed?)",
+        "short": f"审计链只有 {a['checked']} 条记录，锚点记录了 {anchor and anchor['entries']} 条："
+                 f"最新的记录被删除 / the chain has {a['checked']} entries but the anchor "
+                 f"recorded {anchor and anchor['entries']}: the newest entries were removed",
+        "moved": f"锚点位置上的记录不是 #{anchor and anchor['id']}（其前有记录被插入或删除）/ "
+                 f"the entry at the anchored position is not #{anchor and anchor['id']} "
+                 f"(entries inserted or removed before it)"
+                 + ("" if a.get("anchored_entry_exists") else
+                    f"; #{anchor and anchor['id']} 已不存在 / #{anchor and anchor['id']} is gone"),
+        "changed": f"锚定的记录 #{anchor and anchor['id']} 的哈希已变（审计链被改写）/ the anchored "
+                   f"entry #{anchor and anchor['id']} has another hash (the chain was rewritten)",
+        "unreadable": f"审计锚点无法读取 / the anchor cannot be read: {a.get('anchor_error')}",
+    }[problem]
+    return [head, f"  ✗ {text}"]
+
+
 @click.command("check")
 @data_option
 @click.option("--fixity", is_flag=True, help="Re-hash every stored object and compare with its SHA-256.")
 @click.option("--index", "index_", is_flag=True, help="List items missing from or stale in the index.")
 @click.option("--audit", is_flag=True,
-              help="Verify the audit trail's hash chain; lists altered, forked or removed entries.")
+              help="Verify the audit trail's hash chain and its anchor in the object store; "
+                   "lists altered, inserted, forked or removed entries.")
 @click.option("--orphans", is_flag=True,
               help="List stored objects no catalogue row references and leftovers of "
                    "interrupted uploads (temporaries, unfinished multipart uploads).")
@@ -98,7 +128,7 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
     """Integrity checks (all but --orphans and --two-set when no option is given); exits 1
     on a problem."""
     from service.checks import check_audit, check_fixity, check_index, check_orphans
-    from service.report_export import EXPORT_FORMATS, export
+    from service.report_export import EXPORT_FORMATS, export_audited
     from service.twoset_report import two_set_report
 
     if delete and not orphans:
@@ -117,7 +147,7 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
         found = two_set_report(archive, None)
         report["two_set"] = found.to_dict()
         if export_to and fmt:
-            Path(export_to).write_bytes(export(found, fmt, say))
+            Path(export_to).write_bytes(export_audited(archive, None, found, fmt, say))
     if orphans:
         report["orphans"] = check_orphans(archive, delete=delete, grace=grace)
     if fixity:
@@ -130,7 +160,7 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
         len(report.get("fixity", {}).get("bad", [])) + sum(
         len(report.get("index", {}).get(k, [])) for k in ("missing", "stale", "orphaned"))
     if audit:
-        problems += len(report["audit"]["bad"]) + (not report["audit"]["head_ok"])
+        problems += report["audit"]["problems"]
     if orphans:  # anything past the grace period still there is a problem
         o = report["orphans"]
         problems += sum(1 for e in o["orphans"] + o["leftovers"]
@@ -162,6 +192,7 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
                      "hash": "内容被改动 / content altered"}
             lines += [f"  ✗ #{b['id']} {b['at']} {b['actor']} {b['action']} {b['target']}: "
                       + "; ".join(names[p] for p in b["problems"]) for b in a["bad"]]
+            lines += anchor_lines(a)
         if "orphans" in r:
             o = r["orphans"]
             lines.append(f"孤立对象 / orphaned objects: {len(o['orphans'])}; "

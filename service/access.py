@@ -816,3 +816,17 @@ def require_confirm_destruction(user: User | None, supervisor: User) -> None:
         raise PermissionDenied(N_("监销人不能是销毁执行人本人，请另请一位监销人。"))
     if not supervisor.active:
         raise PermissionDenied(N_("监销人“%(name)s”的账户已停用。"), name=supervisor.username)
+
+
+#: Who reads the audit trail (审计日志): the administrator and the archive manager.
+AUDIT_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+def can_read_audit(user: User | None) -> bool:
+    """The audit trail, on its page and exported; None is the command line's operator."""
+    return user is None or user.role in AUDIT_ROLES
+
+
+def require_read_audit(user: User | None) -> None:
+    if not can_read_audit(user):
+        raise PermissionDenied(N_("只有系统管理员和档案室主任可以查看审计日志。"))

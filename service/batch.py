@@ -48,6 +48,7 @@ from .access import (
 )
 from .archive import Archive
 from .audit import record
+from .audit_actions import AuditAction
 from .catalogue import (
     get_category,
     get_customer,
@@ -732,7 +733,7 @@ def register_batch(archive: Archive, user: User | None, sheet: Path, scans: Path
     if progress:
         progress("register", total, total)
     with archive.session() as s:
-        record(s, user.username if user else "cli", "import", f"sheet:{plan.sheet}",
+        record(s, user.username if user else "cli", AuditAction.BATCH_IMPORT, f"sheet:{plan.sheet}",
                {"counts": out.to_json()["counts"], "items": out.item_ids,
                 "submitted": [u["id"] for u in out.submitted],
                 "failed_rows": [f["row"] for f in out.failed]})

@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from .archive import Archive
 from .audit import audit_problems
+from .audit_anchor import PREFIX as ANCHOR_PREFIX
+from .audit_anchor import flush_anchors, latest_anchor
 from .models import ArchiveItem, Page, StoredFile
 from .search_docs import item_fingerprint, searchable
 from .vocab import ItemStatus
@@ -29,9 +31,20 @@ def check_fixity(archive: Archive) -> dict:
 
 
 def check_audit(archive: Archive) -> dict:
-    """Every audit entry's hash and link, and the chain head (see `audit.audit_problems`)."""
+    """Every audit entry's hash and link, the chain head, and the chain against its anchor in
+    the object store (see `audit.audit_problems`); ``problems`` counts what is wrong."""
+    flush_anchors()  # this process's own commits anchored first
+    try:
+        anchor, unreadable = latest_anchor(archive.store), None
+    except ValueError as exc:  # a damaged anchor object is itself a finding
+        anchor, unreadable = None, str(exc)
     with archive.session() as s:
-        return audit_problems(s)
+        report = audit_problems(s, anchor, anchored=True)
+    if unreadable:
+        report["anchor_problem"], report["anchor_error"] = "unreadable", unreadable
+    report["problems"] = (len(report["bad"]) + (not report["head_ok"])
+                          + (report["anchor_problem"] is not None))
+    return report
 
 
 def check_index(archive: Archive) -> dict:
@@ -72,7 +85,7 @@ def check_orphans(archive: Archive, *, delete: bool = False,
     store = archive.store
     orphans, leftovers, removed = [], [], 0
     for info in store.list_keys():
-        if info.key in referenced:
+        if info.key in referenced or info.key.startswith(ANCHOR_PREFIX):
             continue
         age = (now - info.modified).total_seconds()
         entry = {"key": info.key, "size": info.size, "age_seconds": round(age)}

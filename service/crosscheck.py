@@ -27,6 +27,7 @@ from .access import (
     visible_clause,
 )
 from .audit import record
+from .audit_actions import AuditAction
 from .errors import N_, InvalidInput, PermissionDenied
 from .fields import check_text
 from .items import openable_item, visible_item
@@ -107,7 +108,7 @@ def record_check(session: Session, who: Who, item_id: int, result: str,
                                  for f in findings])
     session.add(check)
     session.flush()
-    record(session, user.username, "crosscheck", f"item:{item.id}",
+    record(session, user.username, AuditAction.ITEM_CROSSCHECK, f"item:{item.id}",
            {"archival_code": item.archival_code, "result": result, "check": check.id,
             "findings": [{"kind": f.kind, "pages": f.pages} for f in findings]})
     return check

@@ -10,7 +10,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from . import clock
-from .models import DestructionRecord
+from .archive import Archive
+from .audit import record_event
+from .audit_actions import AuditAction
+from .models import DestructionRecord, User
 from .pdfdoc import FAMILY, CjkPdf
 from .vocab import RETENTIONS
 
@@ -72,3 +75,12 @@ def to_pdf(records: list[DestructionRecord]) -> bytes:
 
 def export(records: list[DestructionRecord], fmt: str) -> bytes:
     return {"pdf": to_pdf, "xlsx": to_xlsx}[fmt](records)
+
+
+def export_audited(archive: Archive, user: User | None, records: list[DestructionRecord],
+                   fmt: str) -> bytes:
+    """`export`, recorded in the audit trail (a register printed or saved leaves the system)."""
+    data = export(records, fmt)
+    record_event(archive, user, AuditAction.REGISTER_PRINT, "register:destruction",
+                 {"format": fmt, "records": len(records)})
+    return data

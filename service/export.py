@@ -28,6 +28,8 @@ from indexer.search.types import SearchResult
 
 from .access import can_see_personal, registrable_secrecy
 from .archive import Archive
+from .audit import record_event
+from .audit_actions import AuditAction
 from .catalogue import list_categories
 from .models import ArchiveItem, Fonds, User
 from .privacy import mask_personal
@@ -47,7 +49,7 @@ def _result_ids(archive: Archive, user: User | None, params: SearchParams) -> It
     page = 1
     while True:
         result = run_search(archive, replace(params, page=page, per_page=per_page), user=user,
-                            raw=True)
+                            raw=True, audited=False)
         assert isinstance(result, SearchResult)
         yield from (h.id for h in result.hits)
         if not result.hits or page * per_page >= result.total:
@@ -81,6 +83,9 @@ def export_sheet(archive: Archive, user: User | None, params: SearchParams, out:
                     n += 1
             s.expunge_all()
     writer.close()
+    record_event(archive, user, AuditAction.CATALOGUE_EXPORT, "search",
+                 {"q": params.q[:200], "filters": params.filters, "rows": n,
+                  "format": out.suffix.lstrip(".").lower()})
     return n
 
 

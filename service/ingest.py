@@ -33,6 +33,7 @@ from .access import (
 )
 from .archive import Archive
 from .audit import record
+from .audit_actions import AuditAction
 from .catalogue import (
     get_category,
     get_customer,
@@ -392,7 +393,7 @@ def _register(archive: Archive, req: IngestRequest, triaged: list[_Triage],
     with archive.session() as s:
         item = _new_item(s, req, failed)
         page_ids = _add_files(s, item, triaged, stored, req.page_range)
-        record(s, req.actor, "ingest", f"item:{item.id}",
+        record(s, req.actor, AuditAction.ITEM_INGEST, f"item:{item.id}",
                {"archival_code": item.archival_code, "files": [t.name for t in triaged]})
         result = IngestResult(item.id, item.archival_code, item.status, len(page_ids),
                               failed_files=[{"name": t.name, "code": t.error_code,

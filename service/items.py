@@ -350,7 +350,7 @@ def record_access(session: Session, who: Who, action: str, item: ArchiveItem,
     user = user_of(who)
     where = {"workstation": who.workstation} if isinstance(who, Reader) and who.workstation \
         else {}
-    record(session, user.username if user else "?", action, f"item:{item.id}",
+    record(session, user.username if user else "cli", action, f"item:{item.id}",
            {"archival_code": item.archival_code, **where, **(detail or {})})
 
 

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import clock
 from .access import require_loan_register
+from .audit import actor_name, record
+from .audit_actions import AuditAction
 from .errors import N_, InvalidInput, Message
 from .lending import (
     ELECTRONIC,
@@ -197,4 +199,7 @@ def export(session: Session, user: User, filters: RegisterFilters, fmt: str,
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(N_("导出格式应为 xlsx 或 pdf，而不是“%(fmt)s”。"), fmt=fmt[:10])
     loans = register(session, user, filters)
-    return (to_xlsx if fmt == "xlsx" else to_pdf)(loans, filters, show)
+    data = (to_xlsx if fmt == "xlsx" else to_pdf)(loans, filters, show)
+    record(session, actor_name(user), AuditAction.REGISTER_PRINT, "register:loan",
+           {"format": fmt, "loans": len(loans)})
+    return data

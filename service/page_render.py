@@ -28,8 +28,9 @@ from indexer.textlayer import page_pdf_image, searchable_page
 
 from .access import Who, can_see_personal, may_cache, needs_watermark, reader_of
 from .archive import Archive
+from .audit_actions import AuditAction
 from .errors import N_, NotFound, PermissionDenied
-from .items import get_page, openable_item
+from .items import get_page, openable_item, record_access
 from .models import ArchiveItem, Page, StoredFile
 from .pdfdoc import cjk_font
 from .privacy import holds_personal, masked_words, personal_spans
@@ -49,12 +50,15 @@ class PageView:
 def page_view(archive: Archive, session: Session, who: Who, item_id: int, n: int,
               kind: str = "image") -> PageView:
     """The page image (`kind` "image") or thumbnail ("thumb") of page `n`, only of an item
-    the reader may open (access.may_open, else PermissionDenied saying why)."""
+    the reader may open (access.may_open, else PermissionDenied saying why). A page image
+    is audited in `session` (the caller commits)."""
     reader = reader_of(who)
     page = get_page(openable_item(session, reader, item_id), n)
     key = page.image_key if kind == "image" else page.thumb_key
     if not key:
         raise NotFound(N_("第 %(n)s 页还没有图像。"), n=n)
+    if kind == "image":  # thumbnails (a result list's dozens) are not recorded one by one
+        record_access(session, who, AuditAction.PAGE_VIEW, page.item, {"page": n})
     covered = needs_covering(reader, page)
     if needs_watermark(page.item) or covered:
         data = archive.store.read_bytes(key)

@@ -13,6 +13,8 @@ from qrcode.constants import ERROR_CORRECT_M
 from sqlalchemy.orm import Session
 
 from .access import require_print_labels
+from .audit import actor_name, record
+from .audit_actions import AuditAction
 from .box_paperwork import BoxSheet, box_sheet, shelf_boxes
 from .models import User
 from .pdfdoc import FAMILY, CjkPdf
@@ -135,9 +137,13 @@ def paperwork_pdf(sheets: list[BoxSheet]) -> bytes:
 
 def print_boxes(session: Session, user: User | None, barcodes: list[str],
                 box_url: Callable[[str], str]) -> bytes:
-    """The paperwork of the boxes `barcodes` (each QR code opens `box_url(barcode)`)."""
+    """The paperwork of the boxes `barcodes` (each QR code opens `box_url(barcode)`); the
+    print is audited in `session`."""
     require_print_labels(user)
-    return paperwork_pdf([box_sheet(session, user, b, box_url) for b in barcodes])
+    pdf = paperwork_pdf([box_sheet(session, user, b, box_url) for b in barcodes])
+    record(session, actor_name(user), AuditAction.BOX_PRINT,
+           f"box:{barcodes[0]}" if len(barcodes) == 1 else "boxes", {"boxes": barcodes})
+    return pdf
 
 
 def print_shelf(session: Session, user: User | None, shelf_id: int,

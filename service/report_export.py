@@ -16,7 +16,11 @@ from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from .archive import Archive
+from .audit import record_event
+from .audit_actions import AuditAction
 from .errors import Message
+from .models import User
 from .pdfdoc import FAMILY, CjkPdf
 from .twoset_report import TwoSetReport
 
@@ -101,3 +105,12 @@ def export(report: TwoSetReport, fmt: str, show: Show = str) -> bytes:
     """The report in `fmt` (csv, xlsx or pdf)."""
     writers = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}
     return writers[fmt](report, show)
+
+
+def export_audited(archive: Archive, user: User | None, report: TwoSetReport, fmt: str,
+                   show: Show = str) -> bytes:
+    """`export`, recorded in the audit trail: the report names items, boxes and files."""
+    data = export(report, fmt, show)
+    record_event(archive, user, AuditAction.REPORT_EXPORT, "report:two-set",
+                 {"format": fmt, "findings": len(report.findings)})
+    return data

@@ -29,6 +29,8 @@ from .access import (
     user_of,
 )
 from .archive import Archive
+from .audit import record_event
+from .audit_actions import AuditAction
 from .errors import N_, InvalidInput, Listing, Message, msg
 from .items import browse_catalogue
 from .models import ArchiveItem, Customer
@@ -213,9 +215,10 @@ def _user(archive: Archive, username: str | None, user: Who) -> Who:
 
 def run_search(archive: Archive, params: SearchParams | str, *, username: str | None = None,
                user: Who = None, facets: bool = False,
-               raw: bool = False) -> dict | SearchResult:
+               raw: bool = False, audited: bool = True) -> dict | SearchResult:
     """Search as `user` (a Reader or a user; None: the operator); returns the CLI/API JSON,
-    or the raw result.
+    or the raw result. The search is audited (its words, filters, page and total) unless the
+    caller audits what it does with it (an export).
 
     Search words match only the text of items the reader may open (access.search_visibility:
     hits, totals, facets and snippets never count anything else). Without search words the
@@ -248,6 +251,10 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
                             page=params.page, per_page=params.per_page, facets=facets,
                             text_filter=mask_personal if masked else None)
         result = archive.search.search(req)
+    if audited:
+        record_event(archive, person, AuditAction.CATALOGUE_SEARCH, "search",
+                     {"q": params.q[:200], "filters": params.filters, "page": params.page,
+                      "total": result.total})
     return result if raw else to_cli_json(result)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from .archive import Archive
+from .audit import anchor_chain
 from .catalogue import create_fonds, upsert_category
 from .migrate import upgrade
 from .models import Category, Fonds
@@ -59,6 +60,9 @@ def init_archive(archive: Archive, *, admin_password: str | None = None, fonds: 
         if s.scalar(select(Category.id).limit(1)) is None:
             for code, name, name_en in DEFAULT_CATEGORIES:
                 upsert_category(s, code, name, name_en)
-    # Touch the store so a misconfigured S3 URL fails here, not at the first upload.
+    # Touch the store so a misconfigured S3 URL fails here, not at the first upload; anchor
+    # the audit chain as it stands (a chain from before anchors, or one whose last anchor
+    # write a crash lost).
     archive.store.describe()
+    anchor_chain(archive)
     return InitResult(str(archive.settings.data_dir), created, password, fonds)

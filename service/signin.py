@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .audit import record
+from .audit_actions import AuditAction
 from .errors import N_, TooManyAttempts, msg
 from .models import SignInFailures, User
 from .users import authenticate, end_sessions
@@ -95,18 +96,20 @@ def _too_many(seconds: int) -> TooManyAttempts:
 def sign_in(session: Session, username: str, password: str, client: str | None) -> User | None:
     """The user when the password is right, None when it is not; TooManyAttempts while the
     name or address is locked. Commits its own records (failure counts, audit entry)."""
-    return _attempt(session, username, password, client, "login")
+    return _attempt(session, username, password, client, AuditAction.AUTH_LOGIN,
+                    AuditAction.AUTH_LOGIN_FAILED)
 
 
 def confirm_password(session: Session, user: User, password: str, client: str | None) -> bool:
     """Whether ``password`` is the signed-in user's own, counted and locked like a sign-in: a
     borrowed session must not become an unthrottled way to guess the password (and then
     change it). TooManyAttempts while the name or address is locked; commits its records."""
-    return _attempt(session, user.username, password, client, "password_confirm") is not None
+    return _attempt(session, user.username, password, client, AuditAction.AUTH_PASSWORD_CONFIRM,
+                    AuditAction.AUTH_PASSWORD_CONFIRM_FAILED) is not None
 
 
 def _attempt(session: Session, username: str, password: str, client: str | None,
-             action: str) -> User | None:
+             action: AuditAction, failed: AuditAction) -> User | None:
     now = datetime.now(UTC)
     wait = locked_for(session, username, client, now)
     if wait:
@@ -122,7 +125,7 @@ def _attempt(session: Session, username: str, password: str, client: str | None,
                 or_(SignInFailures.locked_until.is_(None), SignInFailures.locked_until < now)))
         else:
             session.execute(delete(SignInFailures).where(SignInFailures.key == _user_key(username)))
-        record(session, actor, action if user is not None else action + "_failed", "auth",
+        record(session, actor, action if user is not None else failed, "auth",
                {"client": client})
         session.commit()
     except SQLAlchemyError:
@@ -139,7 +142,7 @@ def sign_out(session: Session, user: User) -> None:
     logged."""
     try:
         end_sessions(user)
-        record(session, user.username, "logout", "auth", None)
+        record(session, user.username, AuditAction.AUTH_LOGOUT, "auth", None)
         session.commit()
     except SQLAlchemyError:
         session.rollback()

@@ -111,7 +111,8 @@ _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: What a store raises on purpose and callers handle themselves: never translated.
 _PASS_THROUGH = (ObjectNotFound, ChecksumMismatch, ValueError, StorageError)
 #: The interface methods whose back-end failures are translated.
-_GUARDED = ("put", "open", "stat", "exists", "delete", "list", "verify", "cleanup_temp")
+_GUARDED = ("put", "put_if_absent", "open", "stat", "exists", "delete", "list", "verify",
+            "cleanup_temp")
 
 
 def classify_os_error(exc: BaseException) -> StorageError | None:
@@ -341,6 +342,17 @@ class ObjectStore(ABC):
             content_type=content_type,
             expected_sha256=expected_sha256,
         )
+
+    @abstractmethod
+    def put_if_absent(self, key: str, data: bytes, *,
+                      content_type: str = "application/octet-stream") -> bool:
+        """Create a small object only if no object has ``key`` yet: True when this call
+        created it, False when one was there already (left exactly as it was).
+
+        Atomic between processes and hosts (a local hard link, S3 ``If-None-Match: *``), so
+        a record written this way is never overwritten: the audit chain's anchors
+        (service.audit_anchor) rely on it.
+        """
 
     @abstractmethod
     def open(self, key: str) -> BinaryIO:

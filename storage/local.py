@@ -196,6 +196,31 @@ class LocalStore(ObjectStore):
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
 
+    def put_if_absent(self, key: str, data: bytes, *,
+                      content_type: str = "application/octet-stream") -> bool:
+        """Written to ``.tmp`` and fsynced, then hard-linked into place: ``link`` fails when
+        the name exists, so of two writers exactly one creates the object. Read-only like an
+        original; its SHA-256 is computed by `stat` when asked."""
+        validate_write_key(key)
+        final = self.root / key
+        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="new-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, ORIGINAL_MODE)
+            self._makedirs(final.parent)
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                return False
+            _fsync_dir(final.parent)
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
         try:

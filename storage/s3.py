@@ -20,6 +20,7 @@ copy we stat the final object and check size and recorded hash.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import logging
 import uuid
@@ -29,6 +30,7 @@ from typing import Any, BinaryIO
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
 from minio.error import MinioException, S3Error
+from minio.helpers import DictType
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .base import (
@@ -59,6 +61,8 @@ MAX_PART_SIZE = 5 * 1024 * MiB
 TMP_PREFIX = "tmp/"
 SHA256_META = "x-amz-meta-sha256"
 _NOT_FOUND = {"NoSuchKey", "NotFound", "ResourceNotFound"}
+#: A conditional create refused: the key exists (412), or another such write is under way (409).
+_EXISTS = {"PreconditionFailed", "ConditionalRequestConflict"}
 #: Error codes meaning "no space": MinIO below its free-drive threshold, a bucket quota.
 _FULL = {"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded"}
 
@@ -221,6 +225,24 @@ class S3Store(ObjectStore):
             return StoredObject(key, digest, size)
         finally:
             self._remove_quietly(tmp_key)
+
+    def put_if_absent(self, key: str, data: bytes, *,
+                      content_type: str = "application/octet-stream") -> bool:
+        """One PUT with ``If-None-Match: *`` (S3 and MinIO refuse it with 412 when the key
+        exists; 409 when a concurrent conditional write to it is in progress). minio-py's
+        put_object sends no conditional headers, so its single-request PutObject is called
+        (as for the multipart listing above)."""
+        validate_write_key(key)
+        digest = hashlib.sha256(data).hexdigest()
+        headers: DictType = {"Content-Type": content_type, "If-None-Match": "*",
+                             SHA256_META: digest}
+        try:
+            self._client._put_object(self.bucket, key, data, headers=headers)
+        except S3Error as exc:
+            if exc.code in _EXISTS:
+                return False
+            raise
+        return True
 
     def open(self, key: str) -> BinaryIO:
         validate_key(key)

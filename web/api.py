@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from service.access import may_open
+from service.audit_actions import AuditAction
 from service.catalogue import preview_code
 from service.crosscheck import (
     Finding,
@@ -93,11 +94,11 @@ def item(item_id: int) -> ResponseReturnValue:
     it = visible_item(db(), who, item_id)
     if not may_open(who, it):  # the catalogue entry only: no files, keys or pages
         data = catalogue_entry_json(it, who)
-        record_access(db(), who, "view.denied", it, {"via": "api", "remedy": data["remedy"]})
+        record_access(db(), who, AuditAction.ITEM_VIEW_DENIED, it, {"via": "api", "remedy": data["remedy"]})
         db().commit()
         return jsonify(both(data))
     data = item_to_json(it, mask_personal_data=not can_see_personal(g.api_user))
-    record_access(db(), who, "view", it, {"via": "api"})
+    record_access(db(), who, AuditAction.ITEM_VIEW, it, {"via": "api"})
     db().commit()
     return jsonify(both(data))
 

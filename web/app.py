@@ -23,6 +23,7 @@ from service.access import (
     can_manage_locations,
     can_manage_scheme,
     can_manage_users,
+    can_read_audit,
     can_read_statistics,
     can_read_two_set_report,
     can_see_disposal,
@@ -38,6 +39,7 @@ from . import ctx
 from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .arrange import bp as arrange_bp
+from .audit_views import bp as audit_bp
 from .auth import bp as auth_bp
 from .changes import bp as changes_bp
 from .customers import bp as customers_bp
@@ -154,11 +156,13 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     for bp in (auth_bp, search_bp, items_bp, arrange_bp, upload_bp, imports_bp, shelves_bp,
                customers_bp, reports_bp, desk_bp, loans_bp, statistics_bp, disposal_bp, admin_bp,
-               workstations_bp, changes_bp, api_bp):
+               workstations_bp, changes_bp, audit_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
     app.teardown_request(ctx.close_db)
+    app.before_request(ctx.set_request_origin)
+    app.teardown_request(ctx.reset_request_origin)
 
     @app.before_request
     def password_change_first() -> ResponseReturnValue | None:
@@ -196,6 +200,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
                 "can_desk": can_cross_check(ctx.me()) or can_handle_rescans(ctx.me()),
                 "can_statistics": ctx.me() is not None and can_read_statistics(ctx.me()),
                 "can_disposal": can_see_disposal(ctx.me()),
+                "can_audit": ctx.me() is not None and can_read_audit(ctx.me()),
                 "tr": ctx.tr}
 
     @app.errorhandler(DanganError)

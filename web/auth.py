@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from service.audit import record
+from service.audit_actions import AuditAction
 from service.errors import InvalidInput, TooManyAttempts
 from service.signin import confirm_password, sign_in, sign_out
 from service.users import issue_token, set_password
@@ -96,7 +97,7 @@ def password() -> ResponseReturnValue:
             except InvalidInput as exc:
                 error = tr(exc.msg)
             else:
-                record(db(), user.username, "password_changed", f"user:{user.id}", None)
+                record(db(), user.username, AuditAction.AUTH_PASSWORD_CHANGE, f"user:{user.id}", None)
                 db().commit()
                 login_user(WebUser(user))  # the session id follows the new password
                 flash(_("密码已修改。"), "success")
@@ -112,7 +113,7 @@ def token() -> ResponseReturnValue:
     new_token = None
     if request.method == "POST":
         new_token = issue_token(user)
-        record(db(), user.username, "token_issued", f"user:{user.id}", None)
+        record(db(), user.username, AuditAction.AUTH_TOKEN_ISSUE, f"user:{user.id}", None)
         db().commit()
     return render_template("token.html", token=new_token, has_token=bool(user.api_token_hash))
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service import workstations
 from service.access import Reader
 from service.archive import Archive
+from service.audit_origin import reset_origin, set_origin
 from service.errors import (
     N_,
     Conflict,
@@ -72,6 +73,21 @@ def close_db(_exc: BaseException | None) -> None:
             session.close()
         except Exception:  # noqa: BLE001
             log.warning("closing the request's catalogue session failed", exc_info=True)
+
+
+def set_request_origin() -> None:
+    """Audit entries of this request say it came from the client's address (behind a reverse
+    proxy, the one ``DANGAN_PROXY_HOPS`` trusts: ProxyFix has set remote_addr)."""
+    g.audit_origin = set_origin(request.remote_addr or "?")
+
+
+def reset_request_origin(_exc: BaseException | None) -> None:
+    token = g.pop("audit_origin", None)
+    if token is not None:
+        try:
+            reset_origin(token)
+        except ValueError:  # set in another context (a streamed response's generator)
+            set_origin(None)
 
 
 class WebUser(UserMixin):

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from service.access import can_cross_check, can_handle_rescans, can_rescan, open_decision
+from service.audit_actions import AuditAction
 from service.crosscheck import (
     CHANGED,
     NEVER,
@@ -117,7 +118,8 @@ def _item_view(rows: list[DeskRow], i: int, bx: object, error: str | None = None
     n = int_arg("page", 1, 1, max(1, len(it.pages))) or 1
     page = get_page(it, n) if it.pages else None
     decision = open_decision(reader(), it)
-    record_access(s, reader(), "view" if decision.allowed else "view.denied", it, {"via": "desk"})
+    record_access(s, reader(), AuditAction.ITEM_VIEW if decision.allowed
+                  else AuditAction.ITEM_VIEW_DENIED, it, {"via": "desk"})
     html = render_template(
         "desk_item.html", box=bx, rows=rows, index=i, current=it, why=why, page=page, n=n,
         decision=decision,

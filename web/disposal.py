@@ -18,7 +18,7 @@ from service.access import (
     can_confirm_destruction,
     require_see_disposal,
 )
-from service.destruction_register import FORMATS, export
+from service.destruction_register import FORMATS, export_audited
 from service.errors import DanganError
 from service.vocab import RETENTIONS
 
@@ -150,7 +150,7 @@ def register() -> ResponseReturnValue:
 def register_file(fmt: str) -> ResponseReturnValue:
     if fmt not in FORMATS:
         abort(404)
-    data = export(destruction.register(archive(), me()), fmt)
+    data = export_audited(archive(), me(), destruction.register(archive(), me()), fmt)
     return Response(data, mimetype=FORMATS[fmt], headers={
         "Content-Disposition": f'attachment; filename="destruction-register.{fmt}"',
         "Cache-Control": "no-store"})

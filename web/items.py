@@ -33,6 +33,7 @@ from service.access import (
     open_decision,
 )
 from service.arrange import counted_pages
+from service.audit_actions import AuditAction
 from service.changes import pending_changes
 from service.deletion import item_deletion
 from service.destruction import item_destruction
@@ -71,7 +72,7 @@ def show(item_id: int) -> ResponseReturnValue:
     decision = open_decision(who, item)
     if not decision.allowed:
         # the catalogue entry and where the paper is, with why and what to do; no content
-        record_access(s, who, "view.denied", item, {"reason": decision.remedy or "scope"})
+        record_access(s, who, AuditAction.ITEM_VIEW_DENIED, item, {"reason": decision.remedy or "scope"})
         s.commit()
         return render_template(
             "item_closed.html", item=item, decision=decision, sections=section_names(),
@@ -87,7 +88,7 @@ def show(item_id: int) -> ResponseReturnValue:
     originals = source_files(item)
     pdf = next((f for f in item.files if f.role == "searchable_pdf" and f.status == FileStatus.STORED),
                None)
-    record_access(s, who, "view", item, {"page": n})
+    record_access(s, who, AuditAction.ITEM_VIEW, item, {"page": n})
     s.commit()
     html = render_template(
         "item.html", item=item, page=page, n=n, q=q, boxes=boxes, segments=segments,
@@ -169,7 +170,7 @@ def download(item_id: int, file_id: int) -> ResponseReturnValue:
         f.format or "", "application/octet-stream")
     key = f.key
     masked = masked_download(archive(), user, f)
-    record_access(s, user, "download", f.item, {"file": name, "role": f.role,
+    record_access(s, user, AuditAction.FILE_DOWNLOAD, f.item, {"file": name, "role": f.role,
                                                 "sha256": f.sha256, "masked": masked is not None})
     s.commit()
     if masked is not None:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from service.report_export import EXPORT_FORMATS, export
+from service.report_export import EXPORT_FORMATS, export_audited
 from service.twoset_report import KIND_LABELS, two_set_report
 
 from .ctx import archive, me
@@ -30,7 +30,7 @@ def two_set() -> ResponseReturnValue:
 def two_set_export(fmt: str) -> ResponseReturnValue:
     if fmt not in EXPORT_FORMATS:
         abort(404)
-    data = export(two_set_report(archive(), me()), fmt, bilingual)
+    data = export_audited(archive(), me(), two_set_report(archive(), me()), fmt, bilingual)
     name = f"two-set-report-{datetime.now(UTC):%Y%m%d-%H%M}.{fmt}"
     return Response(data, mimetype=EXPORT_FORMATS[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from huey import Huey, PriorityRedisHuey, SqliteHuey, crontab
 
+from ..audit_origin import origin, worker_origin
 from ..config import Settings
 from .pipeline import MAX_ATTEMPTS, page_priority, reconcile, run_page
 
@@ -87,10 +88,12 @@ class JobQueue:
         return self._archive
 
     def _ocr_page(self, page_id: int) -> str:
-        return run_page(self._worker_archive(), page_id)
+        with origin(worker_origin()):  # what a task audits says it came from a worker
+            return run_page(self._worker_archive(), page_id)
 
     def _reconcile(self) -> int:
-        return reconcile(self._worker_archive())
+        with origin(worker_origin()):
+            return reconcile(self._worker_archive())
 
     def _purge(self) -> dict:
         from ..deletion import finalise_due  # it builds on the archive, which builds this queue

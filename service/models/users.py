@@ -48,17 +48,21 @@ class SignInFailures(Base):
 
 
 class AuditEntry(Base):
-    """Who did what, when; each entry hashes the previous one so an edit shows."""
+    """Who did what, when and from where; each entry hashes the previous one so an edit
+    shows (service/audit.py). Actions are named in service/audit_actions.py."""
 
     __tablename__ = "audit_entry"
     #: Two entries chained to the same predecessor (a fork) can never be committed.
     __table_args__ = (Index("uq_audit_entry_prev_hash", "prev_hash", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
     target: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict | None] = mapped_column(JSON)
+    #: From where: the client's address (web, API), ``cli:user@host``, ``worker:host``; empty
+    #: in entries written before it was recorded (their hash does not cover it).
+    origin: Mapped[str | None] = mapped_column(String(200))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(Text)
 

@@ -186,7 +186,7 @@ def test_checks_queue_and_rescan_tasks(archive, tmp_path, queued, people):
             "officer", "核查员老周", 2, 1)
     assert queue() == {a: OPEN, c: NEVER}
     with archive.session() as s:
-        audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "crosscheck")).all()
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "item.crosscheck")).all()
         assert [(e.actor, e.detail["result"]) for e in audit] == [
             ("officer", "agrees"), ("officer", "discrepancy")]
         tasks = rescan_tasks(s, _user(s, "arc"))

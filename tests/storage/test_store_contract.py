@@ -281,3 +281,35 @@ def test_describe_has_no_secrets(store: ObjectStore, s3_credentials: tuple[str, 
     assert s3_credentials[1] not in text
     if isinstance(store, S3Store):
         assert store.bucket in text
+
+
+def test_put_if_absent_creates_once_and_never_overwrites(store: ObjectStore,
+                                                         internal_keys) -> None:
+    """The audit anchors' write: the first writer creates the object, later ones (even with
+    other bytes) leave it exactly as it was."""
+    key = "audit/anchors/00000000000000000007.json"
+    assert store.put_if_absent(key, b'{"entries": 7}', content_type="application/json")
+    assert not store.put_if_absent(key, b'{"entries": 7, "forged": true}')
+    assert store.read_bytes(key) == b'{"entries": 7}'
+    assert store.stat(key) == StoredObject(key, sha(b'{"entries": 7}'), 14)
+    assert [k.key for k in store.list_keys("audit/")] == [key]
+    assert internal_keys(store) == []
+    store.delete(key)  # pruning removes old anchors
+    assert not store.exists(key)
+    assert store.put_if_absent(key, b"again")
+    with pytest.raises(ValueError):
+        store.put_if_absent("sha256/00/00/x", b"reserved")
+    with pytest.raises(ValueError):
+        store.put_if_absent("../escape", b"hostile")
+
+
+def test_put_if_absent_between_racing_writers(store: ObjectStore) -> None:
+    """Of many writers racing to create one key, exactly one succeeds and its bytes stay."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = "audit/anchors/race.json"
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda n: store.put_if_absent(key, f"writer {n}".encode()),
+                            range(16)))
+    assert won.count(True) == 1
+    assert store.read_bytes(key) == f"writer {won.index(True)}".encode()

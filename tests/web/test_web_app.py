@@ -269,7 +269,7 @@ def test_confidential_is_view_only_and_top_secret_hidden(archive, client, h):
     assert client.get("/api/v1/search?q=绝密内容").get_json()["total"] == 0
     with archive.session() as s:
         actions = {(e.action, e.target) for e in s.scalars(select(AuditEntry))}
-    assert ("view", f"item:{conf}") in actions
+    assert ("item.view", f"item:{conf}") in actions
 
 
 def test_download_is_streamed_and_audited(archive, client, h):
@@ -284,7 +284,7 @@ def test_download_is_streamed_and_audited(archive, client, h):
     assert "attachment" in r.headers["Content-Disposition"]
     with archive.session() as s:
         last = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
-    assert last.action == "download" and last.target == f"item:{item_id}"
+    assert last.action == "file.download" and last.target == f"item:{item_id}"
 
 
 # ------------------------------------------------------------------ escaping

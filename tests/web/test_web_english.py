@@ -90,7 +90,7 @@ def _pages(world) -> list[str]:
         "/boxes/BOX-EN-1/label", "/customers", "/customers/KH-202405001",
         f"/items/{ids['ready']}", f"/items/{ids['ready']}?q=合同", f"/items/{ids['confidential']}",
         f"/items/{ids['failed']}", "/account/token", "/account/password", "/items/999999",
-        "/no-such-page", "/reports/two-set", f"/items/{ids['ready']}/edit",
+        "/no-such-page", "/reports/two-set", "/audit", f"/items/{ids['ready']}/edit",
         f"/items/{ids['ready']}/arrange", "/admin/users", "/admin/scheme",
         "/customers/KH-202405001/edit", "/statistics", "/changes", "/changes?status=approved",
     ]
@@ -99,6 +99,8 @@ def _pages(world) -> list[str]:
 def _chinese_outside_data(html: str) -> list[str]:
     # what is marked as Chinese on purpose (the language's own name in the switcher, the logo)
     html = re.sub(r'<(\w+)\b[^>]*\blang="zh-CN"[^>]*>.*?</\1>', "", html, flags=re.S)
+    # what was recorded as it happened (an audit entry's details): evidence, never translated
+    html = re.sub(r'<(\w+)\b[^>]*\btranslate="no"[^>]*>.*?</\1>', "", html, flags=re.S)
     html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
     html = re.sub(r"</?mark\b[^>]*>", "", html)  # search hits highlighted inside OCR text
     for value in sorted(DATA, key=len, reverse=True):
