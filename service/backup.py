@@ -275,11 +275,27 @@ def restore(archive: Archive, src: Path, *, base: Path | None = None,
         rows = _insert_rows(conn, tables, data / CATALOGUE)
     objects = _put_objects(archive, bag, data, base_dir)
     upgrade(engine)  # a bag from an older revision is carried to the code's newest
+    _anchor_restored_chain(archive)
     from .search import reindex
 
     index = reindex(archive, full=True, progress=progress)
     return {"path": str(src), "revision": revision, "rows": rows, "objects": objects,
             "indexed": index["indexed"]}
+
+
+def _anchor_restored_chain(archive: Archive) -> None:
+    """Anchor the restored audit chain in the new store: the anchors of the archive backed up
+    named positions past the snapshot (and live in another store), so the restored chain,
+    checked whole first, is anchored at its own head. A chain that does not verify is left
+    unanchored and restore refuses, so `dangan check --audit` never blesses a damaged one."""
+    from .audit import anchor_chain, audit_problems
+
+    with archive.session() as s:
+        report = audit_problems(s)
+    if report["bad"] or not report["head_ok"]:
+        raise InvalidInput(N_("备份中的审计记录链不完整或被改动（%(count)s 处），拒绝恢复。"),
+                           count=len(report["bad"]) + (0 if report["head_ok"] else 1))
+    anchor_chain(archive)
 
 
 def _insert_rows(conn: Connection, tables: list[sa.Table], cat: Path) -> dict[str, int]:
