@@ -83,7 +83,7 @@ from .sheet_columns import (
     item_values,
 )
 from .sheets import read_rows
-from .vocab import SECRECY_LEVELS, PageStatus
+from .vocab import SECRECY_LEVELS, ItemStatus, PageStatus
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _RANGE = re.compile(r"^\s*(\d+)\s*[-–~至]\s*(\d+)\s*$")
@@ -762,10 +762,15 @@ def _submit_update(archive: Archive, user: User | None, row: PlannedRow, sheet: 
 
 
 def batch_progress(session: Session, item_ids: list[int]) -> dict[str, int]:
-    """The OCR of a batch's items: pages in all, done and failed (the batch page's bar)."""
-    out = {"items": len(item_ids), "pages": 0, "done": 0, "failed": 0}
+    """The OCR of a batch's items: pages in all, done and failed (the batch page's bar), and
+    items still being finished: their pages are read but the item is not yet searchable, so
+    the batch is finished only when none is left."""
+    out = {"items": len(item_ids), "pages": 0, "done": 0, "failed": 0, "processing": 0}
     for start in range(0, len(item_ids), 500):
         chunk = item_ids[start:start + 500]
+        out["processing"] += session.scalar(
+            select(func.count(ArchiveItem.id)).where(ArchiveItem.id.in_(chunk),
+                                                     ArchiveItem.status == ItemStatus.PROCESSING)) or 0
         for status, n in session.execute(select(Page.status, func.count(Page.id))
                                          .where(Page.item_id.in_(chunk)).group_by(Page.status)):
             out["pages"] += n

@@ -371,3 +371,26 @@ def test_the_command_line_import_export_and_template(archive_env, tmp_path):
     assert res["rows"] == 1 and "J001-HT·2024-D30-0001" in out.read_text("utf-8-sig")
     dangan(archive_env, "template", str(tmp_path / "t.xlsx"))
     assert [c.value for c in load_workbook(tmp_path / "t.xlsx")["目录"][1]] == list(HEADERS)
+
+
+def test_a_batch_is_finished_only_when_its_items_are_searchable(queued, archive, tmp_path):
+    """Pages read but the item not yet finished (indexed) is not the end of the batch: the
+    progress page said 完成 while a search still found nothing."""
+    from service.batch import batch_progress
+    from service.ingest import IngestRequest, ingest
+    from service.models import Page
+    from service.vocab import ItemStatus, PageStatus
+
+    item_id = ingest(archive, IngestRequest(
+        files=[scan(tmp_path, "a.png", 1)], fonds="J001", category="WS", year=2019,
+        retention="Y", secrecy="内部", title="题名")).id
+    with archive.session() as s:
+        for page in s.scalars(select(Page).where(Page.item_id == item_id)):
+            page.status = PageStatus.DONE  # read by a worker; the item's finish still queued
+    with archive.session() as s:
+        progress = batch_progress(s, [item_id])
+        assert progress["done"] == progress["pages"] == 1
+        assert progress["processing"] == 1
+        s.get(ArchiveItem, item_id).status = ItemStatus.READY
+    with archive.session() as s:
+        assert batch_progress(s, [item_id])["processing"] == 0

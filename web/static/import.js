@@ -133,7 +133,7 @@
           }
           if (s.running) { status.textContent = T.running; }
           else if (s.error) { status.textContent = s.error; status.className = "notice notice-error"; return; }
-          else if (o.pages && settled >= o.pages) {
+          else if (o.pages && settled >= o.pages && !o.processing) {
             reg.value = 100;
             status.textContent = T.finished; status.className = "notice notice-success"; return;
           } else { reg.value = 100; status.textContent = T.ocr; }
