@@ -159,7 +159,7 @@ def test_500_rows_with_20_bad_register_480_and_report_the_20(archive, tmp_path, 
     with archive.session() as s:
         item = s.scalar(select(ArchiveItem).where(ArchiveItem.archival_code == codes[9]))
         assert (item.title, item.doc_number) == ("购销合同第10号", "HT-2024-0010")
-        batch = s.scalar(select(AuditEntry).where(AuditEntry.action == "import"))
+        batch = s.scalar(select(AuditEntry).where(AuditEntry.action == "batch.import"))
         assert batch.detail["counts"]["registered"] == 480 and len(batch.detail["items"]) == 480
 
     # the same sheet again: nothing registered twice, the 20 listed again (retryable)
