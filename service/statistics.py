@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, aliased
 from . import clock, lending
 from .access import require_statistics
 from .audit import record
+from .audit_actions import AuditAction, stored_names
 from .errors import N_, InvalidInput, Listing, Message, msg
 from .models import (
     ArchiveItem,
@@ -70,10 +71,10 @@ NOT_HELD = (ItemStatus.MERGED, *sorted(TOMBSTONES))
 #: an item's page opened, a stored file handed out, paperwork printed (a box's 归档文件目录 and
 #: 备考表, a register). A page image shown inside an item's page is not a view of its own.
 USE_ACTIONS: dict[str, tuple[str, ...]] = {
-    "searches": ("catalogue.search",),
-    "views": ("item.view", "view"),
-    "downloads": ("file.download", "download"),
-    "prints": ("box.print", "register.print"),
+    "searches": stored_names(AuditAction.CATALOGUE_SEARCH),
+    "views": stored_names(AuditAction.ITEM_VIEW),
+    "downloads": stored_names(AuditAction.FILE_DOWNLOAD),
+    "prints": (*stored_names(AuditAction.BOX_PRINT), *stored_names(AuditAction.REGISTER_PRINT)),
 }
 
 COUNT, BYTES = "count", "bytes"
@@ -556,5 +557,5 @@ def statistics(session: Session, user: User | None,
 
 def record_export(session: Session, user: User | None, stats: Statistics, fmt: str) -> None:
     """An export leaves the system: it is audited with its filters."""
-    record(session, user.username if user else "cli", "stats.export", "statistics",
+    record(session, user.username if user else "cli", AuditAction.STATS_EXPORT, "statistics",
            {"format": fmt, **stats.filters.as_dict()})
