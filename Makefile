@@ -55,6 +55,7 @@ bench: deps-test venv
 	$(VENV)/bin/pip install -q -e '.[test,bench]'
 	$(VENV)/bin/python bench/ocr_bench.py $(or $(SAMPLES),../shared/samples)
 	$(VENV)/bin/python bench/search_bench.py --samples $(or $(SAMPLES),../shared/samples)
+	$(VENV)/bin/python bench/ingest_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

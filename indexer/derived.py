@@ -7,6 +7,10 @@ they stay in colour because red seals and headers are part of the record.
 from __future__ import annotations
 
 import io
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
 
 from PIL import Image
 
@@ -56,19 +60,37 @@ def thumbnail(img: Image.Image, rotation: float = 0.0, quality: int = 70) -> byt
     return encode_webp(fit(img, THUMB_WIDTH, rotation), quality)
 
 
-def merge_pdfs(pages: list[bytes]) -> bytes:
-    """Join one-page PDFs (OCR output or original pages) into the item's searchable PDF."""
-    from pypdf import PdfReader, PdfWriter  # only when a PDF is merged (start-up time)
+def merge_pdf_files(pages: Sequence[str | os.PathLike[str]], dest: str | os.PathLike[str]) -> None:
+    """Join one-page PDFs (OCR output or original pages) into ``dest``, streaming.
 
-    writer = PdfWriter()
-    for data in pages:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        for page in reader.pages:
-            writer.add_page(page)
-    # No compress_identical_objects(): pypdf 7.1 raises a DeprecationError on its default call.
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
+    qpdf's own page-merging job (``qpdf --empty --pages ... --``, run inside pikepdf): it
+    copies each page's streams from its file to the output as it writes and keeps at most
+    a few hundred inputs open, so memory stays flat in the number of pages. The in-memory
+    pypdf merge it replaces held ~4x the input (535 MB for a 115 MB, 300-page item);
+    pikepdf's ``pages.extend`` also copied every stream into memory.
+    """
+    import pikepdf  # only when a PDF is merged (start-up time)
+
+    if not pages:
+        raise ValueError("no pages to merge")
+    job = pikepdf.Job(["qpdf", "--empty", "--no-warn", "--warning-exit-0", "--pages",
+                       *(os.fspath(p) for p in pages), "--", os.fspath(dest)])
+    job.run()  # raises on an unreadable input; warnings (repairs) are not errors
+    if job.exit_code != 0:
+        raise RuntimeError(f"qpdf page merge failed with exit code {job.exit_code}")
+
+
+def merge_pdfs(pages: list[bytes]) -> bytes:
+    """Join one-page PDFs given as bytes (an export built on request) into one PDF's bytes."""
+    with tempfile.TemporaryDirectory(prefix="dangan-merge-") as tmp:
+        paths = []
+        for i, data in enumerate(pages):
+            path = Path(tmp) / f"{i}.pdf"
+            path.write_bytes(data)
+            paths.append(path)
+        dest = Path(tmp) / "merged.pdf"
+        merge_pdf_files(paths, dest)
+        return dest.read_bytes()
 
 
 def turn_pdf_page(data: bytes, turn: int) -> bytes:

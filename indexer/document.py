@@ -7,9 +7,12 @@ Decompression bombs are refused from the header, before any pixel is decoded.
 pypdfium2 is not thread-safe: a ScanDocument must be used by the process (and
 thread) that opened it. The pipeline runs one process per core, never threads.
 
-pypdf and pypdfium2 are imported where a PDF is opened or written (here and in derived,
-textlayer and errors): a process that never touches a PDF (the CLI, an image-only upload)
-does not pay their import (about 0.4 s).
+pypdf, pypdfium2 and pikepdf are imported where a PDF is opened or written (here and in
+derived, textlayer and errors): a process that never touches a PDF (the CLI, an image-only
+upload) does not pay their import (about 0.4 s).
+
+A PDF is opened with pdfium, which loads a page when it is asked for: a page task on page k
+of a 2,000-page volume costs that page, not the volume (bench/ingest_bench.py).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ import math
 import os
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from PIL import Image, ImageFile, ImageOps
 
@@ -149,6 +153,8 @@ class ScanDocument:
         self._image: Image.Image | None = None
         self._pdfium: Any = None  # pypdfium2.PdfDocument (pypdfium2 ships no types)
         self._pypdf: PdfReader | None = None
+        self._pypdf_tried = False
+        self._pypdf_file: BinaryIO | None = None
         self._render_dpi: list[float] = []
         try:
             if self.format == "pdf":
@@ -249,26 +255,16 @@ class ScanDocument:
 
     # -- PDFs -------------------------------------------------------------------
     def _open_pdf(self, validate: bool) -> None:
-        import pypdfium2 as pdfium
-        from pypdf import PdfReader
-        from pypdf.errors import FileNotDecryptedError, PdfReadError
+        """Open with pdfium, which loads lazily: the cross-reference table now, a page's
+        objects when that page is asked for. Nothing here is proportional to the file's bytes.
 
-        reader = None
-        try:
-            reader = PdfReader(self.path, strict=False)
-            if reader.is_encrypted:
-                try:
-                    ok = reader.decrypt("")
-                except (NotImplementedError, FileNotDecryptedError, PdfReadError) as exc:
-                    raise ingest_error("encrypted-pdf", str(exc)[:120]) from exc
-                if not ok:
-                    raise ingest_error("encrypted-pdf")
-            len(reader.pages)
-        except IngestError:
-            raise
-        except Exception:
-            reader = None  # pypdf could not recover; pdfium may still repair it
-        self._pypdf = reader
+        A page task opens the volume for its one page; opening it with pypdf (which reads the
+        whole file into memory and keeps it alive through reference cycles) cost ~0.25 s and
+        ~100 MB for every page of a 300-page scan. pypdf is opened only for a page that
+        carries text (``_text_reader``); the upload's stream count uses qpdf (pikepdf).
+        """
+        import pypdfium2 as pdfium
+
         try:
             self._pdfium = pdfium.PdfDocument(str(self.path))
         except pdfium.PdfiumError as exc:
@@ -281,9 +277,10 @@ class ScanDocument:
             raise ingest_error("broken-pdf", "no pages")
         if n > self.limits.max_pages:
             raise _too_many_pages(n, self.limits.max_pages)
-        if reader is not None and len(reader.pages) != n:
-            self._pypdf = None  # the two parsers disagree: trust the renderer, skip text layers
         self.page_count = n
+        # Every page's size, from its dictionary (no content is parsed: ~2 µs a page): this
+        # finds a page tree that loops and a page too large to draw, in the upload and in
+        # every page task alike.
         for i in range(n):
             try:
                 w_pt, h_pt = self._pdfium.get_page_size(i)
@@ -298,14 +295,53 @@ class ScanDocument:
                     round(w_pt / 72 * RENDER_DPI), round(h_pt / 72 * RENDER_DPI), i + 1
                 )
             self._render_dpi.append(dpi)
-        if self._pypdf is not None and self._measure_streams:
-            sizes: dict[tuple[int, int], int] = {}  # pages often share streams: inflate once
-            for i in range(n):
-                self._count_decoded(_page_stream_bytes(self._pypdf.pages[i], i + 1, sizes))
+        if self._measure_streams:
+            pdf_stream_bytes(self.path, n, self._count_decoded)
         if validate:
             # A cheap low-resolution render of every page proves the content streams parse.
             for i in range(n):
                 self._render(i, 20)
+
+    def _text_reader(self) -> PdfReader | None:
+        """pypdf on this file, for text layers; None when it cannot read it as pdfium does.
+
+        Opened on a file handle (not the path, which pypdf reads whole into memory) and
+        only when a page has text to extract.
+        """
+        if self._pypdf_tried:
+            return self._pypdf
+        self._pypdf_tried = True
+        from pypdf import PdfReader
+
+        try:
+            self._pypdf_file = self.path.open("rb")
+            reader = PdfReader(self._pypdf_file, strict=False)
+            if reader.is_encrypted and not reader.decrypt(""):
+                return None  # pdfium opened it, so the user password is empty; pypdf cannot
+            if len(reader.pages) != self.page_count:
+                return None  # the two parsers disagree: trust the renderer, skip text layers
+        except Exception:
+            return None  # pypdf could not recover what pdfium repaired
+        self._pypdf = reader
+        return reader
+
+    def _has_text(self, i: int) -> bool:
+        """Whether pdfium finds any character on page ``i`` (a scan has none)."""
+        import pypdfium2 as pdfium
+
+        assert self._pdfium is not None
+        try:
+            page = self._pdfium[i]
+            try:
+                textpage = page.get_textpage()
+                try:
+                    return bool(textpage.count_chars() > 0)
+                finally:
+                    textpage.close()
+            finally:
+                page.close()
+        except pdfium.PdfiumError:
+            return True  # let pypdf decide, as before
 
     def _native_dpi(self, i: int) -> float | None:
         """Pixel density of the one image that covers page ``i`` (a scan saved as PDF), else None.
@@ -393,10 +429,13 @@ class ScanDocument:
     def page_text_layer(self, n: int) -> str | None:
         """Normalised PDF text of page ``n`` when it holds real text, else None (scan)."""
         i = self._check(n)
-        if self.format != "pdf" or self._pypdf is None:
+        if self.format != "pdf" or not self._has_text(i):
+            return None
+        reader = self._text_reader()
+        if reader is None:
             return None
         try:
-            raw = self._pypdf.pages[i].extract_text() or ""
+            raw = reader.pages[i].extract_text() or ""
         except Exception:
             return None  # unreadable fonts or content: OCR the rendering instead
         text = normalize_text(raw)
@@ -415,9 +454,10 @@ class ScanDocument:
             return None
         from pypdf import PdfWriter
 
-        assert self._pypdf is not None
+        reader = self._text_reader()
+        assert reader is not None
         writer = PdfWriter()
-        writer.add_page(self._pypdf.pages[n - 1])
+        writer.add_page(reader.pages[n - 1])
         buf = io.BytesIO()
         writer.write(buf)
         return buf.getvalue()
@@ -431,6 +471,9 @@ class ScanDocument:
             self._pdfium.close()
             self._pdfium = None
         self._pypdf = None
+        if self._pypdf_file is not None:
+            self._pypdf_file.close()
+            self._pypdf_file = None
 
     def __enter__(self) -> ScanDocument:
         return self
@@ -461,76 +504,113 @@ def _inflated_size(raw: bytes, budget: int) -> int:
     return total
 
 
-def _stream_bytes(stream: Any, budget: int) -> int:
-    """Decoded size of one PDF stream: declared pixels for images, inflated bytes otherwise."""
-    from pypdf.generic import ArrayObject
+#: Image colour spaces by their components per pixel (anything else counts as three).
+_COMPONENTS = {"/DeviceGray": 1, "/CalGray": 1, "/DeviceCMYK": 4}
+
+
+def _stream_bytes(stream: Any, budget: int, path: Path) -> int:
+    """Decoded size of one PDF stream (a pikepdf.Stream): declared pixels for images,
+    inflated bytes otherwise, counted without holding more than a chunk of the output."""
+    import pikepdf
 
     if stream.get("/Subtype") == "/Image":
         w, h = int(stream.get("/Width", 0) or 0), int(stream.get("/Height", 0) or 0)
         bpc = int(stream.get("/BitsPerComponent", 8) or 8)
         space = stream.get("/ColorSpace")
-        comps = {"/DeviceGray": 1, "/CalGray": 1, "/DeviceCMYK": 4}.get(
-            space if isinstance(space, str) else "", 3)
+        comps = _COMPONENTS.get(str(space) if isinstance(space, pikepdf.Name) else "", 3)
         return max(0, w * h * comps * bpc // 8)
     filters = stream.get("/Filter")
-    filters = list(filters) if isinstance(filters, ArrayObject) else [filters] if filters else []
-    raw = stream._data  # pypdf keeps the encoded bytes here; get_data() would inflate them all
-    if not filters:
-        return len(raw)
-    if filters == ["/FlateDecode"]:
-        return _inflated_size(raw, budget)
+    names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else (
+        [str(filters)] if filters is not None else [])
+    if not names:
+        return len(stream.read_raw_bytes())
+    if names == ["/FlateDecode"]:
+        return _inflated_size(stream.read_raw_bytes(), budget)
+    return _pypdf_stream_bytes(path, stream.objgen)  # rare filters (LZW, RunLength...)
+
+
+def _pypdf_stream_bytes(path: Path, objgen: tuple[int, int]) -> int:
+    """Decoded size of a stream under a filter other than Flate, decoded by pypdf, whose
+    own output limits stop a bomb (qpdf would decode it whole into memory)."""
+    from pypdf import PdfReader
     from pypdf.errors import LimitReachedError
+    from pypdf.generic import StreamObject
 
     try:
-        return len(stream.get_data())  # other filters: pypdf's own output limits apply
+        with path.open("rb") as fh:
+            stream = PdfReader(fh, strict=False).get_object(objgen[0])
+            return len(stream.get_data()) if isinstance(stream, StreamObject) else 0
     except LimitReachedError:
-        return budget + 1
+        return MAX_PAGE_STREAM_BYTES + 1
     except Exception:
         return 0
 
 
-def _page_stream_bytes(page: Any, page_no: int,
-                       sizes: dict[tuple[int, int], int] | None = None) -> int:
-    """Inflated size of a page's content streams, forms and images, each object counted once.
+def pdf_stream_bytes(path: Path, pages: int, count: Callable[[int], None]) -> None:
+    """Pass ``count`` the inflated size of each page's content streams, forms and images.
 
     Counted before any rendering, in bounded memory, so that a small file whose streams
-    inflate to gigabytes is refused quickly (pdfium would inflate them whole). ``sizes``
-    remembers the size of every indirect stream already inflated for another page: a stream
-    shared by many pages is counted for each of them (each page draws it) but inflated once,
-    so counting costs the file's distinct data, not pages × data.
+    inflate to gigabytes is refused quickly (pdfium would inflate them whole); ``count``
+    raises when a cap is passed. qpdf (pikepdf) reads the structure and only the streams
+    it inflates: an image's size is read from its dictionary, so a 100 MB scan costs its
+    page dictionaries, not its bytes. A file qpdf cannot read page for page as pdfium does
+    is not counted here (pdfium decides later whether each page draws).
     """
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+    import pikepdf
 
-    sizes = {} if sizes is None else sizes
+    try:
+        pdf = pikepdf.open(path)
+    except Exception:
+        return
+    with pdf:
+        try:
+            page_objs = [page.obj for page in pdf.pages]
+        except Exception:
+            return
+        if len(page_objs) != pages:
+            return
+        sizes: dict[tuple[int, int], int] = {}  # pages often share streams: inflate once
+        for i, page in enumerate(page_objs):
+            count(_page_stream_bytes(page, i + 1, sizes, path))
+
+
+def _page_stream_bytes(page: Any, page_no: int, sizes: dict[tuple[int, int], int],
+                       path: Path) -> int:
+    """Inflated size of a page's content streams, forms and images, each object counted once.
+
+    ``sizes`` remembers the size of every stream already inflated for another page: a
+    stream shared by many pages is counted for each of them (each page draws it) but
+    inflated once, so counting costs the file's distinct data, not pages × data.
+    """
+    import pikepdf
+
     seen: set[tuple[int, int]] = set()
     total = 0
-    todo: list = [page.raw_get(k) for k in ("/Contents", "/Resources") if k in page]
+    todo: list = [page.get(k) for k in ("/Contents", "/Resources") if k in page]
     while todo:
         obj = todo.pop()
-        ref = None
-        if isinstance(obj, IndirectObject):
-            ref = (obj.idnum, obj.generation)
+        ref = obj.objgen if obj.is_indirect else None
+        if ref is not None:
             if ref in seen:
                 continue
             seen.add(ref)
-            obj = obj.get_object()
-        if isinstance(obj, StreamObject):
+        if isinstance(obj, pikepdf.Stream):
             if ref is not None and ref in sizes:
                 size = sizes[ref]
             else:
                 # Within the budget the size is exact; past it the page is refused below.
-                size = _stream_bytes(obj, MAX_PAGE_STREAM_BYTES - total)
+                size = _stream_bytes(obj, MAX_PAGE_STREAM_BYTES - total, path)
                 if ref is not None:
                     sizes[ref] = size
             total += size
             if obj.get("/Subtype") == "/Form" and "/Resources" in obj:
-                todo.append(obj.raw_get("/Resources"))
-        elif isinstance(obj, ArrayObject):  # several content streams
-            todo.extend(list.__iter__(obj))  # raw items: references stay references
-        elif isinstance(obj, DictionaryObject) and "/XObject" in obj:  # /Resources
-            xobjects = obj["/XObject"]
-            if isinstance(xobjects, DictionaryObject):
-                todo.extend(xobjects.raw_get(k) for k in xobjects)
+                todo.append(obj.get("/Resources"))
+        elif isinstance(obj, pikepdf.Array):  # several content streams
+            todo.extend(obj)
+        elif isinstance(obj, pikepdf.Dictionary) and "/XObject" in obj:  # /Resources
+            xobjects = obj.get("/XObject")
+            if isinstance(xobjects, pikepdf.Dictionary):
+                todo.extend(xobjects.values())
         if total > MAX_PAGE_STREAM_BYTES:
             raise _too_large_page(page_no, total)
     return total

@@ -455,3 +455,60 @@ def write_text(path: str | os.PathLike[str]) -> Path:
     """A plain text file, uploaded by mistake."""
     Path(path).write_text("甲方：某某公司\n乙方：某某个人\n这不是扫描件。\n", encoding="utf-8")
     return Path(path)
+
+
+# -- long volumes (benchmarks and memory tests) -------------------------------------
+
+
+def volume_page_jpegs(distinct: int = 4, *, dpi: int = 300) -> list[tuple[bytes, int, int]]:
+    """``distinct`` scanned A4 pages at ``dpi`` as greyscale JPEGs (bytes, width, height).
+
+    Rendering a page costs far more than copying it, so a long volume repeats a few.
+    """
+    size = (round(8.27 * dpi), round(11.69 * dpi))
+    out = []
+    for i in range(distinct):
+        lines = [f"第{i + 1}卷 租赁合同 编号 2024-{i:04d}", "甲方：某某有限公司 乙方：某某",
+                 "本合同自双方签字之日起生效，有效期三年。"] * 6
+        img = render_page(lines, size=size, dpi=dpi, skew=0.4)
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=85, dpi=(dpi, dpi))
+        out.append((buf.getvalue(), img.width, img.height))
+    return out
+
+
+def write_volume_pdf(path: str | os.PathLike[str], pages: int, *, distinct: int = 4,
+                     dpi: int = 300) -> Path:
+    """An image-only PDF of ``pages`` scanned pages, each with its own image object (as a
+    scanner writes them: nothing shared), streamed to disk so thousands of pages fit."""
+    jpegs = volume_page_jpegs(distinct, dpi=dpi)
+    w_pt, h_pt = 595, 842
+    offsets: list[int] = []
+    with open(path, "wb") as out:
+        out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+        def obj(num: int, body: bytes) -> None:
+            offsets.append(out.tell())
+            assert len(offsets) == num
+            out.write(b"%d 0 obj\n" % num + body + b"\nendobj\n")
+
+        kids = b" ".join(b"%d 0 R" % (3 + 3 * i) for i in range(pages))
+        obj(1, b"<< /Type /Catalog /Pages 2 0 R >>")
+        obj(2, b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages)
+        for i in range(pages):
+            data, w, h = jpegs[i % len(jpegs)]
+            page, content, image = 3 + 3 * i, 4 + 3 * i, 5 + 3 * i
+            obj(page, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources "
+                      b"<< /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>"
+                % (w_pt, h_pt, image, content))
+            obj(content, _stream(b"q %d 0 0 %d 0 0 cm /Im0 Do Q" % (w_pt, h_pt)))
+            obj(image, _stream(data, b"/Type /XObject /Subtype /Image /Width %d /Height %d "
+                                     b"/ColorSpace /DeviceGray /BitsPerComponent 8 "
+                                     b"/Filter /DCTDecode " % (w, h)))
+        xref = out.tell()
+        out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1))
+        for off in offsets:
+            out.write(b"%010d 00000 n \n" % off)
+        out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+                  % (len(offsets) + 1, xref))
+    return Path(path)

@@ -22,10 +22,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from indexer import page_processor
-from indexer.derived import merge_pdfs
+from indexer.derived import merge_pdf_files, merge_pdfs
 from indexer.errors import REASONS, IngestError, classify
 from indexer.textlayer import image_only_page, retext_page
 from indexer.wordboxes import lines_of
+from storage import ObjectStore, StoredObject
 
 from ..errors import LINES, N_, Listing, about, msg
 from ..indexing import write_item
@@ -67,15 +68,32 @@ def page_priority(n: int) -> int:
     return max(1, PRIORITY_TOP - n)
 
 
-def _fetch_original(archive: Archive, key: str, tmpdir: str) -> Path:
-    """The original as a local file (page renderers need a seekable path)."""
-    local = archive.store.local_path(key)
+def _local_file(store: ObjectStore, key: str, dest: Path) -> Path:
+    """The object as a local file: the store's own where it has one, else copied to ``dest``
+    (page renderers and the PDF merger read files, in bounded memory)."""
+    local = store.local_path(key)
     if local is not None and local.exists():
         return local
-    dest = Path(tmpdir) / "original"
-    with archive.store.open(key) as src, open(dest, "wb") as out:
+    with store.open(key) as src, open(dest, "wb") as out:
         shutil.copyfileobj(src, out, 1 << 20)
     return dest
+
+
+def _fetch_original(archive: Archive, key: str, tmpdir: str) -> Path:
+    """The original as a local file (page renderers need a seekable path)."""
+    return _local_file(archive.store, key, Path(tmpdir) / "original")
+
+
+def store_merged_pdf(store: ObjectStore, page_keys: list[str], key: str) -> StoredObject:
+    """Merge the stored page PDFs into one PDF stored under ``key``, file to file: the
+    finaliser's memory stays flat however many pages the item has (indexer.derived)."""
+    with tempfile.TemporaryDirectory(prefix="dangan-merge-") as tmp:
+        pages = [_local_file(store, k, Path(tmp) / f"page-{i}.pdf")
+                 for i, k in enumerate(page_keys)]
+        merged = Path(tmp) / "merged.pdf"
+        merge_pdf_files(pages, merged)
+        with merged.open("rb") as fh:
+            return store.put(fh, key=key, content_type="application/pdf")
 
 
 def run_page(archive: Archive, page_id: int) -> str:
@@ -221,9 +239,7 @@ def finalize_item(archive: Archive, item_id: int) -> None:
         pdf_keys = [key for _, key in _pdf_pages(pages)]
     pdf_obj = None
     if pdf_keys:
-        pdf_obj = archive.store.put_bytes(
-            merge_pdfs([archive.store.read_bytes(k) for k in pdf_keys]),
-            key=f"derived/{item_id}/searchable.pdf", content_type="application/pdf")
+        pdf_obj = store_merged_pdf(archive.store, pdf_keys, f"derived/{item_id}/searchable.pdf")
     with archive.session() as s:
         item = s.get_one(ArchiveItem, item_id)
         if pdf_obj is not None:
