@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from .admin_cmds import box_group, customer_group, user_group
-from .backup_cmds import backup_cmd, restore_cmd
+from .backup_cmds import backup_cmd, migrate_cmd, restore_cmd
 from .batch_cmds import export_cmd, import_cmd, template_cmd
 from .disposal_cmds import purge_cmd
 from .item_cmds import ingest_cmd, retry_cmd, show_cmd
@@ -35,6 +35,7 @@ for command in (init_cmd, serve_cmd, worker_cmd, ingest_cmd, show_cmd, retry_cmd
 cli.add_command(health_cmd)
 cli.add_command(backup_cmd)
 cli.add_command(restore_cmd)
+cli.add_command(migrate_cmd)
 
 
 def main() -> None:

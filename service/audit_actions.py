@@ -121,6 +121,11 @@ class AuditAction(StrEnum):
     # -- personal data (item 6)
     ITEM_ID_COPY_FLAG = "item.id_copy_flag"
 
+    # -- the archive as a whole (issue 14)
+    #: an embedded archive moved onto the production settings (`dangan migrate`); recorded
+    #: on the target once every row and object is copied and verified; detail: counts, source
+    ARCHIVE_MIGRATE = "archive.migrate"
+
 
 #: Names entries were written with before this vocabulary, and the action each means now.
 LEGACY_NAMES: dict[str, AuditAction] = {

@@ -11,109 +11,44 @@ reads). An incremental backup (`since`) copies only objects the base bag lacks.
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import bagit
 import sqlalchemy as sa
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
-
-from storage import parse_content_key
+from sqlalchemy import Connection
 
 from . import clock
 from .archive import Archive
+from .catalogue_copy import (
+    OBJECT_COLUMNS,
+    anchor_copied_chain,
+    catalogue_is_empty,
+    catalogue_tables,
+    clear_seeded,
+    column_decoder,
+    current_revision,
+    decode_row,
+    encode_value,
+    put_checked,
+    read_snapshot,
+    reflect_tables,
+    reset_sequences,
+)
 from .errors import N_, Conflict, InvalidInput
 from .migrate import alembic_config, upgrade
-from .models import Base
 
 CATALOGUE = "catalogue"
 OBJECTS = "objects"
 #: Objects an incremental bag leaves in its base bag: one {"key", "sha256"} per line.
 FROM_BASE = "objects-in-base.jsonl"
 TABLES = "tables.json"
-#: The catalogue columns holding object keys: the objects a snapshot references.
-OBJECT_COLUMNS = (("stored_file", "key"), ("page", "image_key"), ("page", "thumb_key"),
-                  ("page", "pdf_key"))
-
-
-# ---------------------------------------------------------------- values
-
-def _encode(value: Any) -> Any:
-    """A column value as JSON: datetimes ISO (UTC), bytes base64, JSON values as they are."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bytes | memoryview):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _decoder(column: sa.Column) -> Any:
-    """How to turn a column's JSON value back into what the target column takes."""
-    kind = column.type
-    if isinstance(kind, sa.DateTime):
-        def dt(v: str) -> datetime:
-            parsed = datetime.fromisoformat(v)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # stored as UTC
-        return dt
-    if isinstance(kind, sa.Date):
-        return date.fromisoformat
-    if isinstance(kind, sa.LargeBinary):
-        return base64.b64decode
-    if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float):
-        return Decimal
-    return None
-
-
-def reflect_tables(conn: Connection, names: list[str]) -> list[sa.Table]:
-    """The named tables as the database has them (raw column types: no model-side
-    conversions), in foreign-key order."""
-    meta = sa.MetaData()
-    meta.reflect(conn, only=names)
-    order = {name: n for n, name in enumerate(names)}
-    return sorted(meta.tables.values(), key=lambda t: order[t.name])
-
-
-def catalogue_tables() -> list[str]:
-    """Every catalogue table of the running code, parents before children."""
-    return [t.name for t in Base.metadata.sorted_tables]
-
-
-def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
 
 
 # ---------------------------------------------------------------- backup
-
-@contextmanager
-def _snapshot(engine: Engine) -> Iterator[Connection]:
-    """One read transaction: every table read from the same moment of the catalogue."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            # pysqlite opens no transaction for SELECTs: begin one so that WAL pins a snapshot
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-        try:
-            yield conn
-        finally:
-            conn.rollback()
-
 
 def _bag_objects(bag_dir: Path) -> dict[str, str]:
     """key -> SHA-256 of the objects a bag holds itself (from its manifest)."""
@@ -157,7 +92,7 @@ def _write(archive: Archive, dest: Path, names: list[str], since: Path | None,
     cat.mkdir()
     counts: dict[str, int] = {}
     keys: set[str] = set()
-    with _snapshot(archive.engine) as conn:
+    with read_snapshot(archive.engine) as conn:
         revision = current_revision(conn)
         tables = reflect_tables(conn, names)
         for table in tables:
@@ -165,7 +100,7 @@ def _write(archive: Archive, dest: Path, names: list[str], since: Path | None,
             with (cat / f"{table.name}.jsonl").open("w", encoding="utf-8") as out:
                 pk = list(table.primary_key.columns) or list(table.columns)
                 for row in conn.execute(sa.select(table).order_by(*pk)).mappings():
-                    out.write(json.dumps({k: _encode(v) for k, v in row.items()},
+                    out.write(json.dumps({k: encode_value(v) for k, v in row.items()},
                                          ensure_ascii=False) + "\n")
                     n += 1
                     for tname, col in OBJECT_COLUMNS:
@@ -221,17 +156,6 @@ def _validated(src: Path) -> bagit.Bag:
     return bag
 
 
-def _target_is_empty(engine: Engine) -> bool:
-    """No catalogue row at all (the audit chain's head, which migrations create, aside)."""
-    with engine.connect() as conn:
-        present = set(sa.inspect(conn).get_table_names())
-        for name in catalogue_tables():
-            if name in present and name != "audit_head" and \
-                    conn.execute(sa.text(f'SELECT 1 FROM "{name}" LIMIT 1')).first():
-                return False
-    return True
-
-
 def restore(archive: Archive, src: Path, *, base: Path | None = None,
             progress: Any = None) -> dict:
     """Rebuild an archive from a bag into the (empty) catalogue and store of `archive`."""
@@ -255,7 +179,7 @@ def restore(archive: Archive, src: Path, *, base: Path | None = None,
         base_dir = Path(_validated(base).path) / "data"
     archive.settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = archive.engine
-    if not _target_is_empty(engine):
+    if not catalogue_is_empty(engine):
         raise Conflict(N_("目标档案库不是空的，拒绝恢复（请恢复到新的数据库和存储）。"))
     from .setup import ensure_secret_key
 
@@ -275,7 +199,7 @@ def restore(archive: Archive, src: Path, *, base: Path | None = None,
         rows = _insert_rows(conn, tables, data / CATALOGUE)
     objects = _put_objects(archive, bag, data, base_dir)
     upgrade(engine)  # a bag from an older revision is carried to the code's newest
-    _anchor_restored_chain(archive)
+    anchor_copied_chain(archive, N_("备份中的审计记录链不完整或被改动（%(count)s 处），拒绝恢复。"))
     from .search import reindex
 
     index = reindex(archive, full=True, progress=progress)
@@ -283,34 +207,17 @@ def restore(archive: Archive, src: Path, *, base: Path | None = None,
             "indexed": index["indexed"]}
 
 
-def _anchor_restored_chain(archive: Archive) -> None:
-    """Anchor the restored audit chain in the new store: the anchors of the archive backed up
-    named positions past the snapshot (and live in another store), so the restored chain,
-    checked whole first, is anchored at its own head. A chain that does not verify is left
-    unanchored and restore refuses, so `dangan check --audit` never blesses a damaged one."""
-    from .audit import anchor_chain, audit_problems
-
-    with archive.session() as s:
-        report = audit_problems(s)
-    if report["bad"] or not report["head_ok"]:
-        raise InvalidInput(N_("备份中的审计记录链不完整或被改动（%(count)s 处），拒绝恢复。"),
-                           count=len(report["bad"]) + (0 if report["head_ok"] else 1))
-    anchor_chain(archive)
-
-
 def _insert_rows(conn: Connection, tables: list[sa.Table], cat: Path) -> dict[str, int]:
-    for table in reversed(tables):  # rows a migration seeded (the audit head) give way
-        conn.execute(table.delete())
+    clear_seeded(conn, tables)  # rows a migration seeded (the audit head) give way
     counts = {}
     for table in tables:
-        decoders = {c.name: _decoder(c) for c in table.columns}
+        decoders = {c.name: column_decoder(c) for c in table.columns}
         batch: list[dict] = []
         n = 0
         with (cat / f"{table.name}.jsonl").open(encoding="utf-8") as f:
             for line in f:
                 raw = json.loads(line)
-                batch.append({k: (decoders[k](v) if v is not None and decoders.get(k) else v)
-                              for k, v in raw.items()})
+                batch.append(decode_row(raw, decoders))
                 if len(batch) >= 500:
                     conn.execute(table.insert(), batch)
                     n += len(batch)
@@ -319,21 +226,8 @@ def _insert_rows(conn: Connection, tables: list[sa.Table], cat: Path) -> dict[st
             conn.execute(table.insert(), batch)
             n += len(batch)
         counts[table.name] = n
-    if conn.dialect.name == "postgresql":
-        _reset_sequences(conn, tables)
+    reset_sequences(conn, tables)
     return counts
-
-
-def _reset_sequences(conn: Connection, tables: list[sa.Table]) -> None:
-    """Rows came with their ids: move each id sequence past them."""
-    for table in tables:
-        for col in table.primary_key.columns:
-            seq = conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, :c)"),
-                               {"t": table.name, "c": col.name}).scalar()
-            if seq:
-                conn.execute(sa.text(
-                    f'SELECT setval(:s, COALESCE(MAX("{col.name}"), 1), MAX("{col.name}") IS NOT NULL) '
-                    f'FROM "{table.name}"'), {"s": seq})
 
 
 def _put_objects(archive: Archive, bag: bagit.Bag, data: Path, base_dir: Path | None) -> int:
@@ -352,10 +246,5 @@ def _put_objects(archive: Archive, bag: bagit.Bag, data: Path, base_dir: Path | 
             sources[entry["key"]] = base_dir / OBJECTS / entry["key"]
     for key, sha in sorted(wanted.items()):
         with sources[key].open("rb") as f:
-            if parse_content_key(key) is not None:
-                stored = archive.store.put(f, expected_sha256=sha)
-            else:
-                stored = archive.store.put(f, key=key, expected_sha256=sha)
-        if stored.key != key or stored.sha256 != sha:
-            raise InvalidInput(N_("对象恢复后与备份不符：%(key)s"), key=key)
+            put_checked(archive.store, f, key, sha)
     return len(wanted)

@@ -75,6 +75,23 @@ class Settings:
             secret_key=_secret(env, "DANGAN_SECRET_KEY"),
         )
 
+    @classmethod
+    def from_file(cls, path: Path) -> Settings:
+        """Another archive's settings, from a file of `DANGAN_*=value` lines (the format of
+        deploy/.env; `dangan migrate --to`): only its DANGAN_* lines count, never this
+        process's environment, so nothing of the running archive leaks into them."""
+        from dotenv import dotenv_values
+
+        values = {k: v for k, v in dotenv_values(path).items()
+                  if k.startswith("DANGAN_") and v is not None}
+        missing = [k for k in ("DANGAN_DATABASE_URL", "DANGAN_STORAGE_URL", "DANGAN_DATA")
+                   if not values.get(k)]
+        if missing:
+            raise BadSetting(N_("设置文件 %(path)s 缺少 %(names)s：请写上目标档案库的数据库、对象存储和"
+                                "数据目录（格式同 deploy/.env.example 与 README 的配置表）。"),
+                             path=str(path), names=", ".join(missing))
+        return cls.from_env(values)
+
     @property
     def secret_key_file(self) -> Path:
         return self.data_dir / "secret.key"

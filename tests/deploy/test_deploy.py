@@ -328,8 +328,10 @@ def test_the_operations_guide_uses_only_commands_that_exist() -> None:
     for name in SERVICES:
         assert f"`{name}`" in guide, f"the guide does not describe {name}"
     for section in ("## Start", "## First administrator", "## Upgrade", "## Scale",
-                    "## Back up", "## Restore", "## Rotate secrets", "## Move to new disks"):
+                    "## Back up", "## Restore", "## Rotate secrets", "## Move to new disks",
+                    "## Move up from an embedded archive"):
         assert section in guide
     assert {"backup", "restore"} <= used  # backups by the archive itself (#14.3)
+    assert "migrate" in used  # moving up from the embedded archive (#14.4)
     for secret in (k for k in env_example() if _SECRET.search(k)):
         assert f"`{secret}`" in guide, f"how to rotate {secret} is not said"

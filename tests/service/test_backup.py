@@ -5,66 +5,40 @@ audit chain intact and the search index rebuilt; a tampered bag is refused."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+import uuid
 from pathlib import Path
 
 import bagit
 import pytest
-import sqlalchemy as sa
 from clihelp import dangan, dangan_json
 from scanfactory import render_page, write_png
+from smallarchive import catalogue_rows, fill, object_keys
 
 from service.archive import Archive
-from service.audit import record
-from service.backup import OBJECT_COLUMNS, catalogue_tables, reflect_tables
+from service.catalogue_copy import catalogue_tables
 from service.config import Settings
 from service.db import dispose_all
 from service.ingest import IngestRequest, ingest
-from service.jobs.pipeline import run_page
-from tests.queued import QueuedPages
-
-
-def _norm(value):
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    return value
-
-
-def catalogue_rows(engine: sa.Engine) -> dict[str, list[dict]]:
-    with engine.connect() as conn:
-        tables = reflect_tables(conn, catalogue_tables())
-        return {t.name: [{k: _norm(v) for k, v in row.items()} for row in conn.execute(
-            sa.select(t).order_by(*t.primary_key.columns)).mappings()] for t in tables}
-
-
-def object_keys(rows: dict[str, list[dict]]) -> set[str]:
-    return {r[col] for table, col in OBJECT_COLUMNS for r in rows[table] if r[col]}
 
 
 @pytest.fixture
 def source(archive, tmp_path: Path, archive_env):
     """A small archive: two OCR'd items (one page each), a user, an audit entry."""
-    queued = QueuedPages(archive)
-    for n, words in enumerate((["房屋租赁合同", "甲方 深圳市某某公司"], ["借款协议", "乙方 张三"])):
-        scan = write_png(tmp_path / f"p{n}.png", render_page(words, size=(700, 420)))
-        ingest(archive, IngestRequest(files=[scan], fonds="J001", category="HT", year=2024,
-                                      retention="D30", secrecy="内部", title=words[0]))
-    while len(queued):
-        assert run_page(archive, queued.pop()) == "done"
-    with archive.session() as s:
-        record(s, "cli", "item.view", "item:1", {"why": "备份测试"})
-    return archive
+    return fill(archive, tmp_path)
 
 
-def _target_env(tmp_path: Path, db_url: str | None) -> dict[str, str]:
+def _target_env(tmp_path: Path, db_url: str | None,
+                storage_url: str | None = None) -> dict[str, str]:
     env = {"DANGAN_DATA": str(tmp_path / "restored")}
     if db_url:
         env["DANGAN_DATABASE_URL"] = db_url
+    if storage_url:
+        env["DANGAN_STORAGE_URL"] = storage_url
     return env
 
 
 def _round_trip(source: Archive, archive_env: dict, tmp_path: Path,
-                target_db: str | None) -> None:
+                target_db: str | None, target_storage: str | None = None) -> None:
     bag_dir = tmp_path / "bag"
     made = dangan_json(archive_env, "backup", str(bag_dir))
     assert made["objects"] >= 6 and made["copied"] == made["objects"]  # originals, pages, PDFs
@@ -74,7 +48,7 @@ def _round_trip(source: Archive, archive_env: dict, tmp_path: Path,
     assert bag.info["Dangan-Alembic-Revision"] == made["revision"]
     assert (bag_dir / "data" / "catalogue" / "audit_entry.jsonl").exists()
 
-    target = {**archive_env, **_target_env(tmp_path, target_db)}
+    target = {**archive_env, **_target_env(tmp_path, target_db, target_storage)}
     restored = dangan_json(target, "restore", str(bag_dir))
     assert restored["indexed"] == 2
 
@@ -116,8 +90,21 @@ def test_round_trip_sqlite_to_sqlite(source, archive_env, tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_round_trip_sqlite_to_postgresql(source, archive_env, tmp_path: Path, pg_url: str) -> None:
-    _round_trip(source, archive_env, tmp_path, pg_url)
+@pytest.mark.postgres
+def test_round_trip_sqlite_to_postgresql_and_s3(source, archive_env, tmp_path: Path, pg_url: str,
+                                                moto_endpoint: str) -> None:
+    """The production settings: PostgreSQL, S3 over HTTP (moto), the search index rebuilt
+    in the target's own index file."""
+    bucket = f"dangan-{uuid.uuid4().hex[:8]}"
+    storage = f"s3://test-key:test-secret@{moto_endpoint}/{bucket}?secure=false"
+    _round_trip(source, archive_env, tmp_path, pg_url, storage)
+    assert (tmp_path / "restored" / "search.sqlite3").exists()
+    assert not (tmp_path / "restored" / "objects").exists()  # every object went to S3
+    from minio import Minio
+
+    client = Minio(moto_endpoint, access_key="test-key", secret_key="test-secret", secure=False)
+    stored = {o.object_name for o in client.list_objects(bucket, recursive=True)}
+    assert object_keys(catalogue_rows(source.engine)) <= stored
 
 
 def test_tampered_bag_is_refused_and_nothing_restored(source, archive_env, tmp_path: Path) -> None:
