@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 
 from . import clock
 from .archive import Archive
+from .audit_anchor import PREFIX as ANCHOR_PREFIX
 from .catalogue_copy import (
     OBJECT_COLUMNS,
     anchor_copied_chain,
@@ -33,6 +34,7 @@ from .catalogue_copy import (
     current_revision,
     decode_row,
     encode_value,
+    holds_audit_anchors,
     put_checked,
     read_snapshot,
     reflect_tables,
@@ -181,6 +183,9 @@ def restore(archive: Archive, src: Path, *, base: Path | None = None,
     engine = archive.engine
     if not catalogue_is_empty(engine):
         raise Conflict(N_("目标档案库不是空的，拒绝恢复（请恢复到新的数据库和存储）。"))
+    if holds_audit_anchors(archive.store):
+        raise Conflict(N_("目标存储中已有另一个档案库的审计锚点（%(prefix)s），拒绝恢复。"
+                          "请恢复到一个空的存储（新的存储桶或目录）。"), prefix=ANCHOR_PREFIX)
     from .setup import ensure_secret_key
 
     ensure_secret_key(archive)

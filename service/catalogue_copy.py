@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from storage import ObjectStore, StoredObject, parse_content_key
 
+from .audit_anchor import PREFIX as ANCHOR_PREFIX
 from .errors import N_, InvalidInput
 from .models import Base
 
@@ -131,6 +132,12 @@ def catalogue_is_empty(engine: Engine) -> bool:
                     conn.execute(sa.text(f'SELECT 1 FROM "{name}" LIMIT 1')).first():
                 return False
     return True
+
+
+def holds_audit_anchors(store: ObjectStore) -> bool:
+    """The store already anchors an audit chain: a copy's chain could never be anchored past
+    another archive's anchors (they only move forward), so restore and migrate refuse it."""
+    return next(iter(store.list_keys(ANCHOR_PREFIX)), None) is not None
 
 
 def clear_seeded(conn: Connection, tables: list[sa.Table]) -> None:

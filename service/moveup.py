@@ -52,6 +52,7 @@ from .catalogue_copy import (
     current_revision,
     decode_row,
     encode_value,
+    holds_audit_anchors,
     put_checked,
     read_snapshot,
     referenced_keys,
@@ -176,8 +177,7 @@ def _prepare_target(src: Connection, target: Archive) -> bool:
     """Bring the target's schema to the source's and check it holds nothing but an earlier
     copy of this archive; True when it was empty (a fresh start)."""
     empty = catalogue_is_empty(target.engine)
-    if empty and next(iter(target.store.list_keys(ANCHORS)), None) is not None:
-        # another archive's audit anchors: ours could never be anchored past them
+    if empty and holds_audit_anchors(target.store):
         raise Conflict(N_("目标存储中已有另一个档案库的审计锚点（%(prefix)s），拒绝迁移。"
                           "请为迁移准备一个空的存储桶，在 --to 文件中写上它，再运行 dangan migrate。"),
                        prefix=ANCHORS)

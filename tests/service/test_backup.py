@@ -138,3 +138,18 @@ def test_incremental_copies_only_new_objects(source, archive_env, tmp_path: Path
     dispose_all()
     after = catalogue_rows(Archive(_settings(target)).engine)
     assert after["archive_item"] == before["archive_item"]
+
+
+def test_a_store_anchoring_another_archive_is_refused(source, archive_env, tmp_path: Path) -> None:
+    """An empty catalogue over a store that already anchors an audit chain: the restored
+    chain could never be anchored past those anchors, so `check --audit` would fail for good."""
+    bag_dir = tmp_path / "bag"
+    dangan(archive_env, "backup", str(bag_dir))
+    target = {**archive_env, **_target_env(tmp_path, None)}
+    anchor = tmp_path / "restored" / "objects" / "audit" / "anchors" / "00000000000000000042"
+    anchor.parent.mkdir(parents=True)
+    anchor.write_text('{"id": 42}', encoding="utf-8")
+    refused = dangan(target, "restore", str(bag_dir), check=False)
+    assert refused.returncode == 2 and "审计锚点" in refused.stderr
+    assert sorted(p.name for p in (tmp_path / "restored" / "objects").rglob("*") if p.is_file()) \
+        == [anchor.name]  # nothing put beside it
