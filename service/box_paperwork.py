@@ -19,7 +19,12 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from .access import operator_visibility, require_print_labels, visibility_for, visible_under
+from .access import (
+    listed_title,
+    operator_visibility,
+    require_print_labels,
+    visibility_for,
+)
 from .errors import N_, NotFound
 from .locations import box_contents, box_path, get_box
 from .models import (
@@ -43,9 +48,6 @@ from .vocab import (
     CheckResult,
     PaperCondition,
 )
-
-#: Shown instead of a title the printer may not open electronically.
-WITHHELD = "（题名不以电子方式提供）"
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def box_sheet(session: Session, user: User | None, barcode: str,
                   ArchiveItem.archival_code)))
     rows = [CatalogueRow(seq=n, code=i.archival_code, doc_number=_dash(i.doc_number),
                          responsible=_dash(i.responsible),
-                         title=i.title if visible_under(vis, i) else WITHHELD,
+                         title=listed_title(vis, i),
                          date=_yyyymmdd(i.doc_date), pages=_dash(i.paper_pages),
                          remarks=_remarks(i))
             for n, i in enumerate(items, 1)]

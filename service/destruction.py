@@ -18,10 +18,13 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .access import (
+    listed_level_title,
+    listed_title,
     require_appraise,
     require_approve_destruction,
     require_confirm_destruction,
     require_see_disposal,
+    visibility_for,
 )
 from .archive import Archive
 from .audit import record
@@ -115,8 +118,10 @@ def _due(session: Session, today: date) -> list[ArchiveItem]:
 def due_items(archive: Archive, user: User) -> list[DueItem]:
     """The items whose retention has run out and that no loan, hold or process holds."""
     require_see_disposal(user)
+    vis = visibility_for(user)
     with archive.session() as s:
-        return [DueItem(id=i.id, archival_code=i.archival_code, title=i.title, year=i.year,
+        return [DueItem(id=i.id, archival_code=i.archival_code, title=listed_title(vis, i),
+                        year=i.year,
                         retention=i.retention, secrecy=i.secrecy, pages=i.paper_pages,
                         due_on=retention_ends(i) or date.max)
                 for i in _due(s, clock.now().date())]
@@ -250,13 +255,14 @@ def cases(archive: Archive, user: User, states: tuple[str, ...]) -> list[CaseRow
     from .access import destruction_approver
 
     require_see_disposal(user)
+    vis = visibility_for(user)
     with archive.session() as s:
         rows = s.execute(select(DestructionCase, ArchiveItem)
                          .join(ArchiveItem, ArchiveItem.id == DestructionCase.item_id)
                          .where(DestructionCase.state.in_(states))
                          .order_by(DestructionCase.id)).all()
-        return [CaseRow(id=c.id, item_id=i.id, archival_code=i.archival_code, title=i.title,
-                        secrecy=i.secrecy, decision=c.decision, reason=c.reason,
+        return [CaseRow(id=c.id, item_id=i.id, archival_code=i.archival_code,
+                        title=listed_title(vis, i), secrecy=i.secrecy, decision=c.decision, reason=c.reason,
                         appraised_by=c.appraised_by, approved_by=c.approved_by,
                         due_at=clock.aware(c.due_at) if c.due_at else None,
                         approver_role=destruction_approver(i.secrecy))
@@ -286,12 +292,18 @@ def cases_in(session: Session, item_id: int) -> list[CaseRow]:
 
 
 def register(archive: Archive, user: User | None) -> list[DestructionRecord]:
-    """The destruction register, in its numbers' order (None: the operator)."""
+    """The destruction register, in its numbers' order (None: the operator). A user reads
+    the title of a record only of a 密级 they look up (never 绝密): the copies handed out
+    are detached from the catalogue, so the withheld title is never written back."""
     if user is not None:
         require_see_disposal(user)
     with archive.session() as s:
         rows = list(s.scalars(select(DestructionRecord).order_by(DestructionRecord.number)))
         for r in rows:
             s.expunge(r)
-        return rows
+    if user is not None:
+        vis = visibility_for(user)
+        for r in rows:
+            r.title = listed_level_title(vis, r.secrecy, r.title)
+    return rows
 

@@ -223,6 +223,13 @@ def pick_items(session: Session, borrower: User, q: str, limit: int = 20) -> lis
         .order_by(ArchiveItem.archival_code).limit(limit)))
 
 
+def chosen_items(session: Session, user: User, item_ids: Sequence[int]) -> list[ArchiveItem]:
+    """The items a request form names (``?item=ID`` from a link), those the user may look
+    up only: an id never names back the title or 档号 of an item beyond their scope."""
+    items = (session.get(ArchiveItem, i) for i in dict.fromkeys(item_ids) if is_row_id(i))
+    return [item for item in items if item is not None and may_look_up(user, item)]
+
+
 def items_by_codes(session: Session, borrower: User, codes: Sequence[str]) -> list[int]:
     """The ids of items named by 档号 (one per line in the form), in the borrower's scope."""
     ids: list[int] = []

@@ -36,6 +36,7 @@ from service.lending import (
     LoanRequest,
     approval_queue,
     approve,
+    chosen_items,
     desk_queue,
     issue,
     items_by_codes,
@@ -56,7 +57,7 @@ from service.lending import (
     withdraw,
 )
 from service.loan_register import EXPORT_FORMATS, export, parse_filters, register
-from service.models import ArchiveItem, Loan, User
+from service.models import Loan, User
 
 from .ctx import db, me, rollback, tr
 from .i18n import bilingual
@@ -144,7 +145,7 @@ def new() -> ResponseReturnValue:
         else:
             flash(_("借阅申请 %(number)s 已提交，等待审批。", number=loan.number), "success")
             return redirect(url_for("loans.show", loan_id=loan.id))
-    chosen = [item for item in (s.get(ArchiveItem, i) for i in chosen_ids) if item is not None]
+    chosen = chosen_items(s, user, chosen_ids)
     q = (request.args.get("q") or "").strip()
     found = [item for item in pick_items(s, user, q) if item.id not in chosen_ids] if q else []
     return render_template("loan_new.html", chosen=chosen, found=found, q=q, error=error,

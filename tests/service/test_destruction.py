@@ -136,3 +136,29 @@ def test_destroy_after_six_months_under_a_named_supervisor(archive, tmp_path, pe
     with archive.session() as s:
         notes = box_sheet(s, None, "BOX-D1", lambda b: b).notes
     assert any("销毁" in n and "arc2" in n for n in notes), notes
+
+
+def test_a_top_secret_item_is_destroyed_by_its_code_its_title_never_listed(
+        archive, tmp_path, people, at) -> None:
+    """A 绝密 paper item runs out too and goes through appraisal, the executive's approval and
+    destruction, but its title is never shown electronically (the route sweep found the lists
+    naming it): the due list, the cases and the register give its 档号 and withhold the title;
+    the operator's register keeps it."""
+    top = _item(archive, tmp_path, ["omega6 top"], "绝密到期合同")
+    _set(archive, top, retention="D10", year=2010, secrecy="绝密")
+    with archive.session() as s:
+        code = get_item(s, top).archival_code
+    due = {d.id: d for d in destruction.due_items(archive, people["arc"])}
+    assert (due[top].archival_code, due[top].title) == (code, "（题名不以电子方式提供）")
+    case = destruction.appraise(archive, people["arc"], top, "destroy", "保管期满")
+    rows = destruction.cases(archive, people["boss"], ("appraised",))
+    assert [(r.archival_code, r.title) for r in rows] == [(code, "（题名不以电子方式提供）")]
+    destruction.approve(archive, people["boss"], case)
+    at(days=184)
+    destruction.confirm(archive, people["arc"], case, "arc2")
+    reg = destruction.register(archive, people["mgr"])
+    assert [(r.archival_code, r.title) for r in reg] == [(code, "（题名不以电子方式提供）")]
+    assert "绝密到期合同" not in PdfReader(io.BytesIO(to_pdf(reg))).pages[0].extract_text()
+    assert [r.title for r in destruction.register(archive, None)] == ["绝密到期合同"]
+    assert [r.title for r in destruction.register(archive, people["mgr"])] == [
+        "（题名不以电子方式提供）"]  # the withheld copy was never written back

@@ -94,23 +94,25 @@ def _webp(text_color: int = 40) -> bytes:
 
 def make_item(archive, *, title: str, text: str, secrecy: str = "内部", owner: str | None = None,
               department: str | None = None, category: str = "HT", year: int = 2024,
-              words: list | None = None) -> int:
-    """An item with one finished page (text, word boxes, image, thumbnail), indexed."""
+              words: list | None = None, shade: int = 40, retention: str = "D30") -> int:
+    """An item with one finished page (text, word boxes, image, thumbnail), indexed;
+    `shade` makes its page image and thumbnail its own (a leaked image is recognised)."""
     from service.codes import allocate, format_code
     from service.models import ArchiveItem, Category, Fonds, Page, StoredFile
     from service.search_docs import page_docs
 
     store = archive.store
     original = store.put_bytes(_webp() + title.encode(), content_type="image/webp")
-    image = store.put_bytes(_webp(), content_type="image/webp")
-    thumb = store.put_bytes(_webp(90), content_type="image/webp")
+    image = store.put_bytes(_webp(shade), content_type="image/webp")
+    thumb = store.put_bytes(_webp(shade + 50), content_type="image/webp")
     owner_id = user_id(archive, owner) if owner else None
     with archive.session() as s:
         fonds = s.query(Fonds).filter_by(code="J001").one()
         cat = s.query(Category).filter_by(code=category).one()
-        code = allocate(s, "J001", category, year, "D30", None)
+        code = allocate(s, "J001", category, year, retention, None)
         item = ArchiveItem(archival_code=format_code(code), fonds_id=fonds.id,
-                           category_id=cat.id, year=year, retention="D30", item_no=code.item_no,
+                           category_id=cat.id, year=year, retention=retention,
+                           item_no=code.item_no,
                            title=title, secrecy=secrecy, status="ready", owner_id=owner_id,
                            department=department, created_by="test", paper_pages=1)
         s.add(item)
