@@ -13,9 +13,11 @@ ones), is searched for the marks of the items the user may not see: the title an
 an item the user may not look up, the page word, page links and page images of one the user
 may not open. Search totals, facet counts and exports count only what the user may open.
 A write (POST, with a valid CSRF token) by a role without the right is refused and changes
-nothing: the catalogue's tables (the audit trail aside) and the object store are compared
-before and after. Writes by roles with the right are not exercised here (the world is
-shared by the whole sweep); their own tests do that.
+nothing: the catalogue's tables (the audit trail aside) and the object store's keys are
+compared before and after. Where a route has a `form`, the refused request carries a real
+one: the same form, sent once by a role with the right at the end of the module
+(test_the_forms_are_valid_writes), does change the archive. Other writes by roles with the
+right are their own tests' (the world is shared by the whole sweep).
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ class Route:
     per_item: bool = False
     #: The query string: fixed, or from the world and the level swept.
     query: str | Callable[[dict, str | None], str] = ""
+    #: The form of a write: one the right role's request would carry out (proved by
+    #: test_the_forms_are_valid_writes), so that a refusal is the right's, not the form's.
+    form: dict | Callable[[dict, str | None], dict] | None = None
     #: The anonymous visitor: the sign-in page (302), the API's 401, or the page itself.
     anonymous: int = 302
     #: A check of the granted answer's counts: (world, role, body) -> None.
@@ -268,12 +273,13 @@ ROUTES: dict[str, Route | tuple[Route, ...]] = {
     "items.remove_file": Route(_original, post=roles(MANAGE) & LOOK_UP, per_item=True),
     "items.replace_file": Route(_searchable, post=roles(MANAGE) & LOOK_UP, per_item=True),
     "arrange.edit": Route(_item, get=roles(MANAGE) & LOOK_UP, post=roles(MANAGE) & LOOK_UP,
-                          per_item=True),
+                          per_item=True, form={"title": "改后的题名", "reason": "更正"}),
     "arrange.arrange": Route(_item, get=roles(MANAGE) & OPEN, per_item=True),
     "arrange.arrange_post": Route(_item, post=roles(MANAGE) & OPEN, per_item=True),
     "arrange.split": Route(_item, post=roles(MANAGE) & OPEN, per_item=True),
     "arrange.merge": Route(_item, post=roles(MANAGE) & OPEN, per_item=True),
-    "disposal.request_deletion": Route(_item, post=roles(MANAGE) & LOOK_UP, per_item=True),
+    "disposal.request_deletion": Route(_item, post=roles(MANAGE) & LOOK_UP, per_item=True,
+                                       form={"reason": "重复登记"}),
     "disposal.appraise": Route(_item, post=roles(APPRAISER) & LOOK_UP, per_item=True),
     # the cross-check desk and rescans
     "desk.queue": Route(get=Rule(lambda r, lv: _base(r)[0] in CHECK | {"archivist"},
@@ -287,14 +293,17 @@ ROUTES: dict[str, Route | tuple[Route, ...]] = {
                        query=lambda w, lv: f"item={w['items'][lv]}")),
     "desk.item": Route(_item, get=item("XOL", ok=302), per_item=True,
                        why="an item in a box: on to the box's desk page (checkers only)"),
-    "desk.sign": Route(_item, post=roles(CHECK) & LOOK_UP, per_item=True),
+    "desk.sign": Route(_item, post=roles(CHECK) & LOOK_UP, per_item=True,
+                       form={"result": "agrees"}),
     "desk.upload_rescan": Route(_item, post=roles(MANAGE) & LOOK_UP, per_item=True),
     "desk.paper": Route(_item, post=roles(CHECK) & LOOK_UP, per_item=True),
-    "desk.move": Route(_item, post=roles(MANAGE) & LOOK_UP, per_item=True),
+    "desk.move": Route(_item, post=roles(MANAGE) & LOOK_UP, per_item=True,
+                       form={"box": BOX, "position": "9", "note": "调整盒内位置"}),
     "api.check_queue_api": Route(get=roles(CHECK), anonymous=401),
     "api.item_checks": Route(_item, get=LOOK_UP, per_item=True, anonymous=401,
                              why="an item's cross-check history goes with its catalogue entry"),
-    "api.sign_check": Route(_item, post=roles(CHECK) & LOOK_UP, per_item=True, anonymous=401),
+    "api.sign_check": Route(_item, post=roles(CHECK) & LOOK_UP, per_item=True, anonymous=401,
+                            form={"result": "agrees"}),
     "api.create_item": Route(post=ANY, anonymous=401,
                              why="anyone registers up to what they may open: test_upload_rules"),
     "upload.upload": Route(get=ANY, post=ANY,
@@ -303,16 +312,18 @@ ROUTES: dict[str, Route | tuple[Route, ...]] = {
     "shelves.overview": Route(get=ANY),
     "shelves.room": Route(_key("room_id"), get=ANY),
     "shelves.shelf": Route(_key("shelf_id"), get=ANY),
-    "shelves.new_shelf": Route(post=roles(MANAGE)),
-    "shelves.new_box": Route(post=roles(MANAGE)),
+    "shelves.new_shelf": Route(post=roles(MANAGE),
+                               form={"room": "B", "rack": "1", "section": "1", "shelf": "2"}),
+    "shelves.new_box": Route(post=roles(MANAGE),
+                             form={"barcode": "SW-NEW-1", "year": "2024", "retention": "D30"}),
     "shelves.box": Route(_box, get=ANY),
-    "shelves.move": Route(_box, post=roles(MANAGE)),
+    "shelves.move": Route(_box, post=roles(MANAGE), form={"shelf_id": "", "note": "下架"}),
     "shelves.label": Route(_box, get=roles(CUSTODIAN), codes_shown=PAPER),
     "shelves.paperwork": Route(_box, get=roles(CUSTODIAN), codes_shown=PAPER,
                                counts=_lists_the_box),
     "shelves.shelf_paperwork": Route(_key("shelf_id"), get=roles(CUSTODIAN), codes_shown=PAPER),
     "customers.index": Route(get=ANY),
-    "customers.new": Route(post=roles(MANAGE)),
+    "customers.new": Route(post=roles(MANAGE), form={"number": "KH-202401009", "name": "新客户"}),
     "customers.show": Route(_key("number"), get=roles(CUSTODIAN | {"dm_in", "owner"},
                                                       no=frozenset({404})),
                             why="a customer file as its items: within scope"),
@@ -328,11 +339,14 @@ ROUTES: dict[str, Route | tuple[Route, ...]] = {
     # catalogue changes
     "changes.queue": Route(get=roles(MANAGE), why="who asks for changes and who decides"),
     "changes.decide": Route(lambda w, lv: {"request_id": w["change_id"]},
-                            post=roles(frozenset({"manager"}))),
+                            post=roles(frozenset({"manager"})),
+                            form={"decision": "reject", "note": "不予修改"}),
     # deletion and destruction
     "disposal.deletions": Route(get=roles(CUSTODIAN)),
-    "disposal.approve_deletion": Route(_deletion, post=roles(DELETION_APPROVER)),
-    "disposal.reject_deletion": Route(_deletion, post=roles(DELETION_APPROVER)),
+    "disposal.approve_deletion": Route(_deletion, post=roles(DELETION_APPROVER),
+                                       form={"note": "同意"}),
+    "disposal.reject_deletion": Route(_deletion, post=roles(DELETION_APPROVER),
+                                      form={"note": "不同意"}),
     "disposal.undo_deletion": Route(_deletion, post=roles(DELETION_APPROVER)),
     "disposal.destruction_page": Route(get=roles(CUSTODIAN), codes_shown=PAPER),
     "disposal.approve_destruction": Route(_key("case_id"),
@@ -369,20 +383,22 @@ ROUTES: dict[str, Route | tuple[Route, ...]] = {
                                   | {"executive"}),
                         why="the borrower, the desk and register readers, its approvers"),
     "loans.approve_view": Route(_key("loan_id"), post=roles(frozenset({"executive"}))),
-    "loans.reject_view": Route(_key("loan_id"), post=roles(frozenset({"executive"}))),
+    "loans.reject_view": Route(_key("loan_id"), post=roles(frozenset({"executive"})),
+                               form={"reason": "不予批准"}),
     "loans.withdraw_view": Route(_key("loan_id"), post=roles(frozenset({"owner"}))),
     "loans.issue_view": Route(_key("loan_id"), post=roles(LENDING_DESK)),
     "loans.return_view": Route(_key("loan_id"), post=roles(LENDING_DESK | {"owner"})),
     "loans.settle_view": Route(_key("loan_id"), post=roles(LENDING_DESK)),
     # administration
     "admin.users": Route(get=roles(ADMIN)),
-    "admin.new_user": Route(post=roles(ADMIN)),
-    "admin.user_action": Route(lambda w, lv: {"username": "other"}, post=roles(ADMIN)),
+    "admin.new_user": Route(post=roles(ADMIN), form={"username": "newcomer", "role": "staff"}),
+    "admin.user_action": Route(lambda w, lv: {"username": "other"}, post=roles(ADMIN),
+                               form={"action": "disable"}),
     "admin.scheme": Route(get=roles(SCHEME)),
-    "admin.fonds": Route(post=roles(SCHEME)),
-    "admin.category": Route(post=roles(SCHEME)),
+    "admin.fonds": Route(post=roles(SCHEME), form={"code": "J009", "name": "新全宗"}),
+    "admin.category": Route(post=roles(SCHEME), form={"code": "ZZ", "name": "杂项"}),
     "workstations.index": Route(get=roles(ADMIN)),
-    "workstations.register": Route(post=roles(ADMIN)),
+    "workstations.register": Route(post=roles(ADMIN), form={"name": "新终端"}),
     "workstations.enrol": Route(_key("workstation_id"), post=roles(ADMIN)),
     "workstations.revoke": Route(_key("workstation_id"), post=roles(ADMIN)),
 }
@@ -678,17 +694,30 @@ def _sweep(app, archive, world, clients, marks, endpoint: str, route: Route) -> 
                         route.counts(world, who, body)
                 _assert_no_leak(who, where, url, body, marks, allowed)
         if route.post is not None:
-            _refused_writes(archive, clients, marks, route, url, level,
+            _refused_writes(archive, clients, marks, world, route, url, level,
                             [w for w in swept if not route.post.allowed(w, level)])
 
 
-def _refused_writes(archive, clients, marks, route: Route, url: str, level: str | None,
+def _post(client, url: str, form: dict, token: str):
+    """A write as the app's own pages send it: the form with its CSRF token, or JSON with
+    the token in the header to the API."""
+    if url.startswith("/api/"):
+        return client.post(url, json=form, headers={"X-CSRFToken": token})
+    return client.post(url, data={**form, "csrf_token": token}, headers={"X-CSRFToken": token})
+
+
+def _form(route: Route, w: dict, level: str | None) -> dict:
+    form = route.form(w, level) if callable(route.form) else route.form
+    return dict(form or {})
+
+
+def _refused_writes(archive, clients, marks, world, route: Route, url: str, level: str | None,
                     refused: list[str]) -> None:
     """Each role without the right POSTs with its valid CSRF token: refused, nothing changed."""
     before = _state(archive)
     for who in refused:
         client, token = clients[who]
-        r = client.post(url, data={"csrf_token": token}, headers={"X-CSRFToken": token})
+        r = _post(client, url, _form(route, world, level), token)
         body = r.get_data()
         r.close()
         where = f"POST {url}"
@@ -698,3 +727,32 @@ def _refused_writes(archive, clients, marks, route: Route, url: str, level: str 
             assert r.status_code in REFUSED, f"{where} as {who}: {r.status_code}"
         _assert_no_leak(who, where, url, body, marks)
     assert _state(archive) == before, f"POST {url}: a refused write changed the archive"
+
+
+#: One write each, by a role with the right, with the form the refusals above carried: it
+#: changes the archive, so the form was a real one. Runs after the sweep (file order): it
+#: changes the world the sweep reads.
+VALID_WRITES = {
+    "shelves.new_shelf": ("archivist", None), "shelves.new_box": ("archivist", None),
+    "shelves.move": ("manager", None), "customers.new": ("archivist", None),
+    "changes.decide": ("manager", None), "disposal.reject_deletion": ("manager", None),
+    "admin.new_user": ("admin", None), "admin.user_action": ("admin", None),
+    "admin.fonds": ("manager", None), "admin.category": ("admin", None),
+    "workstations.register": ("admin", None), "arrange.edit": ("archivist", "内部"),
+    "disposal.request_deletion": ("archivist", "公开"),
+    "desk.sign": ("officer", "公开"), "api.sign_check": ("officer", "内部"),
+    "desk.move": ("archivist", "秘密"), "loans.reject_view": ("executive", None),
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(VALID_WRITES))
+def test_the_forms_are_valid_writes(app, archive, world, clients, endpoint: str) -> None:
+    role, level = VALID_WRITES[endpoint]
+    (route,) = [r for r in _variants(endpoint) if r.form is not None]
+    assert route.post is not None and route.post.allowed(role, level)
+    client, token = clients[role]
+    before = _state(archive)
+    r = _post(client, _url(app, endpoint, route, world, level), _form(route, world, level),
+              token)
+    assert r.status_code in (200, 201, 302), r.get_data(as_text=True)[:300]
+    assert _state(archive) != before, f"{endpoint}: the form did nothing as {role}"
