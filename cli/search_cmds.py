@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -102,6 +103,36 @@ def anchor_lines(a: dict) -> list[str]:
     return [head, f"  ✗ {text}"]
 
 
+def _four_properties(archive: Any, item_id: int | None, batch_id: int | None,
+                     export_to: str | None) -> dict:
+    """Run the four-property check (one item, a batch or all), export it if asked."""
+    from service.fourprops_report import report_rows, run_four_properties
+
+    result = run_four_properties(archive, None, item_id=item_id, batch_id=batch_id)
+    if export_to:
+        from service.fourprops_report import export_rows
+
+        checked = {c.item_id for c in result.checked}
+        with archive.session() as s:
+            rows = [r for r in report_rows(s, None, batch_id=batch_id) if r.item_id in checked]
+            export_rows(archive, None, rows, Path(export_to), say, target=result.target)
+    return result.to_dict()
+
+
+def four_property_lines(r: dict) -> list[str]:
+    """`check --four-properties` as text: the counts, then each failing item's findings."""
+    f = r["failed"]
+    lines = [f"四性检测 / four properties: {r['checked']} items checked, {len(r['skipped'])} "
+             f"skipped; failed: 真实性/authenticity {f['authenticity']}, 完整性/integrity "
+             f"{f['integrity']}, 可用性/usability {f['usability']}, 安全性/security {f['security']}"]
+    for item in r["items"]:
+        if item["passed"]:
+            continue
+        lines.append(f"  ✗ item {item['item_id']}:")
+        lines += [f"      [{x['code']}] {x['message']}" for x in item["findings"]]
+    return lines
+
+
 @click.command("check")
 @data_option
 @click.option("--fixity", is_flag=True, help="Re-hash every stored object and compare with its SHA-256.")
@@ -119,30 +150,49 @@ def anchor_lines(a: dict) -> list[str]:
 @click.option("--two-set", "two_set", is_flag=True,
               help="The two-set consistency report (两套制): paper against scans, boxes, "
                    "item numbers, stored files.")
+@click.option("--four-properties", "four", is_flag=True,
+              help="四性检测: authenticity, integrity, usability and security of every item "
+                   "(or of --item / --batch); each result is kept for the web's reports.")
+@click.option("--item", "item_id", type=int, default=None,
+              help="With --four-properties: only this item (its id).")
+@click.option("--batch", "batch_id", type=int, default=None,
+              help="With --four-properties: only the items of this batch registration "
+                   "(its number, as the web's 四性检测 page lists it).")
 @click.option("--export", "export_to", type=click.Path(dir_okay=False), default=None,
-              help="With --two-set: also write the report to FILE (.csv, .xlsx or .pdf).")
+              help="With --two-set: also write the report to FILE (.csv, .xlsx or .pdf); "
+                   "with --four-properties, to FILE (.csv or .xlsx).")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bool,
-              grace: float, two_set: bool, export_to: str | None, as_json: bool) -> None:
-    """Integrity checks (all but --orphans and --two-set when no option is given); exits 1
-    on a problem."""
+              grace: float, two_set: bool, four: bool, item_id: int | None,
+              batch_id: int | None, export_to: str | None, as_json: bool) -> None:
+    """Integrity checks (all but --orphans, --two-set and --four-properties when no option is
+    given); exits 1 on a problem."""
     from service.checks import check_audit, check_fixity, check_index, check_orphans
     from service.report_export import EXPORT_FORMATS, export_audited
     from service.twoset_report import two_set_report
 
     if delete and not orphans:
         fail(Message(N_("--delete 只能与 --orphans 一起使用。")), 2)
+    if (item_id is not None or batch_id is not None) and not four:
+        fail(Message(N_("--item 和 --batch 只能与 --four-properties 一起使用。")), 2)
+    if item_id is not None and batch_id is not None:
+        fail(Message(N_("--item 和 --batch 只能选一个。")), 2)
     fmt = Path(export_to).suffix.lower().lstrip(".") if export_to else None
-    if export_to and not two_set:
-        fail(msg(N_("--export 只能与 --two-set 一起使用。")), 2)
-    if fmt is not None and fmt not in EXPORT_FORMATS:
+    if export_to and two_set == four:
+        fail(msg(N_("--export 只能与 --two-set 或 --four-properties 之一一起使用。")), 2)
+    if fmt is not None and two_set and fmt not in EXPORT_FORMATS:
         fail(msg(N_("--export 文件应以 .csv、.xlsx 或 .pdf 结尾，而不是 %(name)s。"),
                  name=repr(export_to)), 2)
-    if not (fixity or index_ or audit or orphans or two_set):
+    if fmt is not None and four and fmt not in ("csv", "xlsx"):
+        fail(msg(N_("--export 文件应以 .csv 或 .xlsx 结尾，而不是 %(name)s。"),
+                 name=repr(export_to)), 2)
+    if not (fixity or index_ or audit or orphans or two_set or four):
         fixity = index_ = audit = True
     archive = archive_ready()
     report: dict = {}
+    if four:
+        report["four_properties"] = _four_properties(archive, item_id, batch_id, export_to)
     if two_set:
         found = two_set_report(archive, None)
         report["two_set"] = found.to_dict()
@@ -161,13 +211,15 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
         len(report.get("index", {}).get(k, [])) for k in ("missing", "stale", "orphaned"))
     if audit:
         problems += report["audit"]["problems"]
+    if four:
+        problems += sum(1 for i in report["four_properties"]["items"] if not i["passed"])
     if orphans:  # anything past the grace period still there is a problem
         o = report["orphans"]
         problems += sum(1 for e in o["orphans"] + o["leftovers"]
                         if not e.get("deleted") and e["age_seconds"] >= grace)
 
     def human(r: dict) -> str:
-        lines = []
+        lines = four_property_lines(r["four_properties"]) if "four_properties" in r else []
         if "two_set" in r:
             t = r["two_set"]
             c = t["checked"]

@@ -847,3 +847,18 @@ def can_read_audit(user: User | None) -> bool:
 def require_read_audit(user: User | None) -> None:
     if not can_read_audit(user):
         raise PermissionDenied(N_("只有系统管理员和档案室主任可以查看审计日志。"))
+
+
+# ----------------------------------------------------------------- 四性检测
+#: The roles that manage the archive run the four-property check and read its reports.
+FOUR_PROPERTY_ROLES = MANAGE_ROLES
+
+
+def can_check_four_properties(user: User | None) -> bool:
+    """None is the command line's operator."""
+    return user is None or user.role in FOUR_PROPERTY_ROLES
+
+
+def require_four_properties(user: User | None) -> None:
+    if not can_check_four_properties(user):
+        raise PermissionDenied(N_("只有档案管理员、档案室主任和系统管理员可以运行和查看四性检测。"))

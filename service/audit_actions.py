@@ -118,6 +118,11 @@ class AuditAction(StrEnum):
     DESTRUCTION_REJECT = "destruction.reject"
     DESTRUCTION_CONFIRM = "destruction.confirm"
 
+    # -- keeping records trustworthy: the four-property check (四性检测, issue 14 item 6);
+    #: target ``item:ID``, ``batch:ID`` (a batch import's entry) or ``archive``; detail: scope,
+    #: counts checked, skipped and failed per property. Its export is a ``report.export``.
+    PRESERVATION_CHECK = "preservation.check"
+
     # -- personal data (item 6)
     ITEM_ID_COPY_FLAG = "item.id_copy_flag"
 

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from . import clock
 from .archive import Archive
 from .audit_anchor import PREFIX as ANCHOR_PREFIX
+from .backup_holdings import item_digests, record_backup
 from .catalogue_copy import (
     OBJECT_COLUMNS,
     anchor_copied_chain,
@@ -109,6 +110,7 @@ def _write(archive: Archive, dest: Path, names: list[str], since: Path | None,
                         if tname == table.name and row.get(col):
                             keys.add(row[col])
             counts[table.name] = n
+        digests = item_digests(conn)  # what this backup holds, for the four-property check
     (cat / TABLES).write_text(json.dumps([t.name for t in tables]), encoding="utf-8")
     objects = dest / OBJECTS
     objects.mkdir()
@@ -135,6 +137,9 @@ def _write(archive: Archive, dest: Path, names: list[str], since: Path | None,
     if since is not None:
         info["Dangan-Base"] = str(Path(since).resolve())
     bagit.make_bag(str(dest), info, checksums=["sha256"])
+    with archive.session() as s:
+        record_backup(s, path=str(dest.resolve()), base=info.get("Dangan-Base"),
+                      revision=revision, objects=len(keys), digests=digests)
     return {"path": str(dest), "revision": revision, "rows": counts, "objects": len(keys),
             "copied": copied, "from_base": reused,
             "base": info.get("Dangan-Base")}
@@ -205,6 +210,10 @@ def restore(archive: Archive, src: Path, *, base: Path | None = None,
     objects = _put_objects(archive, bag, data, base_dir)
     upgrade(engine)  # a bag from an older revision is carried to the code's newest
     anchor_copied_chain(archive, N_("备份中的审计记录链不完整或被改动（%(count)s 处），拒绝恢复。"))
+    with archive.session() as s:  # the restored archive is held by the bag it came from
+        record_backup(s, path=str(src.resolve()), base=bag.info.get("Dangan-Base"),
+                      revision=revision, objects=objects,
+                      digests=item_digests(s.connection()))
     from .search import reindex
 
     index = reindex(archive, full=True, progress=progress)

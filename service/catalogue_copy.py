@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine
 from storage import ObjectStore, StoredObject, parse_content_key
 
 from .audit_anchor import PREFIX as ANCHOR_PREFIX
+from .backup_holdings import RECORD_TABLES
 from .errors import N_, InvalidInput
 from .models import Base
 
@@ -99,8 +100,10 @@ def reflect_tables(conn: Connection, names: list[str]) -> list[sa.Table]:
 
 
 def catalogue_tables() -> list[str]:
-    """Every catalogue table of the running code, parents before children."""
-    return [t.name for t in Base.metadata.sorted_tables]
+    """Every catalogue table of the running code, parents before children; the records of
+    backups aside (service.backup_holdings): they describe the bags taken of this catalogue,
+    and a restore records the bag it came from."""
+    return [t.name for t in Base.metadata.sorted_tables if t.name not in RECORD_TABLES]
 
 
 def current_revision(conn: Connection) -> str | None:

@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from service.access import (
+    can_check_four_properties,
     can_cross_check,
     can_handle_rescans,
     can_manage_locations,
@@ -51,6 +52,7 @@ from .imports import bp as imports_bp
 from .items import bp as items_bp
 from .labels import LABELS
 from .loans import bp as loans_bp
+from .preservation import bp as preservation_bp
 from .reports import bp as reports_bp
 from .search_views import bp as search_bp
 from .server import BODY_TOO_LARGE
@@ -156,7 +158,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     for bp in (auth_bp, search_bp, items_bp, arrange_bp, upload_bp, imports_bp, shelves_bp,
                customers_bp, reports_bp, desk_bp, loans_bp, statistics_bp, disposal_bp, admin_bp,
-               workstations_bp, changes_bp, audit_bp, api_bp):
+               workstations_bp, changes_bp, audit_bp, preservation_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
@@ -201,6 +203,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
                 "can_statistics": ctx.me() is not None and can_read_statistics(ctx.me()),
                 "can_disposal": can_see_disposal(ctx.me()),
                 "can_audit": ctx.me() is not None and can_read_audit(ctx.me()),
+                "can_four_properties": ctx.me() is not None and can_check_four_properties(ctx.me()),
                 "tr": ctx.tr}
 
     @app.errorhandler(DanganError)

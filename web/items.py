@@ -39,6 +39,7 @@ from service.deletion import item_deletion
 from service.destruction import item_destruction
 from service.edits import change_labels, history
 from service.errors import N_, DanganError, InvalidInput, NotFound, PermissionDenied
+from service.fourprops_report import item_panel
 from service.items import (
     downloadable_file,
     get_page,
@@ -105,7 +106,8 @@ def show(item_id: int) -> ResponseReturnValue:
         deletion=item_deletion(archive(), item.id),
         destruction=item_destruction(archive(), item.id),
         may_request_deletion=can_request_deletion(user, item),
-        may_decide_deletion=can_approve_deletion(user))
+        may_decide_deletion=can_approve_deletion(user),
+        four_panel=item_panel(s, user, item.id))
     # The page carries the text: screen-only items are not kept in the browser's cache.
     return html, {} if may_cache(who, item) else {"Cache-Control": "private, no-store"}
 

@@ -79,7 +79,7 @@ def _local_file(store: ObjectStore, key: str, dest: Path) -> Path:
     return dest
 
 
-def _fetch_original(archive: Archive, key: str, tmpdir: str) -> Path:
+def fetch_original(archive: Archive, key: str, tmpdir: str) -> Path:
     """The original as a local file (page renderers need a seekable path)."""
     return _local_file(archive.store, key, Path(tmpdir) / "original")
 
@@ -131,7 +131,7 @@ def run_page(archive: Archive, page_id: int) -> str:
 def _process_and_store(archive: Archive, page_id: int, item_id: int, n: int, file_page: int,
                        key: str, fmt: str | None, turn: int = 0) -> None:
     with tempfile.TemporaryDirectory(prefix="dangan-page-") as tmp:
-        path = _fetch_original(archive, key, tmp)
+        path = fetch_original(archive, key, tmp)
         result = page_processor.process_page(path, file_page, fmt=fmt,
                                              timeout=archive.settings.ocr_timeout, turn=turn)
 
@@ -188,7 +188,7 @@ def _maybe_finalize(archive: Archive, item_id: int) -> None:
         finalize_item(archive, item_id)
 
 
-def _pdf_pages(pages: list[Page]) -> list[tuple[Page, str]]:
+def pdf_pages(pages: list[Page]) -> list[tuple[Page, str]]:
     """The pages that make up the item's searchable PDF, in order, with their PDF's key."""
     return [(p, p.pdf_key) for p in pages if p.status == PageStatus.DONE and p.pdf_key]
 
@@ -206,7 +206,7 @@ def searchable_pdf_through(archive: Archive, item_id: int,
     with archive.session() as s:
         item = s.get_one(ArchiveItem, item_id)
         pages = [(key, p.source, p.text or "", p.words or [], p.width, p.height)
-                 for p, key in _pdf_pages(list(item.pages))]
+                 for p, key in pdf_pages(list(item.pages))]
 
     def rewrite(source: str | None, text: str, words: list[dict]) -> bool:
         if source == "ocr":
@@ -229,14 +229,15 @@ def searchable_pdf_through(archive: Archive, item_id: int,
 
 
 def finalize_item(archive: Archive, item_id: int) -> None:
-    """Build the searchable PDF, set the item's status and (re)index it."""
+    """Build the searchable PDF, set the item's status, (re)index it, and run the item's
+    four-property check (service.fourprops) on the result."""
     with archive.session() as s:
         item = s.get_one(ArchiveItem, item_id)
         pages = list(item.pages)
         failed_pages = [p for p in pages if p.status == PageStatus.FAILED]
         failed_files = [f for f in item.files
                         if f.role == "original" and f.status == FileStatus.FAILED]
-        pdf_keys = [key for _, key in _pdf_pages(pages)]
+        pdf_keys = [key for _, key in pdf_pages(pages)]
     pdf_obj = None
     if pdf_keys:
         pdf_obj = store_merged_pdf(archive.store, pdf_keys, f"derived/{item_id}/searchable.pdf")
@@ -257,6 +258,9 @@ def finalize_item(archive: Archive, item_id: int) -> None:
         item.status_reason = Listing(reasons, LINES) if reasons else None
         s.flush()
         write_item(archive, s, item_id, page_docs(s, item))
+    from ..fourprops import check_at_ingest  # the check reads back through this module
+
+    check_at_ingest(archive, item_id)  # 四性检测: records what it finds, never fails this
 
 
 def item_status(readable_pages: bool, problems: bool) -> str:
@@ -316,7 +320,7 @@ def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
         if f.status == FileStatus.FAILED:
             with tempfile.TemporaryDirectory(prefix="dangan-retry-") as tmp:
                 try:
-                    f.format, f.page_count = page_processor.count_pages(_fetch_original(archive, f.key, tmp))
+                    f.format, f.page_count = page_processor.count_pages(fetch_original(archive, f.key, tmp))
                     f.status, f.error_code, f.error_reason, f.error_detail = (
                         FileStatus.STORED, None, None, None)
                 except IngestError as exc:
@@ -439,7 +443,7 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
             if f.role != "original" or f.status != FileStatus.FAILED:
                 continue
             with tempfile.TemporaryDirectory(prefix="dangan-retry-") as tmp:
-                path = _fetch_original(archive, f.key, tmp)
+                path = fetch_original(archive, f.key, tmp)
                 try:
                     f.format, f.page_count = page_processor.count_pages(path)
                 except IngestError as exc:

@@ -9,6 +9,7 @@ from .files import Page, StoredFile
 from .grants import ViewingGrant
 from .lending import Loan, LoanItem
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
+from .preservation import BackupHolding, BackupRecord, FourPropertyCheck
 from .twoset import CheckFinding, CrossCheck, ItemMove, Rescan
 from .users import AuditEntry, AuditHead, SignInFailures, User
 from .workstations import Workstation
@@ -18,6 +19,8 @@ __all__ = [
     "ArchiveItem",
     "AuditEntry",
     "AuditHead",
+    "BackupHolding",
+    "BackupRecord",
     "Base",
     "Box",
     "BoxMove",
@@ -30,6 +33,7 @@ __all__ = [
     "DestructionCase",
     "DestructionRecord",
     "Fonds",
+    "FourPropertyCheck",
     "ItemChange",
     "ItemMove",
     "Loan",

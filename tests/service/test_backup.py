@@ -15,6 +15,7 @@ from scanfactory import render_page, write_png
 from smallarchive import catalogue_rows, fill, object_keys
 
 from service.archive import Archive
+from service.backup_holdings import backup_state, latest_backup
 from service.catalogue_copy import catalogue_tables
 from service.config import Settings
 from service.db import dispose_all
@@ -66,6 +67,11 @@ def _round_trip(source: Archive, archive_env: dict, tmp_path: Path,
         assert bag.entries[f"data/objects/{key}"]["sha256"] == hashlib.sha256(data).hexdigest()
     files = {r["key"]: r["sha256"] for r in after["stored_file"]}
     assert all(target_archive.store.verify(k, sha) for k, sha in files.items())
+    # what the bag held is on record on both sides (the four-property check's security)
+    for arch in (source, target_archive):
+        with arch.session() as s:
+            assert latest_backup(s).path == str(bag_dir.resolve())
+            assert {backup_state(s, r["id"]).state for r in before["archive_item"]} == {"held"}
 
     checked = dangan_json(target, "check", "--audit", "--fixity", "--index")  # exit 0: clean
     assert checked["audit"]["bad"] == [] and checked["audit"]["head_ok"]

@@ -93,6 +93,7 @@ def _pages(world) -> list[str]:
         "/no-such-page", "/reports/two-set", "/audit", f"/items/{ids['ready']}/edit",
         f"/items/{ids['ready']}/arrange", "/admin/users", "/admin/scheme",
         "/customers/KH-202405001/edit", "/statistics", "/changes", "/changes?status=approved",
+        "/four-properties",
     ]
 
 
