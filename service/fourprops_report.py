@@ -147,7 +147,9 @@ def run_four_properties(archive: Archive, user: User | None, *, item_id: int | N
 class ReportRow:
     item_id: int
     archival_code: str
-    #: None where the reader may not look the item up (绝密).
+    #: None where the reader may not look the item up (绝密): then the item is named by its
+    #: 档号 only, its findings by their codes (the archive's managers keep every record, but
+    #: read no more of a 绝密 one than the two-set report shows).
     title: str | None
     check: FourPropertyCheck | None
 
@@ -203,7 +205,9 @@ def export_rows(archive: Archive, user: User | None, rows: list[ReportRow], out:
     for r in rows:
         c = r.check
         marks = [show(NEVER if c is None else PASS if getattr(c, p) else FAIL) for p in Property]
-        problems = "\n".join(show(describe(f["code"], f["facts"])) for f in c.findings) if c else ""
+        # an item the reader may not look up: its findings by code only (no file names)
+        problems = "\n".join(show(describe(f["code"], f["facts"])) if r.title is not None
+                             else f["code"] for f in c.findings) if c else ""
         writer.append([r.archival_code, r.title or "—", *marks,
                        c.checked_at.strftime("%Y-%m-%d %H:%M") if c else "",
                        c.checked_by if c else "", problems])

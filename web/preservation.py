@@ -76,6 +76,7 @@ def export(fmt: str) -> ResponseReturnValue:
 @login_required
 def run() -> ResponseReturnValue:
     """Check one item (back to its page) or one batch (back to the batch's report) now."""
+    require_four_properties(me())
     item_id = request.form.get("item", type=int)
     batch_id = request.form.get("batch", type=int)
     if item_id is None and batch_id is None:
