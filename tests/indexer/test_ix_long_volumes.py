@@ -6,6 +6,7 @@ and merging the page PDFs held ~4x their size. bench/ingest_bench.py has the fig
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import zlib
@@ -73,6 +74,35 @@ def test_a_page_task_loads_only_its_page(volume: Path, monkeypatch: pytest.Monke
         img = doc.page_image(57)
     assert set(loaded) == {56} and pypdf_opens == []
     assert abs(img.width - 2481) < 5 and abs(img.height - 3507) < 5  # drawn at its 300 dpi
+    assert img.mode == "L"  # a grey scan is drawn grey: a third of the memory of RGB
+
+
+def test_colour_drawn_over_a_grey_scan_keeps_its_colour(tmp_path: Path) -> None:
+    """Only a page that is nothing but one grey image is drawn grey: a red mark drawn over
+    the scan (a seal added as vector graphics) keeps the page in colour."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (620, 877), 255).save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    content = b"q 595 0 0 842 0 0 cm /Im0 Do Q 1 0 0 rg 100 100 200 200 re f"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /XObject /Subtype /Image /Width 620 /Height 877 /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n" % len(jpeg) + jpeg
+        + b"\nendstream",
+    ]
+    path = tmp_path / "marked.pdf"
+    path.write_bytes(build_pdf(objects))
+    with open_document(path) as doc:
+        img = doc.page_image(1)
+    assert img.mode == "RGB" and img.info["dpi"] == (75, 75)
+    r, g, b = img.getpixel((img.width // 2 - 50, img.height - 200))
+    assert r > 200 and g < 60 and b < 60
 
 
 def test_counting_pages_decodes_nothing(volume: Path, monkeypatch: pytest.MonkeyPatch,
