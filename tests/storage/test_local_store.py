@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from storage import LocalStore, content_key
+from storage import ChecksumMismatch, LocalStore, content_key
 
 
 def sha(data: bytes) -> str:
@@ -159,15 +160,24 @@ class _ReadOnly:
 @pytest.mark.parametrize("size", [0, 1, 3 * 1024 * 1024 + 17])
 def test_put_copies_and_hashes_any_stream_exactly(local_store: LocalStore, tmp_path: Path,
                                                    size: int) -> None:
-    """Storing reads into one reused buffer where the stream allows it (storing a large
-    original cost twice the CPU of hashing it); every byte and the hash stay exact, for a
-    file, a buffer and a stream that can only read()."""
+    """A file is copied in the kernel and its copy hashed, any other stream read through
+    one reused buffer (storing a large original cost twice the CPU of hashing it); every
+    byte and the hash stay exact, from where the stream stands."""
     data = os.urandom(size)
     src = tmp_path / "scan.bin"
     src.write_bytes(data)
     with src.open("rb") as fh:
         from_file = local_store.put(fh, key="derived/1/a.bin", expected_sha256=sha(data))
-    from_reader = local_store.put(_ReadOnly(data), key="derived/1/b.bin")  # type: ignore[arg-type]  # duck-typed stream
-    for obj in (from_file, from_reader):
+    from_buffer = local_store.put(io.BytesIO(data), key="derived/1/b.bin")
+    from_reader = local_store.put(_ReadOnly(data), key="derived/1/c.bin")  # type: ignore[arg-type]  # duck-typed stream
+    for obj in (from_file, from_buffer, from_reader):
         assert (obj.sha256, obj.size) == (sha(data), size)
         assert (local_store.root / obj.key).read_bytes() == data
+    with src.open("rb") as fh:
+        fh.read(1)  # a stream already partly read is stored from where it stands
+        rest = local_store.put(fh, key="derived/1/d.bin")
+    assert (local_store.root / rest.key).read_bytes() == data[1:]
+    assert (rest.sha256, rest.size) == (sha(data[1:]), max(0, size - 1))
+    with src.open("rb") as fh, pytest.raises(ChecksumMismatch):
+        local_store.put(fh, expected_sha256=sha(b"other bytes"))
+    assert temp_files(local_store) == []
