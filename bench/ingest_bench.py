@@ -14,8 +14,12 @@ pages drawn by tests/scanfactory.py, then measures, each step in a fresh child p
   peak RSS must stay under 300 MB and flat from 300 to 2,000 pages; the CPU of opening
   one page is printed against hashing the whole file;
 - **finaliser**: the item's searchable PDF merged from the stored page PDFs into the
-  store; peak RSS against the input's size and, at the smallest volume, against the
-  in-memory pypdf merge the finaliser used to do (the baseline).
+  store; peak RSS above its imports at most a quarter of the input's size (what grows is
+  qpdf's page objects, ~20 KB a page, not the bytes) and, at the smallest volume, against
+  the in-memory pypdf merge the finaliser used to do (the baseline).
+
+The worker's CPU per page is its own (Tesseract runs as a child process, not counted);
+whole-pipeline CPU against plain Tesseract is bench/ocr_bench.py's figure.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 WORKER_CAP_MB = 300
 STORE_TARGET = 1.5  # our CPU / sha256sum's
-FLAT = 1.3  # peak memory at the longest volume / at the shortest
+FLAT = 1.3  # a worker's peak memory at the longest volume / at the shortest
+MERGE_TARGET = 0.25  # the finaliser's memory above its imports / the page PDFs' size
 
 
 def _cpu() -> float:
@@ -265,9 +270,10 @@ def main() -> None:
         store_dir = page_pdfs(args.cache, path, n)
         res, merge_rss = run_child("merge", str(store_dir), str(n))
         peaks["merge"].append((n, merge_rss))
+        ok &= merge_rss - res["floor"] <= MERGE_TARGET * mb
         print(f"  merge   peak RSS {merge_rss:.0f} MB for {mb:.0f} MB of page PDFs "
               f"({res['floor']:.0f} MB after imports, so {(merge_rss - res['floor']) / mb:.2f}x "
-              f"the input above them; {res['cpu']:.2f} s CPU)")
+              f"the input above them, target <= {MERGE_TARGET}; {res['cpu']:.2f} s CPU)")
         if first:
             res, base_rss = run_child("merge-pypdf", str(store_dir), str(n))
             print(f"  merge   baseline in-memory pypdf: peak RSS {base_rss:.0f} MB "
@@ -278,9 +284,10 @@ def main() -> None:
     for what, rows in peaks.items():
         if len(rows) > 1:
             (n0, rss0), (n1, rss1) = rows[0], rows[-1]
-            ok &= rss1 <= FLAT * rss0
+            ok &= what != "worker" or rss1 <= FLAT * rss0
             print(f"\n{what:7s} peak RSS {rss1:.0f} MB at {n1} pages against {rss0:.0f} MB at "
-                  f"{n0}: {rss1 / rss0:.2f}x for {n1 / n0:.1f}x the pages (flat: <= {FLAT})")
+                  f"{n0}: {rss1 / rss0:.2f}x for {n1 / n0:.1f}x the pages"
+                  + (f" (flat: <= {FLAT})" if what == "worker" else ""))
     print("\nall ingest targets hold" if ok else "\nsome ingest target is missed")
 
 
