@@ -70,8 +70,9 @@ def _looks_like_text(head: bytes) -> bool:
         try:
             text = sample.decode(enc)
         except UnicodeDecodeError as exc:
-            # A multi-byte character cut by our read window is still text.
-            if exc.start < len(sample) - 4:
+            # A multi-byte character cut by our read window is still text; bytes of which
+            # nothing decodes are not (a file of one byte 0xFF is no text file).
+            if exc.start < len(sample) - 4 or exc.start == 0:
                 continue
             text = sample[: exc.start].decode(enc, errors="ignore")
         if enc == "utf-16" and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -363,8 +363,12 @@ class _Scans:
             row.bad("file_name", msg(N_("按起止页登记时，请在文件名列填写整卷扫描文件的名称。")))
             return []
         if name:
-            entry = (self.root / name).resolve()
-            if not entry.is_relative_to(self.root) or not entry.exists():
+            try:
+                entry = (self.root / name).resolve()
+                there = entry.is_relative_to(self.root) and entry.exists()
+            except (OSError, ValueError):  # a NUL in the name, a name too long for any file
+                there = False
+            if not there:
                 row.bad("file_name", msg(N_("扫描目录中找不到“%(name)s”。"), name=name))
                 return []
             if row.plan.page_range and not entry.is_file():

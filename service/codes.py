@@ -7,6 +7,7 @@ the organisation part is optional (`J001-HT·2024-D30-0007`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,8 +22,8 @@ from .vocab import RETENTIONS
 MAX_ITEM_NO = 9999
 _DOT = "·"
 _CODE_RE = re.compile(
-    r"^(?P<fonds>[A-Z0-9]{4})-(?P<category>[A-Z]{2})[·・.](?P<year>\d{4})"
-    r"-(?P<retention>Y|D30|D10)(?:-(?P<org>[A-Z]{3}))?-(?P<item_no>\d{4})$"
+    r"(?P<fonds>[A-Z0-9]{4})-(?P<category>[A-Z]{2})[·・.](?P<year>[0-9]{4})"
+    r"-(?P<retention>Y|D30|D10)(?:-(?P<org>[A-Z]{3}))?-(?P<item_no>[0-9]{4})"
 )
 _FONDS_RE = re.compile(r"^[A-Z0-9]{4}$")
 _CATEGORY_RE = re.compile(r"^[A-Z]{2}$")
@@ -74,13 +75,22 @@ def format_code(code: ArchivalCode) -> str:
 
 
 def parse_code(text: str) -> ArchivalCode:
-    """Parse a 档号 back into its parts; raises InvalidInput on a malformed code."""
-    m = _CODE_RE.match((text or "").strip())
+    """Parse a 档号 back into its parts; raises InvalidInput on a malformed code.
+
+    Full-width forms typed with a Chinese input method (Ｊ００１, ２０２４) are folded to
+    ASCII first (NFKC); digits of other scripts are refused. A code is accepted only if its
+    parts are ones `format_code` writes (a year from 1900 to this year), so whatever parses
+    can be written back: format_code(parse_code(x)) is x with the dot written as ·.
+    """
+    folded = unicodedata.normalize("NFKC", text or "").strip()
+    m = _CODE_RE.fullmatch(folded)
     if not m or int(m["item_no"]) == 0:
         raise InvalidInput(N_("档号“%(text)s”格式不正确：应为 全宗号-门类代码·年度-保管期限-机构代码-件号，如 Z109-WS·2011-Y-BGS-0001（机构代码可省略）。"),
                            text=text)
-    return ArchivalCode(m["fonds"], m["category"], int(m["year"]), m["retention"], m["org"],
+    code = ArchivalCode(m["fonds"], m["category"], int(m["year"]), m["retention"], m["org"],
                         int(m["item_no"]))
+    validate_parts(code.fonds, code.category, code.year, code.retention, code.org)
+    return code
 
 
 def group_key(fonds: str, category: str, year: int, retention: str, org: str | None) -> str:

@@ -14,8 +14,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from .errors import N_, InvalidInput, Message
 
 #: Control characters other than tab and line breaks: never typed into a field, and
-#: PostgreSQL cannot store NUL in text at all.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: PostgreSQL cannot store NUL in text at all. U+FFFE and U+FFFF are no characters either:
+#: XML cannot hold them, so a field with one could not be exported as XLSX.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def check_text(column: InstrumentedAttribute, value: str | None, label: str | Message) -> None:

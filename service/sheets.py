@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import N_, InvalidInput
@@ -89,22 +91,58 @@ def _rows(lines: Iterable[Sequence[Any]]) -> Iterator[tuple[int, dict[str, str]]
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     with open(path, encoding=csv_encoding(path), newline="") as fh:
+        yield from _rows(_csv_records(csv.reader(fh)))
+
+
+def _csv_records(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The CSV's records; InvalidInput naming the row (as a spreadsheet numbers it) where
+    the file stops being CSV, e.g. a cell longer than the csv module takes (128 KiB)."""
+    n = 0
+    while True:
         try:
-            yield from _rows(csv.reader(fh))
+            record = next(reader)
+        except StopIteration:
+            return
         except csv.Error as exc:
-            raise InvalidInput(N_("CSV 文件格式错误：%(error)s。"), error=str(exc)) from None
+            if "field larger than field limit" in str(exc):
+                raise InvalidInput(N_("CSV 文件第 %(row)s 行有一个单元格超过 %(limit)s 个字符，不是目录的内容。"
+                                      "请检查该行（如引号未配对）后重试。"),
+                                   row=n + 1, limit=csv.field_size_limit()) from None
+            raise InvalidInput(N_("CSV 文件第 %(row)s 行格式错误：%(error)s。"), row=n + 1,
+                               error=str(exc)) from None
+        n += 1
+        yield record
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     try:
+        # The values Excel computed, and beside them the cells as typed: a formula whose
+        # value was never computed (a workbook written by a program, not saved by Excel or
+        # WPS) reads as empty, and a row of them would vanish without a word.
         wb = load_workbook(path, read_only=True, data_only=True)
+        typed = load_workbook(path, read_only=True, data_only=False)
     except (InvalidFileException, OSError, KeyError, ValueError) as exc:
         raise InvalidInput(N_("无法读取 Excel 文件“%(name)s”：%(error)s。请用 Excel 另存为 .xlsx 后重试。"),
                            name=path.name, error=str(exc)) from None
     try:
-        yield from _rows(wb.worksheets[0].iter_rows(values_only=True))
+        yield from _rows(_computed(wb.worksheets[0].iter_rows(values_only=True),
+                                   typed.worksheets[0].iter_rows(values_only=True)))
     finally:
         wb.close()
+        typed.close()
+
+
+def _computed(values: Iterable[Sequence[Any]],
+              typed: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """The rows' values; InvalidInput naming the first cell that is a formula without one."""
+    for n, (row, cells) in enumerate(zip(values, typed, strict=False), start=1):
+        for i, value in enumerate(row):
+            cell = cells[i] if i < len(cells) else None
+            if value is None and isinstance(cell, str) and cell.startswith("="):
+                raise InvalidInput(N_("目录表第 %(row)s 行第 %(column)s 列是没有计算结果的公式（%(formula)s）："
+                                      "请用 Excel 或 WPS 打开并保存后再导入，或把公式改为文字。"),
+                                   row=n, column=get_column_letter(i + 1), formula=cell[:50])
+        yield row
 
 
 class SheetWriter:
@@ -133,9 +171,18 @@ class SheetWriter:
 
     def append(self, row: Sequence[Any]) -> None:
         if self.fmt == "xlsx":
-            self._ws.append(list(row))
+            self._ws.append([self._literal(v) for v in row])
         else:
             self._csv.writerow(["" if v is None else v for v in row])
+
+    def _literal(self, value: Any) -> Any:
+        """Text as text: openpyxl writes a string starting with "=" as a formula, which
+        Excel would compute on opening (formula injection) and which reads back empty."""
+        if not (isinstance(value, str) and value.startswith("=")):
+            return value
+        cell = WriteOnlyCell(self._ws, value)
+        cell.data_type = "s"
+        return cell
 
     def close(self) -> None:
         if self.fmt == "xlsx":

@@ -366,6 +366,23 @@ def write_many_frame_tiff(path: str | os.PathLike[str], frames: int = 1000,
     return Path(path)
 
 
+def zlib_bomb(inflated: int, unit: bytes = b" ", *, raw: bool = False) -> bytes:
+    """A zlib stream (``raw``: bare deflate, as in a zip) inflating to ``inflated`` bytes of
+    ``unit`` repeated, built in milliseconds: after a full flush the compressor forgets its
+    history, so every further megabyte compresses to the same block, repeated here."""
+    chunk = unit * ((1 << 20) // len(unit))
+    count = max(2, inflated // len(chunk))
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15 if raw else 15)
+    first = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    block = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    if raw:
+        return first + block * (count - 1) + comp.flush()
+    adler = 1
+    for _ in range(count):
+        adler = zlib.adler32(chunk, adler)
+    return first + block * (count - 1) + comp.flush()[:-4] + struct.pack(">I", adler)
+
+
 def write_pdf_stream_bomb(path: str | os.PathLike[str], inflated: int = 1 << 30, *,
                           unit: bytes = b" ", pages: int = 1) -> Path:
     """A small PDF whose content stream inflates to ``inflated`` bytes of ``unit`` repeated.
@@ -374,17 +391,7 @@ def write_pdf_stream_bomb(path: str | os.PathLike[str], inflated: int = 1 << 30,
     as b"0 0 1 1 re f\n" makes a page that is costly to render. All ``pages`` share the one
     stream, so the file stays small however many pages draw it.
     """
-    # After a full flush the compressor forgets its history, so every further megabyte of
-    # the unit compresses to the same block: repeat it, then write the true Adler-32.
-    chunk = unit * ((1 << 20) // len(unit))
-    count = max(2, inflated // len(chunk))
-    comp = zlib.compressobj(9)
-    first = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
-    block = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
-    adler = 1
-    for _ in range(count):
-        adler = zlib.adler32(chunk, adler)
-    data = first + block * (count - 1) + comp.flush()[:-4] + struct.pack(">I", adler)
+    data = zlib_bomb(inflated, unit)
     contents = 3 + pages
     kids = " ".join(f"{3 + i} 0 R" for i in range(pages)).encode()
     objects = [

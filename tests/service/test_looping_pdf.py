@@ -1,11 +1,21 @@
-"""A PDF whose page tree loops is a corrupt file, never a traceback or a 500 (#8.21)."""
+"""A PDF whose page tree loops is a corrupt file, never a traceback or a 500 (#8.21); nor
+does any other loop in a PDF's structure hang, crash or exhaust the reader (#15.6)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from bounded import run_bounded
 from clihelp import INGEST, dangan
+from malformed import (
+    pdf_deep_tree,
+    pdf_kids_cycle,
+    pdf_length_self_reference,
+    pdf_self_drawing_form,
+    pdf_xref_prev_loop,
+    read_as_ingest,
+)
 from scanfactory import render_page, write_looping_pdf, write_png
 
 from indexer.document import open_document
@@ -19,6 +29,26 @@ def test_looping_page_tree_is_a_broken_pdf(tmp_path: Path, with_good_page: bool)
         with pytest.raises(IngestError) as exc:
             open_document(pdf, validate=validate)
         assert exc.value.code == "broken-pdf" and exc.value.reason == REASONS["broken-pdf"]
+
+
+@pytest.mark.parametrize(("build", "reads"), [
+    (pdf_kids_cycle, False),  # two /Pages nodes, each the other's kid
+    (pdf_deep_tree, False),  # 5,000 nested /Pages nodes: recursion, not a loop
+    (pdf_length_self_reference, False),  # a stream's /Length is the stream itself
+    (pdf_self_drawing_form, True),  # a form XObject drawing itself: the renderer stops
+    (pdf_xref_prev_loop, True),  # the xref's /Prev names itself: read once
+])
+def test_other_loops_end_bounded_as_a_broken_pdf_or_a_read(tmp_path: Path, build,
+                                                           reads: bool) -> None:
+    """Read as an upload and its page workers read, in a child bounded to 20 s and 768 MiB."""
+    pdf = tmp_path / "loop.pdf"
+    pdf.write_bytes(build())
+    out = run_bounded(read_as_ingest, pdf, timeout=20, memory=768 * 2**20)
+    if reads:
+        assert out.kind == "ok" and out.value == ("pdf", 1), out
+    else:
+        assert out.kind == "raised" and out.code == "broken-pdf", out
+        assert out.reason == str(REASONS["broken-pdf"])
 
 
 def test_cli_ingest_with_looping_pdf_says_what_is_wrong(archive_env: dict[str, str],
