@@ -46,6 +46,12 @@ class Settings:
     #: The key signing web sessions; empty: a generated one kept in the data directory
     #: (service.setup.ensure_secret_key). Set it when web replicas share no data directory.
     secret_key: str = field(default="", repr=False)
+    #: How long a worker's claim on a page holds without its heartbeat (renewed every
+    #: quarter of it while the page runs): a worker on any machine that dies mid-page
+    #: leaves a page whose lease runs out, and another worker's reconcile queues it again.
+    page_lease: float = 60.0
+    #: Seconds between runs of the reconcile (once per period across all workers).
+    reconcile_interval: float = 60.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -73,6 +79,8 @@ class Settings:
             proxy_hops=_count(env, "DANGAN_PROXY_HOPS", 0, minimum=0),
             web_threads=_count(env, "DANGAN_WEB_THREADS", cls.web_threads),
             secret_key=_secret(env, "DANGAN_SECRET_KEY"),
+            page_lease=_seconds(env, "DANGAN_PAGE_LEASE", cls.page_lease),
+            reconcile_interval=_seconds(env, "DANGAN_RECONCILE_INTERVAL", cls.reconcile_interval),
         )
 
     @classmethod

@@ -108,6 +108,27 @@ def archive(archive_env: dict[str, str]):
     dispose_all()
 
 
+#: This machine's Redis; each test queues under a name of its own (`redis_queue`).
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_queue() -> Iterator[str]:
+    """A queue name of this test's own on the Redis server here, its keys removed after."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc}); the Redis queue test needs it")
+    name = f"dangan-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    for key in client.scan_iter(match=f"*{name}*"):
+        client.delete(key)
+    client.close()
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """An in-process moto S3 server on a free port, shared by the session."""

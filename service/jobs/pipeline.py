@@ -8,17 +8,15 @@ overwrite in place, derived objects have deterministic keys.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from huey.exceptions import TaskTimeout
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from indexer import page_processor
@@ -28,6 +26,7 @@ from indexer.textlayer import image_only_page, retext_page
 from indexer.wordboxes import lines_of
 from storage import ObjectStore, StoredObject
 
+from .. import clock
 from ..errors import LINES, N_, Listing, about, msg
 from ..indexing import write_item
 from ..models import ArchiveItem, Page, StoredFile
@@ -35,11 +34,11 @@ from ..search_docs import page_docs
 from ..twoset import mark_changed
 from ..vocab import (
     OPEN_PAGE_STATUSES,
-    SETTLED_PAGE_STATUSES,
     FileStatus,
     ItemStatus,
     PageStatus,
 )
+from .lease import Claim, Heartbeat, claim, is_stale, lock_item, renew, settle, worker_id
 
 if TYPE_CHECKING:
     from ..archive import Archive
@@ -47,17 +46,6 @@ if TYPE_CHECKING:
 #: Runs of one page before it is failed for good (the queue's retries are MAX_ATTEMPTS - 1).
 MAX_ATTEMPTS = 4
 log = logging.getLogger(__name__)
-WORKER_ID = f"{socket.gethostname()}:{{pid}}"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _worker_id() -> str:
-    return WORKER_ID.format(pid=os.getpid())
-
-
 #: Priority of a page task: page 1 of every item runs before page 2 of any, and so on, so
 #: the first pages of a one-page upload are not queued behind the tail of a 1,000-page one.
 PRIORITY_TOP = 100_000
@@ -99,63 +87,68 @@ def store_merged_pdf(store: ObjectStore, page_keys: list[str], key: str) -> Stor
 def run_page(archive: Archive, page_id: int) -> str:
     """Process one page; returns its final status ('done', 'failed', 'skipped').
 
-    A failure is written to the page at once: a bad file fails the page with its reason;
-    any other error leaves the page ``pending`` with the reason and is raised again so the
-    queue retries it with back-off, until the last attempt fails the page.
+    The page is claimed first (service.jobs.lease): a page another worker holds, or one
+    already settled, is skipped, so a duplicate task never runs a page twice. A failure is
+    written to the page at once: a bad file fails the page with its reason; any other
+    error leaves the page ``pending`` with the reason and is raised again so the queue
+    retries it with back-off, until the last attempt fails the page. The writer of an
+    item's last open page finalises the item.
     """
-    with archive.session() as s:
-        page = s.get(Page, page_id)
-        if page is None or page.status in SETTLED_PAGE_STATUSES:
-            return "skipped"
-        if page.status == PageStatus.RUNNING and not _is_stale(page.started_at, page.worker,
-                                                      _cutoff(archive), socket.gethostname()):
-            return "skipped"
-        page.status = PageStatus.RUNNING
-        page.attempts += 1
-        page.started_at = _now()
-        page.worker = _worker_id()
-        item_id, n, file_page, turn = page.item_id, page.n, page.file_page, page.turn or 0
-        key, fmt = page.file.key, page.file.format
-
+    c = claim(archive, page_id)
+    if c is None:
+        return "skipped"
     try:
-        _process_and_store(archive, page_id, item_id, n, file_page, key, fmt, turn)
+        with Heartbeat(archive, c) as beat:
+            last = _process_and_store(archive, c, beat)
     except Exception as exc:  # every failure gets a state and a localised reason, at once
-        if _record_failure(archive, page_id, exc):
-            _maybe_finalize(archive, item_id)
-            return PageStatus.FAILED
-        raise  # the queue retries it (with back-off); the page waits as 'pending'
-    _maybe_finalize(archive, item_id)
+        outcome = _record_failure(archive, c, exc)
+        if outcome is None:  # the claim was lost meanwhile: the page is another worker's
+            return "skipped"
+        final, last = outcome
+        if not final:
+            raise  # the queue retries it (with back-off); the page waits as 'pending'
+        if last:
+            finalize_item(archive, c.item_id)
+        return PageStatus.FAILED
+    if last is None:
+        return "skipped"
+    log.info("page %s done by %s (attempt %s)", page_id, c.worker, c.attempt)
+    if last:
+        finalize_item(archive, c.item_id)
     return PageStatus.DONE
 
 
-def _process_and_store(archive: Archive, page_id: int, item_id: int, n: int, file_page: int,
-                       key: str, fmt: str | None, turn: int = 0) -> None:
+def _process_and_store(archive: Archive, c: Claim, beat: Heartbeat) -> bool | None:
+    """Read the page and store its results; None when the claim was lost (nothing kept),
+    else whether it was the item's last open page."""
     with tempfile.TemporaryDirectory(prefix="dangan-page-") as tmp:
-        path = fetch_original(archive, key, tmp)
-        result = page_processor.process_page(path, file_page, fmt=fmt,
-                                             timeout=archive.settings.ocr_timeout, turn=turn)
+        path = fetch_original(archive, c.key, tmp)
+        result = page_processor.process_page(path, c.file_page, fmt=c.fmt,
+                                             timeout=archive.settings.ocr_timeout, turn=c.turn)
+    # Another worker took the page after a stall, or a rescan reset it: its derived objects
+    # (same keys) must not be overwritten with this run's.
+    if beat.lost.is_set() or not renew(archive, c):
+        log.warning("page %s: the claim of %s was lost while it ran; nothing stored",
+                    c.page_id, c.worker)
+        return None
 
     # Keyed by page id, not position: positions change when a bad file is removed or replaced.
-    prefix = f"derived/{item_id}/page-{page_id}"
+    prefix = f"derived/{c.item_id}/page-{c.page_id}"
     store = archive.store
     image = store.put_bytes(result.web_webp, key=f"{prefix}.webp", content_type="image/webp")
     thumb = store.put_bytes(result.thumb_webp, key=f"{prefix}-thumb.webp",
                             content_type="image/webp")
     pdf = store.put_bytes(result.pdf, key=f"{prefix}.pdf", content_type="application/pdf")
-    with archive.session() as s:
-        page = s.get(Page, page_id)
-        if page is None:  # its file was removed or replaced meanwhile
-            return
-        page.status = PageStatus.DONE
-        page.source, page.text, page.words = result.source, result.text, result.words
-        page.confidence, page.rotation = result.confidence, result.rotation
-        page.width, page.height = result.width, result.height
-        page.image_key, page.thumb_key, page.pdf_key = image.key, thumb.key, pdf.key
-        page.error = page.error_code = page.error_detail = None
+    return settle(archive, c, dict(
+        status=PageStatus.DONE, source=result.source, text=result.text, words=result.words,
+        confidence=result.confidence, rotation=result.rotation, width=result.width,
+        height=result.height, image_key=image.key, thumb_key=thumb.key, pdf_key=pdf.key,
+        error=None, error_code=None, error_detail=None, lease_until=None))
 
 
-def _record_failure(archive: Archive, page_id: int, exc: BaseException) -> bool:
-    """Write a failed attempt to the page; True when it is final (the page is now 'failed').
+def _record_failure(archive: Archive, c: Claim, exc: BaseException) -> tuple[bool, bool] | None:
+    """Write a failed attempt to the page: (final, last open page of its item), or None when
+    the claim was lost meanwhile (another worker or a reset owns the page now).
 
     A file the engines refuse (IngestError) is final: retrying the same bytes cannot help.
     Anything else (Tesseract crashed, the store or memory ran out) is retried until
@@ -163,21 +156,18 @@ def _record_failure(archive: Archive, page_id: int, exc: BaseException) -> bool:
     the log and to ``error_detail``.
     """
     failure = classify(exc, timeouts=(TaskTimeout,))
-    with archive.session() as s:
-        page = s.get(Page, page_id)
-        if page is None:  # its file was removed or replaced meanwhile: nothing to retry
-            return True
-        final = isinstance(exc, IngestError) or page.attempts >= MAX_ATTEMPTS
-        page.status = PageStatus.FAILED if final else PageStatus.PENDING
-        page.error, page.error_code, page.error_detail = (failure.reason, failure.code,
-                                                          failure.detail)
-        page.started_at = page.worker = None
-        attempt = page.attempts
+    final = isinstance(exc, IngestError) or c.attempt >= MAX_ATTEMPTS
+    last = settle(archive, c, dict(
+        status=PageStatus.FAILED if final else PageStatus.PENDING, error=failure.reason,
+        error_code=failure.code, error_detail=failure.detail, started_at=None, worker=None,
+        lease_until=None))
+    if last is None:
+        return None
     level = logging.WARNING if isinstance(exc, IngestError) else logging.ERROR
-    log.log(level, "page %s attempt %s %s: %s (%s)", page_id, attempt,
+    log.log(level, "page %s attempt %s %s: %s (%s)", c.page_id, c.attempt,
             "failed" if final else "will be retried", failure.code, failure.detail,
             exc_info=not isinstance(exc, IngestError))
-    return final
+    return final, last
 
 
 def _maybe_finalize(archive: Archive, item_id: int) -> None:
@@ -242,6 +232,9 @@ def finalize_item(archive: Archive, item_id: int) -> None:
     if pdf_keys:
         pdf_obj = store_merged_pdf(archive.store, pdf_keys, f"derived/{item_id}/searchable.pdf")
     with archive.session() as s:
+        # Two finalisers of one item (the last page's worker and the reconcile's) take
+        # turns here, so the second updates the first's searchable PDF row, never adds one.
+        lock_item(s, item_id)
         item = s.get_one(ArchiveItem, item_id)
         if pdf_obj is not None:
             existing = s.scalar(select(StoredFile).where(
@@ -258,6 +251,7 @@ def finalize_item(archive: Archive, item_id: int) -> None:
         item.status_reason = Listing(reasons, LINES) if reasons else None
         s.flush()
         write_item(archive, s, item_id, page_docs(s, item))
+    log.info("item %s finalised by %s", item_id, worker_id())
     from ..fourprops import check_at_ingest  # the check reads back through this module
 
     check_at_ingest(archive, item_id)  # 四性检测: records what it finds, never fails this
@@ -385,7 +379,7 @@ def _reset(p: Page) -> None:
     p.width = p.height = None
     p.image_key = p.thumb_key = p.pdf_key = None
     p.error = p.error_code = p.error_detail = None
-    p.started_at = p.worker = None
+    p.started_at = p.worker = p.lease_until = None
 
 
 def rescan_into(s: Session, item: ArchiveItem, new: StoredFile,
@@ -473,41 +467,54 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
 def reconcile(archive: Archive, *, startup: bool = False) -> int:
     """Re-queue pages a crash left behind; returns how many were re-queued.
 
-    A page is stale when it has been 'running' for longer than the OCR time limit, or when
-    the worker process that took it on this host is gone. On start-up, pending pages are
-    queued again too (a SIGKILLed consumer may have lost them); duplicates are harmless.
+    A running page is stale when its worker's lease ran out (the worker died, on any
+    machine) or its worker was a process of this host that is gone. A pending page whose
+    task is neither queued nor scheduled for a retry (its task died with a worker between
+    taking it off the queue and claiming the page) is queued again; when the queue is too
+    long to read, only on start-up. Duplicates are harmless: a page is claimed once.
+    An item left unfinished with no open page (its finaliser died) is finalised.
     """
-    cutoff = _cutoff(archive)
-    host = socket.gethostname()
+    now = clock.now()
+    queued = archive.queue.queued_pages()
     requeue: dict[int, int] = {}
     exhausted: list[int] = []
     with archive.session() as s:
         rows = s.execute(select(Page.id, Page.n, Page.status, Page.started_at, Page.worker,
-                                Page.attempts)
+                                Page.lease_until, Page.attempts)
                          .where(Page.status.in_(OPEN_PAGE_STATUSES))).all()
-        for pid, n, status, started, note, attempts in rows:
-            if status == PageStatus.PENDING:
-                if startup:
-                    requeue[pid] = n
+        for row in rows:
+            if row.status == PageStatus.PENDING:
+                if (startup and queued is None) or (queued is not None and row.id not in queued):
+                    requeue[row.id] = row.n
                 continue
-            if not _is_stale(started, note, cutoff, host):
+            if not is_stale(archive, row.lease_until, row.started_at, row.worker, now):
                 continue
-            if attempts >= MAX_ATTEMPTS:
-                exhausted.append(pid)
+            # Compare-and-set, as a claim: a page renewed or taken meanwhile is left alone.
+            final = row.attempts >= MAX_ATTEMPTS
+            values = (dict(status=PageStatus.FAILED, error=REASONS["stalled"],
+                           error_code="stalled",
+                           error_detail=f"still running after {MAX_ATTEMPTS} attempts")
+                      if final else dict(status=PageStatus.PENDING))
+            changed = s.execute(update(Page).where(
+                Page.id == row.id, Page.status == PageStatus.RUNNING,
+                Page.attempts == row.attempts, Page.worker.is_not_distinct_from(row.worker))
+                .values(**values, started_at=None, worker=None, lease_until=None)
+                .execution_options(synchronize_session=False))
+            if cast("CursorResult[Any]", changed).rowcount != 1:
+                continue
+            log.warning("page %s of %s: lease ran out, %s", row.id, row.worker,
+                        f"failed after {MAX_ATTEMPTS} attempts" if final else "queued again")
+            if final:
+                exhausted.append(row.id)
             else:
-                requeue[pid] = n
-        if requeue:
-            s.execute(update(Page).where(Page.id.in_(list(requeue)),
-                                         Page.status == PageStatus.RUNNING)
-                      .values(status=PageStatus.PENDING))
-        if exhausted:
-            s.execute(update(Page).where(Page.id.in_(exhausted)).values(
-                status=PageStatus.FAILED, error=REASONS["stalled"], error_code="stalled",
-                error_detail=f"still running after {MAX_ATTEMPTS} attempts"))
+                requeue[row.id] = row.n
+        # Items with no open page left unfinished for a lease (their finaliser died).
+        grace = now - timedelta(seconds=archive.settings.page_lease)
         stuck_items = s.scalars(select(ArchiveItem.id).where(
             ArchiveItem.status == ItemStatus.PROCESSING,
             ~select(Page.id).where(Page.item_id == ArchiveItem.id,
-                                   Page.status.in_(OPEN_PAGE_STATUSES)).exists())).all()
+                                   Page.status.in_(OPEN_PAGE_STATUSES)
+                                   | (Page.updated_at > grace)).exists())).all()
     if requeue:
         archive.queue.enqueue_pages(requeue)
     for item_id in set(stuck_items) | _items_of(archive, exhausted):
@@ -515,37 +522,8 @@ def reconcile(archive: Archive, *, startup: bool = False) -> int:
     return len(requeue)
 
 
-def _cutoff(archive: Archive) -> datetime:
-    return _now() - timedelta(seconds=archive.settings.ocr_timeout + 60)
-
-
-def _is_stale(started: datetime | None, worker: str | None, cutoff: datetime, host: str) -> bool:
-    """A running page is stale when its lease ran out or its local worker process is gone."""
-    if started is not None and started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
-    return started is None or started < cutoff or _dead_local_worker(worker, host)
-
-
 def _items_of(archive: Archive, page_ids: list[int]) -> set[int]:
     if not page_ids:
         return set()
     with archive.session() as s:
         return set(s.scalars(select(Page.item_id).where(Page.id.in_(page_ids))))
-
-
-def _dead_local_worker(note: str | None, host: str) -> bool:
-    if not note or not note.startswith(f"{host}:"):
-        return False
-    try:
-        pid = int(note.rsplit(":", 1)[1])
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False

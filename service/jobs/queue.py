@@ -18,7 +18,8 @@ from huey import Huey, PriorityRedisHuey, SqliteHuey, crontab
 
 from ..audit_origin import origin, worker_origin
 from ..config import Settings
-from .pipeline import MAX_ATTEMPTS, page_priority, reconcile, run_page
+from .periodic import claim_period
+from .pipeline import MAX_ATTEMPTS, PRIORITY_TOP, page_priority, reconcile, run_page
 
 if TYPE_CHECKING:
     from ..archive import Archive
@@ -59,6 +60,19 @@ def task_timeout(settings: Settings) -> int:
     return int(settings.ocr_timeout * 2 + 60)
 
 
+#: The periodic tasks run before any page task: a busy queue must not starve the reconcile.
+PERIODIC_PRIORITY = PRIORITY_TOP + 1
+#: How many queued and scheduled tasks the reconcile reads to find pending pages whose task
+#: is lost; a longer queue is not read (its pages are found once it is shorter).
+QUEUE_PEEK = 1000
+#: The purge's period: hourly (at :07 by its crontab), once across all workers.
+PURGE_PERIOD = 3600.0
+
+
+def _always(_: object) -> bool:
+    return True
+
+
 class JobQueue:
     """One archive's Huey with its tasks: a page's OCR, the periodic reconcile and purge.
 
@@ -75,11 +89,13 @@ class JobQueue:
         self.ocr_page = self.huey.task(
             retries=MAX_ATTEMPTS - 1, retry_delay=5, retry_backoff=2.0,
             timeout=task_timeout(settings), name="dangan.ocr_page")(self._ocr_page)
+        # Every worker's scheduler queues these (each half period, service.jobs.worker);
+        # the catalogue lets one run per period (service.jobs.periodic).
         self.reconcile = self.huey.periodic_task(
-            crontab(minute="*"), name="dangan.reconcile")(self._reconcile)
+            _always, name="dangan.reconcile", priority=PERIODIC_PRIORITY)(self._reconcile)
         #: Deletions whose 30-day hold has ended become final (service.deletion), hourly.
         self.purge = self.huey.periodic_task(
-            crontab(minute="7"), name="dangan.purge")(self._purge)
+            crontab(minute="7"), name="dangan.purge", priority=PERIODIC_PRIORITY)(self._purge)
 
     def _worker_archive(self) -> Archive:
         if self._archive is None or self._pid != os.getpid():
@@ -92,12 +108,28 @@ class JobQueue:
             return run_page(self._worker_archive(), page_id)
 
     def _reconcile(self) -> int:
+        archive = self._worker_archive()
+        if not claim_period(archive, "reconcile", self.settings.reconcile_interval):
+            return 0  # another worker runs this period's
         with origin(worker_origin()):
-            return reconcile(self._worker_archive())
+            return reconcile(archive)
 
     def _purge(self) -> dict:
         from ..deletion import finalise_due  # it builds on the archive, which builds this queue
-        return finalise_due(self._worker_archive())
+        archive = self._worker_archive()
+        if not claim_period(archive, "purge", PURGE_PERIOD):
+            return {"skipped": "another worker runs this hour's purge"}
+        return finalise_due(archive)
+
+    def queued_pages(self, limit: int = QUEUE_PEEK) -> set[int] | None:
+        """The pages whose task waits in the queue or its retry schedule, or None when more
+        than ``limit`` tasks wait there (too many to read each period)."""
+        h = self.huey
+        if h.immediate or h.pending_count() + h.scheduled_count() > limit:
+            return None
+        page_task = self.ocr_page.task_class
+        return {t.args[0] for t in [*h.pending(limit), *h.scheduled(limit)]
+                if isinstance(t, page_task) and t.args}
 
     def enqueue_pages(self, pages: Mapping[int, int]) -> None:
         """Queue a task for each page (page id -> its position ``n`` in its item)."""

@@ -10,9 +10,10 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from huey.consumer import Consumer
+from huey import Huey
+from huey.consumer import Consumer, Scheduler
 
 from ..db import dispose_all
 from .pipeline import reconcile
@@ -22,12 +23,30 @@ if TYPE_CHECKING:
     from ..archive import Archive
 
 
+class _Consumer(Consumer):
+    """Huey's consumer with the periodic tasks checked every ``periodic_seconds`` (Huey's
+    own scheduler checks once a minute)."""
+
+    def __init__(self, huey: Huey, periodic_seconds: float, **kwargs: Any) -> None:
+        self.periodic_seconds = periodic_seconds  # read by _create_scheduler, from __init__
+        super().__init__(huey, **kwargs)
+
+    def _create_scheduler(self) -> Scheduler:
+        scheduler = super()._create_scheduler()
+        scheduler.periodic_task_seconds = self.periodic_seconds
+        return scheduler
+
+
 def _consumer(archive: Archive, workers: int) -> Consumer:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     dispose_all()  # never carry a connection pool into forked workers
-    return Consumer(archive.queue.huey, workers=workers, worker_type="process", periodic=True,
-                    initial_delay=0.1, backoff=1.15, max_delay=1.0, check_worker_health=True,
-                    health_check_interval=2)
+    # Periodic tasks are queued twice per reconcile period (at least once a minute, for the
+    # purge's crontab), so that every worker sees every period; one of them runs it
+    # (service.jobs.periodic).
+    return _Consumer(archive.queue.huey, min(60.0, archive.settings.reconcile_interval) / 2,
+                     workers=workers, worker_type="process", periodic=True, initial_delay=0.1,
+                     backoff=1.15, max_delay=1.0, check_worker_health=True,
+                     health_check_interval=2)
 
 
 def run_consumer(archive: Archive, workers: int) -> None:

@@ -5,7 +5,7 @@ from .catalogue import ArchivalCodeCounter, ArchiveItem, Category, Fonds
 from .changes import ChangeRequest, ItemChange
 from .customer import Customer
 from .disposal import DeletionRequest, DestructionCase, DestructionRecord, PendingPurge
-from .files import Page, StoredFile
+from .files import Page, PeriodicRun, StoredFile
 from .grants import ViewingGrant
 from .lending import Loan, LoanItem
 from .location import Box, BoxMove, Rack, Room, Section, Shelf
@@ -40,6 +40,7 @@ __all__ = [
     "LoanItem",
     "Page",
     "PendingPurge",
+    "PeriodicRun",
     "Rack",
     "Rescan",
     "Room",

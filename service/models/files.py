@@ -85,6 +85,20 @@ class Page(Base):
     error_detail: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column()
     worker: Mapped[str | None] = mapped_column(String(100))
+    #: Until when the worker's claim holds (renewed by its heartbeat while the page runs):
+    #: past it, the page is queued again, whichever machine its worker was on.
+    lease_until: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     item: Mapped[ArchiveItem] = relationship(back_populates="pages")
     file: Mapped[StoredFile] = relationship()
+
+
+class PeriodicRun(Base):
+    """The last period in which a periodic job (reconcile, purge) ran: every worker's
+    scheduler queues it, and the one that advances ``slot`` runs it (service.jobs.periodic)."""
+
+    __tablename__ = "periodic_run"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger)
+    ran_at: Mapped[datetime] = mapped_column()
+    worker: Mapped[str | None] = mapped_column(String(100))

@@ -10,32 +10,15 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from clihelp import INGEST, dangan, dangan_json
+from conftest import REDIS_URL
 from minio import Minio
 from scanfactory import render_page, write_pdf_image_only
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def redis_queue() -> Iterator[str]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc}); the Redis queue test needs it")
-    name = f"dangan-test-{uuid.uuid4().hex[:10]}"
-    yield name
-    for key in client.scan_iter(match=f"*{name}*"):
-        client.delete(key)
-    client.close()
 
 
 @pytest.mark.slow
