@@ -12,6 +12,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
+import numpy as np
 from PIL import Image
 
 from indexer.ocr import apply_rotation
@@ -30,8 +32,10 @@ def fit(img: Image.Image, width: int, rotation: float = 0.0) -> Image.Image:
     if w > width:
         scale = width / w
         size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        img = img.reduce(max(1, int(1 / scale) // 2)) if scale < 0.25 else img
-        img = img.resize(size, Image.Resampling.BICUBIC)  # ~25% cheaper than LANCZOS, as sharp at 1600 px
+        # OpenCV's area average: as sharp as Pillow's bicubic at these sizes, about half its CPU.
+        info = dict(img.info)
+        img = Image.fromarray(cv2.resize(np.asarray(img), size, interpolation=cv2.INTER_AREA))
+        img.info = info
     if rotation:
         img = apply_rotation(img, rotation)
     return img.convert("RGB")

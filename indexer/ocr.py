@@ -12,8 +12,10 @@ are cheap numpy work on a downscaled copy:
   profile test for sideways pages was tried: with square CJK glyphs on a grid,
   row and column profiles are too alike to tell reliably.)
 
-OMP_THREAD_LIMIT=1 is always set: we run one process per core, and OpenMP
-threads inside Tesseract make a page several times slower on few cores.
+The engine stays loaded in the worker between pages (indexer.engine); only OSD, for the
+few pages that need it, runs the `tesseract` command. OMP_THREAD_LIMIT=1 is always set: we
+run one process per core, and OpenMP threads inside Tesseract make a page several times
+slower on few cores.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import numpy as np
 from PIL import Image
 
 from indexer.colour import has_colour
-from indexer.errors import EngineFailure, ingest_error
+from indexer.engine import TesseractFailed, recognise
+from indexer.errors import ingest_error
 from indexer.pageprep import fade_grey_seals, grey_without_seals, prepare
 from indexer.regions import fade_pattern, find_cards
 from indexer.tables import collage, find_grid, words_to_page
@@ -160,12 +163,6 @@ def estimate_skew(grey: Image.Image, min_skew: float = MIN_SKEW) -> float:
 # -- Tesseract ------------------------------------------------------------------------
 
 
-class TesseractFailed(EngineFailure):
-    """Tesseract exited with an error (its stderr is the technical detail)."""
-
-    code = "ocr-failed"
-
-
 def _run(args: list[str], deadline: float | None) -> subprocess.CompletedProcess[bytes]:
     timeout = None
     if deadline is not None:
@@ -253,19 +250,9 @@ def _parse_tsv(tsv: str) -> tuple[list[dict], float]:
 
 def _tesseract_pass(grey: Image.Image, lang: str, dpi: int, deadline: float | None,
                     psm: int | None = None) -> _Pass:
-    """One Tesseract run on ``grey`` as it is (text, TSV words, mean confidence)."""
-    with tempfile.TemporaryDirectory(prefix="ocr-") as d:
-        tmp = Path(d)
-        src = _write_input(grey, tmp)
-        base = tmp / "out"
-        extra = ["--psm", str(psm)] if psm is not None else []
-        _run(
-            [tesseract_cmd(), str(src), str(base), "-l", lang, "--dpi", str(dpi), *extra,
-             "txt", "tsv"],
-            deadline,
-        )
-        raw = base.with_suffix(".txt").read_text(encoding="utf-8", errors="replace")
-        tsv = base.with_suffix(".tsv").read_text(encoding="utf-8", errors="replace")
+    """One recognition of ``grey`` as it is (text, TSV words, mean confidence), by the engine
+    this process keeps loaded (indexer.engine)."""
+    raw, tsv = recognise(grey, lang, dpi, deadline, psm)
     words, conf = _parse_tsv(tsv)
     return _Pass(normalize_text(raw), words, conf)
 
