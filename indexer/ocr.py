@@ -37,7 +37,13 @@ from PIL import Image
 from indexer.colour import has_colour
 from indexer.engine import TesseractFailed, recognise
 from indexer.errors import ingest_error
-from indexer.pageprep import fade_grey_seals, grey_without_seals, prepare
+from indexer.pageprep import (
+    FORM_DOWNSCALE_TOLERANCE,
+    FORM_LINE_HEIGHT,
+    fade_grey_seals,
+    grey_without_seals,
+    prepare,
+)
 from indexer.regions import fade_pattern, find_cards
 from indexer.tables import collage, find_grid, words_to_page
 from indexer.tesseract import tesseract_cmd
@@ -310,6 +316,13 @@ def _read(page: Image.Image, lang: str, dpi: int, deadline: float | None) -> _Pa
     arr = np.asarray(prep.image)
     cards = find_cards(arr)
     grid = None if cards else find_grid(arr, prep.dpi)
+    if grid is not None and prep.dpi != dpi:
+        # A ruled form scaled down for its text size: its cells are read nearer their own
+        # size (pageprep.FORM_LINE_HEIGHT), paid by forms only.
+        prep = prepare(page, dpi, line_target=FORM_LINE_HEIGHT,
+                       downscale_tolerance=FORM_DOWNSCALE_TOLERANCE)
+        arr = np.asarray(prep.image)
+        grid = find_grid(arr, prep.dpi)
     if cards:
         result = _with_cards(prep.image, cards, lang, prep.dpi, deadline)
     elif grid is not None:
