@@ -119,10 +119,13 @@ def measure(sets: list[tuple[str, Path]], only: list[str] | None) -> list[tuple[
         archive = _archive(tmp / "archive")
         # Warm-up (not counted): imports, catalogue set-up, the engine loaded, decoders of
         # every format the samples use.
+        from PIL import Image
+
         from indexer.document import open_document
 
-        warm = tmp / "warm-up.png"
-        shutil.copy(jobs[0][5][0], warm)
+        warm = tmp / "warm-up.jpg"  # never the bytes of a sample (that upload would be refused)
+        with Image.open(jobs[0][5][0]) as first:
+            first.convert("RGB").save(warm, quality=90, dpi=first.info.get("dpi", (300, 300)))
         _register(archive, warm, "warm-up")
         for _, samples, name, *_rest in jobs:
             with open_document(locate(samples, name)) as doc:
