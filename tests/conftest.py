@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
+from machine_services import REDIS_URL
 from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,8 +109,6 @@ def archive(archive_env: dict[str, str]):
     dispose_all()
 
 
-#: This machine's Redis; each test queues under a name of its own (`redis_queue`).
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from clihelp import INGEST, ROOT, dangan, dangan_json
-from conftest import REDIS_URL
+from machine_services import REDIS_URL
 from scanfactory import render_page, write_tiff
 
 ITEMS, PAGES, WORKERS = 3, 4, 3

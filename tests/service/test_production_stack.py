@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from clihelp import INGEST, dangan, dangan_json
-from conftest import REDIS_URL
+from machine_services import REDIS_URL
 from minio import Minio
 from scanfactory import render_page, write_pdf_image_only
 

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from machine_services import REDIS_URL
 from PIL import Image
 from scanfactory import (
     render_page,
@@ -33,8 +34,6 @@ from service.jobs.queue import JobQueue, build_huey
 from service.models import ArchiveItem
 from tests.queued import QueuedPages
 from web.i18n import bilingual
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="module")
