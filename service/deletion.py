@@ -26,6 +26,7 @@ from .archive import Archive
 from .audit import record
 from .errors import N_, Conflict, InvalidInput, NotFound
 from .fields import check_text
+from .holds import DESTRUCTION_HOLD, paper_loan_out, refuse_out_on_loan
 from .items import get_item, visible_item
 from .models import ArchiveItem, DeletionRequest, DestructionCase, User
 from .purge import remove_objects, tombstone
@@ -36,7 +37,7 @@ HOLD = timedelta(days=30)
 #: States in which a deletion is under way (an item has at most one).
 OPEN_STATES = ("requested", "approved")
 #: States of a destruction case still under way.
-OPEN_DESTRUCTION = ("appraised", "approved")
+OPEN_DESTRUCTION = DESTRUCTION_HOLD
 
 
 MISSING_REASON = N_("请填写删除原因。")
@@ -69,6 +70,7 @@ def _check_deletable(session: Session, item: ArchiveItem) -> None:
             DestructionCase.item_id == item.id,
             DestructionCase.state.in_(OPEN_DESTRUCTION))) is not None:
         raise Conflict(N_("%(code)s 正在销毁流程中，不能另行删除。"), code=item.archival_code)
+    refuse_out_on_loan(session, item)
 
 
 def request_deletion(archive: Archive, user: User, item_id: int, reason: str) -> int:
@@ -103,6 +105,7 @@ def approve_deletion(archive: Archive, user: User, request_id: int, note: str = 
             raise Conflict(N_("该删除申请已处理，不能再审批。"))
         now = clock.now()
         item = get_item(s, req.item_id)
+        refuse_out_on_loan(s, item)
         req.state, req.decided_by, req.decided_at = "approved", user.username, now
         req.decision_note = (note or "").strip() or None
         req.due_at = item.deletion_due_at = now + HOLD
@@ -191,6 +194,8 @@ def item_deletion(archive: Archive, item_id: int) -> DeletionRow | None:
 
 def _finalise_one(archive: Archive, request_id: int, now: datetime) -> bool:
     with archive.session() as s:
+        if paper_loan_out(s, _get(s, request_id).item_id) is not None:
+            return False  # a reader has the original: final once it is back
         # claim it: of two runs at once (the periodic task and `dangan purge`) one wins
         claimed = s.execute(update(DeletionRequest)
                             .where(DeletionRequest.id == request_id,
@@ -211,8 +216,9 @@ def _finalise_one(archive: Archive, request_id: int, now: datetime) -> bool:
 
 
 def finalise_due(archive: Archive) -> dict:
-    """Make final every deletion whose hold has ended, then remove the objects nothing uses
-    (also those an interrupted earlier run left). Idempotent."""
+    """Make final every deletion whose hold has ended (one whose paper original a reader
+    has out waits for its return), then remove the objects nothing uses (also those an
+    interrupted earlier run left). Idempotent."""
     now = clock.now()
     with archive.session() as s:
         due = list(s.scalars(select(DeletionRequest.id).where(

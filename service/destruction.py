@@ -30,6 +30,7 @@ from .archive import Archive
 from .audit import record
 from .deletion import MISSING_NOTE, OPEN_DESTRUCTION, OPEN_STATES, reason_text
 from .errors import N_, Conflict, InvalidInput, NotFound
+from .holds import refuse_out_on_loan
 from .items import get_item
 from .lending import OPEN_STATUSES
 from .models import (
@@ -173,6 +174,7 @@ def approve(archive: Archive, user: User, case_id: int) -> datetime:
         require_approve_destruction(user, item.secrecy, case.appraised_by)
         if case.state != "appraised":
             raise Conflict(N_("该销毁事项已处理，不能再审批。"))
+        refuse_out_on_loan(s, item)
         now = clock.now()
         case.state, case.approved_by, case.approved_at = "approved", user.username, now
         case.due_at = add_months(now, HOLD_MONTHS)
@@ -217,6 +219,7 @@ def confirm(archive: Archive, user: User, case_id: int, supervisor_name: str) ->
         item = get_item(s, case.item_id)
         if any(p.status in OPEN_PAGE_STATUSES for p in item.pages):
             raise Conflict(N_("%(code)s 仍在识别中，请稍后再确认销毁。"), code=item.archival_code)
+        refuse_out_on_loan(s, item)
         number = (s.scalar(select(func.max(DestructionRecord.number))) or 0) + 1
         s.add(DestructionRecord(
             number=number, item_id=item.id, archival_code=item.archival_code, title=item.title,

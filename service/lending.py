@@ -40,6 +40,7 @@ from .codes import take_next
 from .db import is_row_id
 from .errors import N_, Conflict, InvalidInput, Message, NotFound, PermissionDenied
 from .fields import check_text
+from .holds import held_clause, refuse_held
 from .models import ArchiveItem, Loan, LoanItem, User
 from .vocab import ItemStatus, Role, Secrecy
 
@@ -217,7 +218,7 @@ def pick_items(session: Session, borrower: User, q: str, limit: int = 20) -> lis
     pattern = f"%{plain}%"
     return list(session.scalars(
         select(ArchiveItem).where(visible_clause(lookup_visibility(session, borrower)),
-                                  ArchiveItem.status != ItemStatus.MERGED,
+                                  ArchiveItem.status != ItemStatus.MERGED, held_clause(),
                                   or_(ArchiveItem.archival_code.ilike(pattern),
                                       ArchiveItem.title.ilike(pattern)))
         .order_by(ArchiveItem.archival_code).limit(limit)))
@@ -311,6 +312,7 @@ def _items(session: Session, user: User, borrower: User, kind: str,
             raise InvalidInput(N_("%(code)s 已并入其他档案件，请借阅合并后的档案。"),
                                code=item.archival_code)
         items.append(item)
+    refuse_held(session, items)
     return items
 
 
@@ -407,6 +409,7 @@ def approve(session: Session, user: User, loan_id: int, note: str = "") -> Loan:
     _expect(loan, REQUESTED)
     at = clock.now()
     _not_ended(loan, at)
+    refuse_held(session, [li.item for li in loan.items])
     note = note.strip()
     check_text(Loan.decision_note, note, N_("审批意见"))
     loan.status, loan.decided_by, loan.decided_at = APPROVED, user.username, at
@@ -480,6 +483,7 @@ def issue(session: Session, user: User, loan_id: int,
     _expect(loan, APPROVED)
     at = clock.now()
     _not_ended(loan, at)
+    refuse_held(session, [li.item for li in loan.items])
     detail: dict = {"number": loan.number, "kind": loan.kind}
     if loan.kind == PAPER:
         _paper_out_elsewhere(session, loan)

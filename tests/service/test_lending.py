@@ -452,3 +452,76 @@ def test_dangan_loans_overdue_lists_them(archive, world) -> None:
     assert row["number"] == "JY-2026-0001" and row["overdue_minutes"] == 60
     assert row["borrower"] == "alice" and row["ends_local"] == "2026-03-02 11:00"
     assert "JY-2026-0001" in text.output and "逾期未还 1 笔" in text.output
+
+
+# ----------------------------------------------------------------- disposal holds (#mends.1)
+
+
+def _hold(archive, item_id: int, how: str) -> None:
+    """Put an item on a disposal hold: a destruction appraised or approved (six months
+    apart), or a deletion approved (30 days held)."""
+    from service.models import DeletionRequest, DestructionCase
+    with archive.session() as s:
+        if how == "deletion":
+            s.add(DeletionRequest(item_id=item_id, state="approved", reason="重复登记",
+                                  requested_by="arc", requested_at=T0, decided_by="mgr",
+                                  decided_at=T0, due_at=T0 + timedelta(days=30)))
+            s.get(ArchiveItem, item_id).deletion_due_at = T0 + timedelta(days=30)
+        else:
+            s.add(DestructionCase(item_id=item_id, decision="destroy", reason="保管期满",
+                                  appraised_by="arc", appraised_at=T0, state=how,
+                                  due_at=T0 + timedelta(days=182) if how == "approved" else None))
+
+
+@pytest.mark.parametrize("how, says", [("appraised", "已鉴定为销毁"), ("approved", "已批准销毁"),
+                                       ("deletion", "已批准删除")])
+def test_an_item_held_for_disposal_is_not_requested_approved_issued_or_offered(
+        archive, world, how, says) -> None:
+    items = world["items"]
+    asked = _request(archive, "alice", [items["内部"]], kind="paper")
+    _do(archive, T0, lending.approve, "dora", asked)
+    pending = _request(archive, "alice", [items["内部"]], kind="paper")
+    _hold(archive, items["内部"], how)
+    with pytest.raises(Conflict, match=says):  # the desk registers it (a deletion hides it)
+        _request(archive, "arc", [items["内部"]], kind="paper", borrower="alice")
+    with pytest.raises(Conflict, match=says):
+        _do(archive, T0, lending.approve, "dora", pending)
+    with pytest.raises(Conflict, match=says):
+        _do(archive, T0, lending.issue, "arc", asked)
+    with archive.session() as s:
+        offered = {i.id for i in lending.pick_items(s, _user(s, "arc"), "合同")}
+    assert items["内部"] not in offered and items["公开"] in offered
+
+
+def test_an_original_out_on_loan_is_not_deleted_or_destroyed(archive, world) -> None:
+    from service import deletion, destruction
+    from service.models import DestructionCase
+    items = world["items"]
+    loan = _request(archive, "alice", [items["内部"]], kind="paper")
+    _do(archive, T0, lending.approve, "dora", loan)
+    _do(archive, T0, lending.issue, "arc", loan)
+    with archive.session() as s:
+        mgr = create_user(s, "mgr", "password-123", role="manager")
+        arc = _user(s, "arc")
+        s.expunge_all()
+    with clock.use_clock(lambda: T0), pytest.raises(Conflict, match="借出，归还后才能删除或销毁"):
+        deletion.request_deletion(archive, arc, items["内部"], "重复登记")
+    with archive.session() as s:  # appraised before the issue (data of old)
+        case = DestructionCase(item_id=items["内部"], decision="destroy", reason="保管期满",
+                               appraised_by="arc", appraised_at=T0, state="appraised")
+        s.add(case)
+        s.flush()
+        case_id = case.id
+    with clock.use_clock(lambda: T0), pytest.raises(Conflict, match="借出，归还后才能删除或销毁"):
+        destruction.approve(archive, mgr, case_id)
+    # a deletion asked before the issue (data of old) waits for the return to become final
+    with archive.session() as s:
+        from service.models import DeletionRequest
+        s.add(DeletionRequest(item_id=items["内部"], state="approved", reason="重复登记",
+                              requested_by="mgr2", requested_at=T0, decided_by="mgr",
+                              decided_at=T0, due_at=T0))
+        s.get(ArchiveItem, items["内部"]).deletion_due_at = T0
+    with clock.use_clock(lambda: T0 + H):
+        assert deletion.finalise_due(archive)["final"] == 0
+    with archive.session() as s:
+        assert s.get(ArchiveItem, items["内部"]).status == "ready"
