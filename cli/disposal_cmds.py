@@ -13,9 +13,11 @@ from .common import archive_ready, data_option, emit, handle_errors
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def purge_cmd(as_json: bool) -> None:
-    """Make due deletions final: tombstone the items, then remove the objects nothing uses."""
+    """Make due deletions final: tombstone the items, then remove the objects nothing uses
+    (and the batch-import folders abandoned for a week)."""
     from service.deletion import finalise_due
 
     emit(finalise_due(archive_ready()), as_json,
          lambda d: f"删除生效 / deletions made final: {d['final']}；"
-                   f"移除对象 / objects removed: {d['objects_removed']}")
+                   f"移除对象 / objects removed: {d['objects_removed']}；"
+                   f"清理导入文件夹 / import folders swept: {d['import_folders_removed']}")

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import clock
+from . import batch_folders, clock
 from .access import (
     require_approve_deletion,
     require_request_deletion,
@@ -218,7 +218,8 @@ def _finalise_one(archive: Archive, request_id: int, now: datetime) -> bool:
 def finalise_due(archive: Archive) -> dict:
     """Make final every deletion whose hold has ended (one whose paper original a reader
     has out waits for its return), then remove the objects nothing uses (also those an
-    interrupted earlier run left). Idempotent."""
+    interrupted earlier run left), and sweep the batch-import folders abandoned for a week
+    (service.batch_folders). Idempotent."""
     now = clock.now()
     with archive.session() as s:
         due = list(s.scalars(select(DeletionRequest.id).where(
@@ -226,4 +227,5 @@ def finalise_due(archive: Archive) -> dict:
             .order_by(DeletionRequest.id)))
     final = [rid for rid in due if _finalise_one(archive, rid, now)]
     removed = remove_objects(archive)
-    return {"final": len(final), "objects_removed": removed}
+    return {"final": len(final), "objects_removed": removed,
+            "import_folders_removed": batch_folders.sweep(archive)}

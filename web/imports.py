@@ -6,15 +6,15 @@ A batch of tens of GB cannot be one request (the upload cap): the page posts the
 first, then each scan file in a request of its own (the page shows the upload's progress),
 all written straight to the batch folder on disk (werkzeug spools each part to a temp file,
 never to memory). Without JavaScript the form posts the sheet and the files in one request.
-The batch folder is private to the user who made it and removed once its registration
-leaves no row to retry.
+The batch folder (service.batch_folders) is private to the user who made it; its scans are
+removed once its registration leaves no row to retry, a batch whose upload fails at once is
+removed at once, and the hourly purge sweeps a folder nobody wrote to for a week.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import tempfile
 import threading
@@ -37,6 +37,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage
 
+from service import batch_folders
 from service.archive import Archive
 from service.batch import batch_progress, plan_batch, register_batch, require_import
 from service.errors import N_, DanganError, InvalidInput, dumps, msg
@@ -49,16 +50,9 @@ from service.sheets import SHEET_SUFFIXES
 from .ctx import archive, error_status, me, tr
 
 bp = Blueprint("imports", __name__)
-_PREFIX = "import-"
 
 
 # ----------------------------------------------------------------- the batch folder
-
-
-def _root(arch: Archive) -> Path:
-    root = arch.settings.data_dir / "tmp"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def _folder(token: str) -> Path:
@@ -66,7 +60,7 @@ def _folder(token: str) -> Path:
     user = me()
     if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
         abort(404)
-    folder = _root(archive()) / f"{_PREFIX}{token}"
+    folder = batch_folders.folder(archive(), token)
     try:
         meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
@@ -117,14 +111,6 @@ def _save_scan(folder: Path, fs: FileStorage, path: str | None) -> int:
         target.unlink(missing_ok=True)
 
 
-def _new_batch(user: User) -> tuple[str, Path]:
-    token = secrets.token_urlsafe(18)
-    folder = _root(archive()) / f"{_PREFIX}{token}"
-    (folder / "scans").mkdir(parents=True)
-    (folder / "meta.json").write_text(json.dumps({"user": user.username, "at": time.time()}))
-    return token, folder
-
-
 # ----------------------------------------------------------------- pages
 
 
@@ -142,11 +128,15 @@ def start() -> ResponseReturnValue:
         user = _user()
         if request.method == "GET":
             return render_template("import.html", error=None)
-        token, folder = _new_batch(user)
-        _save_sheet(folder, request.files.get("sheet"))
-        for fs in request.files.getlist("scans"):
-            if fs.filename:
-                _save_scan(folder, fs, None)
+        token, folder = batch_folders.new_folder(archive(), user.username)
+        try:
+            _save_sheet(folder, request.files.get("sheet"))
+            for fs in request.files.getlist("scans"):
+                if fs.filename:
+                    _save_scan(folder, fs, None)
+        except BaseException:  # a batch that never began leaves nothing behind
+            batch_folders.remove(folder)
+            raise
     except DanganError as exc:
         if request.accept_mimetypes.best == "application/json":
             return jsonify(error=tr(exc.msg)), error_status(exc)
@@ -295,7 +285,7 @@ _MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 
 
 def _temp(suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix="export-", suffix=suffix, dir=_root(archive()))
+    fd, name = tempfile.mkstemp(prefix="export-", suffix=suffix, dir=batch_folders.root(archive()))
     os.close(fd)
     return Path(name)
 

@@ -139,3 +139,34 @@ def test_a_zip_bomb_among_the_scans_is_refused(archive, h, monkeypatch):
     left = [p for p in (archive.settings.data_dir / "tmp").glob("import-*/scans/**/*")
             if p.is_file()]
     assert left == []
+
+
+def test_a_failed_start_leaves_no_folder_and_the_purge_sweeps_abandoned_ones(
+        app, archive, h, tmp_path):
+    """An upload refused at once leaves no batch folder; the hourly purge removes a batch
+    nobody wrote to for a week, never one in use."""
+    from datetime import timedelta
+
+    from service import clock
+    from service.deletion import finalise_due
+
+    tmp = archive.settings.data_dir / "tmp"
+    before = set(tmp.glob("import-*"))  # other tests' batches, written just now
+    client = app.test_client()
+    h.login(client, "arc")
+    token = h.csrf(client, "/import")
+    r = client.post("/import", data={"csrf_token": token,
+                                     "sheet": (io.BytesIO(b"x"), "notes.txt")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 400
+    assert set(tmp.glob("import-*")) == before
+    data = {"csrf_token": token, "sheet": (io.BytesIO(_sheet(tmp_path, [_row(1)])), "目录.xlsx"),
+            "scans": [(io.BytesIO(_png(1)), "scans/w1.png")]}
+    check_url = client.post("/import", data=data,
+                            content_type="multipart/form-data").headers["Location"]
+    (batch,) = set(tmp.glob("import-*")) - before
+    assert finalise_due(archive)["import_folders_removed"] == 0  # in use
+    later = clock.now() + timedelta(days=8)
+    with clock.use_clock(lambda: later):
+        assert finalise_due(archive)["import_folders_removed"] == 1 + len(before)
+    assert not batch.exists() and client.get(check_url).status_code == 404
