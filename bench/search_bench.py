@@ -20,13 +20,20 @@ page to tens of thousands), plus the most frequent 2-character words of the
 dictionary to exercise the engine's cap on very common terms.
 
 Speed: every query is run through the engine (all-visible user and a staff
-user, facets on, 20 items a page with snippets) and, in the same run, through
-a brute-force scan: ``q in text`` over all page texts held in memory (with
-punctuation and line breaks removed, as the engine matches across them) plus
-the same visibility rule.  Each query's time is the median of ``--repeat``
-runs (the machine is shared), for both.  Reported: mean/p50/p95 of both and
-the ratios of the **p50s** and of the **means** (both shown; the target uses
-the p50s).  The engine's answers are checked against the scan's.
+user who sees only their own files: 1 of 40 owners, 公开/内部; facets on, 20
+items a page with snippets) and, in the same run, through a brute-force scan:
+``q in text`` over all page texts held in memory (with punctuation and line
+breaks removed, as the engine matches across them) plus the same visibility
+rule.  Times are **CPU time of this process** (``time.process_time`` around the
+call, engine in-process), the median of ``--repeat`` runs, so the other jobs of
+a shared machine do not count.  Then the kinds the target names, each p50/p95:
+staff sorted by date (both ways), with a filter, multi-term AND, a deep page of
+common words.  The engine's answers are checked against the scan's.  With
+``--trigram`` the same pages go into SQLite's own ``trigram`` tokenizer too
+(2-character queries by ``LIKE``, longer by MATCH) and its answers and times are
+printed beside.  Printed too: CPU per page indexed (extrapolated to a million
+pages) and the FTS5 index's bytes against the page text's.  The corpus is
+generated once per size and kept in the temp dir (``dangan-search-corpus-*``).
 
 Recall (``--samples DIR``): every page of every sample file is OCR'd with the
 project's pipeline (``process_page``, one process per core,
@@ -35,14 +42,16 @@ is indexed per file, and recall@10 of ``queries.json`` is reported on the OCR
 text and on the true text, plus recall@10 of extra phrases cut from the true
 text (a larger sample of the same kind of query).
 
-Targets: p95 <= 50 ms and >= 50x faster than the scan at 100k pages;
-recall@10 >= 0.98 on OCR text.
+Targets: p95 <= 50 ms CPU for every kind; recall@10 >= 0.98 on OCR text.
+Sizes: ``--pages 10000``, ``100000``, ``1000000`` show the growth.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import gzip
 import hashlib
 import json
 import os
@@ -78,11 +87,8 @@ HERE = Path(__file__).resolve().parent
 OCR_CACHE = HERE / "out" / "ocr"
 _PUNCT = re.compile(r"[\W_]+")
 ALL = Visibility(secrecy=frozenset(SECRECY_LEVELS), see_all=True)
-STAFF = Visibility(
-    secrecy=frozenset({"公开", "内部"}),
-    owner_ids=frozenset({1, 2}),
-    departments=frozenset({"法务部"}),
-)
+#: a staff user sees only their own files (service.access.visibility_for): 1 of 40 owners
+STAFF = Visibility(secrecy=frozenset({"公开", "内部"}), owner_ids=frozenset({1}))
 TARGET_P95_MS = 50.0
 TARGET_SPEEDUP = 50.0
 TARGET_RECALL = 0.98
@@ -250,6 +256,23 @@ class PageGenerator:
             yield pages
 
 
+def cached_items(gen: PageGenerator, n_pages: int, key: str) -> Iterator[list[PageDoc]]:
+    """``gen.items(n_pages)``, generated once and kept in the temp dir (never in the
+    repository): a million pages take longer to make than to index.  Streamed both ways."""
+    path = Path(tempfile.gettempdir()) / f"dangan-search-corpus-{key}-{n_pages}.jsonl.gz"
+    if path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                yield [PageDoc(**d) for d in json.loads(line)]
+        return
+    part = path.with_suffix(".part")
+    with gzip.open(part, "wt", encoding="utf-8", compresslevel=1) as f:
+        for pages in gen.items(n_pages):
+            f.write(json.dumps([dataclasses.asdict(d) for d in pages], ensure_ascii=False) + "\n")
+            yield pages
+    part.rename(path)
+
+
 def truth_sentences(samples: Path | None) -> list[str]:
     if not samples:
         return []
@@ -282,22 +305,23 @@ def load(
     engine: SqliteFtsEngine, items: Iterable[list[PageDoc]], batch: int = 2000
 ) -> tuple[int, float]:
     """Index whole items in batches of about ``batch`` pages; returns the
-    number of pages and the seconds spent in ``index_pages``."""
+    number of pages and the CPU seconds spent in ``index_pages`` (memory stays bounded
+    by ``batch``: nothing but the batch is held for indexing)."""
     buf: list[PageDoc] = []
     n = 0
     spent = 0.0
     for pages in items:
         buf.extend(pages)
         if len(buf) >= batch:
-            t = time.perf_counter()
+            t = time.process_time()
             engine.index_pages(buf)
-            spent += time.perf_counter() - t
+            spent += time.process_time() - t
             n += len(buf)
             buf = []
     if buf:
-        t = time.perf_counter()
+        t = time.process_time()
         engine.index_pages(buf)
-        spent += time.perf_counter() - t
+        spent += time.process_time() - t
         n += len(buf)
     return n, spent
 
@@ -372,21 +396,24 @@ def histogram(counts: Sequence[int], total: int) -> str:
 
 
 def _median_ms(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """Median CPU time of ``repeat`` runs (time.process_time: this process only, so the
+    other jobs on a shared machine do not count; the engine runs in-process)."""
     times = []
     out = None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = time.process_time()
         out = fn()
-        times.append((time.perf_counter() - t) * 1000)
+        times.append((time.process_time() - t) * 1000)
     return statistics.median(times), out
 
 
-def time_engine(eng: SqliteFtsEngine, queries: Sequence[str], v: Visibility, repeat: int):
+def time_engine(eng: SqliteFtsEngine, queries: Sequence[str], v: Visibility, repeat: int,
+                **req_args: object):
     """Per query, the median of ``repeat`` runs (the machine is shared)."""
     lat: list[float] = []
     results = []
     for q in queries:
-        req = SearchRequest(q=q, visibility=v, per_page=20)
+        req = SearchRequest(q=q, visibility=v, per_page=20, **req_args)  # type: ignore[arg-type]
         ms, r = _median_ms(lambda req=req: eng.search(req), repeat)
         lat.append(ms)
         results.append(r)
@@ -429,6 +456,83 @@ def check(results, truth: Sequence[set[int]]) -> str:
             f"within [hits, true] {approx_ok}/{n_approx}; hits iff the scan finds some "
             f"{hit_ok}/{n_hit}; hits the scan does not find {bad}; fuzzy fallbacks {n_fuzzy} "
             f"(all with no exact visible match: {fuzzy_ok}/{n_fuzzy})")
+
+
+def index_vs_text(db: str, texts: Sequence[str]) -> None:
+    """Bytes of the full-text index (FTS5's shadow tables, from dbstat) against the
+    UTF-8 bytes of the page text it indexes; the stored text and catalogue rows apart."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        rows = dict(con.execute(
+            "SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+    except sqlite3.Error:
+        print("index size: dbstat is not available in this SQLite")
+        return
+    finally:
+        con.close()
+    fts = sum(v for k, v in rows.items() if k.startswith("search_fts"))
+    text = sum(len(t.encode("utf-8")) for t in texts)
+    stored = sum(v for k, v in rows.items() if k.startswith("search_page_text"))
+    pages = sum(v for k, v in rows.items() if k.startswith(("search_page", "sqlite_autoindex_search_page"))
+                and not k.startswith("search_page_text"))
+    print(f"index size: FTS5 {fts / 1e6:.0f} MB = {fts / text:.2f}x the {text / 1e6:.0f} MB of "
+          f"page text it indexes (target <= 3x); stored text {stored / 1e6:.0f} MB, "
+          f"page rows {pages / 1e6:.0f} MB")
+
+
+def extra_kinds(eng: SqliteFtsEngine, queries: Sequence[str], rep: int) -> dict[str, list[float]]:
+    """CPU ms per query of the kinds the target names: as a staff user (own files only),
+    sorted by date, with a filter, and multi-term AND (two phrases)."""
+    rnd = random.Random(3)
+    pairs = [f"{a} {b}" for a, b in zip(queries, rnd.sample(list(queries), len(queries)), strict=True)]
+    kinds = {
+        "staff, relevance": time_engine(eng, queries, STAFF, rep)[0],
+        "staff, date_desc": time_engine(eng, queries, STAFF, rep, sort="date_desc")[0],
+        "staff, date_asc": time_engine(eng, queries, STAFF, rep, sort="date_asc")[0],
+        "all, date_desc": time_engine(eng, queries, ALL, rep, sort="date_desc")[0],
+        "staff, category=HT, date_desc": time_engine(
+            eng, queries, STAFF, rep, sort="date_desc", filters={"category": "HT"})[0],
+        "staff, AND of two, date_desc": time_engine(eng, pairs, STAFF, rep, sort="date_desc")[0],
+        "all, AND of two, relevance": time_engine(eng, pairs, ALL, rep)[0],
+        "staff, common words, page 5": time_engine(
+            eng, queries[-20:], STAFF, rep, page=5, sort="date_desc")[0],
+    }
+    for name, lat in kinds.items():
+        print(f"  {name:32s}: {stats(lat)} CPU")
+    return kinds
+
+
+def trigram_baseline(path: str, pages: Sequence[Page]):
+    """SQLite's own ``trigram`` tokenizer over the same text (punctuation removed, as the
+    scan holds it): the built-in alternative to Python-made bigrams."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE VIRTUAL TABLE tri USING fts5(hay, tokenize='trigram')")
+    con.executemany("INSERT INTO tri (rowid, hay) VALUES (?, ?)",
+                    ((i, p.hay) for i, p in enumerate(pages)))
+    con.execute("INSERT INTO tri (tri) VALUES ('optimize')")
+    con.commit()
+    size = os.path.getsize(path)
+    print(f"trigram baseline: {size / 1e6:.0f} MB (FTS5 with its own copy of the text)")
+    return con, [p.item_id for p in pages]
+
+
+def tri_report(tri, queries: Sequence[str], truth: Sequence[set[int]], rep: int) -> None:
+    con, item_of = tri
+    lat: list[float] = []
+    right = 0
+    for q, t in zip(queries, truth, strict=True):
+        sql = ("SELECT rowid FROM tri WHERE tri MATCH ?" if len(q) >= 3
+               else "SELECT rowid FROM tri WHERE hay LIKE ?")
+        arg = '"' + q + '"' if len(q) >= 3 else f"%{q}%"
+        ms, rows = _median_ms(lambda sql=sql, arg=arg: con.execute(sql, (arg,)).fetchall(), rep)
+        lat.append(ms)
+        right += {item_of[r[0]] for r in rows} == t
+    print(f"trigram tokenizer (all matches, no ranking): {stats(lat)} CPU; "
+          f"answers equal to the scan's {right}/{len(queries)}")
 
 
 # ----------------------------------------------------------------- samples: OCR and recall
@@ -595,6 +699,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="runs per query (engine and scan alike); the median counts")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the temp index files")
+    ap.add_argument("--trigram", action="store_true",
+                    help="also build SQLite's own trigram tokenizer over the same pages")
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
@@ -637,20 +743,28 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
             yield ps
 
     t0 = time.perf_counter()
-    n, t_index = load(eng, tee(gen.items(args.pages)))
+    key = hashlib.sha256(f"{args.seed}:{args.samples}".encode()).hexdigest()[:12]
+    n, t_index = load(eng, tee(cached_items(gen, args.pages, key)))
     t_gen = time.perf_counter() - t0 - t_index
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     eng.optimize()
     with eng._engine.connect() as c:  # fold the WAL into the file before measuring it
         c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    t_opt = time.perf_counter() - t1
+    t_opt = time.process_time() - t1
     size = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp) if f.startswith("search.db"))
     chars = sum(map(len, texts))
     n_items = pages[-1].item_id
     print(f"corpus: {n} pages / {n_items} items ({chars / 1e6:.1f}M chars, {chars / n:.0f}/page), "
           f"generated in {t_gen:.1f}s")
-    print(f"build: index_pages {t_index:.1f}s + optimize {t_opt:.1f}s = {t_index + t_opt:.1f}s; "
-          f"index size {size / 1e6:.0f} MB (SQLite file incl. page text and catalogue rows)")
+    print(f"build (CPU): index_pages {t_index:.1f}s + optimize {t_opt:.1f}s = {t_index + t_opt:.1f}s, "
+          f"{(t_index + t_opt) / n * 1000:.2f} ms a page -> a million pages "
+          f"~{(t_index + t_opt) / n * 1e6 / 60:.0f} CPU-min (target < 60); "
+          f"SQLite file {size / 1e6:.0f} MB (incl. page text and catalogue rows)")
+    index_vs_text(db, texts)
+    t_tri = time.process_time()
+    tri = trigram_baseline(os.path.join(tmp, "trigram.db"), pages) if args.trigram else None
+    if tri is not None:
+        print(f"trigram baseline built in {time.process_time() - t_tri:.1f}s CPU")
     print("sample page:", texts[len(texts) // 2][:150].replace("\n", "⏎"), "…")
 
     queries = pick_queries(texts, args.queries, seed=args.seed + 4)
@@ -681,15 +795,20 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
     print(f"engine, staff         : {stats(lat_staff)}")
     print(f"brute force, all      : {stats(b_all)}")
     print(f"brute force, staff    : {stats(b_staff)}")
-    ok = True
+    kinds = extra_kinds(eng, queries, rep)
+    if tri is not None:
+        tri_report(tri, queries, truth_all, rep)
+    ok = all(pct(lat, 95) <= TARGET_P95_MS for lat in kinds.values())
     for label, lat, b in (("all", lat_all, b_all), ("staff", lat_staff, b_staff)):
         r50 = pct(b, 50) / pct(lat, 50)
         rmean = statistics.fmean(b) / statistics.fmean(lat)
         p95 = pct(lat, 95)
-        good = p95 <= TARGET_P95_MS and r50 >= TARGET_SPEEDUP
+        # below 100k pages the scan itself takes a few ms: the speed-up is only shown
+        good = p95 <= TARGET_P95_MS and (r50 >= TARGET_SPEEDUP or n < 100_000)
         ok = ok and good
         print(f"targets ({label}): p95 {p95:.1f} ms (<= {TARGET_P95_MS:.0f})  "
-              f"speed-up p50/p50 {r50:.0f}x (>= {TARGET_SPEEDUP:.0f}x; mean/mean {rmean:.0f}x)  "
+              f"speed-up p50/p50 {r50:.0f}x (>= {TARGET_SPEEDUP:.0f}x from 100k pages; "
+              f"mean/mean {rmean:.0f}x)  "
               f"{'MET' if good else 'NOT MET'}")
     return ok
 

@@ -122,3 +122,22 @@ def match_boxes(words: Iterable[dict[str, Any]], phrases: Sequence[Phrase]) -> l
                 except (KeyError, TypeError, ValueError):
                     continue
     return boxes
+
+
+def text_score(text: str, phrases: Sequence[Phrase]) -> float:
+    """A bm25-like score of a page from its stored text (occurrences of the phrases,
+    damped, over the page's length): orders the pages of an item when the engine did
+    not rank them (a date-sorted or very common query), without FTS5's bm25, whose idf
+    reads the whole doclist of every term."""
+    if not text or not phrases:
+        return 0.0
+    folded, _ = fold_with_map(text)
+    norm = 1.2 * (0.25 + 0.75 * len(folded) / 600)
+    score = 0.0
+    for p in phrases:
+        pat = p.pattern()
+        if not pat:
+            continue
+        tf = sum(1 for _ in re.finditer(pat, folded))
+        score += tf / (tf + norm)
+    return score

@@ -14,12 +14,17 @@ are made in Python (:mod:`.analysis`) and indexed with ``unicode61``.
   strings out of the database; rows are removed with FTS5's ``'delete'``
   command by re-analysing the stored text (hence ``ANALYZER_VERSION``), and
   snippets are built from ``search_page.text``.
-* Cost is bounded by ``scan_cap`` (see :meth:`SqliteFtsEngine._search`): a
-  query on more pages than that is ranked, counted and faceted over the most
-  recently indexed ``scan_cap`` pages the user may see, and says so
-  (``SearchResult.total_is_exact``).  Measured with ``bench/search_bench.py``
-  at 100k pages of real-word text: p95 ~20 ms, where exact totals for a word
-  on half the pages (join + group of every match) took 150-290 ms.
+* Rowids follow item dates and every page carries filter tokens in the FTS
+  column ``f`` (:mod:`.fts_rows`): the permission rule and the filters are part
+  of the MATCH, and FTS5 walks a match in date order, so a query reads about as
+  many matches as it shows (:meth:`SqliteFtsEngine._search`).  A term on more
+  than ``scan_cap`` visible pages is counted over the first ``scan_cap`` pages by
+  date (newest first, or oldest first for ``date_asc``), flagged
+  ``total_is_exact=False`` ("more than N"); a deeper page walks further, so
+  paging has no cliff.  Sorted by relevance such a query lists newest first:
+  bm25 needs each term's document frequency, which FTS5 gets by reading the
+  term's whole doclist.  Measured with ``bench/search_bench.py`` (CPU time
+  per query, 10k and 100k pages; see the README's figures).
 * A query with no visible hit is retried in its OCR-tolerant form
   (:func:`.query.relax_query`), as the Elasticsearch engine does.
 """
@@ -44,6 +49,8 @@ from .common import (
     nobody_visible,
     page_hit,
 )
+from .fts_rows import FILTER_COLUMN, RowIds, filter_match, filter_tokens, items_match
+from .highlight import text_score
 from .query import ParsedQuery, fts5_any, fts5_excluded, item_plan, parse_query, relax_query
 from .types import (
     AUDIENCE_MASKED,
@@ -60,15 +67,15 @@ from .types import (
     page_rows,
 )
 
-#: A query is evaluated over at most this many matching pages the user may
-#: see (see ``SqliteFtsEngine._search``).  Up to it everything is exact; a
-#: term on more pages is ranked, counted and faceted over the most recently
-#: indexed SCAN_CAP of them, flagged ``total_is_exact=False``.  At 100k pages
-#: this keeps the slowest queries (words on half of all pages) near 15 ms.
+#: A query is counted over at most this many matching pages the user may see (by
+#: date, see ``SqliteFtsEngine._search``).  Up to it everything is exact and ranked by
+#: bm25; a term on more pages is counted and faceted over the first SCAN_CAP of them in
+#: date order, flagged ``total_is_exact=False``.
 SCAN_CAP = 2000
 
-#: bm25 column weights for (bi, uni, meta): catalogue text counts most.
-RANK_FUNCTION = "bm25(1.0, 0.5, 2.0)"
+#: bm25 column weights for (bi, uni, meta, f): catalogue text counts most, filter
+#: tokens (:mod:`.fts_rows`) not at all.
+RANK_FUNCTION = "bm25(1.0, 0.5, 2.0, 0.0)"
 
 _ITEM_COLS = (
     "archival_code",
@@ -86,6 +93,20 @@ _ITEM_COLS = (
     "owner_id",
     "department",
 )
+
+_ITEM_COL_LIST = ", ".join(f"p.{c}" for c in _ITEM_COLS)
+_PAGE_SQL = (
+    "INSERT INTO search_page (id, item_id, page_no, " + ", ".join(_ITEM_COLS)
+    + ", fingerprint, analyzer, audience) VALUES (" + ", ".join("?" * (len(_ITEM_COLS) + 6)) + ")"
+)
+_FTS_SQL = "INSERT INTO search_fts (rowid, bi, uni, meta, f) VALUES (?, ?, ?, ?, ?)"
+
+
+def _fts_fields(item_id: int, audience: str, fields: dict[str, Any], text: str,
+                meta: str) -> tuple[str, str, str, str]:
+    """The FTS5 columns of one page row: its tokens and its filter tokens."""
+    return (*index_fields(text, meta), filter_tokens(item_id, audience, fields))
+
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS search_page (
@@ -119,9 +140,8 @@ _SCHEMA = [
         meta_text TEXT NOT NULL DEFAULT '',
         words TEXT NOT NULL DEFAULT '[]'
     )""",
-    "CREATE INDEX IF NOT EXISTS ix_search_page_date ON search_page (date)",
     """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
-        bi, uni, meta, content='', tokenize='unicode61 remove_diacritics 0'
+        bi, uni, meta, f, content='', tokenize='unicode61 remove_diacritics 0'
     )""",
     f"INSERT INTO search_fts (search_fts, rank) VALUES ('rank', '{RANK_FUNCTION}')",
 ]
@@ -185,22 +205,45 @@ def add_audience(conn: Connection, mask: Callable[[str], str]) -> int:
 
 
 def retokenize(conn: Connection) -> int:
-    """Re-analyse every indexed page with this ANALYZER_VERSION's rules, in place (the
-    stored text is the source; the contentless FTS rows are rebuilt), for a migration
-    after the token rules change.  Returns the number of rows rewritten (0 when every
-    row is already of this version)."""
+    """Bring an index of an older format to this version's, in place, for a migration
+    after the token rules or the layout change: every page is analysed again from its
+    stored text and given a rowid in date order (:mod:`.fts_rows`), streaming row by
+    row.  Returns the number of rows rewritten (0 when the index is already current)."""
     cur = _cursor(conn)
-    if cur.execute("SELECT 1 FROM search_page WHERE analyzer != ? LIMIT 1",
-                   (ANALYZER_VERSION,)).fetchone() is None:
+    fts_cols = [r[1] for r in cur.execute("PRAGMA table_info(search_fts)").fetchall()]
+    if FILTER_COLUMN in fts_cols and cur.execute(
+            "SELECT 1 FROM search_page WHERE analyzer != ? LIMIT 1",
+            (ANALYZER_VERSION,)).fetchone() is None:
         return 0
-    rows = cur.execute("SELECT id, text, meta_text FROM search_page_text").fetchall()
-    cur.execute("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
-    cur.executemany(
-        "INSERT INTO search_fts (rowid, bi, uni, meta) VALUES (?, ?, ?, ?)",
-        ((pid, *index_fields(text, meta)) for pid, text, meta in rows),
-    )
-    cur.execute("UPDATE search_page SET analyzer = ?", (ANALYZER_VERSION,))
-    return len(rows)
+    cur.execute("DROP TABLE IF EXISTS search_fts")
+    cur.execute("DROP INDEX IF EXISTS ix_search_page_date")
+    cur.execute("DROP TABLE IF EXISTS search_page_old")
+    cur.execute("DROP TABLE IF EXISTS search_page_text_old")
+    cur.execute("ALTER TABLE search_page RENAME TO search_page_old")
+    cur.execute("ALTER TABLE search_page_text RENAME TO search_page_text_old")
+    create_schema(conn)
+    rowids = RowIds(cur)
+    read = _cursor(conn)
+    n = 0
+    for row in read.execute(
+        f"SELECT p.item_id, p.page_no, {_ITEM_COL_LIST}, p.fingerprint, p.audience, "
+        "t.text, t.meta_text, t.words FROM search_page_old p "
+        "JOIN search_page_text_old t ON t.id = p.id ORDER BY p.item_id, p.id"
+    ):
+        item_id, page_no = row[0], row[1]
+        fields = dict(zip(_ITEM_COLS, row[2 : 2 + len(_ITEM_COLS)], strict=True))
+        fingerprint, audience, text, meta, words = row[2 + len(_ITEM_COLS):]
+        rid = rowids.next(fields["date"])
+        cur.execute(_PAGE_SQL, (rid, item_id, page_no, *fields.values(), fingerprint,
+                                ANALYZER_VERSION, audience))
+        cur.execute("INSERT INTO search_page_text (id, text, meta_text, words) "
+                    "VALUES (?, ?, ?, ?)", (rid, text, meta, words))
+        cur.execute(_FTS_SQL, (rid, *_fts_fields(item_id, audience, fields, text, meta)))
+        n += 1
+    read.close()
+    cur.execute("DROP TABLE search_page_old")
+    cur.execute("DROP TABLE search_page_text_old")
+    return n
 
 
 def drop_schema(conn: Connection) -> None:
@@ -260,45 +303,34 @@ class SqliteFtsEngine:
     def _index(self, c: Connection, docs: Sequence[PageDoc]) -> None:
         cur = _cursor(c)
         self._delete(cur, sorted({d.item_id for d in docs}))
-        page_sql = (
-            "INSERT INTO search_page (item_id, page_no, "
-            + ", ".join(_ITEM_COLS)
-            + ", fingerprint, analyzer, audience) VALUES ("
-            + ", ".join("?" * (len(_ITEM_COLS) + 5))
-            + ")"
-        )
+        rowids = RowIds(cur)
+        page_rows_: list[tuple] = []
         text_rows = []
         fts_rows = []
         for d in docs:
             words = json.dumps(d.words or [], ensure_ascii=False, separators=(",", ":"))
+            fields = {col: getattr(d, col) for col in _ITEM_COLS}
             # a page with personal data: a full row, and a masked row for those who may
             # not see it (see PageDoc.masked)
             for audience, text, meta in page_rows(d):
-                cur.execute(
-                    page_sql,
-                    (
-                        d.item_id,
-                        d.page_no,
-                        *(getattr(d, col) for col in _ITEM_COLS),
-                        d.fingerprint or "",
-                        ANALYZER_VERSION,
-                        audience,
-                    ),
-                )
-                text_rows.append((cur.lastrowid, text, meta, words))
-                fts_rows.append((cur.lastrowid, *index_fields(text, meta)))
+                rid = rowids.next(d.date)
+                page_rows_.append((rid, d.item_id, d.page_no, *fields.values(),
+                                   d.fingerprint or "", ANALYZER_VERSION, audience))
+                text_rows.append((rid, text, meta, words))
+                fts_rows.append((rid, *_fts_fields(d.item_id, audience, fields, text, meta)))
+        cur.executemany(_PAGE_SQL, page_rows_)
         cur.executemany(
             "INSERT INTO search_page_text (id, text, meta_text, words) VALUES (?, ?, ?, ?)",
             text_rows,
         )
-        cur.executemany("INSERT INTO search_fts (rowid, bi, uni, meta) VALUES (?, ?, ?, ?)", fts_rows)
+        cur.executemany(_FTS_SQL, fts_rows)
 
     @staticmethod
     def _delete(cur: Any, item_ids: Iterable[int]) -> None:
         for item_id in item_ids:
             rows = cur.execute(
-                "SELECT p.id, t.text, t.meta_text, p.analyzer FROM search_page p "
-                "JOIN search_page_text t ON t.id = p.id WHERE p.item_id = ?",
+                f"SELECT p.id, t.text, t.meta_text, p.analyzer, p.audience, {_ITEM_COL_LIST} "
+                "FROM search_page p JOIN search_page_text t ON t.id = p.id WHERE p.item_id = ?",
                 (item_id,),
             ).fetchall()
             if not rows:
@@ -308,8 +340,10 @@ class SqliteFtsEngine:
                     "search index was built by another analyzer version: rebuild it (dangan reindex)"
                 )
             cur.executemany(
-                "INSERT INTO search_fts (search_fts, rowid, bi, uni, meta) VALUES ('delete', ?, ?, ?, ?)",
-                [(r[0], *index_fields(r[1], r[2])) for r in rows],
+                "INSERT INTO search_fts (search_fts, rowid, bi, uni, meta, f) "
+                "VALUES ('delete', ?, ?, ?, ?, ?)",
+                [(r[0], *_fts_fields(item_id, r[4], dict(zip(_ITEM_COLS, r[5:], strict=True)),
+                                     r[1], r[2])) for r in rows],
             )
             cur.executemany("DELETE FROM search_page_text WHERE id = ?", [(r[0],) for r in rows])
             cur.execute("DELETE FROM search_page WHERE item_id = ?", (item_id,))
@@ -349,15 +383,19 @@ class SqliteFtsEngine:
         if pq.empty or nobody_visible(req.visibility):
             return SearchResult(total=0, hits=[], facets=empty_facets(req.facets))
         where, params = _where(req, filters)
+        fmatch = filter_match(req.visibility, audiences(req.visibility), filters, LIST_FILTERS)
+        if fmatch is None:
+            return SearchResult(total=0, hits=[], facets=empty_facets(req.facets))
         with self._engine.connect() as c:
             # raw DB-API cursor: up to scan_cap rows, SQLAlchemy Row objects cost
             cur = _cursor(c)
             try:
-                res = self._search(cur, pq, where, params, req, offset, limit)
+                res = self._search(cur, pq, where, params, req, offset, limit, fmatch)
                 if res.total == 0:
                     relaxed = relax_query(pq)
                     if relaxed is not None:
-                        res = self._search(cur, relaxed, where, params, req, offset, limit)
+                        res = self._search(cur, relaxed, where, params, req, offset,
+                                           limit, fmatch)
                         res.fuzzy = True
             finally:
                 cur.close()
@@ -372,143 +410,217 @@ class SqliteFtsEngine:
         req: SearchRequest,
         offset: int,
         limit: int,
+        fmatch: str,
     ) -> SearchResult:
-        """One query over at most ``scan_cap`` matching pages the user may see.
+        """One query, reading about as many matches as it shows (see the module doc).
 
-        * A query matching at most ``scan_cap`` pages (a cheap probe that
-          stops at cap + 1) is ranked and counted over all of them: exact.
-        * A more common one, sorted by relevance, is evaluated over the
-          ``scan_cap`` most recently indexed *visible* matching pages: FTS5
-          walks the match in rowid order, each row joined to ``search_page``
-          for the permission/filter check, and stops after ``scan_cap``
-          visible rows; bm25 is computed for those rows only (ranking every
-          match of a term on half the pages costs ~1.3 us a row).  Totals and
-          facets cover that window: ``total_is_exact`` is False.
-        * Sorted by date or 档号, a common query reads every visible match (that
-          is not the FTS order) but ranks only the pages shown.
+        The rarest term (a probe counts each term's visible pages up to ``scan_cap``)
+        drives a walk in rowid order, that is by date (:mod:`.fts_rows`), in chunks of
+        ``scan_cap`` pages; every other term, and the exclusions, are checked on the
+        items walked.  The walk stops once the first chunk is read and the page asked
+        for is filled, so a date-sorted or very common query never reads every match:
+        ``total`` then counts the items walked (a lower bound, ``total_is_exact`` False)
+        and deeper pages walk further (no cliff).  A query whose matches all fit in one
+        chunk is exact, and sorted by relevance it is ranked by bm25 over its pages.
         """
         plan = item_plan(pq)
-        match = fts5_any(plan.shown)
-        # the item-level rule (see .query): each term on some page of the item, no page
-        # with an excluded term; the permission/filter clauses are the same on every
-        # page of an item, so these sub-selects need none of their own
-        conds = [where]
-        cparams = list(params)
-        rows_seen = audiences(req.visibility)
-        for term_group in plan.each:
-            conds.append(f"p.item_id IN ({_ITEMS_MATCHING})")
-            cparams += [*rows_seen, fts5_any(term_group)]
-        excluded = fts5_excluded(plan.excluded)
-        if excluded is not None:
-            conds.append(f"p.item_id NOT IN ({_ITEMS_MATCHING})")
-            cparams += [*rows_seen, excluded]
-        where, params = " AND ".join(conds), cparams
+        groups = list(plan.each) or [plan.shown]
+        exprs = [fts5_any(g) for g in groups]
         cap = int(self.scan_cap)
-        probe = cur.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH ? LIMIT ?)",
-            (match, cap + 1),
-        ).fetchone()[0]
-        if probe == 0:
+        counts = [_probe(cur, f"({e}) AND {fmatch}", cap) for e in exprs]
+        if min(counts) == 0:
             return SearchResult(total=0, hits=[], facets=empty_facets(req.facets))
-        base = (
-            f"SELECT {_ROW_COLS} FROM search_fts f JOIN search_page p ON p.id = f.rowid "
-            f"WHERE f.search_fts MATCH ? AND {where}"
-        )
-        args = (match, *params)
-        ranked = True
-        if probe <= cap and req.sort == "relevance":
-            # no ORDER BY rank in SQL: FTS5 would then rank every match before
-            # the permission check, and bm25's first call scans the whole
-            # doclist of every phrase (IDF): 2-20 ms for a query with a lone
-            # character, wasted when the user may see none of the matches
-            rows = cur.execute(base.format(rank="f.rank"), args).fetchall()
-            rows.sort(key=_RANK)
-            exact = True
-        elif probe <= cap:
-            rows = cur.execute(
-                f"{base.format(rank='f.rank')} ORDER BY {_order_sql(req.sort)}, f.rank", args
-            ).fetchall()
-            exact = True
-        elif req.sort == "relevance":
-            rows = cur.execute(
-                f"{base.format(rank='f.rank')} ORDER BY f.rowid DESC LIMIT {cap}", args
-            ).fetchall()
-            rows.sort(key=_RANK)
-            exact = len(rows) < cap  # fewer visible than the cap: all were read
-        else:
-            rows = cur.execute(
-                f"{base.format(rank='0.0')} ORDER BY {_order_sql(req.sort)} LIMIT {cap}", args
-            ).fetchall()
-            ranked = False
-            exact = len(rows) < cap
-        # group pages by item, keeping the order (rank, or date then rank)
-        groups: dict[int, list[tuple]] = {}
-        for r in rows:
-            g = groups.get(r[0])
-            if g is None:
-                groups[r[0]] = [r]
+        drive = counts.index(min(counts))
+        checks = [(e, n) for i, (e, n) in enumerate(zip(exprs, counts, strict=True)) if i != drive]
+        excluded = fts5_excluded(plan.excluded)
+        seen = audiences(req.visibility)
+        want = offset + limit + 1  # one more than shown: the next page exists
+        walk = _Walk(cur, f"({exprs[drive]}) AND {fmatch}", where, params,
+                     desc=req.sort != "date_asc")
+        items: dict[int, list[tuple]] = {}  # accepted items, in walk order
+        rare: list[dict[int, list[tuple]] | None] = [
+            _matching_rows(cur, e, fmatch, where, params) if n <= cap else None
+            for e, n in checks
+        ]
+        exact = False
+        while True:
+            chunk = walk.next(cap + 1)
+            if len(chunk) <= cap:
+                exact = True
             else:
-                g.append(r)
-        total = len(groups)
-        facets = (
-            facets_from_rows([g[0] for g in groups.values()], _FACET_AT) if req.facets else {}
-        )
-        chosen = list(groups.values())[offset : offset + limit]
-        if not ranked and chosen:
-            chosen = _rank_pages(cur, match, chosen)
-        page_rows = [r for g in chosen for r in g[:MAX_PAGES_PER_ITEM]]
+                # an item's pages are adjacent: one going on past the chunk is kept for
+                # the next chunk (unless it is all the chunk holds)
+                nxt, chunk = chunk[cap], chunk[:cap]
+                keep = [r for r in chunk if r[0] != nxt[0]] or chunk
+                walk.back_to(keep[-1][1])
+                chunk = keep
+            cand: dict[int, list[tuple]] = {}
+            for r in chunk:
+                cand.setdefault(r[0], []).append(r)
+            for (expr, _), found in zip(checks, rare, strict=True):
+                if found is not None:
+                    hit = {i: g + found[i] for i, g in cand.items() if i in found}
+                else:
+                    more = _pages_matching(cur, expr, list(cand), seen)
+                    hit = {i: g + more[i] for i, g in cand.items() if i in more}
+                cand = hit
+            if excluded is not None and cand:
+                bad = _pages_matching(cur, excluded, list(cand), seen)
+                cand = {i: g for i, g in cand.items() if i not in bad}
+            for i, g in cand.items():  # an item of more pages than a chunk: merged
+                items[i] = items[i] + g if i in items else g
+            if exact or len(items) >= want or not chunk:
+                exact = exact or not chunk
+                break
+        if not items:
+            return SearchResult(total=0, hits=[], facets=empty_facets(req.facets))
+        groups_l = [_dedupe(g) for g in items.values()]
+        ranks: dict[int, float] | None = None
+        if exact and req.sort == "relevance":
+            ranks = _bm25(cur, fts5_any(plan.shown), [r[1] for g in groups_l for r in g])
+            groups_l = [sorted(g, key=lambda r: ranks.get(r[1], 0.0)) for g in groups_l]
+            groups_l.sort(key=lambda g: ranks.get(g[0][1], 0.0))
+        elif req.sort == "code":
+            groups_l.sort(key=lambda g: (g[0][3], g[0][0]))
+        total = len(groups_l)
+        facets = facets_from_rows([g[0] for g in groups_l], _FACET_AT) if req.facets else {}
+        chosen = groups_l[offset : offset + limit]
+        shown = [r[1] for g in chosen for r in g]
         stored: dict[int, tuple[str, str]] = {}
-        if page_rows:
-            marks = ", ".join("?" * len(page_rows))
+        for i in range(0, len(shown), 500):
+            part = shown[i : i + 500]
             for pid, text, words in cur.execute(
-                f"SELECT id, text, words FROM search_page_text WHERE id IN ({marks})",
-                tuple(r[1] for r in page_rows),
+                "SELECT id, text, words FROM search_page_text WHERE id IN "
+                f"({', '.join('?' * len(part))})", part,
             ):
                 stored[pid] = (text, words)
         phrases = pq.positive_phrases()
         hits = []
         for g in chosen:
-            pages = []
-            for r in g[:MAX_PAGES_PER_ITEM]:
+            scored = []
+            for r in g:
                 text, words = stored.get(r[1], ("", "[]"))
-                pages.append(page_hit(r[2], text, _load_words(words), phrases, -r[_RANK_AT],
-                                      req.text_filter))
+                score = -ranks.get(r[1], 0.0) if ranks is not None else text_score(text, phrases)
+                scored.append((score, r, text, words))
+            if ranks is None:
+                scored.sort(key=lambda x: -x[0])
+            pages = [page_hit(r[2], text, _load_words(words), phrases, score, req.text_filter)
+                     for score, r, text, words in scored[:MAX_PAGES_PER_ITEM]]
             first = g[0]
-            hits.append(
-                ItemHit(
-                    id=first[0],
-                    archival_code=first[3],
-                    title=first[4],
-                    score=float(max(-r[_RANK_AT] for r in g)),
-                    pages=pages,
-                )
-            )
+            hits.append(ItemHit(id=first[0], archival_code=first[3], title=first[4],
+                                score=float(max(s[0] for s in scored)), pages=pages))
         return SearchResult(total=total, hits=hits, facets=facets, total_is_exact=exact)
 
 
-#: ids of the items having a page that matches the bound MATCH expression
-_ITEMS_MATCHING = (
-    "SELECT s.item_id FROM search_page s WHERE s.audience IN (?, ?) AND s.id IN "
-    "(SELECT rowid FROM search_fts WHERE search_fts MATCH ?)"
-)
+class _Walk:
+    """The rows of one MATCH (joined to ``search_page`` and its WHERE), in rowid order
+    (down: dated pages newest first, then undated; up: dated oldest first, then
+    undated), read chunk by chunk from where the last chunk stopped."""
 
-#: columns of a matched page row; ``{rank}`` is f.rank or a placeholder
+    def __init__(self, cur: Any, match: str, where: str, params: Sequence[Any],
+                 desc: bool) -> None:
+        self._cur, self._match, self._where, self._params = cur, match, where, params
+        self._desc = desc
+        # (low, high) exclusive rowid bounds still to walk, in order
+        low, high = -(1 << 63), (1 << 63) - 1
+        self._all = [(low, high)] if desc else [(0, high), (low, 0)]
+        self._spans = list(self._all)
+
+    def next(self, n: int) -> list[tuple]:
+        out: list[tuple] = []
+        while self._spans and len(out) < n:
+            lo, hi = self._spans[0]
+            need = n - len(out)
+            rows = self._cur.execute(
+                f"SELECT {_ROW_COLS} FROM search_fts f JOIN search_page p ON p.id = f.rowid "
+                f"WHERE f.search_fts MATCH ? AND f.rowid > ? AND f.rowid < ? AND {self._where} "
+                f"ORDER BY f.rowid {'DESC' if self._desc else 'ASC'} LIMIT ?",
+                (self._match, lo, hi, *self._params, need),
+            ).fetchall()
+            out.extend(rows)
+            if len(rows) < need:
+                self._spans.pop(0)  # this span is done
+            else:
+                self.back_to(rows[-1][1])
+        return out
+
+    def back_to(self, rowid: int) -> None:
+        """Go on after ``rowid`` (the last row kept) next time."""
+        for k, (lo, hi) in enumerate(self._all):
+            if lo < rowid < hi:
+                span = (lo, rowid) if self._desc else (rowid, hi)
+                self._spans = [span, *self._all[k + 1 :]]
+                return
+
+
+def _probe(cur: Any, match: str, cap: int) -> int:
+    """Visible pages matching, counted up to ``cap + 1``."""
+    return int(cur.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH ? LIMIT ?)",
+        (match, cap + 1),
+    ).fetchone()[0])
+
+
+def _matching_rows(cur: Any, expr: str, fmatch: str, where: str,
+                   params: Sequence[Any]) -> dict[int, list[tuple]]:
+    """Every visible page matching a rare term (the probe found at most scan_cap), by item."""
+    out: dict[int, list[tuple]] = {}
+    for r in cur.execute(
+        f"SELECT {_ROW_COLS} FROM search_fts f JOIN search_page p ON p.id = f.rowid "
+        f"WHERE f.search_fts MATCH ? AND {where}", (f"({expr}) AND {fmatch}", *params),
+    ):
+        out.setdefault(r[0], []).append(r)
+    return out
+
+
+def _pages_matching(cur: Any, expr: str, item_ids: Sequence[int],
+                    seen: Sequence[str]) -> dict[int, list[tuple]]:
+    """The pages of these items matching ``expr`` in the rows the user matches (audiences
+    ``seen``), by item: the items' own filter tokens restrict the match inside FTS5, so a
+    common term's doclist is skipped through, never read whole."""
+    out: dict[int, list[tuple]] = {}
+    for i in range(0, len(item_ids), 500):
+        match = f"({expr}) AND {items_match(item_ids[i : i + 500], seen)}"
+        for r in cur.execute(
+            f"SELECT {_ROW_COLS} FROM search_fts f JOIN search_page p ON p.id = f.rowid "
+            "WHERE f.search_fts MATCH ?", (match,),
+        ):
+            out.setdefault(r[0], []).append(r)
+    return out
+
+
+def _dedupe(rows: list[tuple]) -> list[tuple]:
+    """One row per page (a page may match several terms), in walk order."""
+    seen: set[int] = set()
+    out = []
+    for r in rows:
+        if r[1] not in seen:
+            seen.add(r[1])
+            out.append(r)
+    return out
+
+
+def _bm25(cur: Any, match: str, rowids: Sequence[int]) -> dict[int, float]:
+    """FTS5's bm25 (negative: lower is better) of these pages for the query terms alone
+    (no filter tokens, whose idf would cost a scan of every page), read over the rowid
+    span of the pages."""
+    if not rowids:
+        return {}
+    want = set(rowids)
+    return {
+        rid: rank for rid, rank in cur.execute(
+            "SELECT rowid, rank FROM search_fts WHERE search_fts MATCH ? "
+            "AND rowid >= ? AND rowid <= ?", (match, min(want), max(want)),
+        ) if rid in want
+    }
+
+
+#: columns of a matched page row
 _ROW_COLS = (
     "p.item_id, p.id, p.page_no, p.archival_code, p.title, "
     + ", ".join(f"p.{f}" for f in FACET_FIELDS)
-    + ", {rank}"
 )
 _FACET_AT = 5
-_RANK_AT = _FACET_AT + len(FACET_FIELDS)
-_RANK = operator.itemgetter(_RANK_AT)
-
-
-def _order_sql(sort: str) -> str:
-    """ORDER BY terms for a sort other than relevance (by 档号, or by date)."""
-    if sort == "code":
-        return "p.archival_code ASC, p.item_id ASC"
-    desc = "DESC" if sort == "date_desc" else "ASC"
-    return f"p.date IS NULL, p.date {desc}, p.item_id {desc}"
 
 
 def _cursor(c: Connection) -> Any:
@@ -518,29 +630,6 @@ def _cursor(c: Connection) -> Any:
     if dbapi is None:
         raise RuntimeError("the search connection is closed")
     return dbapi.cursor()
-
-
-def _rank_pages(cur: Any, match: str, chosen: list[list[tuple]]) -> list[list[tuple]]:
-    """bm25 of the pages of the items shown, when the rows were read unranked
-    (a date-sorted common query): pages then go best first, as elsewhere."""
-    ids = [r[1] for g in chosen for r in g]
-    ranks: dict[int, float] = {}
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        marks = ", ".join("?" * len(part))
-        ranks.update(
-            cur.execute(
-                "SELECT rowid, rank FROM search_fts WHERE search_fts MATCH ? "
-                f"AND rowid IN ({marks})",
-                (match, *part),
-            ).fetchall()
-        )
-    out = []
-    for g in chosen:
-        g = [(*r[:_RANK_AT], ranks.get(r[1], 0.0)) for r in g]
-        g.sort(key=_RANK)
-        out.append(g)
-    return out
 
 
 def _load_words(raw: str) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 
 from indexer.search.sqlite_engine import SqliteFtsEngine, create_schema
 from indexer.search.types import PageDoc, SearchRequest, Visibility
@@ -70,9 +70,15 @@ def test_common_term_over_cap_is_flagged_approximate(engine):
     assert r.total == 5 and len(r.hits) == 3  # the cap's worth of pages: a lower bound
     assert r.facets["fonds"] == {"J001": 5}
     assert all(h.pages and "<mark>常见</mark>" in h.pages[0].snippet for h in r.hits)
-    seen = [h.id for p in (1, 2) for h in s.search(
-        SearchRequest(q="常见", visibility=ALL, per_page=3, page=p)).hits]
-    assert len(seen) == len(set(seen)) == 5
+    # no cliff: a page past the cap's worth walks further (newest first), and its total
+    # ("more than") always promises the next page
+    pages = [s.search(SearchRequest(q="常见", visibility=ALL, per_page=3, page=p))
+             for p in (1, 2, 3)]
+    seen = [h.id for r in pages for h in r.hits]
+    assert seen == list(range(30, 21, -1))
+    assert all(not r.total_is_exact and r.total >= 3 * p + 1 for p, r in enumerate(pages, 1))
+    last = s.search(SearchRequest(q="常见", visibility=ALL, per_page=3, page=10))
+    assert [h.id for h in last.hits] == [3, 2, 1] and last.total == 30 and last.total_is_exact
 
 
 def _owned(item_id: int, text: str, owner: int, secrecy: str = "公开") -> PageDoc:
@@ -97,7 +103,7 @@ def test_cap_counts_visible_pages_only(engine):
     assert r.total == 2 and r.total_is_exact
     assert r.facets["secrecy"] == {"公开": 2}
     # over the cap among the visible ones: flagged, never counting the rest
-    r = s.search(SearchRequest(q="常见", visibility=Visibility(
+    r = s.search(SearchRequest(q="常见", per_page=2, visibility=Visibility(
         secrecy=frozenset({"公开"}), owner_ids=frozenset({2}))))
     assert not r.total_is_exact and r.total == 4 and sum(r.facets["fonds"].values()) == 4
     assert {h.id for h in r.hits} <= {d.item_id for d in docs if d.owner_id == 2}
@@ -149,3 +155,144 @@ def test_retokenize_upgrades_an_index_of_an_older_analyzer(engine):
     assert found("KH202405001") == found("2024-05-12") == found("签订日期") == {1}
     s.index_pages([_doc(1, "改写后的页面")])  # rows delete cleanly under the new rules
     assert found("KH202405001") == set() and found("改写后") == {1}
+
+
+def _dated(item_id: int, text: str, date: str | None, pages: int = 1) -> list[PageDoc]:
+    out = []
+    for n in range(1, pages + 1):
+        d = _doc(item_id, text)
+        d.page_no, d.date = n, date
+        out.append(d)
+    return out
+
+
+def test_rowids_follow_item_dates(engine):
+    """Pages get rowids in date order whatever the order they are indexed in (undated
+    ones below every dated one), an item's pages side by side: FTS5's rowid order is the
+    date order a date-sorted query walks (indexer.search.fts_rows)."""
+    s = SqliteFtsEngine(engine)
+    s.index_pages(_dated(1, "合同", "2021-03-01", pages=3))
+    s.index_pages(_dated(2, "合同", "1998-12-31"))
+    s.index_pages(_dated(3, "合同", None))
+    s.index_pages(_dated(4, "合同", "2021-03-01"))
+    s.index_pages(_dated(5, "合同", "2030-01-01"))
+    s.index_pages(_dated(6, "合同", None))
+    with engine.connect() as c:
+        order = [r[0] for r in c.exec_driver_sql(
+            "SELECT item_id FROM search_page ORDER BY id").fetchall()]
+    assert order == [3, 6, 2, 1, 1, 1, 4, 5]
+    r = s.search(SearchRequest(q="合同", visibility=ALL, sort="date_desc"))
+    assert [h.id for h in r.hits] == [5, 4, 1, 2, 6, 3] and r.total_is_exact
+    r = s.search(SearchRequest(q="合同", visibility=ALL, sort="date_asc"))
+    assert [h.id for h in r.hits] == [2, 1, 4, 5, 3, 6]
+    # an item split by the cap is kept whole, in the next window
+    s2 = SqliteFtsEngine(engine, scan_cap=2)
+    got = [h.id for p in (1, 2, 3) for h in s2.search(
+        SearchRequest(q="合同", visibility=ALL, sort="date_desc", per_page=2, page=p)).hits]
+    assert got == [5, 4, 1, 2, 6, 3]
+    assert [len(h.pages) for h in s2.search(SearchRequest(
+        q="合同", visibility=ALL, sort="date_desc", per_page=2, page=2)).hits] == [3, 1]
+
+
+def test_common_term_and_rare_term_is_exact(engine):
+    """AND of a term on more pages than the cap and a rare one: the rare one drives, the
+    common one is checked on its items (across their pages), so the answer is exact."""
+    s = SqliteFtsEngine(engine, scan_cap=3)
+    for i in range(1, 31):
+        docs = _dated(i, f"常见词汇 第{i}件", f"2020-01-{i % 28 + 1:02d}", pages=2)
+        if i in (7, 19):
+            docs[1].text = "罕见的冷库温度记录"
+        s.index_pages(docs)
+    r = s.search(SearchRequest(q="常见 冷库", visibility=ALL))
+    assert {h.id for h in r.hits} == {7, 19} and r.total == 2 and r.total_is_exact
+    assert {p.page for p in r.hits[0].pages} == {1, 2}  # pages with either term are shown
+    r = s.search(SearchRequest(q="常见 -冷库", visibility=ALL, sort="date_desc", per_page=30))
+    assert 7 not in {h.id for h in r.hits} and 19 not in {h.id for h in r.hits}
+    assert len(r.hits) == 28 and r.total_is_exact
+
+
+def test_date_sorted_common_query_reads_about_what_it_shows(tmp_path):
+    """The cost of a date-sorted query on a term on every page does not grow with the
+    index (SQLite VM steps, counted by a progress handler): it stops after its window."""
+    steps = []
+    for n in (300, 3000):
+        eng = create_engine(f"sqlite:///{tmp_path / f'g{n}.db'}")
+        with eng.begin() as c:
+            create_schema(c)
+        s = SqliteFtsEngine(eng, scan_cap=50)
+        s.index_pages([d for i in range(1, n + 1)
+                       for d in _dated(i, f"常见词汇 第{i}件", f"20{i % 20:02d}-0{i % 9 + 1}-11")])
+        count = {"n": 0}
+
+        def tick(count: dict[str, int] = count) -> int:
+            count["n"] += 1
+            return 0
+
+        @event.listens_for(eng, "connect")
+        def _handler(dbapi_conn, _rec, tick=tick):
+            dbapi_conn.set_progress_handler(tick, 100)
+
+        eng.dispose()  # new connections, with the handler
+        r = s.search(SearchRequest(q="常见", visibility=ALL, sort="date_desc", per_page=10))
+        assert len(r.hits) == 10 and not r.total_is_exact
+        steps.append(count["n"])
+        eng.dispose()
+    assert steps[0] > 10 and steps[1] < 2 * steps[0] + 50, steps
+
+
+def test_retokenize_lays_out_an_index_of_the_old_layout(tmp_path):
+    """An index from before date-ordered rowids and filter tokens (three FTS columns, ids
+    in indexing order) is rebuilt in place by the upgrade: new rowids, filter tokens, and
+    every query kind works on it."""
+    from indexer.search.sqlite_engine import _SCHEMA, retokenize
+
+    eng = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with eng.begin() as c:
+        c.exec_driver_sql(_SCHEMA[0])
+        c.exec_driver_sql(_SCHEMA[1])
+        c.exec_driver_sql("""CREATE VIRTUAL TABLE search_fts USING fts5(
+            bi, uni, meta, content='', tokenize='unicode61 remove_diacritics 0')""")
+        c.exec_driver_sql("CREATE INDEX ix_search_page_date ON search_page (date)")
+        cur = c.connection.dbapi_connection.cursor()
+        from indexer.search.analysis import ANALYZER_VERSION, index_fields
+
+        for pid, (date, text) in enumerate([("2022-05-01", "旧的合同"), (None, "无日期合同"),
+                                            ("2019-01-01", "更旧的合同")], start=1):
+            cur.execute("INSERT INTO search_page (id, item_id, page_no, secrecy, date, owner_id, "
+                        "analyzer) VALUES (?, ?, 1, '公开', ?, 1, ?)",
+                        (pid, pid, date, ANALYZER_VERSION))
+            cur.execute("INSERT INTO search_page_text (id, text, meta_text) VALUES (?, ?, '')",
+                        (pid, text))
+            cur.execute("INSERT INTO search_fts (rowid, bi, uni, meta) VALUES (?, ?, ?, ?)",
+                        (pid, *index_fields(text, "")))
+    with eng.begin() as c:
+        assert retokenize(c) == 3
+        assert retokenize(c) == 0
+    s = SqliteFtsEngine(eng)
+    me = Visibility(secrecy=frozenset({"公开"}), owner_ids=frozenset({1}))
+    r = s.search(SearchRequest(q="合同", visibility=me, sort="date_desc"))
+    assert [h.id for h in r.hits] == [1, 3, 2] and r.total == 3
+    assert s.search(SearchRequest(q="合同", visibility=Visibility(
+        secrecy=frozenset({"公开"}), owner_ids=frozenset({2})))).total == 0
+    s.index_pages(_dated(3, "改写的页面", "2019-01-01"))  # rows delete cleanly
+    assert s.search(SearchRequest(q="更旧", visibility=me)).total == 0
+    eng.dispose()
+
+
+def test_a_full_day_spills_into_the_next(engine, monkeypatch):
+    """More pages of one date than a day's rowid range holds go on into the next day's
+    range instead of failing; every page stays findable, in date order between days."""
+    from indexer.search import fts_rows
+
+    monkeypatch.setattr(fts_rows, "BUCKET_BITS", 2)  # four pages a day
+    s = SqliteFtsEngine(engine)
+    s.index_pages(_dated(1, "合同", "2020-01-01", pages=6))
+    s.index_pages(_dated(2, "合同", "2020-01-02"))
+    s.index_pages(_dated(3, "合同", "2019-12-31", pages=2))
+    with engine.connect() as c:
+        ids = [r[0] for r in c.exec_driver_sql("SELECT id FROM search_page").fetchall()]
+    assert len(set(ids)) == 9
+    r = s.search(SearchRequest(q="合同", visibility=ALL, sort="date_desc"))
+    assert [h.id for h in r.hits] == [2, 1, 3] and r.total == 3
+    s.index_pages(_dated(1, "合同", "2020-01-01", pages=6))  # reindexed: room found again
+    assert s.search(SearchRequest(q="合同", visibility=ALL, sort="date_asc")).total == 3

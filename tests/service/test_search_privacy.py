@@ -85,7 +85,7 @@ def test_staff_still_find_the_page_by_what_they_can_read(arc):
 
 def test_upgrading_an_index_adds_masked_rows(arc, tmp_path):
     """Migration 0006 on an index built before audiences: the oracle is closed at once."""
-    from indexer.search.sqlite_engine import _SCHEMA, add_audience
+    from indexer.search.sqlite_engine import _SCHEMA, add_audience, retokenize
     from service.privacy import mask_personal
 
     path = Path(tmp_path) / "old.sqlite3"
@@ -107,6 +107,9 @@ def test_upgrading_an_index_adds_masked_rows(arc, tmp_path):
     with eng.begin() as c:
         assert add_audience(c, mask_personal) == 1
         assert add_audience(c, mask_personal) == 0  # idempotent
+        # then the older analyzer's rows are analysed again, as on opening (search_backend)
+        assert retokenize(c) == 2
+        assert retokenize(c) == 0
     from indexer.search.sqlite_engine import SqliteFtsEngine
     from indexer.search.types import SearchRequest, Visibility
 
