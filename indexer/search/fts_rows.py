@@ -188,6 +188,11 @@ def filter_match(vis: Visibility, audiences: Sequence[str], filters: dict[str, A
     return f"{FILTER_COLUMN} : {_all(parts)}"
 
 
+def item_token(item_id: int) -> str:
+    """The filter token naming one item."""
+    return _num("i", int(item_id))
+
+
 def items_match(item_ids: Sequence[int], audiences: Sequence[str]) -> str:
     """``f : (...)`` matching the rows of these items in these audiences."""
     return (f"{FILTER_COLUMN} : ({_any('a' + a for a in audiences)} AND "

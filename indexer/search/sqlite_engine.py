@@ -49,7 +49,7 @@ from .common import (
     nobody_visible,
     page_hit,
 )
-from .fts_rows import FILTER_COLUMN, RowIds, filter_match, filter_tokens, items_match
+from .fts_rows import FILTER_COLUMN, RowIds, filter_match, filter_tokens, item_token, items_match
 from .highlight import text_score
 from .query import ParsedQuery, fts5_any, fts5_excluded, item_plan, parse_query, relax_query
 from .types import (
@@ -477,7 +477,8 @@ class SqliteFtsEngine:
         groups_l = [_dedupe(g) for g in items.values()]
         ranks: dict[int, float] | None = None
         if exact and req.sort == "relevance":
-            ranks = _bm25(cur, fts5_any(plan.shown), [r[1] for g in groups_l for r in g])
+            ranks = _bm25(cur, fts5_any(plan.shown), groups_l,
+                          span=req.visibility.see_all and not check_filters(req.filters))
             groups_l = [sorted(g, key=lambda r: ranks.get(r[1], 0.0)) for g in groups_l]
             groups_l.sort(key=lambda g: ranks.get(g[0][1], 0.0))
         elif req.sort == "code":
@@ -600,19 +601,32 @@ def _dedupe(rows: list[tuple]) -> list[tuple]:
     return out
 
 
-def _bm25(cur: Any, match: str, rowids: Sequence[int]) -> dict[int, float]:
-    """FTS5's bm25 (negative: lower is better) of these pages for the query terms alone
-    (no filter tokens, whose idf would cost a scan of every page), read over the rowid
-    span of the pages."""
-    if not rowids:
-        return {}
-    want = set(rowids)
-    return {
-        rid: rank for rid, rank in cur.execute(
+def _bm25(cur: Any, match: str, groups: Sequence[list[tuple]], span: bool) -> dict[int, float]:
+    """FTS5's bm25 (negative: lower is better) of the pages of these item groups for the
+    query terms.  ``span``: the user sees every match (no filter, no permission), so the
+    matches in the pages' rowid span are about the pages themselves.  Otherwise the match
+    is restricted by the items' own tokens (weight 0 in bm25, each on a few pages: their
+    idf costs nothing, where the audience or 密级 tokens' would read every page)."""
+    want = {r[1] for g in groups for r in g}
+    out: dict[int, float] = {}
+    if span:  # every match in the span is a candidate: read the span, no item tokens
+        for rid, rank in cur.execute(
             "SELECT rowid, rank FROM search_fts WHERE search_fts MATCH ? "
             "AND rowid >= ? AND rowid <= ?", (match, min(want), max(want)),
-        ) if rid in want
-    }
+        ):
+            if rid in want:
+                out[rid] = rank
+        return out
+    items = [g[0][0] for g in groups]
+    for i in range(0, len(items), 1000):
+        ids = " OR ".join(f'"{item_token(n)}"' for n in items[i : i + 1000])
+        for rid, rank in cur.execute(
+            "SELECT rowid, rank FROM search_fts WHERE search_fts MATCH ?",
+            (f"({match}) AND {FILTER_COLUMN} : ({ids})",),
+        ):
+            if rid in want:
+                out[rid] = rank
+    return out
 
 
 #: columns of a matched page row
