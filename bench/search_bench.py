@@ -66,6 +66,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import create_engine, event
@@ -408,12 +409,12 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 
 def time_engine(eng: SqliteFtsEngine, queries: Sequence[str], v: Visibility, repeat: int,
-                **req_args: object):
+                **req_args: Any):
     """Per query, the median of ``repeat`` runs (the machine is shared)."""
     lat: list[float] = []
     results = []
     for q in queries:
-        req = SearchRequest(q=q, visibility=v, per_page=20, **req_args)  # type: ignore[arg-type]
+        req = SearchRequest(q=q, visibility=v, per_page=20, **req_args)
         ms, r = _median_ms(lambda req=req: eng.search(req), repeat)
         lat.append(ms)
         results.append(r)
