@@ -15,6 +15,7 @@ from .audit import record_event
 from .audit_actions import AuditAction
 from .models import DestructionRecord, User
 from .pdfdoc import FAMILY, CjkPdf
+from .sheet_cells import xlsx_row
 from .vocab import RETENTIONS
 
 TITLE = "档案销毁清册 / Destruction register"
@@ -42,7 +43,7 @@ def to_xlsx(records: list[DestructionRecord]) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows(records):
-        ws.append(row)
+        ws.append(xlsx_row(ws, row))
     for column, width in zip("ABCDEFGHIJKL", (8, 26, 36, 8, 12, 8, 8, 36, 12, 12, 12, 12),
                              strict=True):
         ws.column_dimensions[column].width = width

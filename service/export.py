@@ -34,6 +34,7 @@ from .catalogue import list_categories
 from .models import ArchiveItem, Fonds, User
 from .privacy import mask_personal
 from .search import MAX_LIMIT, SearchParams, run_search
+from .sheet_cells import xlsx_row
 from .sheet_columns import COLUMNS, HEADERS, sheet_row
 from .sheets import SheetWriter
 from .vocab import RETENTIONS
@@ -116,18 +117,20 @@ def write_template(archive: Archive, user: User | None, out: Path) -> None:
     }
     ref = wb.create_sheet("可选值")
     ref.append(["列", "可选值", "说明"])
-    for i, col in enumerate(COLUMNS, start=1):
-        ref.cell(row=i + 1, column=1, value=col.header)
-        ref.cell(row=i + 1, column=3, value=col.note)
-    names = {**{code: name for code, name in categories}, **RETENTIONS}
+    for col in COLUMNS:
+        ref.append([col.header, None, col.note])
     base = len(COLUMNS) + 3
-    ref.cell(row=base, column=1, value="下拉列表")
+    ref.append([])
+    ref.append(["下拉列表"])
+    ref.append([*lists, *(f"{head}（名称）" for head in lists)])
+    # the archive's own codes and names, then each one's name: text, never a formula
+    names = {**{code: name for code, name in categories}, **RETENTIONS}
+    columns = list(lists.values())
+    for k in range(max(map(len, columns))):
+        ref.append(xlsx_row(ref, [*(v[k] if k < len(v) else None for v in columns),
+                                  *(names.get(v[k], "") if k < len(v) else None for v in columns)]))
     for j, (head, values) in enumerate(lists.items(), start=1):
         letter = get_column_letter(j)
-        ref.cell(row=base + 1, column=j, value=head)
-        for k, v in enumerate(values, start=base + 2):
-            ref.cell(row=k, column=j, value=v)
-            ref.cell(row=k, column=len(lists) + j, value=names.get(v, ""))
         if values:
             first, last = base + 2, base + 1 + len(values)
             dv = DataValidation(type="list", formula1=f"'可选值'!${letter}${first}:${letter}${last}",
@@ -136,5 +139,4 @@ def write_template(archive: Archive, user: User | None, out: Path) -> None:
             ws.add_data_validation(dv)
             column = get_column_letter(HEADERS.index(head) + 1)
             dv.add(f"{column}2:{column}5000")
-        ref.cell(row=base + 1, column=len(lists) + j, value=f"{head}（名称）")
     wb.save(out)

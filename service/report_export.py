@@ -22,6 +22,7 @@ from .audit_actions import AuditAction
 from .errors import Message
 from .models import User
 from .pdfdoc import FAMILY, CjkPdf
+from .sheet_cells import csv_row, xlsx_row
 from .twoset_report import TwoSetReport
 
 #: Column headers, "中文 / English".
@@ -52,7 +53,7 @@ def to_csv(report: TwoSetReport, show: Show = str) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(COLUMNS)
-    writer.writerows(rows(report, show))
+    writer.writerows(csv_row(r) for r in rows(report, show))
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -65,7 +66,7 @@ def to_xlsx(report: TwoSetReport, show: Show = str) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows(report, show):
-        ws.append(row)
+        ws.append(xlsx_row(ws, row))
     for column, width in zip("ABCDE", (34, 30, 40, 16, 60), strict=True):
         ws.column_dimensions[column].width = width
         for cell in ws[column]:

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import N_, InvalidInput
+from .sheet_cells import csv_row, csv_text, xlsx_row
 
 #: Sheet files the import reads (by suffix).
 SHEET_SUFFIXES = (".xlsx", ".csv")
@@ -91,7 +91,8 @@ def _rows(lines: Iterable[Sequence[Any]]) -> Iterator[tuple[int, dict[str, str]]
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     with open(path, encoding=csv_encoding(path), newline="") as fh:
-        yield from _rows(_csv_records(csv.reader(fh)))
+        # a cell the export quoted against formula injection (sheet_cells) reads as it was
+        yield from _rows([csv_text(c) for c in record] for record in _csv_records(csv.reader(fh)))
 
 
 def _csv_records(reader: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -171,18 +172,9 @@ class SheetWriter:
 
     def append(self, row: Sequence[Any]) -> None:
         if self.fmt == "xlsx":
-            self._ws.append([self._literal(v) for v in row])
+            self._ws.append(xlsx_row(self._ws, row))
         else:
-            self._csv.writerow(["" if v is None else v for v in row])
-
-    def _literal(self, value: Any) -> Any:
-        """Text as text: openpyxl writes a string starting with "=" as a formula, which
-        Excel would compute on opening (formula injection) and which reads back empty."""
-        if not (isinstance(value, str) and value.startswith("=")):
-            return value
-        cell = WriteOnlyCell(self._ws, value)
-        cell.data_type = "s"
-        return cell
+            self._csv.writerow(csv_row(row))
 
     def close(self) -> None:
         if self.fmt == "xlsx":

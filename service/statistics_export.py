@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from .errors import N_, Message
 from .models import User
+from .sheet_cells import xlsx_row
 from .statistics import Filters, Label, Statistics, record_export, statistics
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,16 +43,17 @@ def to_xlsx(stats: Statistics, show: Show = _plain) -> bytes:
     info.append([show(TITLE)])
     info.append([show(GENERATED), stats.generated_at.strftime("%Y-%m-%d %H:%M UTC")])
     for key, value in stats.filters.as_dict().items():
-        info.append([show(FILTER_NAMES[key]), value])
+        info.append(xlsx_row(info, [show(FILTER_NAMES[key]), value]))
     info.append([])
     for table in stats.tables:
-        info.append([table.sheet, show(table.title)] + ([show(table.note)] if table.note else []))
+        info.append(xlsx_row(info, [table.sheet, show(table.title)]
+                             + ([show(table.note)] if table.note else [])))
     for table in stats.tables:
         ws = wb.create_sheet(table.sheet)
         header = [show(table.head), *(show(c.title) for c in table.columns)]
         ws.append([_bold(ws, h, bold) for h in header])
         for row in table.rows:
-            ws.append([show(row.label), *row.values])
+            ws.append(xlsx_row(ws, [show(row.label), *row.values]))
         if table.totals and table.rows:
             ws.append([_bold(ws, show(TOTAL), bold), *table.total()])
     buf = io.BytesIO()
