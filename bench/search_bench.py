@@ -786,7 +786,7 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
     print("  by length:", "  ".join(
         f"{k} chars median {pct([len(t) for q, t in zip(queries, truth_all, strict=True) if len(q) == k], 50)}"
         for k in range(2, 7) if any(len(q) == k for q in queries)))
-    print("  staff user (公开/内部, own items or 法务部):",
+    print("  staff user (公开/内部, own files only):",
           histogram([len(t) for t in truth_staff], n_items))
     for label, res, truth in (("all", res_all, truth_all), ("staff", res_staff, truth_staff)):
         print(f"check ({label}): {check(res, truth)}")
