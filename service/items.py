@@ -43,8 +43,9 @@ from .access import (
     visible_clause,
 )
 from .audit import record
+from .audit_actions import AuditAction
 from .db import is_row_id
-from .errors import N_, NotFound
+from .errors import N_, NotFound, PermissionDenied
 from .locations import box_path
 from .models import (
     ArchiveItem,
@@ -61,7 +62,7 @@ from .models import (
 )
 from .privacy import can_see_personal, item_personal_data, mask_personal, masked_words, text_for
 from .twoset import two_sets_json
-from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus
+from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus, Secrecy
 
 # ----------------------------------------------------------------- finding an item
 
@@ -78,16 +79,37 @@ def visible_item(session: Session, user: Who, item_id: int) -> ArchiveItem:
     NotFound/PermissionDenied; 绝密 and other users' files never come back. Its content
     (text, pages, files) needs `openable_item`."""
     item = get_item(session, item_id)
-    require_view(user, item)
+    try:
+        require_view(user, item)
+    except PermissionDenied:
+        record_denied(session, user, item, "top_secret" if item.secrecy == Secrecy.TOP_SECRET
+                      else "scope")
+        raise
     return item
 
 
 def openable_item(session: Session, who: Who, item_id: int) -> ArchiveItem:
     """The item whose content (text, page images, thumbnails) the reader may open
-    (access.may_open), or PermissionDenied saying why and what to do."""
+    (access.may_open), or PermissionDenied saying why and what to do (the refusal audited)."""
     item = visible_item(session, who, item_id)
+    decision = open_decision(who, item)
+    if not decision.allowed:
+        record_denied(session, who, item, decision.remedy or "scope")
     require_open(who, item)
     return item
+
+
+def record_denied(session: Session, who: Who, item: ArchiveItem, reason: str,
+                  detail: dict | None = None) -> None:
+    """Audit a refused attempt to open an item (view.denied), on every path: the item page,
+    its page images and downloads, the API. Committed at once, because the refusal that
+    follows rolls the rest of the request's work back and the record must stay. A 绝密
+    item is named by its id only: the trail is read by the administrator, who may not
+    learn its 档号 either."""
+    record_access(session, who, AuditAction.ITEM_VIEW_DENIED, item,
+                  {"reason": reason, **(detail or {})},
+                  named=item.secrecy != Secrecy.TOP_SECRET)
+    session.commit()
 
 
 def get_page(item: ArchiveItem, n: int) -> Page:
@@ -206,7 +228,7 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
 
 def downloadable_file(session: Session, user: Who, item_id: int,
                       file_id: int) -> StoredFile:
-    item = visible_item(session, user, item_id)
+    item = openable_item(session, user, item_id)
     require_export(user, item)
     f = session.get(StoredFile, file_id)
     if f is None or f not in source_files(item) and f.role == "original":
@@ -345,13 +367,15 @@ def hit_rows(session: Session, user: Who, ids: list[int],
 
 
 def record_access(session: Session, who: Who, action: str, item: ArchiveItem,
-                  detail: dict | None = None) -> None:
-    """Audit a view or download of an item (at a reading-room workstation: which)."""
+                  detail: dict | None = None, *, named: bool = True) -> None:
+    """Audit a view or download of an item (at a reading-room workstation: which);
+    `named`: with its 档号."""
     user = user_of(who)
     where = {"workstation": who.workstation} if isinstance(who, Reader) and who.workstation \
         else {}
+    code = {"archival_code": item.archival_code} if named else {}
     record(session, user.username if user else "cli", action, f"item:{item.id}",
-           {"archival_code": item.archival_code, **where, **(detail or {})})
+           {**code, **where, **(detail or {})})
 
 
 def recent_items(session: Session, user: Who, limit: int = 10) -> list[ArchiveItem]:

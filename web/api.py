@@ -24,6 +24,7 @@ from service.items import (
     item_summary,
     item_to_json,
     record_access,
+    record_denied,
     visible_item,
 )
 from service.privacy import can_see_personal
@@ -94,8 +95,7 @@ def item(item_id: int) -> ResponseReturnValue:
     it = visible_item(db(), who, item_id)
     if not may_open(who, it):  # the catalogue entry only: no files, keys or pages
         data = catalogue_entry_json(it, who)
-        record_access(db(), who, AuditAction.ITEM_VIEW_DENIED, it, {"via": "api", "remedy": data["remedy"]})
-        db().commit()
+        record_denied(db(), who, it, data["remedy"] or "scope", {"via": "api"})
         return jsonify(both(data))
     data = item_to_json(it, mask_personal_data=not can_see_personal(g.api_user))
     record_access(db(), who, AuditAction.ITEM_VIEW, it, {"via": "api"})

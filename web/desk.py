@@ -31,7 +31,7 @@ from service.crosscheck import (
     rescan_tasks,
 )
 from service.errors import N_, DanganError, InvalidInput
-from service.items import get_page, record_access, visible_item
+from service.items import get_page, record_access, record_denied, visible_item
 from service.rescans import rescan
 from service.twoset import electronic_side, move_item, paper_side, update_paper_side
 from service.vocab import CheckResult, DiscrepancyKind
@@ -118,8 +118,10 @@ def _item_view(rows: list[DeskRow], i: int, bx: object, error: str | None = None
     n = int_arg("page", 1, 1, max(1, len(it.pages))) or 1
     page = get_page(it, n) if it.pages else None
     decision = open_decision(reader(), it)
-    record_access(s, reader(), AuditAction.ITEM_VIEW if decision.allowed
-                  else AuditAction.ITEM_VIEW_DENIED, it, {"via": "desk"})
+    if decision.allowed:
+        record_access(s, reader(), AuditAction.ITEM_VIEW, it, {"via": "desk"})
+    else:
+        record_denied(s, reader(), it, decision.remedy or "scope", {"via": "desk"})
     html = render_template(
         "desk_item.html", box=bx, rows=rows, index=i, current=it, why=why, page=page, n=n,
         decision=decision,

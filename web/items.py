@@ -46,6 +46,7 @@ from service.items import (
     hit_boxes,
     pages_with_matches,
     record_access,
+    record_denied,
     source_files,
     text_segments,
     visible_item,
@@ -73,8 +74,7 @@ def show(item_id: int) -> ResponseReturnValue:
     decision = open_decision(who, item)
     if not decision.allowed:
         # the catalogue entry and where the paper is, with why and what to do; no content
-        record_access(s, who, AuditAction.ITEM_VIEW_DENIED, item, {"reason": decision.remedy or "scope"})
-        s.commit()
+        record_denied(s, who, item, decision.remedy or "scope")
         return render_template(
             "item_closed.html", item=item, decision=decision, sections=section_names(),
             retention_label=retention_label, status_label=status_label), 200, \

@@ -224,3 +224,23 @@ def test_the_audit_trail_exports_as_csv_and_xlsx(archive, app, h):
                             .order_by(AuditEntry.id)).all()
     assert [e.detail["format"] for e in exports[-2:]] == ["csv", "xlsx"]
     assert exports[-2].detail["rows"] == 1 and exports[-2].origin == "192.0.2.55"
+
+
+def test_every_refused_attempt_to_open_an_item_is_audited(app, archive, h) -> None:
+    """A refused attempt on a 绝密 item (its page, a page image, a download, the API) and on
+    a 机密 one out of the reading room is on the audit trail as view.denied (#mends.3)."""
+    top = h.item(title="绝密合同", text="绝密内容", secrecy="绝密")
+    conf = h.item(title="机密合同", text="机密内容", secrecy="机密")
+    client = app.test_client()
+    h.login(client, "alice")
+    arc = app.test_client()
+    h.login(arc, "arc")
+    tries = [(client, f"/items/{top}"), (client, f"/items/{top}/pages/1/image"),
+             (client, f"/items/{top}/files/1"), (client, f"/api/v1/items/{top}"),
+             (arc, f"/items/{conf}/pages/1/image"), (arc, f"/items/{top}")]
+    for who, url in tries:
+        before = _last_id(archive)
+        assert who.get(url).status_code in (200, 403, 404), url
+        denied = [e for e in _entries(archive, before) if e.action == "view.denied"]
+        assert len(denied) == 1, url
+        assert denied[0].target in (f"item:{top}", f"item:{conf}")
