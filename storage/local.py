@@ -227,7 +227,10 @@ class LocalStore(ObjectStore):
                 key = content_key(digest)
                 final = self.root / key
                 if final.is_file():
-                    # Originals are immutable: same hash, same bytes, nothing to do.
+                    # Originals are immutable: same hash, same bytes, nothing to write. Its
+                    # time is renewed all the same: the orphan sweep counts its grace from
+                    # the latest put, and the caller is about to record this object.
+                    os.utime(final)
                     return StoredObject(key, digest, final.stat().st_size)
                 os.chmod(tmp_name, ORIGINAL_MODE)
                 self._makedirs(final.parent)

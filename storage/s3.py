@@ -204,9 +204,12 @@ class S3Store(ObjectStore):
             if key is None:
                 key = content_key(digest)
                 try:
-                    return self.stat(key)  # immutable original already present
+                    present = self.stat(key)  # immutable original already present
                 except ObjectNotFound:
                     pass
+                else:
+                    self._renew(key, content_type, digest)
+                    return present
 
             self._client.copy_object(
                 self.bucket,
@@ -225,6 +228,16 @@ class S3Store(ObjectStore):
             return StoredObject(key, digest, size)
         finally:
             self._remove_quietly(tmp_key)
+
+    def _renew(self, key: str, content_type: str, digest: str) -> None:
+        """Renew an object's modification time by copying it onto itself (its bytes and
+        hash unchanged): the orphan sweep counts its grace from the latest put, and the
+        caller of a repeated put is about to record the object."""
+        self._client.copy_object(
+            self.bucket, key, CopySource(self.bucket, key),
+            metadata={"Content-Type": content_type, "sha256": digest},
+            metadata_directive=REPLACE,
+        )
 
     def put_if_absent(self, key: str, data: bytes, *,
                       content_type: str = "application/octet-stream") -> bool:
