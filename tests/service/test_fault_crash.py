@@ -25,8 +25,12 @@ from clihelp import INGEST, ROOT, dangan_json
 from faulthelp import assert_consistent, catalogue_count, check_report, wait_for
 from scanfactory import render_page, write_png
 
+from service.archive import Archive
 from service.checks import check_fixity, check_orphans
+from service.config import Settings
 from service.ingest import IngestRequest, ingest
+from service.jobs.pipeline import reconcile, run_page
+from service.models import ArchiveItem
 from storage import content_key
 
 
@@ -129,3 +133,38 @@ def test_a_retry_keeps_the_old_original_it_stores_again(archive, tmp_path: Path)
     assert swept and swept[0]["removed"] == 0, swept  # young again: kept through the grace
     assert res.pages == 1
     assert check_fixity(archive)["bad"] == []
+
+
+def test_sigkill_after_the_row_commits_before_its_pages_are_queued(
+        archive_env: dict[str, str], tmp_path: Path) -> None:
+    """The registration committed, its page tasks never reached the queue (the queue's own
+    write lock held them, then the upload was killed). The workers' periodic reconcile, not
+    only a worker's restart, queues the pages no task will run, and the item completes."""
+    env, data = archive_env, Path(archive_env["DANGAN_DATA"])
+    dangan_json(env, "init", "--admin-password", "initial-pass")
+    archive = Archive(Settings.from_env(env))
+    assert archive.queue.huey.pending_count() == 0  # the queue's file made, as a worker would
+    blocker = sqlite3.connect(data / "queue.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "cli", "ingest", str(_scan(tmp_path)),
+                                 *INGEST, "--title", "租赁合同"], cwd=ROOT,
+                                env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        wait_for(lambda: catalogue_count(data, "page") or proc.poll() is not None,
+                 "the registration to commit")
+        assert proc.poll() is None
+        proc.kill()
+        proc.wait(30)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert archive.queue.huey.pending_count() == 0  # nothing queued: the pages would wait
+
+    assert reconcile(archive) == 1  # the periodic one (no start-up)
+    assert reconcile(archive) == 0  # queued once: a task waiting is not queued again
+    (task,) = archive.queue.huey.pending()
+    assert run_page(archive, task.args[0]) == "done"
+    with archive.session() as s:
+        assert s.scalars(sa.select(ArchiveItem.status)).one() == "ready"
+    assert_consistent(env)

@@ -201,5 +201,7 @@ def test_the_stacks_redis_keeps_queued_pages_across_a_restart_and_wants_its_pass
     proc, url = started()
     try:
         assert build_huey(settings(url)).pending_count() == 3
+        # what the periodic reconcile compares the pending pages with (#15.5)
+        assert JobQueue(settings(url), no_task).queued_pages() == {101, 102, 103}
     finally:
         stopped(proc)
