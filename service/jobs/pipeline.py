@@ -327,8 +327,7 @@ def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
                 p.status, p.attempts = PageStatus.PENDING, 0
                 p.error = p.error_code = p.error_detail = None
                 queued.append(p)
-        if queued:
-            item.status = ItemStatus.PROCESSING
+        item.status = ItemStatus.PROCESSING  # until finalised (see above remove_file)
         s.flush()
         positions = {p.id: p.n for p in queued}
     if positions:
@@ -338,6 +337,12 @@ def retry_file(archive: Archive, item_id: int, file_id: int) -> dict[int, int]:
     return positions
 
 
+# An item whose files or pages change is 'processing' from the change's own transaction
+# until finalize_item writes its new status, PDF and index entry: should that step fail (the
+# database lost, the store full), the change stays committed and the reconcile finalises the
+# item later, where its old status would otherwise stand for good.
+
+
 def remove_file(archive: Archive, item_id: int, file_id: int) -> None:
     """Detach a bad file from its item (kept in the store and the catalogue as 'removed')."""
     with archive.session() as s:
@@ -345,6 +350,7 @@ def remove_file(archive: Archive, item_id: int, file_id: int) -> None:
         _retire(s, item, s.get_one(StoredFile, file_id), "removed")
         _renumber(s, item)
         still_open = any(p.status in OPEN_PAGE_STATUSES for p in item.pages)
+        item.status = ItemStatus.PROCESSING  # until finalised (see above remove_file)
     if not still_open:
         finalize_item(archive, item_id)
 
@@ -456,7 +462,7 @@ def retry_item(archive: Archive, item_id: int) -> dict[int, int]:
                 p.status, p.attempts = PageStatus.PENDING, 0
                 p.error = p.error_code = p.error_detail = None
                 new_pages[p.id] = p.n
-        item.status = ItemStatus.PROCESSING if new_pages else item.status
+        item.status = ItemStatus.PROCESSING  # until finalised (see above remove_file)
     if new_pages:
         archive.queue.enqueue_pages(new_pages)
     else:

@@ -24,13 +24,13 @@ import pytest
 import sqlalchemy as sa
 from clihelp import INGEST, ROOT, dangan, dangan_json
 from faulthelp import assert_consistent, catalogue_count, check_report, wait_for
-from scanfactory import render_page, write_png
+from scanfactory import render_page, write_pdf_text_layer, write_png, write_truncated_jpeg
 
 from service.archive import Archive
 from service.config import Settings
 from service.ingest import IngestRequest, ingest
 from service.jobs.pipeline import run_page
-from service.models import ArchiveItem, Page
+from service.models import ArchiveItem, Page, StoredFile
 from service.setup import init_archive
 
 
@@ -197,3 +197,64 @@ def test_sqlite_catalogue_locked_past_the_busy_timeout(archive_env: dict[str, st
     assert r.status_code == 201, r.get_data(as_text=True)
     assert r.get_json()["archival_code"] == "J001-HT·2024-D30-0001"
     assert_consistent(env)
+
+
+def test_catalogue_locked_as_a_repaired_item_is_finalised(archive, archive_env,
+                                                          tmp_path: Path) -> None:
+    """A bad file removed from an item, and the catalogue locked (past the busy timeout, cut
+    to 0.3 s) as the item's new state is written: the removal stands, and the item is left
+    for the reconcile to finish (not 'partial' for a file it no longer has, for good)."""
+    from service.jobs.pipeline import reconcile
+    from service.repairs import remove_file
+    from service.users import create_user
+    from tests.queued import QueuedPages
+
+    queued = QueuedPages(archive)
+    good = write_pdf_text_layer(tmp_path / "lease.pdf", [["Lease contract", "rent paid monthly"]])
+    bad = write_truncated_jpeg(tmp_path / "annex.jpg")
+    res = ingest(archive, IngestRequest(files=[good, bad], fonds="J001", category="HT",
+                                        year=2024, retention="D30", secrecy="内部",
+                                        title="Lease with annex"))
+    while queued:
+        run_page(archive, queued.pop(0))
+    with archive.session() as s:
+        arc = create_user(s, "arc", "password-123", role="archivist")
+        s.flush()
+        s.expunge(arc)
+        assert s.get_one(ArchiveItem, res.id).status == "partial"
+        bad_id = s.scalars(sa.select(StoredFile.id).where(
+            StoredFile.original_name == "annex.jpg")).one()
+
+    blocker = sqlite3.connect(Path(archive_env["DANGAN_DATA"]) / "catalogue.sqlite3",
+                              isolation_level=None, timeout=30)
+
+    def short_wait(dbapi_conn, _record) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout = 300")
+
+    def lock_after_the_removal(_conn) -> None:
+        removed = blocker.execute("SELECT role FROM stored_file WHERE id = ?",
+                                  (bad_id,)).fetchone()[0] == "removed"
+        if removed and not blocker.in_transaction:  # the item's finalising comes next
+            blocker.execute("BEGIN IMMEDIATE")
+
+    sa.event.listen(archive.engine, "connect", short_wait)
+    archive.engine.dispose()
+    sa.event.listen(archive.engine, "commit", lock_after_the_removal)
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="locked"):
+            remove_file(archive, arc, res.id, bad_id)
+    finally:
+        sa.event.remove(archive.engine, "commit", lock_after_the_removal)
+        sa.event.remove(archive.engine, "connect", short_wait)
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.close()
+        archive.engine.dispose()
+    with archive.session() as s:
+        assert s.get_one(StoredFile, bad_id).role == "removed"  # committed before the fault
+
+    reconcile(archive)  # the workers' periodic run
+    with archive.session() as s:
+        item = s.get_one(ArchiveItem, res.id)
+        assert (item.status, item.status_reason) == ("ready", None)
+    assert_consistent(archive_env)
