@@ -7,6 +7,7 @@ overwrite in place, derived objects have deterministic keys.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ from indexer.derived import merge_pdf_files, merge_pdfs
 from indexer.errors import REASONS, IngestError, classify
 from indexer.textlayer import image_only_page, retext_page
 from indexer.wordboxes import lines_of
-from storage import ObjectStore, StoredObject
+from storage import ObjectStore, StorageError, StoredObject
 
 from .. import clock
 from ..errors import LINES, N_, Listing, about, msg
@@ -72,16 +73,24 @@ def fetch_original(archive: Archive, key: str, tmpdir: str) -> Path:
     return _local_file(archive.store, key, Path(tmpdir) / "original")
 
 
-def store_merged_pdf(store: ObjectStore, page_keys: list[str], key: str) -> StoredObject:
-    """Merge the stored page PDFs into one PDF stored under ``key``, file to file: the
-    finaliser's memory stays flat however many pages the item has (indexer.derived)."""
+def store_merged_pdf(store: ObjectStore, page_keys: list[str],
+                     key: str | Callable[[str], str]) -> StoredObject:
+    """Merge the stored page PDFs into one PDF stored under ``key`` (or the key ``key(sha256)``
+    names for the merged file), file to file: the finaliser's memory stays flat however many
+    pages the item has (indexer.derived)."""
     with tempfile.TemporaryDirectory(prefix="dangan-merge-") as tmp:
         pages = [_local_file(store, k, Path(tmp) / f"page-{i}.pdf")
                  for i, k in enumerate(page_keys)]
         merged = Path(tmp) / "merged.pdf"
         merge_pdf_files(pages, merged)
+        digest = None
+        if callable(key):
+            with merged.open("rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            key = key(digest)
         with merged.open("rb") as fh:
-            return store.put(fh, key=key, content_type="application/pdf")
+            return store.put(fh, key=key, content_type="application/pdf",
+                             expected_sha256=digest)
 
 
 def run_page(archive: Archive, page_id: int) -> str:
@@ -228,9 +237,10 @@ def finalize_item(archive: Archive, item_id: int) -> None:
         failed_files = [f for f in item.files
                         if f.role == "original" and f.status == FileStatus.FAILED]
         pdf_keys = [key for _, key in pdf_pages(pages)]
-    pdf_obj = None
+    pdf_obj, previous = None, None
     if pdf_keys:
-        pdf_obj = store_merged_pdf(archive.store, pdf_keys, f"derived/{item_id}/searchable.pdf")
+        pdf_obj = store_merged_pdf(archive.store, pdf_keys,
+                                   lambda digest: searchable_pdf_key(item_id, digest))
     with archive.session() as s:
         # Two finalisers of one item (the last page's worker and the reconcile's) take
         # turns here, so the second updates the first's searchable PDF row, never adds one.
@@ -243,6 +253,7 @@ def finalize_item(archive: Archive, item_id: int) -> None:
                 existing = StoredFile(item_id=item_id, role="searchable_pdf", seq=1,
                                       original_name=f"{item.archival_code}.pdf", format="pdf")
                 s.add(existing)
+            previous = existing.key
             existing.key, existing.sha256, existing.size = pdf_obj.key, pdf_obj.sha256, pdf_obj.size
             existing.page_count, existing.status = len(pdf_keys), FileStatus.STORED
         reasons = [about(f.original_name, f.error_reason) for f in failed_files]
@@ -251,10 +262,28 @@ def finalize_item(archive: Archive, item_id: int) -> None:
         item.status_reason = Listing(reasons, LINES) if reasons else None
         s.flush()
         write_item(archive, s, item_id, page_docs(s, item))
+    if previous and pdf_obj is not None and previous != pdf_obj.key:
+        _drop_replaced(archive, previous)
     log.info("item %s finalised by %s", item_id, worker_id())
     from ..fourprops import check_at_ingest  # the check reads back through this module
 
     check_at_ingest(archive, item_id)  # 四性检测: records what it finds, never fails this
+
+
+def searchable_pdf_key(item_id: int, sha256: str) -> str:
+    """Each version of an item's searchable PDF under a key of its own, never overwritten:
+    until the catalogue records a new one, the recorded key still holds the recorded bytes
+    (a failure in between leaves the new one an orphan, not a fixity mismatch)."""
+    return f"derived/{item_id}/searchable-{sha256[:16]}.pdf"
+
+
+def _drop_replaced(archive: Archive, key: str) -> None:
+    """Delete the searchable PDF a new version replaced; should that fail, the orphan sweep
+    removes it (it is no longer referenced)."""
+    try:
+        archive.store.delete(key)
+    except StorageError as exc:
+        log.warning("could not delete the replaced searchable PDF %s: %s", key, exc)
 
 
 def item_status(readable_pages: bool, problems: bool) -> str:

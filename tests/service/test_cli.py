@@ -61,12 +61,13 @@ def test_ingest_wait_show_search_round_trip(env: dict[str, str], scan: Path) -> 
     assert second["archival_code"] == "J001-HT·2024-D30-0002"
     # fixity: all good, then a tampered derived file is reported
     assert dangan(env, "check", "--fixity").returncode == 0
-    pdf = Path(env["DANGAN_DATA"], "objects", "derived", "1", "searchable.pdf")
+    key = next(f["key"] for f in shown["files"] if f["role"] == "searchable_pdf")
+    pdf = Path(env["DANGAN_DATA"], "objects", key)
     pdf.write_bytes(pdf.read_bytes() + b"tampered")
     proc = dangan(env, "check", "--fixity", "--json", check=False)
     assert proc.returncode == 1
     bad = json.loads(proc.stdout)["fixity"]["bad"]
-    assert [b["key"] for b in bad] == ["derived/1/searchable.pdf"]
+    assert [b["key"] for b in bad] == [key]
 
 
 @pytest.mark.parametrize("args,needle", [

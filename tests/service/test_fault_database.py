@@ -26,12 +26,17 @@ from clihelp import INGEST, ROOT, dangan, dangan_json
 from faulthelp import assert_consistent, catalogue_count, check_report, wait_for
 from scanfactory import render_page, write_pdf_text_layer, write_png, write_truncated_jpeg
 
+from indexer.errors import REASONS
 from service.archive import Archive
+from service.checks import check_fixity
 from service.config import Settings
 from service.ingest import IngestRequest, ingest
-from service.jobs.pipeline import run_page
+from service.jobs.pipeline import finalize_item, reconcile, retry_item, run_page
 from service.models import ArchiveItem, Page, StoredFile
+from service.repairs import remove_file
 from service.setup import init_archive
+from service.users import create_user
+from tests.queued import QueuedPages
 
 
 def _waiting_backend(pg_admin: sa.Engine, database: str) -> int | None:
@@ -159,7 +164,6 @@ def test_sqlite_catalogue_locked_past_the_busy_timeout(archive_env: dict[str, st
     env, data = archive_env, Path(archive_env["DANGAN_DATA"])
     archive = Archive(Settings.from_env(env))
     init_archive(archive, admin_password="admin-password")
-    from service.users import create_user
 
     with archive.session() as s:
         create_user(s, "arc", PW, role="archivist")
@@ -204,10 +208,6 @@ def test_catalogue_locked_as_a_repaired_item_is_finalised(archive, archive_env,
     """A bad file removed from an item, and the catalogue locked (past the busy timeout, cut
     to 0.3 s) as the item's new state is written: the removal stands, and the item is left
     for the reconcile to finish (not 'partial' for a file it no longer has, for good)."""
-    from service.jobs.pipeline import reconcile
-    from service.repairs import remove_file
-    from service.users import create_user
-    from tests.queued import QueuedPages
 
     queued = QueuedPages(archive)
     good = write_pdf_text_layer(tmp_path / "lease.pdf", [["Lease contract", "rent paid monthly"]])
@@ -257,4 +257,61 @@ def test_catalogue_locked_as_a_repaired_item_is_finalised(archive, archive_env,
     with archive.session() as s:
         item = s.get_one(ArchiveItem, res.id)
         assert (item.status, item.status_reason) == ("ready", None)
+    assert_consistent(archive_env)
+
+
+def test_catalogue_locked_as_a_rebuilt_searchable_pdf_is_recorded(archive, archive_env,
+                                                                  tmp_path: Path) -> None:
+    """A failed page read again changes the item's searchable PDF; the catalogue is locked
+    (past the busy timeout, cut to 0.3 s) between storing the new PDF and recording its
+    SHA-256. The PDF recorded must still be the one stored under its key: a fixity check
+    in between finds nothing (no false alarm of tampering), and the reconcile finishes."""
+
+    queued = QueuedPages(archive)
+    scan = write_pdf_text_layer(tmp_path / "lease.pdf", [["Lease contract", "page one"],
+                                                         ["Lease contract", "page two"]])
+    res = ingest(archive, IngestRequest(files=[scan], fonds="J001", category="HT", year=2024,
+                                        retention="D30", secrecy="内部", title="Lease"))
+    first, second = queued.pop(0), queued.pop(0)
+    run_page(archive, first)
+    with archive.session() as s:  # the second page's attempts were used up earlier
+        page = s.get_one(Page, second)
+        page.status, page.error_code, page.error = "failed", "stalled", REASONS["stalled"]
+    finalize_item(archive, res.id)
+    assert retry_item(archive, res.id) == {second: 2}
+    assert queued.pop(0) == second
+
+    blocker = sqlite3.connect(Path(archive_env["DANGAN_DATA"]) / "catalogue.sqlite3",
+                              isolation_level=None, timeout=30)
+
+    def short_wait(dbapi_conn, _record) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout = 300")
+
+    def lock_once_the_page_is_read(_conn) -> None:
+        done = blocker.execute("SELECT status FROM page WHERE id = ?",
+                               (second,)).fetchone()[0] == "done"
+        if done and not blocker.in_transaction:  # the item's finalising comes next
+            blocker.execute("BEGIN IMMEDIATE")
+
+    sa.event.listen(archive.engine, "connect", short_wait)
+    archive.engine.dispose()
+    sa.event.listen(archive.engine, "commit", lock_once_the_page_is_read)
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="locked"):
+            run_page(archive, second)
+    finally:
+        sa.event.remove(archive.engine, "commit", lock_once_the_page_is_read)
+        sa.event.remove(archive.engine, "connect", short_wait)
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.close()
+        archive.engine.dispose()
+    assert check_fixity(archive)["bad"] == []
+
+    reconcile(archive)  # the workers' periodic run
+    with archive.session() as s:
+        item = s.get_one(ArchiveItem, res.id)
+        pdf = s.scalars(sa.select(StoredFile).where(StoredFile.item_id == res.id,
+                                                    StoredFile.role == "searchable_pdf")).one()
+        assert (item.status, pdf.page_count) == ("ready", 2)
     assert_consistent(archive_env)
