@@ -47,7 +47,7 @@ def _waiting_backend(pg_admin: sa.Engine, database: str) -> int | None:
             {"n": database}).scalar()
 
 
-def _terminate(pg_admin: sa.Engine, pid: int) -> None:
+def _terminate(pg_admin: sa.Engine, pid: object) -> None:
     with pg_admin.connect() as conn:
         assert conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
 
@@ -73,7 +73,7 @@ def test_upload_whose_backend_is_terminated_mid_transaction(
             pid = wait_for(lambda: _waiting_backend(pg_admin, database) or proc.poll(),
                            "the upload's transaction to wait on the counter")
             assert proc.poll() is None, proc.communicate()
-            _terminate(pg_admin, int(pid))  # type: ignore[call-overload]
+            _terminate(pg_admin, pid)
             out, err = proc.communicate(timeout=60)
             conn.rollback()
         with holder.connect() as conn:
@@ -131,7 +131,7 @@ def test_page_task_whose_backend_is_terminated_while_writing_its_result(
             pid = wait_for(lambda: _waiting_backend(pg_admin, database) or not worker.is_alive(),
                            "the page's result to wait on its row", timeout=120)
             assert worker.is_alive(), "the page finished before its row was locked"
-            _terminate(pg_admin, int(pid))  # type: ignore[call-overload]
+            _terminate(pg_admin, pid)
             conn.rollback()
             worker.join(60)
     finally:
