@@ -13,6 +13,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from clihelp import dangan
@@ -51,6 +52,15 @@ def assert_consistent(env: dict[str, str]) -> None:
         clean()  # the sweep removed nothing the catalogue references
     finally:
         dispose_all()
+
+
+def a_lease_later(archive):
+    """The archive's clock moved past a page lease (DANGAN_PAGE_LEASE): a claim or an item
+    left by a worker that lost its database is then the reconcile's, as it is in time."""
+    from service import clock
+
+    delta = timedelta(seconds=archive.settings.page_lease + 5)
+    return clock.use_clock(lambda: datetime.now(UTC) + delta)
 
 
 def catalogue_count(data: Path, table: str) -> int:
