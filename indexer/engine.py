@@ -13,6 +13,7 @@ few cores.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,9 @@ from indexer.errors import EngineFailure, ingest_error
 if TYPE_CHECKING:
     from PIL import Image
 
-_engines: dict[tuple[int, str], Any] = {}
+#: Engines of this thread: a TessBaseAPI is not safe to share between threads (two pages
+#: recognised at once on one engine crash the process), and a forked child loads its own.
+_local = threading.local()
 
 
 class TesseractFailed(EngineFailure):
@@ -33,9 +36,11 @@ class TesseractFailed(EngineFailure):
 
 
 def _engine(lang: str) -> Any:
-    """This process's engine for ``lang`` (a forked child loads its own)."""
-    key = (os.getpid(), lang)
-    api = _engines.get(key)
+    """This thread's engine for ``lang`` (a forked child loads its own)."""
+    if getattr(_local, "pid", None) != os.getpid():
+        _local.pid, _local.engines = os.getpid(), {}
+    engines: dict[str, Any] = _local.engines
+    api = engines.get(lang)
     if api is None:
         os.environ["OMP_THREAD_LIMIT"] = "1"
         import tesserocr  # noqa: PLC0415 - loads libtesseract: page workers only
@@ -44,7 +49,7 @@ def _engine(lang: str) -> Any:
             api = tesserocr.PyTessBaseAPI(lang=lang)
         except RuntimeError as exc:  # missing traineddata and the like
             raise TesseractFailed(f"tesseract failed to load {lang}: {exc}") from exc
-        _engines[key] = api
+        engines[lang] = api
     return api
 
 

@@ -23,12 +23,38 @@ def test_pages_are_read_by_one_engine_loaded_once(monkeypatch, page_image):
         raise AssertionError(f"a tesseract process was started: {a}")
 
     ocr_image(page_image, dpi=150)
-    loaded = dict(engine._engines)
+    loaded = dict(engine._local.engines)
     monkeypatch.setattr(subprocess, "run", no_process)
     monkeypatch.setattr(subprocess, "Popen", no_process)
     res = ocr_image(page_image, dpi=150)
     assert "支付合同款" in res.text or "二〇二四年三月" in res.text, res.text
-    assert engine._engines == loaded and len(loaded) == 1
+    assert engine._local.engines == loaded and len(loaded) == 1
+
+
+THREADED_READS = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from indexer.ocr import ocr_image
+from tests import scanfactory as sf
+from tests.indexer.conftest import LINES
+
+page = sf.render_page(LINES, size=(1240, 700), dpi=150)
+with ThreadPoolExecutor(4) as pool:
+    texts = list(pool.map(lambda _: ocr_image(page, dpi=150).text, range(8)))
+sys.exit(0 if all("合同" in t for t in texts) else 3)
+"""
+
+
+@pytest.mark.slow
+def test_pages_read_in_several_threads_at_once():
+    """Threads of one process (tests, an embedded server's helpers) each read with an engine
+    of their own: two recognitions on one shared engine crashed the whole process."""
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-c", THREADED_READS], capture_output=True,
+                          text=True, timeout=600, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
 
 
 def test_large_print_is_read_at_the_target_line_height():
