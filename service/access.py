@@ -533,6 +533,18 @@ def require_edit_item(user: User | None, item: ArchiveItem) -> None:
         raise PermissionDenied(N_("只有档案管理员可以修改档案著录或整理页面。"))
 
 
+def own_request(user: User | None, requested_by: str | None,
+                borrower_id: int | None = None) -> bool:
+    """Whether the request is `user`'s own: the one rule of every decision (a catalogue
+    change, a loan, a deletion, a destruction) is that nobody approves or decides their own
+    request; and only one's own loan is withdrawn. `requested_by` is who asked (or
+    appraised); `borrower_id`, for a loan, who borrows."""
+    if user is None:
+        return False
+    return (requested_by is not None and requested_by == user.username) or (
+        borrower_id is not None and borrower_id == user.id)
+
+
 def can_approve_change(user: User | None, requested_by: str | None = None,
                        item: ArchiveItem | None = None) -> bool:
     """Catalogue changes take effect when the archive manager (档案室主任) approves them
@@ -540,14 +552,14 @@ def can_approve_change(user: User | None, requested_by: str | None = None,
     (no `requested_by`): whether the user decides changes at all (the approvals queue)."""
     if user is None or user.role != Role.MANAGER:
         return False
-    if requested_by is not None and requested_by == user.username:
+    if own_request(user, requested_by):
         return False
     return item is None or can_view(user, item)
 
 
 def require_approve_change(user: User | None, requested_by: str | None = None,
                            item: ArchiveItem | None = None) -> None:
-    if user is not None and requested_by is not None and requested_by == user.username:
+    if own_request(user, requested_by):
         raise PermissionDenied(N_("不能审批自己提交的修改申请：请由另一位档案室主任审批，或撤回申请。"))
     if not can_approve_change(user, requested_by, item):
         raise PermissionDenied(N_("只有档案室主任可以审批著录修改申请。"))
@@ -649,7 +661,7 @@ def loan_approval_refusal(user: User | None, loan: Loan) -> Message | None:
     no more than a department manager."""
     if user is None:
         return Message(N_("请先登录。"))
-    if user.id == loan.borrower_id or user.username == loan.requested_by:
+    if own_request(user, loan.requested_by, loan.borrower_id):
         return Message(N_("不能审批本人的借阅申请，请由其他审批人办理。"))
     if user.role == Role.EXECUTIVE:
         return None
@@ -782,8 +794,7 @@ def require_approve_deletion(user: User | None, requested_by: str) -> None:
     """The archive manager decides; nobody decides their own request."""
     if not can_approve_deletion(user):
         raise PermissionDenied(N_("删除申请须由档案室主任审批。"))
-    assert user is not None
-    if user.username == requested_by:
+    if own_request(user, requested_by):
         raise PermissionDenied(N_("不能审批自己提出的删除申请，请由另一位档案室主任审批。"))
 
 
@@ -815,8 +826,7 @@ def require_approve_destruction(user: User | None, secrecy: str, appraised_by: s
         if destruction_approver(secrecy) == Role.EXECUTIVE:
             raise PermissionDenied(N_("秘密及以上档案的销毁须由主管领导审批。"))
         raise PermissionDenied(N_("该档案的销毁须由档案室主任审批。"))
-    assert user is not None
-    if user.username == appraised_by:
+    if own_request(user, appraised_by):
         raise PermissionDenied(N_("不能审批自己鉴定的销毁，请由另一位审批人审批。"))
 
 

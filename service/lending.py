@@ -30,6 +30,7 @@ from .access import (
     loan_approver_role,
     lookup_visibility,
     may_look_up,
+    own_request,
     require_approve_loan,
     require_lend,
     require_return_loan,
@@ -440,7 +441,7 @@ def reject(session: Session, user: User, loan_id: int, reason: str) -> Loan:
 def withdraw(session: Session, user: User, loan_id: int) -> Loan:
     """The borrower (or whoever registered it) withdraws a loan not yet issued."""
     loan = get_loan(session, loan_id, for_update=True)
-    if user.id != loan.borrower_id and user.username != loan.requested_by:
+    if not own_request(user, loan.requested_by, loan.borrower_id):
         raise PermissionDenied(N_("只有借阅人本人可以撤回借阅申请。"))
     _expect(loan, REQUESTED, APPROVED)
     loan.status, loan.withdrawn_at = WITHDRAWN, clock.now()

@@ -16,6 +16,7 @@ from service.access import (
     can_approve_deletion,
     can_approve_destruction,
     can_confirm_destruction,
+    own_request,
     require_see_disposal,
 )
 from service.destruction_register import FORMATS, export_audited
@@ -54,9 +55,10 @@ def request_deletion(item_id: int) -> ResponseReturnValue:
 @login_required
 def deletions() -> ResponseReturnValue:
     require_see_disposal(me())
+    asked = deletion.deletions(archive(), me(), ("requested",))
     return render_template(
-        "deletions.html",
-        asked=deletion.deletions(archive(), me(), ("requested",)),
+        "deletions.html", asked=asked,
+        own={r.id for r in asked if own_request(me(), r.requested_by)},
         held=deletion.deletions(archive(), me(), ("approved",)),
         final=deletion.deletions(archive(), me(), ("final",))[-20:],
         may_decide=can_approve_deletion(me()))
@@ -98,7 +100,7 @@ def destruction_page() -> ResponseReturnValue:
         held=destruction.cases(archive(), user, ("approved",)),
         may_appraise=can_appraise(user), may_confirm=can_confirm_destruction(user),
         may_approve={c.id: can_approve_destruction(user, c.secrecy)
-                     and c.appraised_by != user.username for c in appraised},
+                     and not own_request(user, c.appraised_by) for c in appraised},
         retentions=RETENTIONS)
 
 

@@ -21,6 +21,7 @@ from service.access import (
     can_read_loan_register,
     can_return_loan,
     loan_approval_refusal,
+    own_request,
     require_loan_register,
 )
 from service.errors import N_, DanganError, InvalidInput
@@ -211,7 +212,7 @@ def register_page() -> ResponseReturnValue:
 def show(loan_id: int) -> ResponseReturnValue:
     user = _user()
     loan = visible_loan(db(), user, loan_id)
-    mine_ = user.id == loan.borrower_id or user.username == loan.requested_by
+    mine_ = own_request(user, loan.requested_by, loan.borrower_id)
     return render_template(
         "loan.html", loan=loan, status=shown_status(loan),
         may_decide=loan.status == REQUESTED and loan_approval_refusal(user, loan) is None,
