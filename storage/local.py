@@ -16,6 +16,7 @@ never a torn file. Keys cannot start a segment with ``.``, so ``.tmp`` and
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -66,6 +67,10 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+#: Errors of the target disk, not of the kernel's copy: they are the store's answer.
+_STORE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
 def _copy_in_kernel(src: BinaryIO, dest: BinaryIO) -> bool:
     """Copy the rest of a regular file to ``dest`` without passing it through Python;
     False (``dest`` left empty) when ``src`` is no such file or the kernel cannot.
@@ -76,7 +81,8 @@ def _copy_in_kernel(src: BinaryIO, dest: BinaryIO) -> bool:
     copy = getattr(os, "copy_file_range", None)
     try:
         fd, offset = src.fileno(), src.tell()
-        regular = stat_mod.S_ISREG(os.fstat(fd).st_mode)
+        regular = stat_mod.S_ISREG(os.fstat(fd).st_mode) and \
+            stat_mod.S_ISREG(os.fstat(dest.fileno()).st_mode)  # the kernel copies files only
     except (AttributeError, OSError, ValueError):  # BytesIO and the like: no file
         return False
     if copy is None or not regular:
@@ -84,7 +90,10 @@ def _copy_in_kernel(src: BinaryIO, dest: BinaryIO) -> bool:
     try:
         while n := copy(fd, dest.fileno(), 1 << 30, offset):
             offset += n
-    except OSError:  # e.g. an older kernel across filesystems: copy in Python instead
+    except OSError as exc:
+        if exc.errno in _STORE_FAULTS:  # the disk itself: copying in Python cannot help
+            raise
+        # e.g. an older kernel across filesystems: copy in Python instead
         dest.seek(0)
         dest.truncate()
         return False
