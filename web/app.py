@@ -132,6 +132,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     compile_translations()
     babel.init_app(app, locale_selector=_select_locale)
+    ctx.cache_template_translations(app)
 
     @app.before_request
     def refuse_body_over_cap() -> None:

@@ -8,13 +8,12 @@ Chinese label. User data (titles, names, room names, typed notes) is shown as wr
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from service.crosscheck import CHANGED, NEVER, OPEN
 from service.locations import path_parts
 from service.models import Category, Shelf
 from service.vocab import CheckResult, DiscrepancyKind, PaperCondition, Role, Secrecy
 
+from .ctx import gettext as _
 from .ctx import lang
 
 

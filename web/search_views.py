@@ -7,11 +7,9 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import login_required
 
 from service.access import findable_secrecy_levels
-from service.browse import all_boxes
 from service.catalogue import list_categories
 from service.codes import RETENTIONS
 from service.errors import InvalidInput
@@ -27,6 +25,7 @@ from service.search import (
 from service.vocab import CUSTOMER_SECTIONS, ItemStatus
 
 from .ctx import archive, db, me, reader, tr
+from .ctx import gettext as _
 from .labels import category_label, location_label, secrecy_label
 
 bp = Blueprint("search", __name__)
@@ -121,7 +120,7 @@ def search() -> ResponseReturnValue:
         recent=recent, page=page, pages=pages, sort=sort, active_filters=active_filters,
         error=error, browsing=not q,
         page_url=lambda n: _url(params, page=n if n > 1 else None),
-        categories=categories, fonds=fonds, boxes=all_boxes(s),
+        categories=categories, fonds=fonds,
         secrecy_levels=findable_secrecy_levels(user),
         retentions=RETENTIONS, retention_label=retention_label,
         status_label=status_label), (400 if error else 200)
