@@ -11,8 +11,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # workers) is built against Debian's Tesseract, the one the CER and CPU figures were measured on
 RUN_DEBS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-noto-cjk libtesseract-dev libleptonica-dev g++ pkg-config
 TEST_DEBS := $(RUN_DEBS) chromium
+# wrk: the HTTP load generator of bench/web_bench.py
+BENCH_DEBS := $(TEST_DEBS) wrk
 
-.PHONY: run test lint bench deps-run deps-test venv clean
+.PHONY: run test lint bench deps-run deps-test deps-bench venv clean
 
 define install_debs
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -28,6 +30,9 @@ deps-run:
 
 deps-test:
 	$(call install_debs,$(TEST_DEBS))
+
+deps-bench:
+	$(call install_debs,$(BENCH_DEBS))
 
 $(VENV)/.installed: pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -53,12 +58,13 @@ lint: venv
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
-bench: deps-test venv
+bench: deps-bench venv
 	$(VENV)/bin/pip install -q --no-binary tesserocr -e '.[test,bench]'
 	$(VENV)/bin/python bench/ocr_cost.py --clean $(or $(SAMPLES),../shared/samples) --hard $(or $(HARD_SAMPLES),../shared/samples-hard)
 	$(VENV)/bin/python bench/ocr_bench.py $(or $(SAMPLES),../shared/samples)
 	$(VENV)/bin/python bench/search_bench.py --samples $(or $(SAMPLES),../shared/samples)
 	$(VENV)/bin/python bench/ingest_bench.py
+	$(VENV)/bin/python bench/web_bench.py --ocr-beside
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -63,13 +63,19 @@ def serve_cmd(host: str, port: int, no_workers: bool) -> None:
     # SIGTERM (systemd, docker stop) should stop the workers too, through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        from service.archive import Archive
+        from service.db import dispose_all
         from web.app import create_app
         from web.server import serve
 
-        app = create_app(archive)
+        settings = archive.settings
+        processes = settings.web_processes
+        if processes > 1:
+            dispose_all()  # each forked web process opens its own database pool
         click.echo(f"档案系统 / archive: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
         try:
-            serve(app, host=host, port=port, threads=archive.settings.web_threads)
+            serve(lambda: create_app(archive if processes <= 1 else Archive(settings)),
+                  host=host, port=port, threads=settings.web_threads, processes=processes)
         except OSError as exc:
             fail(msg(N_("无法在 %(host)s:%(port)s 上提供服务（%(cause)s），端口可能已被占用，请用 --port 换一个。"),
                      host=host, port=port, cause=exc.strerror))

@@ -43,6 +43,11 @@ class Settings:
     proxy_hops: int = 0
     #: Threads of the web server (waitress) answering requests in one web process.
     web_threads: int = 8
+    #: Web processes of `dangan serve` (one answers on about one core at most).
+    web_processes: int = 1
+    #: How much lower than the web the OCR workers run (os.nice): searches keep their
+    #: speed while uploads are read.
+    worker_nice: int = 10
     #: The key signing web sessions; empty: a generated one kept in the data directory
     #: (service.setup.ensure_secret_key). Set it when web replicas share no data directory.
     secret_key: str = field(default="", repr=False)
@@ -78,6 +83,8 @@ class Settings:
             secure_cookies=_flag(env, "DANGAN_SECURE_COOKIES"),
             proxy_hops=_count(env, "DANGAN_PROXY_HOPS", 0, minimum=0),
             web_threads=_count(env, "DANGAN_WEB_THREADS", cls.web_threads),
+            web_processes=_count(env, "DANGAN_WEB_PROCESSES", os.cpu_count() or 1),
+            worker_nice=_count(env, "DANGAN_WORKER_NICE", cls.worker_nice, minimum=0),
             secret_key=_secret(env, "DANGAN_SECRET_KEY"),
             page_lease=_seconds(env, "DANGAN_PAGE_LEASE", cls.page_lease),
             reconcile_interval=_seconds(env, "DANGAN_RECONCILE_INTERVAL", cls.reconcile_interval),

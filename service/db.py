@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 _engines: dict[tuple[int, str], Engine] = {}
 
@@ -70,9 +70,12 @@ def dispose_all() -> None:
 
 @contextmanager
 def session_scope(engine: Engine, info: dict | None = None) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error; `info` seeds Session.info."""
-    factory = sessionmaker(engine, expire_on_commit=False, info=dict(info or {}))
-    session = factory()
+    """One transaction: commit on success, roll back on any error; `info` seeds Session.info.
+
+    A plain Session: a `sessionmaker` per call would make a new Session class each time,
+    and SQLAlchemy sets up every Session event listener again for each new class (~1 ms of
+    CPU, three times a search request)."""
+    session = Session(engine, expire_on_commit=False, info=dict(info or {}))
     try:
         yield session
         session.commit()

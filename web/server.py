@@ -6,11 +6,21 @@ DANGAN_MAX_UPLOAD_BYTES). When waitress refuses a body as too large it normally 
 with its own plain English 413; here that one case is handed to the app instead, with the
 body left unread and the request marked, so the answer is the app's localised 413 (JSON for
 the API, a page for the web) and the connection is closed after it.
+
+One process answers on about one core at most (the GIL); `processes` > 1 forks that many
+waitress servers after the listening sockets are bound, each with its own app, database
+pool and threads (`DANGAN_WEB_PROCESSES`), and keeps them running.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -18,6 +28,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask, Task, WSGITask
 from waitress.utilities import RequestEntityTooLarge
+
+from service.audit_anchor import flush_anchors
 
 # Set in the WSGI environ of a request whose body waitress refused as over the cap.
 BODY_TOO_LARGE = "dangan.body_too_large"
@@ -44,12 +56,10 @@ class _Channel(HTTPChannel):
         return ErrorTask(channel, request)
 
 
-def serve(app: Flask, *, host: str, port: int, threads: int = 8) -> None:
-    """Serve `app` until interrupted; bodies over MAX_CONTENT_LENGTH get the app's 413."""
-    # waitress refuses a body of max_request_body_size bytes or more; Flask allows up to
-    # MAX_CONTENT_LENGTH bytes inclusive.
-    server = create_server(app, host=host, port=port, threads=threads, ident="dangan",
-                           max_request_body_size=int(app.config["MAX_CONTENT_LENGTH"]) + 1)
+def _run(app: Flask, threads: int, max_body: int, **where: Any) -> None:
+    """One waitress server (on `host`/`port`, or on already bound `sockets`) until stopped."""
+    server = create_server(app, threads=threads, ident="dangan",
+                           max_request_body_size=max_body, **where)
     # One listening socket gives one server; several (a name with IPv4 and IPv6 addresses)
     # give a MultiSocketServer whose listeners are in its socket map.
     listeners = [server] if isinstance(server, BaseWSGIServer) else [
@@ -58,3 +68,87 @@ def serve(app: Flask, *, host: str, port: int, threads: int = 8) -> None:
         listener.channel_class = _Channel
     logging.basicConfig()  # as waitress.serve does: its warnings reach the log
     server.run()
+
+
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """The listening sockets of `host:port` (each address the name has), shared by the
+    forked servers: the kernel hands each connection to one of them."""
+    socks = []
+    for family, kind, proto, _name, addr in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE):
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(addr)
+        sock.listen(1024)
+        socks.append(sock)
+    return socks
+
+
+def serve(make_app: Callable[[], Flask], *, host: str, port: int, threads: int = 8,
+          processes: int = 1) -> None:
+    """Serve the app `make_app` builds until interrupted (SIGINT, SIGTERM); bodies over
+    MAX_CONTENT_LENGTH get the app's 413. With several processes each builds its own app
+    after the fork (no connection pool or thread crosses it) and a dead one is replaced."""
+    if processes <= 1:
+        app = make_app()
+        # waitress refuses a body of max_request_body_size bytes or more; Flask allows up to
+        # MAX_CONTENT_LENGTH bytes inclusive.
+        _run(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, host=host, port=port)
+        return
+    socks = _bind(host, port)
+    children: set[int] = set()
+
+    def start() -> None:
+        pid = os.fork()
+        if pid:
+            children.add(pid)
+            return
+        code = 0
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+            app = make_app()
+            _run(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, sockets=socks)
+        except SystemExit:
+            pass
+        except BaseException:  # noqa: BLE001 - a child never returns into the parent's code
+            logging.getLogger("dangan.web").exception("web process %s stopped", os.getpid())
+            code = 1
+        finally:
+            flush_anchors()  # what atexit would do: os._exit skips it
+            os._exit(code)
+
+    stopping = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                children.discard(pid)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for _ in range(processes):
+            start()
+        while children:
+            try:
+                pid, _status = os.wait()
+            except ChildProcessError:
+                break
+            if pid not in children:  # another child of this process (the OCR workers)
+                continue
+            children.discard(pid)
+            if not stopping:
+                print(f"web process {pid} ended; starting another", file=sys.stderr)
+                time.sleep(1)  # a process that dies at once must not be restarted in a spin
+                start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sock in socks:
+            sock.close()

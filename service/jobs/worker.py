@@ -50,8 +50,12 @@ def _consumer(archive: Archive, workers: int) -> Consumer:
 
 
 def run_consumer(archive: Archive, workers: int) -> None:
-    """Run until SIGINT/SIGTERM; first re-queue whatever a crash left behind."""
+    """Run until SIGINT/SIGTERM; first re-queue whatever a crash left behind. The workers
+    run `worker_nice` lower than the web (DANGAN_WORKER_NICE): OCR takes the cores searches
+    leave idle."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if archive.settings.worker_nice:
+        os.nice(archive.settings.worker_nice)
     if drop_unprioritised_queue(archive.queue.huey):  # an upgrade: reconcile queues its pages again
         logging.getLogger("dangan.worker").info("replaced the old Redis queue by the priority one")
     requeued = reconcile(archive, startup=True)
