@@ -391,8 +391,11 @@ def _thumb_pages(session: Session, wanted: dict[int, int | None]) -> dict[int, i
                                                    Page.n.in_(sorted(wanted_pages)),
                                                    Page.thumb_key.is_not(None))):
             have.setdefault(item_id, set()).add(n)
-    return {item_id: wanted[item_id] if wanted[item_id] in have.get(item_id, ()) else n
-            for item_id, n in first.items()}
+    out: dict[int, int] = {}
+    for item_id, n in first.items():
+        best = wanted[item_id]
+        out[item_id] = best if best is not None and best in have.get(item_id, ()) else n
+    return out
 
 
 def record_access(session: Session, who: Who, action: str, item: ArchiveItem,
