@@ -219,16 +219,17 @@ def free_port() -> int:
 class Server:
     """`dangan serve` on loopback, as in production (its processes and threads)."""
 
-    def __init__(self, data: Path, processes: int, workers: bool = False) -> None:
+    def __init__(self, data: Path, processes: int, workers: bool = False,
+                 src: Path = ROOT) -> None:
         self.port = free_port()
         env = {**os.environ, "DANGAN_DATA": str(data), "DANGAN_WEB_PROCESSES": str(processes),
-               "OMP_THREAD_LIMIT": "1"}
+               "OMP_THREAD_LIMIT": "1", "PYTHONPATH": str(src)}
         for key in ("DANGAN_DATABASE_URL", "DANGAN_STORAGE_URL", "DANGAN_QUEUE_URL",
                     "DANGAN_SEARCH_URL"):
             env.pop(key, None)
         args = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1",
                 "--port", str(self.port)] + ([] if workers else ["--no-workers"])
-        self.proc = subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True,
+        self.proc = subprocess.Popen(args, env=env, cwd=src, start_new_session=True,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 90
@@ -389,8 +390,8 @@ def _row(label: str, r: dict, engine_ms: float | None) -> str:
 
 
 def load_table(data: Path, queries: list[str], clients: list[int], duration: int,
-               processes: int) -> list[dict]:
-    server = Server(data, processes)
+               processes: int, src: Path = ROOT) -> list[dict]:
+    server = Server(data, processes, src=src)
     results = []
     try:
         cookies = {"admin": server.login("admin", ADMIN_PW),
@@ -402,7 +403,9 @@ def load_table(data: Path, queries: list[str], clients: list[int], duration: int
         for ep, pattern in endpoints.items():
             paths = [pattern % urllib.parse.quote(q) for q in queries]
             for role, cookie in cookies.items():
-                engine_ms = engine_cpu_ms(data, usernames[role], queries, api=ep == "api")
+                # the engine in this process is this checkout's: only beside its own server
+                engine_ms = engine_cpu_ms(data, usernames[role], queries, api=ep == "api") \
+                    if src == ROOT else None
                 for c in clients:
                     r = wrk(server, cookie, paths, c, duration)
                     r.update(endpoint=ep, role=role, clients=c, engine_ms=engine_ms)
@@ -554,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--ocr-beside", action="store_true")
     ap.add_argument("--data", type=Path, default=None)
+    ap.add_argument("--server-src", type=Path, default=ROOT,
+                    help="serve another checkout's code (a baseline: an earlier commit)")
     ap.add_argument("--profile", action="store_true",
                     help="only profile the search page in process (pyinstrument)")
     args = ap.parse_args(argv)
@@ -571,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         profile(data, queries, "admin", ADMIN_PW)
         return 0
     clients = [int(c) for c in args.clients.split(",")]
-    results = load_table(data, queries, clients, args.duration, processes)
+    results = load_table(data, queries, clients, args.duration, processes, args.server_src)
     ok = True
     for r in results:
         if r["errors"]:
@@ -583,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"> {TARGET_P95_MS:.0f} ms")
     for role in ("admin", "staff"):
         page = [r for r in results if r["endpoint"] == "page" and r["role"] == role]
+        if not page[0]["engine_ms"]:
+            continue
         ratio = statistics.median(r["cpu_ms"] for r in page) / page[0]["engine_ms"]
         print(f"search page, {role}: server CPU {ratio:.1f}x the engine's "
               f"(target <= {TARGET_CPU_RATIO:.0f}x)")
