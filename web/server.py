@@ -70,6 +70,9 @@ def _run(app: Flask, threads: int, max_body: int, **where: Any) -> None:
     server.run()
 
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 def _bind(host: str, port: int) -> list[socket.socket]:
     """The listening sockets of `host:port` (each address the name has), shared by the
     forked servers: the kernel hands each connection to one of them."""
@@ -101,14 +104,19 @@ def serve(make_app: Callable[[], Flask], *, host: str, port: int, threads: int =
     children: set[int] = set()
 
     def start() -> None:
+        # A stop signal waits until the new process has its own handlers: one delivered
+        # in between would run the parent's handler in the child, which then served on.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         pid = os.fork()
         if pid:
             children.add(pid)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
             return
         code = 0
         try:
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-            signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+            for sig in _STOP_SIGNALS:
+                signal.signal(sig, lambda *_: sys.exit(0))
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
             app = make_app()
             _run(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, sockets=socks)
         except SystemExit:
@@ -131,7 +139,7 @@ def serve(make_app: Callable[[], Flask], *, host: str, port: int, threads: int =
             except ProcessLookupError:
                 children.discard(pid)
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
     try:
         for _ in range(processes):
             start()
@@ -146,7 +154,8 @@ def serve(make_app: Callable[[], Flask], *, host: str, port: int, threads: int =
             if not stopping:
                 print(f"web process {pid} ended; starting another", file=sys.stderr)
                 time.sleep(1)  # a process that dies at once must not be restarted in a spin
-                start()
+                if not stopping:  # nor one started after the signal to stop
+                    start()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
