@@ -479,7 +479,7 @@ class SqliteFtsEngine:
         if exact and req.sort == "relevance":
             ranks = _bm25(cur, fts5_any(plan.shown), groups_l,
                           span=req.visibility.see_all and not check_filters(req.filters))
-            groups_l = [sorted(g, key=lambda r: ranks.get(r[1], 0.0)) for g in groups_l]
+            groups_l = [sorted(g, key=lambda r: (ranks.get(r[1], 0.0), r[2])) for g in groups_l]
             groups_l.sort(key=lambda g: ranks.get(g[0][1], 0.0))
         elif req.sort == "code":
             groups_l.sort(key=lambda g: (g[0][3], g[0][0]))
@@ -503,8 +503,8 @@ class SqliteFtsEngine:
                 text, words = stored.get(r[1], ("", "[]"))
                 score = -ranks.get(r[1], 0.0) if ranks is not None else text_score(text, phrases)
                 scored.append((score, r, text, words))
-            if ranks is None:
-                scored.sort(key=lambda x: -x[0])
+            if ranks is None:  # pages that match alike, first page first (not walk order)
+                scored.sort(key=lambda x: (-x[0], x[1][2]))
             pages = [page_hit(r[2], text, _load_words(words), phrases, score, req.text_filter)
                      for score, r, text, words in scored[:MAX_PAGES_PER_ITEM]]
             first = g[0]

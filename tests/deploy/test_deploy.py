@@ -257,7 +257,8 @@ def test_the_image_copies_every_package_and_installs_it_with_pip() -> None:
 def test_the_production_server_is_waitress_with_threads() -> None:
     source = (ROOT / "web" / "server.py").read_text(encoding="utf-8")
     assert "from waitress" in source and "threads=threads" in source
-    assert "threads=archive.settings.web_threads" in (ROOT / "cli" / "setup_cmds.py").read_text()
+    setup = (ROOT / "cli" / "setup_cmds.py").read_text(encoding="utf-8")
+    assert "threads=settings.web_threads" in setup and "processes=processes" in setup
 
 
 # ----------------------------------------------------------------- Elasticsearch's version

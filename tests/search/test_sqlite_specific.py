@@ -296,3 +296,14 @@ def test_a_full_day_spills_into_the_next(engine, monkeypatch):
     assert [h.id for h in r.hits] == [2, 1, 3] and r.total == 3
     s.index_pages(_dated(1, "合同", "2020-01-01", pages=6))  # reindexed: room found again
     assert s.search(SearchRequest(q="合同", visibility=ALL, sort="date_asc")).total == 3
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date_desc", "date_asc"])
+def test_pages_that_match_alike_are_listed_in_page_order(engine, sort):
+    """A hit's pages that match the query equally well come first page first: the walk reads
+    rowids newest first, which put page 3 of an item before page 1 (a search result's link
+    then opened the item on its last page)."""
+    s = SqliteFtsEngine(engine)
+    s.index_pages(_dated(1, "供货合同 乙方", "2024-03-01", pages=3))
+    r = s.search(SearchRequest(q="供货合同", visibility=ALL, sort=sort))
+    assert [p.page for p in r.hits[0].pages] == [1, 2, 3]
