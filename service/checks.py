@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from storage import ObjectStore
+
 from .archive import Archive
 from .audit import audit_problems
 from .audit_anchor import PREFIX as ANCHOR_PREFIX
@@ -14,6 +16,16 @@ from .audit_anchor import flush_anchors, latest_anchor
 from .models import ArchiveItem, Page, StoredFile
 from .search_docs import item_fingerprint, searchable
 from .vocab import ItemStatus
+
+MISSING, CHECKSUM_MISMATCH = "missing", "checksum mismatch"
+
+
+def fixity_problem(store: ObjectStore, key: str, sha256: str) -> str | None:
+    """What is wrong with one stored file against the SHA-256 recorded at ingest:
+    `MISSING`, `CHECKSUM_MISMATCH`, or None when it is whole."""
+    if not store.exists(key):
+        return MISSING
+    return None if store.verify(key, sha256) else CHECKSUM_MISMATCH
 
 
 def check_fixity(archive: Archive) -> dict:
@@ -23,10 +35,8 @@ def check_fixity(archive: Archive) -> dict:
                                 StoredFile.role)).all()
     bad = []
     for key, sha, item_id, role in rows:
-        if not archive.store.exists(key):
-            bad.append({"key": key, "item_id": item_id, "role": role, "problem": "missing"})
-        elif not archive.store.verify(key, sha):
-            bad.append({"key": key, "item_id": item_id, "role": role, "problem": "checksum mismatch"})
+        if problem := fixity_problem(archive.store, key, sha):
+            bad.append({"key": key, "item_id": item_id, "role": role, "problem": problem})
     return {"checked": len(rows), "bad": bad}
 
 

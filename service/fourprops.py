@@ -39,6 +39,7 @@ from . import clock
 from .arrange import counted_pages
 from .audit_actions import AuditAction, stored_names
 from .backup_holdings import backup_state
+from .checks import MISSING, fixity_problem
 from .errors import N_, Listing, Message, msg
 from .models import ArchiveItem, AuditEntry, FourPropertyCheck, Page, StoredFile
 from .sheet_columns import COLUMNS, REQUIRED_HEADERS, item_values
@@ -189,10 +190,10 @@ def _authenticity(archive: Archive, s: Session, item: ArchiveItem) -> list[Findi
     out = []
     for f in item.files:
         facts = {"role": f.role, "key": f.key, "name": f.original_name}
-        if not archive.store.exists(f.key):
-            out.append(Finding(Code.OBJECT_MISSING, facts))
-        elif not archive.store.verify(f.key, f.sha256):
-            out.append(Finding(Code.CHECKSUM, facts))
+        problem = fixity_problem(archive.store, f.key, f.sha256)
+        if problem is not None:
+            out.append(Finding(Code.OBJECT_MISSING if problem == MISSING else Code.CHECKSUM,
+                               facts))
     missing = [m for m, v in (("created_by", item.created_by), ("created_at", item.created_at))
                if not v]
     if missing:
