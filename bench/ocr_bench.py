@@ -144,18 +144,26 @@ def locate(samples: Path, name: str) -> Path:
     return path if path.exists() else samples / "files" / name
 
 
+def plain_pages(samples: Path, name: str, tmp: Path) -> list[Path]:
+    """Each page of a sample as the PNG plain Tesseract reads (rendered at PLAIN_DPI)."""
+    path = locate(samples, name)
+    out = []
+    with open_document(path) as doc:
+        for n in range(1, doc.page_count + 1):
+            png = tmp / f"{path.stem}-{n}.png"
+            img = doc.page_image(n, dpi=PLAIN_DPI)
+            img.save(png, dpi=img.info.get("dpi", (300, 300)))
+            out.append(png)
+    return out
+
+
 def measure(samples: Path, truth: dict, tmp: Path,
             texts: dict[str, dict[str, list[str]]]) -> list[PageRow]:
     rows: list[PageRow] = []
     pages = []
     for name, entry in sorted(truth.items()):
-        path = locate(samples, name)
-        with open_document(path) as doc:
-            for n in range(1, doc.page_count + 1):
-                png = tmp / f"{path.stem}-{n}.png"
-                img = doc.page_image(n, dpi=PLAIN_DPI)
-                img.save(png, dpi=img.info.get("dpi", (300, 300)))
-                pages.append((name, n, png, entry["pages"][n - 1], entry.get("kind", "clean")))
+        for n, png in enumerate(plain_pages(samples, name, tmp), start=1):
+            pages.append((name, n, png, entry["pages"][n - 1], entry.get("kind", "clean")))
     if pages:  # steady state: imports, lazy modules and engine caches paid before measuring
         process_page(locate(samples, pages[0][0]), pages[0][1], timeout=None)
     print(f"{'page':<18}{'kind':<10}{'plain CER':>10}{'ours CER':>10}{'plain s':>9}{'ours s':>8}")

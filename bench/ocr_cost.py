@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ocr_bench import PLAIN_DPI, cer, child_cpu, cpu, locate, plain_text  # noqa: E402
+from ocr_bench import cer, child_cpu, cpu, locate, plain_pages, plain_text  # noqa: E402
 
 TARGET_CPU = 0.9
 TARGET_CER = 0.5
@@ -86,21 +86,6 @@ def _register(archive, path: Path, title: str) -> list[str]:  # noqa: ANN001
             select(Page).where(Page.item_id == result.id).order_by(Page.n))]
 
 
-def _pages(samples: Path, name: str, tmp: Path) -> list[Path]:
-    """Each page of a sample as the PNG plain Tesseract reads (rendered at 300 dpi)."""
-    from indexer.document import open_document
-
-    out = []
-    path = locate(samples, name)
-    with open_document(path) as doc:
-        for n in range(1, doc.page_count + 1):
-            png = tmp / f"{path.stem}-{n}.png"
-            img = doc.page_image(n, dpi=PLAIN_DPI)
-            img.save(png, dpi=img.info.get("dpi", (300, 300)))
-            out.append(png)
-    return out
-
-
 def measure(sets: list[tuple[str, Path]], only: list[str] | None) -> list[tuple[str, Row]]:
     rows: list[tuple[str, Row]] = []
     with tempfile.TemporaryDirectory(prefix="ocr-cost-") as d:
@@ -113,7 +98,7 @@ def measure(sets: list[tuple[str, Path]], only: list[str] | None) -> list[tuple[
                 if only and name not in only and kind not in only:
                     continue
                 jobs.append((label, samples, name, kind, entry["pages"],
-                             _pages(samples, name, tmp)))
+                             plain_pages(samples, name, tmp)))
         if not jobs:
             return rows
         archive = _archive(tmp / "archive")
