@@ -12,13 +12,16 @@ A worker that dies (SIGKILL, machine lost) cannot say so: its claim carries a le
 renewed every quarter of ``DANGAN_PAGE_LEASE`` while the page runs; once the lease has
 run out any worker's reconcile, on any machine, queues the page again. A worker that
 comes back late (its lease lost meanwhile) finds its claim gone when it writes, and its
-result is dropped: the writes name the claim (page, worker, attempt).
+result is dropped: the writes name the claim (page, worker, attempt), and the objects it
+stored have keys of that claim's own, removed when it finds the claim gone
+(service.jobs.pipeline.derived_keys).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import threading
 from dataclasses import dataclass
@@ -56,6 +59,9 @@ class Claim:
     turn: int
     key: str
     fmt: str | None
+    #: Names this claim's derived objects: the attempt number and a random part (attempts
+    #: start again from 0 when a page is reset, so the number alone may repeat).
+    tag: str
 
 
 def _rows(result: Result[Any]) -> int:
@@ -128,8 +134,9 @@ def claim(archive: Archive, page_id: int) -> Claim | None:
                         .join(StoredFile, StoredFile.id == Page.file_id)
                         .where(Page.id == page_id)).one()
     log.info("page %s claimed by %s (attempt %s)", page_id, me, seen.attempts + 1)
-    return Claim(page_id, me, seen.attempts + 1, row.item_id, row.n, row.file_page,
-                 row.turn or 0, row.key, row.format)
+    attempt = seen.attempts + 1
+    return Claim(page_id, me, attempt, row.item_id, row.n, row.file_page, row.turn or 0,
+                 row.key, row.format, f"a{attempt}-{secrets.token_hex(4)}")
 
 
 def _held(c: Claim) -> list[ColumnElement[bool]]:

@@ -2,7 +2,8 @@
 
 Each step is idempotent so that a retried, duplicated or re-queued task never yields a
 missing or a duplicate page: page rows exist from registration (unique item+n), results
-overwrite in place, derived objects have deterministic keys.
+overwrite in place, and each claim's derived objects have keys of their own, the row naming
+the current ones (`derived_keys`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -30,7 +31,7 @@ from storage import ObjectStore, StorageError, StoredObject
 from .. import clock
 from ..errors import LINES, N_, Listing, about, msg
 from ..indexing import write_item
-from ..models import ArchiveItem, Page, StoredFile
+from ..models import ArchiveItem, Page, PendingPurge, StoredFile
 from ..search_docs import page_docs
 from ..twoset import mark_changed
 from ..vocab import (
@@ -141,18 +142,46 @@ def _process_and_store(archive: Archive, c: Claim, beat: Heartbeat) -> bool | No
                     c.page_id, c.worker)
         return None
 
-    # Keyed by page id, not position: positions change when a bad file is removed or replaced.
-    prefix = f"derived/{c.item_id}/page-{c.page_id}"
+    keys = derived_keys(c)
     store = archive.store
-    image = store.put_bytes(result.web_webp, key=f"{prefix}.webp", content_type="image/webp")
-    thumb = store.put_bytes(result.thumb_webp, key=f"{prefix}-thumb.webp",
-                            content_type="image/webp")
-    pdf = store.put_bytes(result.pdf, key=f"{prefix}.pdf", content_type="application/pdf")
-    return settle(archive, c, dict(
+    try:
+        image = store.put_bytes(result.web_webp, key=keys[0], content_type="image/webp")
+        thumb = store.put_bytes(result.thumb_webp, key=keys[1], content_type="image/webp")
+        pdf = store.put_bytes(result.pdf, key=keys[2], content_type="application/pdf")
+    except BaseException:
+        _drop(archive, keys, "of a failed attempt")
+        raise
+    previous = _recorded_keys(archive, c.page_id)
+    last = settle(archive, c, dict(
         status=PageStatus.DONE, source=result.source, text=result.text, words=result.words,
         confidence=result.confidence, rotation=result.rotation, width=result.width,
         height=result.height, image_key=image.key, thumb_key=thumb.key, pdf_key=pdf.key,
         error=None, error_code=None, error_detail=None, lease_until=None))
+    if last is None:  # lost after the last renewal: its objects are nobody's
+        _drop(archive, keys, "of a lost claim")
+        return None
+    _drop(archive, sorted(previous - set(keys)), "replaced by a new run")
+    return last
+
+
+def derived_keys(c: Claim) -> tuple[str, str, str]:
+    """The view, thumbnail and PDF keys of one claim's run of a page.
+
+    Keyed by page id, not position (positions change when a bad file is removed or
+    replaced), and by the claim: a worker that lost its claim after its last renewal (a
+    stall past its lease) may still be writing when the page's next claimant has stored
+    and recorded its own; with keys of their own its objects can never replace those the
+    row names, and are removed when its settle finds the claim gone."""
+    prefix = f"derived/{c.item_id}/page-{c.page_id}-{c.tag}"
+    return f"{prefix}.webp", f"{prefix}-thumb.webp", f"{prefix}.pdf"
+
+
+def _recorded_keys(archive: Archive, page_id: int) -> set[str]:
+    """The derived objects the page's row names now (only the claim's holder changes them)."""
+    with archive.session() as s:
+        row = s.execute(select(Page.image_key, Page.thumb_key, Page.pdf_key)
+                        .where(Page.id == page_id)).one()
+    return {k for k in row if k}
 
 
 def _record_failure(archive: Archive, c: Claim, exc: BaseException) -> tuple[bool, bool] | None:
@@ -263,7 +292,7 @@ def finalize_item(archive: Archive, item_id: int) -> None:
         s.flush()
         write_item(archive, s, item_id, page_docs(s, item))
     if previous and pdf_obj is not None and previous != pdf_obj.key:
-        _drop_replaced(archive, previous)
+        _drop(archive, [previous], "a replaced searchable PDF")
     log.info("item %s finalised by %s", item_id, worker_id())
     from ..fourprops import check_at_ingest  # the check reads back through this module
 
@@ -277,13 +306,14 @@ def searchable_pdf_key(item_id: int, sha256: str) -> str:
     return f"derived/{item_id}/searchable-{sha256[:16]}.pdf"
 
 
-def _drop_replaced(archive: Archive, key: str) -> None:
-    """Delete the searchable PDF a new version replaced; should that fail, the orphan sweep
-    removes it (it is no longer referenced)."""
-    try:
-        archive.store.delete(key)
-    except StorageError as exc:
-        log.warning("could not delete the replaced searchable PDF %s: %s", key, exc)
+def _drop(archive: Archive, keys: Iterable[str], why: str) -> None:
+    """Delete derived objects no row names (any more); should that fail, the orphan sweep
+    removes them."""
+    for key in keys:
+        try:
+            archive.store.delete(key)
+        except StorageError as exc:
+            log.warning("could not delete %s (%s): %s", key, why, exc)
 
 
 def item_status(readable_pages: bool, problems: bool) -> str:
@@ -317,9 +347,19 @@ def _retire(s: Session, item: ArchiveItem, f: StoredFile, role: str) -> None:
     """Take a file out of the item (the object stays stored and recorded); drop its pages."""
     f.role = role
     f.seq = max((x.seq for x in item.files), default=0) + 1
-    for p in [p for p in item.pages if p.file_id == f.id]:
+    dropped = [p for p in item.pages if p.file_id == f.id]
+    for p in dropped:
         s.delete(p)
+    purge_later(s, item.id, [k for p in dropped for k in (p.image_key, p.thumb_key, p.pdf_key)
+                             if k])
     s.flush()
+
+
+def purge_later(s: Session, item_id: int, keys: list[str]) -> None:
+    """Have the purge remove derived objects no page names any more, once this transaction
+    commits (service.purge.remove_objects; nothing is deleted while it could roll back)."""
+    if keys:
+        s.add(PendingPurge(item_id=item_id, keys=sorted(keys), created_at=clock.now()))
 
 
 def _add_pages(s: Session, item: ArchiveItem, f: StoredFile) -> list[Page]:
@@ -406,15 +446,17 @@ def replace_file(archive: Archive, item_id: int, file_id: int, new: StoredFile) 
     return positions
 
 
-def _reset(p: Page) -> None:
-    """Make a page wait for its worker again, its old results forgotten (the derived
-    objects are overwritten in place by the next run: their keys are the page's id)."""
+def _reset(p: Page) -> list[str]:
+    """Make a page wait for its worker again, its old results forgotten; returns the keys of
+    the derived objects it named (no row names them any more)."""
+    old = [k for k in (p.image_key, p.thumb_key, p.pdf_key) if k]
     p.status, p.attempts = PageStatus.PENDING, 0
     p.source = p.text = p.words = p.confidence = p.rotation = None
     p.width = p.height = None
     p.image_key = p.thumb_key = p.pdf_key = None
     p.error = p.error_code = p.error_detail = None
     p.started_at = p.worker = p.lease_until = None
+    return old
 
 
 def rescan_into(s: Session, item: ArchiveItem, new: StoredFile,
@@ -440,12 +482,13 @@ def rescan_into(s: Session, item: ArchiveItem, new: StoredFile,
         _renumber(s, item)
     else:
         by_n = {p.n: p for p in item.pages}
-        queued = []
+        queued, unnamed = [], []
         for fp, n in enumerate(pages, start=1):
             page = by_n[n]
             page.file_id, page.file_page = new.id, fp
-            _reset(page)
+            unnamed += _reset(page)
             queued.append(page)
+        purge_later(s, item.id, unnamed)
         s.flush()
         s.expire(item, ["pages", "files"])
         used = {p.file_id for p in item.pages}

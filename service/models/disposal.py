@@ -66,9 +66,10 @@ class DestructionCase(Base):
 
 
 class PendingPurge(Base):
-    """Object keys a tombstoned item left, to remove once nothing in the catalogue uses them.
+    """Object keys a tombstoned item left (or the derived objects of pages a rescan or a
+    repair reset or dropped), to remove once nothing in the catalogue uses them.
 
-    Written in the transaction that tombstones the item and deleted only after its objects
+    Written in the transaction that tombstones the item (or resets the pages) and deleted only after its objects
     are gone, so a purge interrupted between the two is finished by the next run."""
 
     __tablename__ = "pending_purge"
