@@ -41,9 +41,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _new_token() -> None:
+    global _token
+    _token = secrets.token_hex(4)
+
+
+_token = ""
+_new_token()
+os.register_at_fork(after_in_child=_new_token)
+
+
 def worker_id() -> str:
-    """This process as it signs its claims: host and process id."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process as it signs its claims: host, process id and a random token of its own.
+
+    Host and pid alone name a process only while it lives: a worker restarted in a container
+    (same host name, the same small pid) or a forked child given a pid used before would
+    take a claim its predecessor left for one of its own, alive, and leave the page to wait
+    for the lease. The token is drawn again in each new process (a fork too)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_token}"
 
 
 @dataclass(frozen=True)
@@ -90,15 +105,16 @@ def is_stale(archive: Archive, lease_until: datetime | None, started: datetime |
 
 
 def dead_local_worker(note: str | None, host: str) -> bool:
-    """True when ``note`` names a process of this host that no longer exists."""
+    """True when ``note`` names a process of this host that no longer exists: its pid is
+    gone, or is this process's while the note is not (a process before it had the pid)."""
     if not note or not note.startswith(f"{host}:"):
         return False
     try:
-        pid = int(note.rsplit(":", 1)[1])
+        pid = int(note[len(host) + 1:].split(":", 1)[0])
     except ValueError:
         return False
     if pid == os.getpid():
-        return False
+        return note != worker_id()
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -257,3 +257,22 @@ def test_a_pending_page_whose_task_was_lost_is_queued_again(shared: Archive, tmp
     assert reconcile(shared) == 1 and queued() == pages
     assert reconcile(shared) == 0 and queued() == pages
     assert run_page(shared, lost) == "done"
+
+
+@pytest.mark.parametrize("old", ["{host}:{pid}", "{host}:{pid}:0badc0de"])
+def test_a_restarted_worker_with_the_old_ones_host_and_pid_does_not_take_its_claim_for_live(
+        shared: Archive, tmp_path: Path, old: str) -> None:
+    """A worker restarted in a container gets the same host name and often the same pid as the
+    one before it: a claim that process left (its lease not yet run out) is not this one's,
+    and the process it names is gone, so the page is taken at once, not after the lease."""
+    import os
+    import socket
+
+    [page] = _item(shared, tmp_path, 1)
+    queued = QueuedPages(shared)
+    assert lease.claim(shared, page) is not None
+    assert lease.claim(shared, page) is None  # this process's own live claim holds
+    with shared.session() as s:  # the same page as the process before this one left it
+        s.get_one(Page, page).worker = old.format(host=socket.gethostname(), pid=os.getpid())
+    assert reconcile(shared) == 1 and list(queued) == [page]
+    assert run_page(shared, queued.pop(0)) == "done"
