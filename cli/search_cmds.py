@@ -213,10 +213,11 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
         problems += report["audit"]["problems"]
     if four:
         problems += sum(1 for i in report["four_properties"]["items"] if not i["passed"])
-    if orphans:  # anything past the grace period still there is a problem
+    if orphans:  # anything past the grace period still there (and still unused) is a problem
         o = report["orphans"]
         problems += sum(1 for e in o["orphans"] + o["leftovers"]
-                        if not e.get("deleted") and e["age_seconds"] >= grace)
+                        if not e.get("deleted") and e.get("kept") != "recorded"
+                        and e["age_seconds"] >= grace)
 
     def human(r: dict) -> str:
         lines = four_property_lines(r["four_properties"]) if "four_properties" in r else []
@@ -252,6 +253,8 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
                          f"已删除 / removed {o['removed']}")
             for e in o["orphans"] + o["leftovers"]:
                 state = ("已删除 / deleted" if e.get("deleted") else
+                         "列出后已被写入或登记，保留 / kept (written or recorded since listed)"
+                         if e.get("kept") == "recorded" else
                          "未满宽限期，保留 / kept (grace)" if e.get("kept") else "")
                 lines.append(f"  {e.get('key') or e['kind'] + ':' + e['name']} "
                              f"({e['age_seconds']} s) {state}".rstrip())

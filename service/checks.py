@@ -3,7 +3,7 @@ the audit chain against itself."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,6 +14,7 @@ from .audit import audit_problems
 from .audit_anchor import PREFIX as ANCHOR_PREFIX
 from .audit_anchor import flush_anchors, latest_anchor
 from .models import ArchiveItem, Page, StoredFile
+from .purge import delete_unrecorded
 from .search_docs import item_fingerprint, searchable
 from .vocab import ItemStatus
 
@@ -86,6 +87,8 @@ def check_orphans(archive: Archive, *, delete: bool = False,
 
     With ``delete``, removes those older than ``grace`` seconds (younger ones are listed
     with ``"kept": "grace"``): the objects, the temporaries, the unfinished multipart uploads.
+    An object written again or recorded since the listing is kept (``"kept": "recorded"``,
+    `purge.delete_unrecorded`).
     """
     with archive.session() as s:
         referenced = set(s.scalars(select(StoredFile.key)))
@@ -100,8 +103,10 @@ def check_orphans(archive: Archive, *, delete: bool = False,
         age = (now - info.modified).total_seconds()
         entry = {"key": info.key, "size": info.size, "age_seconds": round(age)}
         if delete and age >= grace:
-            store.delete(info.key)
-            entry["deleted"], removed = True, removed + 1
+            if delete_unrecorded(archive, info.key, now - timedelta(seconds=grace)):
+                entry["deleted"], removed = True, removed + 1
+            else:
+                entry["kept"] = "recorded"
         elif delete:
             entry["kept"] = "grace"
         orphans.append(entry)

@@ -19,6 +19,9 @@ row names its key.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, or_, select
@@ -31,6 +34,8 @@ from .vocab import TOMBSTONES
 
 if TYPE_CHECKING:
     from .archive import Archive
+
+log = logging.getLogger(__name__)
 
 
 def _file_still_used(session: Session, f: StoredFile, item_id: int) -> bool:
@@ -81,11 +86,21 @@ def tombstone(archive: Archive, session: Session, item: ArchiveItem, status: str
     item.sets_changed_at = clock.now()
     session.add(ItemChange(item_id=item.id, kind=status, actor=actor, reason=reason,
                            changes=changes, at=clock.now()))
-    if keys:
-        session.add(PendingPurge(item_id=item.id, keys=sorted(keys), created_at=clock.now()))
+    schedule(session, item.id, keys)
     write_item(archive, session, item.id, [])
     session.flush()
     return manifest
+
+
+def schedule(session: Session, item_id: int, keys: Iterable[str]) -> None:
+    """Have the purge remove these objects once nothing in the catalogue uses them, after
+    this transaction commits (nothing is deleted while it could still roll back).
+
+    Dated by the real clock, not the archive's (service.clock, which tests move): the date is
+    compared with the store's modification times (`delete_unrecorded`)."""
+    if keys:
+        session.add(PendingPurge(item_id=item_id, keys=sorted(set(keys)),
+                                 created_at=datetime.now(UTC)))
 
 
 def _used_keys(session: Session, keys: list[str]) -> set[str]:
@@ -96,9 +111,34 @@ def _used_keys(session: Session, keys: list[str]) -> set[str]:
     return used
 
 
+def delete_unrecorded(archive: Archive, key: str, written_before: datetime) -> bool:
+    """Delete an object found unused, if it still is: True when it was deleted.
+
+    The one rule of every sweep (the purge, `dangan check --orphans --delete`). What a
+    sweep read (its listing, its query) may be out of date by the time it deletes: an
+    upload of the same bytes puts the content-addressed object again (renewing its
+    modification time) and then records it. So, right before the delete, in this order:
+    the store is asked when the object was last written, and one written at or after
+    ``written_before`` is kept (its uploader may be about to record it; for the purge, one
+    written since the purge was scheduled; for the orphan check, within its grace); then a fresh
+    catalogue transaction is asked whether any row names it now. Only the instant between
+    that check and the delete itself remains, where the old read-then-delete left the
+    whole sweep."""
+    modified = archive.store.last_modified(key)
+    if modified is None or modified >= written_before:
+        return False
+    with archive.session() as s:
+        if _used_keys(s, [key]):
+            log.info("not deleting %s: recorded since the sweep read the catalogue", key)
+            return False
+    archive.store.delete(key)
+    return True
+
+
 def remove_objects(archive: Archive) -> int:
     """Step 2 for every pending purge: remove the objects no catalogue row uses; returns how
-    many objects were removed. Safe to run again at any time (a missing object is no error)."""
+    many objects were removed. Safe to run again at any time (a missing object is no error).
+    An object written again since its purge was scheduled is kept (`delete_unrecorded`)."""
     removed = 0
     with archive.session() as s:
         pending = list(s.scalars(select(PendingPurge.id).order_by(PendingPurge.id)))
@@ -107,10 +147,9 @@ def remove_objects(archive: Archive) -> int:
             row = s.get(PendingPurge, purge_id)
             if row is None:
                 continue
-            keys = list(row.keys)
+            keys, scheduled = list(row.keys), clock.aware(row.created_at)
             unused = [k for k in keys if k not in _used_keys(s, keys)]
-            for key in unused:
-                archive.store.delete(key)
-                removed += 1
-            s.delete(row)
+        removed += sum(delete_unrecorded(archive, key, scheduled) for key in unused)
+        with archive.session() as s:
+            s.execute(delete(PendingPurge).where(PendingPurge.id == purge_id))
     return removed

@@ -396,6 +396,14 @@ class ObjectStore(ABC):
     def list_keys(self, prefix: str = "") -> Iterator[KeyInfo]:
         """Yield every object's key, size and modification time, in key order (no hashing)."""
 
+    def last_modified(self, key: str) -> datetime | None:
+        """When the object was last written (a repeated put of an original counts), or None
+        when there is none: asked right before a delete, not trusted from an older listing."""
+        for info in self.list_keys(key):
+            if info.key == key:
+                return info.modified
+        return None
+
     @abstractmethod
     def leftovers(self) -> Iterator[Leftover]:
         """Yield what interrupted writes left behind (never objects, never live data alone:

@@ -31,7 +31,8 @@ from storage import ObjectStore, StorageError, StoredObject
 from .. import clock
 from ..errors import LINES, N_, Listing, about, msg
 from ..indexing import write_item
-from ..models import ArchiveItem, Page, PendingPurge, StoredFile
+from ..models import ArchiveItem, Page, StoredFile
+from ..purge import schedule as schedule_purge
 from ..search_docs import page_docs
 from ..twoset import mark_changed
 from ..vocab import (
@@ -350,16 +351,9 @@ def _retire(s: Session, item: ArchiveItem, f: StoredFile, role: str) -> None:
     dropped = [p for p in item.pages if p.file_id == f.id]
     for p in dropped:
         s.delete(p)
-    purge_later(s, item.id, [k for p in dropped for k in (p.image_key, p.thumb_key, p.pdf_key)
-                             if k])
+    schedule_purge(s, item.id, [k for p in dropped
+                                for k in (p.image_key, p.thumb_key, p.pdf_key) if k])
     s.flush()
-
-
-def purge_later(s: Session, item_id: int, keys: list[str]) -> None:
-    """Have the purge remove derived objects no page names any more, once this transaction
-    commits (service.purge.remove_objects; nothing is deleted while it could roll back)."""
-    if keys:
-        s.add(PendingPurge(item_id=item_id, keys=sorted(keys), created_at=clock.now()))
 
 
 def _add_pages(s: Session, item: ArchiveItem, f: StoredFile) -> list[Page]:
@@ -488,7 +482,7 @@ def rescan_into(s: Session, item: ArchiveItem, new: StoredFile,
             page.file_id, page.file_page = new.id, fp
             unnamed += _reset(page)
             queued.append(page)
-        purge_later(s, item.id, unnamed)
+        schedule_purge(s, item.id, unnamed)  # no page names them any more
         s.flush()
         s.expire(item, ["pages", "files"])
         used = {p.file_id for p in item.pages}

@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from clihelp import INGEST, dangan
 from scanfactory import render_page, write_png
+from sqlalchemy import select
 
 from service.archive import Archive
-from service.checks import check_orphans
+from service.checks import check_fixity, check_orphans
 from service.ingest import IngestRequest, ingest
 from service.jobs.pipeline import finalize_item
+from service.models import ArchiveItem, PendingPurge, StoredFile
 from service.setup import init_archive
 from storage import LocalStore
 
@@ -105,3 +107,88 @@ def test_cli_check_orphans(archive_env: dict[str, str], tmp_path: Path) -> None:
     assert not store.exists(lost.key) and store.exists(young.key)
     bad = dangan(env, "check", "--delete", check=False)
     assert bad.returncode == 2 and "--orphans" in bad.stderr
+
+
+def _scan(tmp_path: Path, words: str) -> Path:
+    return write_png(tmp_path / f"{words}.png", render_page([words], size=(600, 400)))
+
+
+def _upload(archive: Archive, scan: Path) -> int:
+    return ingest(archive, IngestRequest(files=[scan], fonds="J001", category="HT", year=2024,
+                                         retention="D30", secrecy="内部", title="重新上传")).id
+
+
+def test_an_upload_recorded_between_the_sweeps_listing_and_its_delete_is_kept(
+        store_archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An orphaned original (an upload whose catalogue transaction never committed) is
+    uploaded again while `check --orphans --delete` runs: after the sweep listed it, before
+    it deletes it. The object is the new item's now and stays."""
+    archive = store_archive
+    scan = _scan(tmp_path, "补传合同")
+    orphan = archive.store.put_bytes(scan.read_bytes())
+    real_list = archive.store.list_keys
+    uploaded: list[int] = []
+
+    def listing(prefix: str = ""):
+        for info in real_list(prefix):
+            if prefix == "" and info.key == orphan.key and not uploaded:
+                uploaded.append(_upload(archive, scan))  # stored again and recorded
+            yield info
+
+    monkeypatch.setattr(archive.store, "list_keys", listing)
+    report = check_orphans(archive, delete=True, grace=0)
+    assert uploaded and archive.store.exists(orphan.key)
+    assert [o.get("kept") for o in report["orphans"] if o["key"] == orphan.key] == ["recorded"]
+    assert check_fixity(archive)["bad"] == []
+
+
+def test_an_original_stored_again_after_the_listing_is_kept_until_recorded(
+        archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same race one step earlier: the upload has stored the bytes again (the object's
+    time renewed) but not yet committed its row. The listing said the object was two hours
+    old; the store, asked again before the delete, says it was written just now."""
+    scan = _scan(tmp_path, "补传合同")
+    orphan = archive.store.put_bytes(scan.read_bytes())
+    old = time.time() - 7200
+    os.utime(archive.store.root / orphan.key, (old, old))
+    real_list = archive.store.list_keys
+    stored: list[str] = []
+
+    def listing(prefix: str = ""):
+        for info in real_list(prefix):
+            if prefix == "" and info.key == orphan.key and not stored:
+                stored.append(archive.store.put(scan.open("rb")).key)  # an upload under way
+            yield info
+
+    monkeypatch.setattr(archive.store, "list_keys", listing)
+    check_orphans(archive, delete=True)
+    assert stored == [orphan.key] and archive.store.exists(orphan.key)
+
+
+def test_the_purge_keeps_an_original_uploaded_again_while_it_runs(
+        store_archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deleted item's original is uploaded again (a new item) while the purge removes the
+    deleted item's objects: after it found the object unused, before it deletes it."""
+    import service.purge as purge
+
+    archive = store_archive
+    scan = _scan(tmp_path, "删除后重传")
+    first = _upload(archive, scan)
+    with archive.session() as s:
+        key = s.scalars(select(StoredFile.key).where(StoredFile.item_id == first)).one()
+        purge.tombstone(archive, s, s.get_one(ArchiveItem, first), "deleted", "admin", "登记错误")
+    real_used = purge._used_keys
+    uploaded: list[int] = []
+
+    def used(session, keys):
+        found = real_used(session, keys)
+        if not uploaded:
+            uploaded.append(_upload(archive, scan))
+        return found
+
+    monkeypatch.setattr(purge, "_used_keys", used)
+    purge.remove_objects(archive)
+    assert uploaded and archive.store.exists(key)
+    assert check_fixity(archive)["bad"] == []
+    with archive.session() as s:
+        assert s.scalars(select(PendingPurge)).all() == []
