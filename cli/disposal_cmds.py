@@ -14,10 +14,10 @@ from .common import archive_ready, data_option, emit, handle_errors
 @handle_errors
 def purge_cmd(as_json: bool) -> None:
     """Make due deletions final: tombstone the items, then remove the objects nothing uses
-    (and the batch-import folders abandoned for a week)."""
+    (and the temporaries in DATA/tmp, batch-import folders among them, abandoned for a week)."""
     from service.deletion import finalise_due
 
     emit(finalise_due(archive_ready()), as_json,
          lambda d: f"删除生效 / deletions made final: {d['final']}；"
                    f"移除对象 / objects removed: {d['objects_removed']}；"
-                   f"清理导入文件夹 / import folders swept: {d['import_folders_removed']}")
+                   f"清理临时文件 / temporaries swept: {d['temporaries_removed']}")

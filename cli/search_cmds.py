@@ -141,10 +141,11 @@ def four_property_lines(r: dict) -> list[str]:
               help="Verify the audit trail's hash chain and its anchor in the object store; "
                    "lists altered, inserted, forked or removed entries.")
 @click.option("--orphans", is_flag=True,
-              help="List stored objects no catalogue row references and leftovers of "
-                   "interrupted uploads (temporaries, unfinished multipart uploads).")
+              help="List stored objects no catalogue row references, leftovers of "
+                   "interrupted uploads (temporaries, unfinished multipart uploads) and "
+                   "temporaries in DATA/tmp untouched for a week (as the hourly purge does).")
 @click.option("--delete", is_flag=True,
-              help="With --orphans: remove them, except anything younger than --grace.")
+              help="With --orphans: remove them, except objects younger than --grace.")
 @click.option("--grace", type=click.FloatRange(min=0), default=3600, show_default=True,
               help="Seconds: nothing younger is deleted (an upload may be in progress).")
 @click.option("--two-set", "two_set", is_flag=True,
@@ -218,6 +219,7 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
         problems += sum(1 for e in o["orphans"] + o["leftovers"]
                         if not e.get("deleted") and e.get("kept") != "recorded"
                         and e["age_seconds"] >= grace)
+        problems += sum(1 for e in o["temporaries"] if not e.get("deleted"))
 
     def human(r: dict) -> str:
         lines = four_property_lines(r["four_properties"]) if "four_properties" in r else []
@@ -258,6 +260,10 @@ def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bo
                          "未满宽限期，保留 / kept (grace)" if e.get("kept") else "")
                 lines.append(f"  {e.get('key') or e['kind'] + ':' + e['name']} "
                              f"({e['age_seconds']} s) {state}".rstrip())
+            lines.append(f"过期临时文件 / stale temporaries: {len(o['temporaries'])}")
+            lines += [f"  {e['path']} ({e['age_seconds']} s)"
+                      + (" 已删除 / deleted" if e.get("deleted") else "")
+                      for e in o["temporaries"]]
         return "\n".join(lines)
 
     emit(report, as_json, human)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from storage import ObjectStore
 
+from . import batch_folders
 from .archive import Archive
 from .audit import audit_problems
 from .audit_anchor import PREFIX as ANCHOR_PREFIX
@@ -83,7 +84,8 @@ ORPHAN_GRACE_SECONDS = 3600.0
 
 def check_orphans(archive: Archive, *, delete: bool = False,
                   grace: float = ORPHAN_GRACE_SECONDS) -> dict:
-    """Stored objects no catalogue row references, and leftovers of interrupted uploads.
+    """Stored objects no catalogue row references, leftovers of interrupted uploads, and the
+    temporaries in ``DATA/tmp`` gone stale (by the purge's rule, `batch_folders.stale`).
 
     With ``delete``, removes those older than ``grace`` seconds (younger ones are listed
     with ``"kept": "grace"``): the objects, the temporaries, the unfinished multipart uploads.
@@ -120,5 +122,12 @@ def check_orphans(archive: Archive, *, delete: bool = False,
         elif delete:
             entry["kept"] = "grace"
         leftovers.append(entry)
-    return {"orphans": orphans, "leftovers": leftovers, "removed": removed,
-            "grace_seconds": grace}
+    temporaries = []
+    for temp in batch_folders.stale(archive):
+        entry = {"path": str(temp.path.relative_to(archive.settings.data_dir)),
+                 "size": temp.size, "age_seconds": round(temp.idle_seconds)}
+        if delete and batch_folders.remove_stale(temp):
+            entry["deleted"], removed = True, removed + 1
+        temporaries.append(entry)
+    return {"orphans": orphans, "leftovers": leftovers, "temporaries": temporaries,
+            "removed": removed, "grace_seconds": grace}

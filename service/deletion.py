@@ -218,8 +218,9 @@ def _finalise_one(archive: Archive, request_id: int, now: datetime) -> bool:
 def finalise_due(archive: Archive) -> dict:
     """Make final every deletion whose hold has ended (one whose paper original a reader
     has out waits for its return), then remove the objects nothing uses (also those an
-    interrupted earlier run left), and sweep the batch-import folders abandoned for a week
-    (service.batch_folders). Idempotent."""
+    interrupted earlier run left), and sweep the temporaries in ``DATA/tmp`` (batch-import
+    folders, crashed uploads' and exports' files) abandoned for a week (service.batch_folders).
+    Idempotent."""
     now = clock.now()
     with archive.session() as s:
         due = list(s.scalars(select(DeletionRequest.id).where(
@@ -228,4 +229,4 @@ def finalise_due(archive: Archive) -> dict:
     final = [rid for rid in due if _finalise_one(archive, rid, now)]
     removed = remove_objects(archive)
     return {"final": len(final), "objects_removed": removed,
-            "import_folders_removed": batch_folders.sweep(archive)}
+            "temporaries_removed": batch_folders.sweep(archive)}

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from service import batch_folders
 from service.access import registrable_secrecy
 from service.archive import Archive
 from service.browse import all_boxes, list_customers
@@ -102,10 +103,8 @@ def _real_files(files: list[FileStorage]) -> list[FileStorage]:
 
 @contextlib.contextmanager
 def upload_dir(archive: Archive) -> Iterator[Path]:
-    base = archive.settings.data_dir / "tmp"
     try:
-        base.mkdir(parents=True, exist_ok=True)
-        parent: str | None = str(base)
+        parent: str | None = str(batch_folders.root(archive))
     except OSError:
         parent = None
     with tempfile.TemporaryDirectory(prefix="upload-", dir=parent) as tmp:

@@ -173,7 +173,7 @@ def test_after_30_days_the_item_is_a_tombstone_and_its_objects_are_gone(
     at(30)
 
     assert finalise_due(archive) == {"final": 1, "objects_removed": len(keys),
-                                    "import_folders_removed": 0}
+                                    "temporaries_removed": 0}
     with archive.session() as s:
         tomb = get_item(s, item)
         assert (tomb.status, tomb.archival_code, tomb.title) == (ItemStatus.DELETED, code, "戊合同")
@@ -190,7 +190,7 @@ def test_after_30_days_the_item_is_a_tombstone_and_its_objects_are_gone(
     assert check_fixity(archive)["bad"] == []
     assert check_index(archive) == {"checked": 1, "missing": [], "stale": [], "orphaned": []}
     assert finalise_due(archive) == {"final": 0, "objects_removed": 0,  # idempotent
-                                    "import_folders_removed": 0}
+                                    "temporaries_removed": 0}
     # no longer held: not a two-set finding, not in the records officer's queue
     assert not [f for f in two_set_report(archive, None).findings if f.subject == code]
     with archive.session() as s:

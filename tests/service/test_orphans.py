@@ -192,3 +192,36 @@ def test_the_purge_keeps_an_original_uploaded_again_while_it_runs(
     assert check_fixity(archive)["bad"] == []
     with archive.session() as s:
         assert s.scalars(select(PendingPurge)).all() == []
+
+
+def test_check_orphans_reports_and_removes_stale_temporaries_as_the_purge_would(
+        archive_env: dict[str, str]) -> None:
+    """`DATA/tmp` holds batch-import folders, and what a crashed upload or export left: those
+    a week untouched are listed (a problem, exit 1) and removed with --delete; the purge
+    judges them by the same rule. One written to within the week stays."""
+    env = archive_env
+    dangan(env, "init", "--admin-password", "initial-pass")
+    tmp = Path(env["DANGAN_DATA"]) / "tmp"
+    old = time.time() - 8 * 86400
+    stale = {"tmp/import-abandoned": tmp / "import-abandoned" / "scans" / "p1.png",
+             "tmp/upload-crashed": tmp / "upload-crashed" / "00001.pdf",
+             "tmp/export-crashed.xlsx": tmp / "export-crashed.xlsx"}
+    for path in stale.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"left behind")
+        for p in [path, *path.relative_to(tmp).parents]:
+            os.utime(tmp / p, (old, old))
+    busy = tmp / "import-in-use"
+    (busy / "scans").mkdir(parents=True)
+    os.utime(busy, (old, old))
+    (busy / "scans" / "p2.png").write_bytes(b"uploaded just now")
+
+    proc = dangan(env, "check", "--orphans", "--json", check=False)
+    assert proc.returncode == 1, proc.stdout
+    listed = json.loads(proc.stdout)["orphans"]["temporaries"]
+    assert {t["path"] for t in listed} == set(stale)
+    assert all(t["age_seconds"] >= 7 * 86400 for t in listed)
+    proc = dangan(env, "check", "--orphans", "--delete", check=False)
+    assert proc.returncode == 0, proc.stdout
+    assert "过期临时文件" in proc.stdout
+    assert sorted(p.name for p in tmp.iterdir()) == ["import-in-use"]

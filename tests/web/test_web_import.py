@@ -165,8 +165,9 @@ def test_a_failed_start_leaves_no_folder_and_the_purge_sweeps_abandoned_ones(
     check_url = client.post("/import", data=data,
                             content_type="multipart/form-data").headers["Location"]
     (batch,) = set(tmp.glob("import-*")) - before
-    assert finalise_due(archive)["import_folders_removed"] == 0  # in use
+    assert finalise_due(archive)["temporaries_removed"] == 0  # in use
+    there = set(tmp.iterdir())  # this batch among them
     later = clock.now() + timedelta(days=8)
     with clock.use_clock(lambda: later):
-        assert finalise_due(archive)["import_folders_removed"] == 1 + len(before)
+        assert finalise_due(archive)["temporaries_removed"] == len(there)
     assert not batch.exists() and client.get(check_url).status_code == 404
