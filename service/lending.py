@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from . import clock, grants
@@ -163,11 +163,20 @@ def desk_queue(session: Session, user: User) -> tuple[list[Loan], list[Loan]]:
     return to_issue, out
 
 
+def _overdue(at: datetime) -> ColumnElement[bool]:
+    """Paper loans issued and not returned by `at`, the end of their period."""
+    return and_(Loan.status == ISSUED, Loan.kind == PAPER, Loan.ends_at <= at)
+
+
+def _mismatched() -> ColumnElement[bool]:
+    """Returns whose pages counted back differed from those counted out, not yet settled."""
+    return and_(Loan.mismatch.is_(True), Loan.settled_at.is_(None))
+
+
 def overdue_loans(session: Session, at: datetime | None = None,
                   borrower_id: int | None = None) -> list[Loan]:
     """Paper loans issued and not returned by the end of their period, longest overdue first."""
-    at = at or clock.now()
-    stmt = select(Loan).where(Loan.status == ISSUED, Loan.kind == PAPER, Loan.ends_at <= at)
+    stmt = select(Loan).where(_overdue(at or clock.now()))
     if borrower_id is not None:
         stmt = stmt.where(Loan.borrower_id == borrower_id)
     return list(session.scalars(_with_items(stmt.order_by(Loan.ends_at))))
@@ -176,8 +185,7 @@ def overdue_loans(session: Session, at: datetime | None = None,
 def mismatched_loans(session: Session) -> list[Loan]:
     """Returned loans whose pages counted back differed from those counted out, not yet
     settled (the desk's attention list)."""
-    return list(session.scalars(_with_items(select(Loan).where(Loan.mismatch.is_(True),
-                                                               Loan.settled_at.is_(None))
+    return list(session.scalars(_with_items(select(Loan).where(_mismatched())
                                             .order_by(Loan.returned_at.desc()))))
 
 
@@ -195,14 +203,22 @@ class Reminders:
 
 
 def reminders(session: Session, user: User | None) -> Reminders:
+    """The banner's figures, on every page: numbers and counts read by the database (one
+    statement, two for the desk), never the loans themselves with their items (#15.3)."""
     if user is None:
         return Reminders()
-    mine = tuple(loan.number for loan in overdue_loans(session, borrower_id=user.id))
-    desk = can_lend(user)
+    at = clock.now()
+    mine = tuple(session.scalars(select(Loan.number).where(_overdue(at),
+                                                            Loan.borrower_id == user.id)
+                                 .order_by(Loan.ends_at)))
+    overdue = mismatches = 0
+    if can_lend(user):
+        counted = func.count(Loan.id)
+        overdue, mismatches = session.execute(select(
+            select(counted).where(_overdue(at)).scalar_subquery(),
+            select(counted).where(_mismatched()).scalar_subquery())).one()
     return Reminders(
-        mine_overdue=mine,
-        desk_overdue=len(overdue_loans(session)) if desk else 0,
-        desk_mismatches=len(mismatched_loans(session)) if desk else 0,
+        mine_overdue=mine, desk_overdue=int(overdue), desk_mismatches=int(mismatches),
         to_approve=len(approval_queue(session, user))
         if user.role in {Role.DEPT_MANAGER, Role.EXECUTIVE} else 0)
 

@@ -378,6 +378,32 @@ def test_paper_pages_counted_out_and_back_a_mismatch_is_recorded(archive, world)
     assert _actions(archive, loan_id)[-2:] == ["loan.return", "loan.settle"]
 
 
+def test_reminders_count_loans_without_loading_them(archive, world) -> None:
+    """The banner on every page reads numbers and counts, never the loans with their items
+    and borrowers (it loaded every overdue loan to count them: web load, #15.3)."""
+    from sqlalchemy import event
+
+    ids = [_request(archive, "alice", [world["items"]["内部"]], kind="paper", hours=2)]
+    _do(archive, T0, lending.approve, "dora", ids[0])
+    _do(archive, T0, lending.issue, "arc", ids[0])
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with clock.use_clock(lambda: T0 + 3 * H), archive.session() as s:
+        alice, arc = _user(s, "alice"), _user(s, "arc")
+        event.listen(archive.engine, "before_cursor_execute", count)
+        try:
+            mine, desk = lending.reminders(s, alice), lending.reminders(s, arc)
+        finally:
+            event.remove(archive.engine, "before_cursor_execute", count)
+        assert mine.mine_overdue == ("JY-2026-0001",) and desk.desk_overdue == 1
+        loaded = [o for o in s.identity_map.values() if not isinstance(o, User)]
+        assert loaded == [], loaded
+    assert len(statements) == 3, "\n".join(statements)  # alice: 1; the desk (arc): 2
+
+
 def test_overdue_paper_loans_are_listed_and_reminded(archive, world) -> None:
     loan_id = _request(archive, "alice", [world["items"]["内部"]], kind="paper", hours=2)
     _do(archive, T0, lending.approve, "dora", loan_id)
