@@ -180,7 +180,18 @@ def with_grants(session: Session, who: Who) -> Reader:
     reader = reader_of(who)
     if reader.user is None or reader.granted is not None:
         return reader
+    if reader.user.role in ALL_ROLES_SEE:  # they open by role, never by a grant (_scope_decision)
+        return replace(reader, granted=frozenset())
     return replace(reader, granted=grants.granted_item_ids(session, reader.user.id, reader.at))
+
+
+def _granted(session: Session | None, reader: Reader, user: User) -> frozenset[int]:
+    """The reader's live grants: those already read for this request (`with_grants`), else
+    read now (none without a session)."""
+    if reader.granted is not None:
+        return reader.granted
+    return grants.granted_item_ids(session, user.id, reader.at) if session is not None \
+        else frozenset()
 
 
 def user_of(who: Who) -> User | None:
@@ -333,8 +344,7 @@ def search_visibility(session: Session | None, who: Who) -> Visibility:
         return Visibility(secrecy=frozenset(levels), see_all=True,
                           personal=can_see_personal(user))
     scope = visibility_for(user)
-    granted = grants.granted_item_ids(session, user.id, reader.at) if session is not None \
-        else frozenset()
+    granted = _granted(session, reader, user)
     return Visibility(secrecy=SCOPE_OPEN, owner_ids=scope.owner_ids,
                       departments=scope.departments, granted_ids=granted,
                       granted_secrecy=GRANT_LEVELS if granted else frozenset(),
@@ -348,7 +358,7 @@ def lookup_visibility(session: Session | None, who: Who) -> Visibility:
     scope = visibility_for(user)
     if user is None or scope.see_all or session is None:
         return scope
-    granted = grants.granted_item_ids(session, user.id, reader.at)
+    granted = _granted(session, reader, user)
     return Visibility(secrecy=scope.secrecy, owner_ids=scope.owner_ids,
                       departments=scope.departments, granted_ids=granted,
                       granted_secrecy=GRANT_LEVELS if granted else frozenset())

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, object_session
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload, object_session
 
 from indexer.search.common import as_list, check_filters, sort_facet
 from indexer.search.highlight import find_spans, match_boxes
@@ -373,28 +373,25 @@ def hit_rows(session: Session, user: Who, ids: list[int],
 
 def _thumb_pages(session: Session, wanted: dict[int, int | None]) -> dict[int, int]:
     """Each item's thumbnail page: the wanted page (the best hit) when it has a thumbnail,
-    else its first page that has one; one query for all the items."""
+    else its first page that has one; one query for all the items (their first page with a
+    thumbnail and any of the wanted pages that have one)."""
     if not wanted:
         return {}
+    first = aliased(Page)
+    first_n = select(func.min(first.n)).where(first.item_id == Page.item_id,
+                                              first.thumb_key.is_not(None)).scalar_subquery()
+    wanted_pages = sorted({n for n in wanted.values() if n is not None})
     have: dict[int, set[int]] = {}
-    first: dict[int, int] = {}
-    wanted_pages = {n for n in wanted.values() if n is not None}
-    first_n = func.min(Page.n)
     for item_id, n in session.execute(
-            select(Page.item_id, first_n).where(Page.item_id.in_(list(wanted)),
-                                                Page.thumb_key.is_not(None))
-            .group_by(Page.item_id)):
-        first[item_id] = n
-    if wanted_pages:
-        for item_id, n in session.execute(
-                select(Page.item_id, Page.n).where(Page.item_id.in_(list(first)),
-                                                   Page.n.in_(sorted(wanted_pages)),
-                                                   Page.thumb_key.is_not(None))):
-            have.setdefault(item_id, set()).add(n)
+            select(Page.item_id, Page.n).where(
+                Page.item_id.in_(list(wanted)), Page.thumb_key.is_not(None),
+                or_(Page.n == first_n, Page.n.in_(wanted_pages)) if wanted_pages
+                else Page.n == first_n)):
+        have.setdefault(item_id, set()).add(n)
     out: dict[int, int] = {}
-    for item_id, n in first.items():
+    for item_id, pages in have.items():
         best = wanted[item_id]
-        out[item_id] = best if best is not None and best in have.get(item_id, ()) else n
+        out[item_id] = best if best is not None and best in pages else min(pages)
     return out
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from service.access import findable_secrecy_levels
+from service.access import findable_secrecy_levels, with_grants
 from service.catalogue import list_categories
 from service.codes import RETENTIONS
 from service.errors import InvalidInput
@@ -102,8 +102,9 @@ def search() -> ResponseReturnValue:
         error = tr(exc.msg)
     if sp is not None and (q or active_filters):
         page, sort = sp.page, sp.sort
-        result = run_search(archive(), sp, user=reader(), facets=True, raw=True)
-        rows = hit_rows(s, reader(), [h.id for h in result.hits],
+        who = with_grants(s, reader())  # the grants read once, for the search and the rows
+        result = run_search(archive(), sp, user=who, facets=True, raw=True)
+        rows = hit_rows(s, who, [h.id for h in result.hits],
                         {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})
         facets = [{"field": g.field, "name": names[g.field], "entries": [
             {"value": e.value, "label": e.name or value_labels.get(g.field, str)(e.value),
