@@ -194,17 +194,18 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
 
     @app.context_processor
     def globals_() -> dict[str, Any]:
-        return {"LANGUAGES": ctx.LANGUAGES, "current_lang": ctx.lang(), "me": ctx.me(),
-                "can_manage": can_manage_locations(ctx.me()),
-                "can_manage_users": can_manage_users(ctx.me()),
-                "can_manage_scheme": can_manage_scheme(ctx.me()), "safe_snippet": ctx.safe_snippet,
+        me = ctx.me()  # once: each call goes through Flask-Login's proxies
+        return {"LANGUAGES": ctx.LANGUAGES, "current_lang": ctx.lang(), "me": me,
+                "can_manage": can_manage_locations(me),
+                "can_manage_users": can_manage_users(me),
+                "can_manage_scheme": can_manage_scheme(me), "safe_snippet": ctx.safe_snippet,
                 # None is the command line's operator to the service: never an anonymous visitor
-                "can_report": ctx.me() is not None and can_read_two_set_report(ctx.me()),
-                "can_desk": can_cross_check(ctx.me()) or can_handle_rescans(ctx.me()),
-                "can_statistics": ctx.me() is not None and can_read_statistics(ctx.me()),
-                "can_disposal": can_see_disposal(ctx.me()),
-                "can_audit": ctx.me() is not None and can_read_audit(ctx.me()),
-                "can_four_properties": ctx.me() is not None and can_check_four_properties(ctx.me()),
+                "can_report": me is not None and can_read_two_set_report(me),
+                "can_desk": can_cross_check(me) or can_handle_rescans(me),
+                "can_statistics": me is not None and can_read_statistics(me),
+                "can_disposal": can_see_disposal(me),
+                "can_audit": me is not None and can_read_audit(me),
+                "can_four_properties": me is not None and can_check_four_properties(me),
                 "tr": ctx.tr}
 
     @app.errorhandler(DanganError)

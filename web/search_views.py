@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -54,8 +54,12 @@ def retention_label(value: str) -> str:
 
 
 def _url(params: dict, **changes: Any) -> str:
+    """The search page with `params` changed (a facet, a chip, a page of the pager); the
+    page's own address is built once a request (a page has dozens of these links)."""
+    if "search_url" not in g:
+        g.search_url = url_for("search.search")
     p = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
-    return url_for("search.search") + ("?" + urlencode(p) if p else "")
+    return g.search_url + ("?" + urlencode(p) if p else "")
 
 
 @bp.route("/")
