@@ -5,14 +5,15 @@ and imported again: each row carries its 档号, by which the import finds the i
 import changes exactly the cells that were edited.
 
 Only catalogue fields leave (the same a result list shows), never page text, with ID and
-mobile numbers masked for users without the privacy right, and only for items the user may see: the search is run as the user (service.search.run_search), so the
-export holds what the result list shows, page after page.
+mobile numbers masked for users without the privacy right, and only for items the user may see:
+the result is walked as the user's search finds it (service.search.result_ids: the same
+visibility and engine query as the result list, every item once, in one walk whatever its
+size), and the rows are read and written a chunk at a time, so memory stays flat. A result
+too large for the engine to count exactly ("more than N") is exported in date order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from indexer.search.types import SearchResult
-
 from .access import can_see_personal, registrable_secrecy
 from .archive import Archive
 from .audit import record_event
@@ -33,7 +32,7 @@ from .audit_actions import AuditAction
 from .catalogue import list_categories
 from .models import ArchiveItem, Fonds, User
 from .privacy import mask_personal
-from .search import MAX_LIMIT, SearchParams, run_search
+from .search import SearchParams, result_ids
 from .sheet_cells import xlsx_row
 from .sheet_columns import COLUMNS, HEADERS, sheet_row
 from .sheets import SheetWriter
@@ -41,21 +40,8 @@ from .vocab import RETENTIONS
 
 #: Export formats, by the file suffix that names them.
 EXPORT_FORMATS = ("xlsx", "csv")
-_CHUNK = 100
-
-
-def _result_ids(archive: Archive, user: User | None, params: SearchParams) -> Iterator[int]:
-    """Every item of the search (or browse) result, in its order, page by page."""
-    per_page = min(_CHUNK, MAX_LIMIT)
-    page = 1
-    while True:
-        result = run_search(archive, replace(params, page=page, per_page=per_page), user=user,
-                            raw=True, audited=False)
-        assert isinstance(result, SearchResult)
-        yield from (h.id for h in result.hits)
-        if not result.hits or page * per_page >= result.total:
-            return
-        page += 1
+#: Catalogue rows read (and written) at a time.
+_CHUNK = 500
 
 
 def _readable(user: User | None, row: list[Any]) -> list[Any]:
@@ -71,7 +57,7 @@ def export_sheet(archive: Archive, user: User | None, params: SearchParams, out:
     """Write the result of `params` as `out` (.xlsx or .csv); returns the number of rows."""
     writer = SheetWriter(out, HEADERS)
     n = 0
-    ids = _result_ids(archive, user, params)
+    ids = result_ids(archive, params, user)
     with archive.session() as s:
         while chunk := [i for _, i in zip(range(_CHUNK), ids, strict=False)]:
             items = {i.id: i for i in s.scalars(

@@ -8,11 +8,12 @@ no Flask here: the web views call these and render the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload, object_session
 
 from indexer.search.common import as_list, check_filters, sort_facet
@@ -430,17 +431,11 @@ def _box_paths(session: Session) -> dict[int, str]:
     return {b.id: box_path(b) or "" for b in boxes}
 
 
-def browse_catalogue(session: Session, vis: Visibility, filters: dict, *, sort: str = "code",
-                     page: int = 1, per_page: int = 20, facets: bool = False) -> SearchResult:
-    """The catalogue listed by filters alone (no search words), as a SearchResult.
-
-    It reads the catalogue, not the index, so items still being scanned are listed too;
-    the visibility rule is the engines' (access.visible_clause), so totals and facet
-    counts cover only what the user may see (never 绝密).
-    """
+def _listing(session: Session, vis: Visibility,
+             filters: dict) -> tuple[Callable[..., Select[Any]], dict[int, str] | None]:
+    """The catalogue entries the filters and the visibility rule admit, as `scoped(*cols)`
+    selecting those columns of them (and the box paths, when the location filter read them)."""
     filters = check_filters(filters)
-    offset, limit = clamp_request(SearchRequest(q="", visibility=vis, page=page,
-                                                per_page=per_page))
     paths: dict[int, str] | None = None
     conds = [visible_clause(vis)]
     simple = {"fonds": Fonds.code, "category": Category.code, "retention": ArchiveItem.retention,
@@ -463,6 +458,67 @@ def browse_catalogue(session: Session, vis: Visibility, filters: dict, *, sort: 
                 .outerjoin(Customer, ArchiveItem.customer_id == Customer.id)
                 .outerjoin(Box, ArchiveItem.box_id == Box.id).where(*conds))
 
+    return scoped, paths
+
+
+#: Where a keyset walk of the listing stands: the last entry's 档号, or its date and id.
+ListingKey = tuple[Any, ...]
+
+
+def catalogue_after(session: Session, vis: Visibility, filters: dict, sort: str,
+                    after: ListingKey | None, limit: int) -> tuple[list[int], ListingKey | None]:
+    """The next `limit` entries of the listing `browse_catalogue` pages, after the entry whose
+    key is `after` (None: from the first), and the key to go on from (None: the end).
+
+    Keyset paging: each call is a range of an index (档号, or date and id), never an OFFSET
+    past the entries before it, so walking a whole listing (an export) costs time linear
+    in its length."""
+    scoped, _ = _listing(session, vis, filters)
+    cols = (ArchiveItem.id, ArchiveItem.archival_code, ArchiveItem.doc_date)
+    if sort in ("date_desc", "date_asc"):
+        rows = _by_date_after(session, scoped(*cols), sort == "date_desc", after, limit)
+        return [r[0] for r in rows], (rows[-1][2], rows[-1][0]) if len(rows) == limit else None
+    q = scoped(*cols).order_by(ArchiveItem.archival_code)
+    if after is not None:
+        q = q.where(ArchiveItem.archival_code > after[0])
+    rows = list(session.execute(q.limit(limit)))
+    return [r[0] for r in rows], (rows[-1][1],) if len(rows) == limit else None
+
+
+def _by_date_after(session: Session, q: Select[Any], desc: bool, after: ListingKey | None,
+                   limit: int) -> list[Row[Any]]:
+    """`catalogue_after` by date: the dated entries by (date, id), then the undated by id
+    (browse_catalogue's order); a key (date, id) or (None, id) says which part it is in."""
+    rows: list[Row[Any]] = []
+    if after is None or after[0] is not None:
+        dated = q.where(ArchiveItem.doc_date.is_not(None))
+        if after is not None:
+            key = tuple_(ArchiveItem.doc_date, ArchiveItem.id)
+            dated = dated.where(key < after if desc else key > after)
+        order = (ArchiveItem.doc_date, ArchiveItem.id)
+        rows = list(session.execute(dated.order_by(*(c.desc() if desc else c.asc()
+                                                     for c in order)).limit(limit)))
+    if len(rows) < limit:
+        undated = q.where(ArchiveItem.doc_date.is_(None))
+        if after is not None and after[0] is None:
+            undated = undated.where(ArchiveItem.id < after[1] if desc
+                                    else ArchiveItem.id > after[1])
+        rows += session.execute(undated.order_by(ArchiveItem.id.desc() if desc
+                                                 else ArchiveItem.id).limit(limit - len(rows)))
+    return rows
+
+
+def browse_catalogue(session: Session, vis: Visibility, filters: dict, *, sort: str = "code",
+                     page: int = 1, per_page: int = 20, facets: bool = False) -> SearchResult:
+    """The catalogue listed by filters alone (no search words), as a SearchResult.
+
+    It reads the catalogue, not the index, so items still being scanned are listed too;
+    the visibility rule is the engines' (access.visible_clause), so totals and facet
+    counts cover only what the user may see (never 绝密).
+    """
+    offset, limit = clamp_request(SearchRequest(q="", visibility=vis, page=page,
+                                                per_page=per_page))
+    scoped, paths = _listing(session, vis, filters)
     total = session.scalar(scoped(func.count(ArchiveItem.id))) or 0
     if sort in ("date_desc", "date_asc"):
         desc = sort == "date_desc"

@@ -17,6 +17,7 @@ from indexer.search.types import (
     SearchRequest,
     SearchResult,
     SortOrder,
+    Visibility,
     to_cli_json,
 )
 
@@ -32,8 +33,8 @@ from .archive import Archive
 from .audit import record_event
 from .audit_actions import AuditAction
 from .errors import N_, InvalidInput, Listing, Message, msg
-from .items import browse_catalogue
-from .models import ArchiveItem, Customer
+from .items import browse_catalogue, catalogue_after
+from .models import ArchiveItem, Customer, User
 from .privacy import can_see_personal, mask_personal
 from .search_docs import item_fingerprint, page_docs, searchable
 from .users import get_user
@@ -213,6 +214,31 @@ def _user(archive: Archive, username: str | None, user: Who) -> Who:
         return get_user(s, username)  # `--as USER`: never in the reading room
 
 
+def _visibility(archive: Archive, params: SearchParams, who: Who) -> Visibility:
+    """What `who` may find: a search matches the text of the items they may open
+    (access.search_visibility), a browse lists the entries they may look up
+    (access.lookup_visibility); the operator (None) as the command line allows."""
+    operator = who is None
+    with archive.session() as s:
+        if params.browsing:
+            vis = operator_visibility() if operator else lookup_visibility(s, who)
+        else:
+            vis = operator_search_visibility() if operator else search_visibility(s, who)
+    # a user who may not read personal data matches pages as masked for them: a search
+    # never confirms an ID or mobile number (nor a fragment) they cannot see, nor matches
+    # an item holding ID copies (its pages are indexed for the personal audience only)
+    return replace(vis, personal=operator or can_see_personal(user_of(who)))
+
+
+def _request(params: SearchParams, vis: Visibility, person: User | None,
+             facets: bool) -> SearchRequest:
+    masked = person is not None and not can_see_personal(person)
+    return SearchRequest(q=params.q, visibility=vis, filters=params.filters,
+                         sort=cast(SortOrder, params.sort),  # one of SORTS: checked
+                         page=params.page, per_page=params.per_page, facets=facets,
+                         text_filter=mask_personal if masked else None)
+
+
 def run_search(archive: Archive, params: SearchParams | str, *, username: str | None = None,
                user: Who = None, facets: bool = False,
                raw: bool = False, audited: bool = True) -> dict | SearchResult:
@@ -230,32 +256,44 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
         params = SearchParams(q=params)
     who = _user(archive, username, user)
     person = user_of(who)
-    operator = who is None
-    with archive.session() as s:
-        if params.browsing:
-            vis = operator_visibility() if operator else lookup_visibility(s, who)
-        else:
-            vis = operator_search_visibility() if operator else search_visibility(s, who)
-    # a user who may not read personal data matches pages as masked for them: a search
-    # never confirms an ID or mobile number (nor a fragment) they cannot see, nor matches
-    # an item holding ID copies (its pages are indexed for the personal audience only)
-    vis = replace(vis, personal=operator or can_see_personal(person))
+    vis = _visibility(archive, params, who)
     if params.browsing:
         with archive.session() as s:
             result = browse_catalogue(s, vis, params.filters, sort=params.sort,
                                       page=params.page, per_page=params.per_page, facets=facets)
     else:
-        masked = person is not None and not can_see_personal(person)
-        req = SearchRequest(q=params.q, visibility=vis, filters=params.filters,
-                            sort=cast(SortOrder, params.sort),  # one of SORTS: checked
-                            page=params.page, per_page=params.per_page, facets=facets,
-                            text_filter=mask_personal if masked else None)
-        result = archive.search.search(req)
+        result = archive.search.search(_request(params, vis, person, facets))
     if audited:
         record_event(archive, person, AuditAction.CATALOGUE_SEARCH, "search",
                      {"q": params.q[:200], "filters": params.filters, "page": params.page,
                       "total": result.total})
     return result if raw else to_cli_json(result)
+
+
+#: Catalogue entries read per keyset page of a browse's whole result (result_ids).
+_BROWSE_CHUNK = 500
+
+
+def result_ids(archive: Archive, params: SearchParams, user: Who = None) -> Iterator[int]:
+    """Every item of the result `params` describes (its page aside), as `user` finds it, in
+    its order, each once: what an export lists. Not audited (the caller audits what it does).
+
+    The permissions are run_search's (same visibility, same engine query): a search walks
+    the engine's cursor over the whole match (SearchEngine.iter_ids: one walk, so a result
+    of any size costs time linear in it; a "more than N" result comes in date order), a
+    browse walks the catalogue in keyset pages (service.items.catalogue_after)."""
+    vis = _visibility(archive, params, user)
+    if not params.browsing:
+        yield from archive.search.iter_ids(_request(params, vis, user_of(user), facets=False))
+        return
+    after: tuple | None = None
+    while True:
+        with archive.session() as s:
+            ids, after = catalogue_after(s, vis, params.filters, params.sort, after,
+                                         _BROWSE_CHUNK)
+        yield from ids
+        if after is None:
+            return
 
 
 def _rebuild(archive: Archive, ids: list[int],

@@ -32,6 +32,9 @@ Design (see NOTES.md, "Elasticsearch"):
 * A query that finds nothing is retried once in its OCR-tolerant form
   (:func:`.query.relax_query`: one character of a phrase misread), with the
   same boolean logic as the SQLite engine; the result is ``fuzzy``.
+* A whole result (an export, :meth:`ElasticsearchEngine.iter_ids`) is read with
+  ``search_after`` in a point in time, in the search's own order: each request costs the
+  same however deep it is, and the walk sees one state of the index.
 * The alias ``{prefix}-pages`` points at a versioned index; :meth:`rebuild`
   loads a fresh index (``refresh_interval: -1``, ``streaming_bulk``) and swaps
   it in with one atomic ``update_aliases`` call.
@@ -81,6 +84,10 @@ ITEM_FIELDS = ("archival_code", "title", "fonds", "category", "year", "retention
                "customer", "box", "location", "status", "date", "owner_id", "department")
 #: match_phrase_prefix expansions for a trailing lone CJK character (``5月``)
 MAX_EXPANSIONS = 200
+#: item ids per request of a whole-result walk (iter_ids), and how long its point in time
+#: is kept between two requests
+ITER_PAGE = 1000
+PIT_KEEP_ALIVE = "2m"
 
 _KW = {"type": "keyword"}
 
@@ -425,14 +432,16 @@ class ElasticsearchEngine:
             if not agg["buckets"] or not after:
                 return out
 
-    def build_query(self, pq: ParsedQuery, req: SearchRequest, filters: dict[str, Any]) -> dict:
+    def build_query(self, pq: ParsedQuery, req: SearchRequest, filters: dict[str, Any],
+                    pages: bool = True) -> dict:
         """The ES query on item documents: the item-level rule (:func:`.query.item_plan`)
-        as ``has_child`` clauses over the page documents, permissions/filters in filter."""
+        as ``has_child`` clauses over the page documents, permissions/filters in filter.
+        ``pages``: fetch the best pages of each hit (``inner_hits``), for snippets."""
         plan = item_plan(pq)
         rows = list(audiences(req.visibility))  # personal data: full or masked page rows
         must: list[dict[str, Any]] = [
             _has_page(_any_of([_phrase(p) for p in plan.shown.options]), rows,
-                      score_mode="max", inner_hits=INNER_HITS)
+                      score_mode="max", inner_hits=INNER_HITS if pages else None)
         ]
         must += [_has_page(_any_of([_phrase(p) for p in g.options]), rows) for g in plan.each]
         must_not = (
@@ -464,6 +473,47 @@ class ElasticsearchEngine:
                 res.fuzzy = True
         return res
 
+    def iter_ids(self, req: SearchRequest) -> Iterator[int]:
+        """Every item id of the result of ``req`` (page and per_page aside), each once, in
+        the search's order: ``search_after`` pages in a point in time (the index as it was
+        when the walk began, whatever is indexed meanwhile), never ``from`` + ``size``,
+        which costs more the deeper it goes and stops at ``index.max_result_window``."""
+        filters = check_filters(req.filters)
+        pq = parse_query(req.q)
+        if pq.empty or nobody_visible(req.visibility):
+            return
+        self.ensure_index()
+        for query in (pq, relax_query(pq)):
+            if query is None:
+                return
+            found = False
+            for i in self._walk_ids(self.build_query(query, req, filters, pages=False),
+                                    _sort(req)):
+                found = True
+                yield i
+            if found:
+                return
+
+    def _walk_ids(self, query: dict[str, Any], sort: list[Any]) -> Iterator[int]:
+        pit = self.es.open_point_in_time(index=self.alias, keep_alive=PIT_KEEP_ALIVE)["id"]
+        try:
+            after: list[Any] | None = None
+            while True:
+                r = self.es.search(
+                    pit={"id": pit, "keep_alive": PIT_KEEP_ALIVE}, query=query, sort=sort,
+                    size=ITER_PAGE, search_after=after, source=False,
+                    track_total_hits=False,
+                )
+                pit = r.get("pit_id", pit)
+                hits = r["hits"]["hits"]
+                yield from (int(h["_id"]) for h in hits)
+                if len(hits) < ITER_PAGE:
+                    return
+                # the sort values of the last hit, with the point in time's tiebreaker
+                after = hits[-1]["sort"]
+        finally:
+            self.es.close_point_in_time(id=pit)
+
     def _search(
         self,
         pq: ParsedQuery,
@@ -483,22 +533,10 @@ class ElasticsearchEngine:
                         "order": [{"_count": "desc"}, {"_key": "asc"}],
                     }
                 }
-        if req.sort == "date_desc":
-            sort: list[Any] = [
-                {"date": {"order": "desc", "missing": "_last"}},
-                {"item_id": "desc"},
-                "_score",
-            ]
-        elif req.sort == "date_asc":
-            sort = [{"date": {"order": "asc", "missing": "_last"}}, {"item_id": "asc"}, "_score"]
-        elif req.sort == "code":
-            sort = [{"archival_code": "asc"}, {"item_id": "asc"}, "_score"]
-        else:
-            sort = ["_score", {"item_id": "asc"}]
         r = self.es.search(
             index=self.alias,
             query=self.build_query(pq, req, filters),
-            sort=sort,
+            sort=_sort(req),
             track_scores=True,
             from_=offset,
             size=limit,
@@ -544,6 +582,18 @@ class ElasticsearchEngine:
                     }
                 )
         return SearchResult(total=int(r["hits"]["total"]["value"]), hits=hits, facets=facets)
+
+
+def _sort(req: SearchRequest) -> list[Any]:
+    """The order of a result: by date (undated last) or 档号 with item id to break ties, or
+    by score; ``_score`` is kept as a sort value for the hits' scores."""
+    if req.sort == "date_desc":
+        return [{"date": {"order": "desc", "missing": "_last"}}, {"item_id": "desc"}, "_score"]
+    if req.sort == "date_asc":
+        return [{"date": {"order": "asc", "missing": "_last"}}, {"item_id": "asc"}, "_score"]
+    if req.sort == "code":
+        return [{"archival_code": "asc"}, {"item_id": "asc"}, "_score"]
+    return ["_score", {"item_id": "asc"}]
 
 
 def _clause(c: Clause) -> dict[str, Any]:

@@ -27,6 +27,10 @@ are made in Python (:mod:`.analysis`) and indexed with ``unicode61``.
   per query, 10k and 100k pages; see the README's figures).
 * A query with no visible hit is retried in its OCR-tolerant form
   (:func:`.query.relax_query`), as the Elasticsearch engine does.
+* A whole result (an export, :meth:`SqliteFtsEngine.iter_ids`) is the same walk taken to
+  its end once, in one read snapshot, instead of a search per page (each of which would
+  walk again from the start): exact results in the search's order, "more than N" results
+  in date order.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from __future__ import annotations
 import itertools
 import json
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -51,7 +55,15 @@ from .common import (
 )
 from .fts_rows import FILTER_COLUMN, RowIds, filter_match, filter_tokens, item_token, items_match
 from .highlight import text_score
-from .query import ParsedQuery, fts5_any, fts5_excluded, item_plan, parse_query, relax_query
+from .query import (
+    ItemPlan,
+    ParsedQuery,
+    fts5_any,
+    fts5_excluded,
+    item_plan,
+    parse_query,
+    relax_query,
+)
 from .types import (
     AUDIENCE_MASKED,
     AUDIENCE_PERSONAL,
@@ -401,53 +413,93 @@ class SqliteFtsEngine:
                 cur.close()
         return res
 
-    def _search(
-        self,
-        cur: Any,
-        pq: ParsedQuery,
-        where: str,
-        params: Sequence[Any],
-        req: SearchRequest,
-        offset: int,
-        limit: int,
-        fmatch: str,
-    ) -> SearchResult:
-        """One query, reading about as many matches as it shows (see the module doc).
+    def iter_ids(self, req: SearchRequest) -> Iterator[int]:
+        """Every item id of the result of ``req`` (its page and per_page aside), each once,
+        for an export: one walk of the match, chunk by chunk, in one read snapshot.
+
+        A result the search counts exactly (its matches fit in one chunk) comes in the
+        search's order (bm25, 档号 or date).  A "more than N" result comes in date order,
+        newest first (oldest first for ``date_asc``), whatever the sort: the order its walk
+        reads it in, as the search lists it by relevance; sorting it by 档号 would mean
+        reading every match first."""
+        filters = check_filters(req.filters)
+        pq = parse_query(req.q)
+        if pq.empty or nobody_visible(req.visibility):
+            return
+        where, params = _where(req, filters)
+        fmatch = filter_match(req.visibility, audiences(req.visibility), filters, LIST_FILTERS)
+        if fmatch is None:
+            return
+        with self._engine.connect() as c:
+            # pysqlite opens no transaction for SELECTs: begin one so that every chunk reads
+            # the same index (an item reindexed meanwhile is neither missed nor listed twice)
+            c.exec_driver_sql("BEGIN")
+            cur = _cursor(c)
+            try:
+                for query in (pq, relax_query(pq)):
+                    if query is None:
+                        return
+                    found = False
+                    for i in self._walk_ids(cur, query, where, params, req, fmatch):
+                        found = True
+                        yield i
+                    if found:
+                        return
+            finally:
+                cur.close()
+                c.rollback()
+
+    def _walk_ids(self, cur: Any, pq: ParsedQuery, where: str, params: Sequence[Any],
+                  req: SearchRequest, fmatch: str) -> Iterator[int]:
+        """The item ids of :meth:`iter_ids` for one query."""
+        chunks = self._chunks(cur, pq, where, params, req, fmatch)
+        first = next(chunks, None)
+        if first is None:
+            return
+        cand, last = first
+        if last:  # exact: ordered as the search orders it
+            groups, _ = _order(cur, item_plan(pq), [_dedupe(g) for g in cand.values()],
+                               req, exact=True)
+            yield from (g[0][0] for g in groups)
+            return
+        yield from cand
+        # an item of more pages than a chunk is walked on in the next one (its pages are
+        # adjacent in rowid order): listed once
+        prev = set(cand)
+        for cand, _ in chunks:
+            yield from (i for i in cand if i not in prev)
+            prev = set(cand)
+
+    def _chunks(self, cur: Any, pq: ParsedQuery, where: str, params: Sequence[Any],
+                req: SearchRequest, fmatch: str) -> Iterator[tuple[dict[int, list[tuple]], bool]]:
+        """The walk of one query (see :meth:`_search`): for each chunk of ``scan_cap``
+        pages, the items in it that the whole query accepts (their matching rows, in walk
+        order) and whether it was the last chunk.
 
         The rarest term (a probe counts each term's visible pages up to ``scan_cap``)
-        drives a walk in rowid order, that is by date (:mod:`.fts_rows`), in chunks of
-        ``scan_cap`` pages; every other term, and the exclusions, are checked on the
-        items walked.  The walk stops once the first chunk is read and the page asked
-        for is filled, so a date-sorted or very common query never reads every match:
-        ``total`` then counts the items walked (a lower bound, ``total_is_exact`` False)
-        and deeper pages walk further (no cliff).  A query whose matches all fit in one
-        chunk is exact, and sorted by relevance it is ranked by bm25 over its pages.
-        """
+        drives a walk in rowid order, that is by date (:mod:`.fts_rows`); every other term,
+        and the exclusions, are checked on the items walked."""
         plan = item_plan(pq)
         groups = list(plan.each) or [plan.shown]
         exprs = [fts5_any(g) for g in groups]
         cap = int(self.scan_cap)
         counts = [_probe(cur, f"({e}) AND {fmatch}", cap) for e in exprs]
         if min(counts) == 0:
-            return SearchResult(total=0, hits=[], facets=empty_facets(req.facets))
+            return
         drive = counts.index(min(counts))
         checks = [(e, n) for i, (e, n) in enumerate(zip(exprs, counts, strict=True)) if i != drive]
         excluded = fts5_excluded(plan.excluded)
         seen = audiences(req.visibility)
-        want = offset + limit + 1  # one more than shown: the next page exists
         walk = _Walk(cur, f"({exprs[drive]}) AND {fmatch}", where, params,
                      desc=req.sort != "date_asc")
-        items: dict[int, list[tuple]] = {}  # accepted items, in walk order
         rare: list[dict[int, list[tuple]] | None] = [
             _matching_rows(cur, e, fmatch, where, params) if n <= cap else None
             for e, n in checks
         ]
-        exact = False
         while True:
             chunk = walk.next(cap + 1)
-            if len(chunk) <= cap:
-                exact = True
-            else:
+            last = len(chunk) <= cap
+            if not last:
                 # an item's pages are adjacent: one going on past the chunk is kept for
                 # the next chunk (unless it is all the chunk holds)
                 nxt, chunk = chunk[cap], chunk[:cap]
@@ -467,22 +519,43 @@ class SqliteFtsEngine:
             if excluded is not None and cand:
                 bad = _pages_matching(cur, excluded, list(cand), seen)
                 cand = {i: g for i, g in cand.items() if i not in bad}
+            yield cand, last
+            if last:
+                return
+
+    def _search(
+        self,
+        cur: Any,
+        pq: ParsedQuery,
+        where: str,
+        params: Sequence[Any],
+        req: SearchRequest,
+        offset: int,
+        limit: int,
+        fmatch: str,
+    ) -> SearchResult:
+        """One query, reading about as many matches as it shows (see the module doc).
+
+        The walk (:meth:`_chunks`) goes in chunks of ``scan_cap`` pages and stops once the
+        first chunk is read and the page asked for is filled, so a date-sorted or very
+        common query never reads every match: ``total`` then counts the items walked (a
+        lower bound, ``total_is_exact`` False) and deeper pages walk further (no cliff).
+        A query whose matches all fit in one chunk is exact, and sorted by relevance it is
+        ranked by bm25 over its pages.
+        """
+        want = offset + limit + 1  # one more than shown: the next page exists
+        items: dict[int, list[tuple]] = {}  # accepted items, in walk order
+        exact = False
+        for cand, last in self._chunks(cur, pq, where, params, req, fmatch):
             for i, g in cand.items():  # an item of more pages than a chunk: merged
                 items[i] = items[i] + g if i in items else g
-            if exact or len(items) >= want or not chunk:
-                exact = exact or not chunk
+            exact = last
+            if len(items) >= want:
                 break
         if not items:
             return SearchResult(total=0, hits=[], facets=empty_facets(req.facets))
-        groups_l = [_dedupe(g) for g in items.values()]
-        ranks: dict[int, float] | None = None
-        if exact and req.sort == "relevance":
-            ranks = _bm25(cur, fts5_any(plan.shown), groups_l,
-                          span=req.visibility.see_all and not check_filters(req.filters))
-            groups_l = [sorted(g, key=lambda r: (ranks.get(r[1], 0.0), r[2])) for g in groups_l]
-            groups_l.sort(key=lambda g: ranks.get(g[0][1], 0.0))
-        elif req.sort == "code":
-            groups_l.sort(key=lambda g: (g[0][3], g[0][0]))
+        groups_l, ranks = _order(cur, item_plan(pq), [_dedupe(g) for g in items.values()],
+                                 req, exact)
         total = len(groups_l)
         facets = facets_from_rows([g[0] for g in groups_l], _FACET_AT) if req.facets else {}
         chosen = groups_l[offset : offset + limit]
@@ -511,6 +584,21 @@ class SqliteFtsEngine:
             hits.append(ItemHit(id=first[0], archival_code=first[3], title=first[4],
                                 score=float(max(s[0] for s in scored)), pages=pages))
         return SearchResult(total=total, hits=hits, facets=facets, total_is_exact=exact)
+
+
+def _order(cur: Any, plan: ItemPlan, groups: list[list[tuple]], req: SearchRequest,
+           exact: bool) -> tuple[list[list[tuple]], dict[int, float] | None]:
+    """The item groups in the result's order, and the pages' bm25 when ranked: an exact
+    result sorted by relevance by bm25, by 档号 when asked, else in walk order (date)."""
+    ranks: dict[int, float] | None = None
+    if exact and req.sort == "relevance":
+        ranks = _bm25(cur, fts5_any(plan.shown), groups,
+                      span=req.visibility.see_all and not check_filters(req.filters))
+        groups = [sorted(g, key=lambda r: (ranks.get(r[1], 0.0), r[2])) for g in groups]
+        groups.sort(key=lambda g: ranks.get(g[0][1], 0.0))
+    elif req.sort == "code":
+        groups.sort(key=lambda g: (g[0][3], g[0][0]))
+    return groups, ranks
 
 
 class _Walk:

@@ -7,7 +7,7 @@ care which one is configured.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -188,6 +188,12 @@ class SearchEngine(Protocol):
     def delete_item(self, item_id: int, conn: Any = None) -> None: ...
 
     def search(self, req: SearchRequest) -> SearchResult: ...
+
+    def iter_ids(self, req: SearchRequest) -> Iterator[int]:
+        """Every item id of the result of ``req`` (page and per_page ignored), each once, in
+        the result's order, read as one walk (a cursor, not page after page): what an
+        export lists.  Permissions, filters and the OCR-tolerant fallback as ``search``."""
+        ...
 
     def indexed_items(
         self, item_ids: Sequence[int] | None = None, conn: Any = None

@@ -668,3 +668,60 @@ def test_viewing_grants_open_items_in_hits_totals_and_facets(loaded, corpus, vis
     assert sum(r.facets["secrecy"].values()) == len(expect)
     excluded = search(loaded, "量子通信 -线路", vis)  # an exclusion sees only what may open
     assert {h.id for h in excluded.hits} == expect - {22}
+
+
+# ---------------------------------------------------------------- a whole result (exports)
+
+
+def _all_pages(eng, q: str, vis: Visibility, sort: str, filters=None) -> list[int]:
+    """The result as the search lists it, page after page."""
+    out: list[int] = []
+    for page in range(1, 50):
+        r = eng.search(SearchRequest(q=q, visibility=vis, sort=sort, page=page, per_page=3,
+                                     filters=filters or {}, facets=False))
+        out += [h.id for h in r.hits]
+        if not r.hits:
+            return out
+    raise AssertionError("more pages than the corpus has items")
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date_desc", "date_asc", "code"])
+@pytest.mark.parametrize("vis", [ALL, STAFF], ids=["all", "staff"])
+def test_iter_ids_lists_the_whole_result_once_in_its_order(loaded, corpus, vis, sort):
+    """An export's cursor (SearchEngine.iter_ids): every item the search finds for this
+    user, each once, in the order the search pages list them, whatever page was asked."""
+    def has(word: str) -> set[int]:
+        return containing(corpus, word, vis)
+
+    expect = {"合同": has("合同"), "合同 -钢材": has("合同") - has("钢材"),
+              "鑫源 OR 量子通信": has("鑫源") | has("量子通信"), SECRET_Q: has(SECRET_Q)}
+    for q, items in expect.items():
+        got = list(loaded.iter_ids(SearchRequest(q=q, visibility=vis, sort=sort, page=4,
+                                                 per_page=1)))
+        assert len(got) == len(set(got)) and set(got) == items != set(), q
+        assert got == _all_pages(loaded, q, vis, sort), q
+
+
+def test_iter_ids_applies_filters_and_permissions(loaded, corpus):
+    got = list(loaded.iter_ids(SearchRequest(q="合同", visibility=STAFF,
+                                             filters={"secrecy": ["内部"]})))
+    its = corpus_items(corpus)
+    assert got and {its[i].secrecy for i in got} == {"内部"}
+    assert set(got) == {i for i in containing(corpus, "合同", STAFF) if its[i].secrecy == "内部"}
+    assert list(loaded.iter_ids(SearchRequest(q=SECRET_Q, visibility=STAFF,
+                                              filters={"secrecy": ["绝密", "机密"]}))) == []
+    nobody = Visibility(secrecy=frozenset(SECRECY_LEVELS))
+    assert list(loaded.iter_ids(SearchRequest(q="合同", visibility=nobody))) == []
+    assert list(loaded.iter_ids(SearchRequest(q="  ", visibility=ALL))) == []
+
+
+def test_iter_ids_takes_the_tolerant_fallback_as_the_search_does(fresh):
+    fresh.index_pages([
+        _doc(1, 1, "客户信息在跨部门或人员变动时无颖传递，避免信息断层。"),
+        _doc(2, 1, "与业务无关的文本，人员变动频繁。"),
+        _doc(4, 1, "绝密：人员变动时无颖传递的安排。", secrecy="绝密"),
+    ])
+    assert set(fresh.iter_ids(SearchRequest(q="变动时无缝传", visibility=ALL))) == {1, 4}
+    assert list(fresh.iter_ids(SearchRequest(q="变动时无缝传", visibility=STAFF))) == [1]
+    fresh.index_pages([_doc(3, 1, "人员变动时无缝传递。")])
+    assert list(fresh.iter_ids(SearchRequest(q="变动时无缝传", visibility=ALL))) == [3]

@@ -307,3 +307,65 @@ def test_pages_that_match_alike_are_listed_in_page_order(engine, sort):
     s.index_pages(_dated(1, "供货合同 乙方", "2024-03-01", pages=3))
     r = s.search(SearchRequest(q="供货合同", visibility=ALL, sort=sort))
     assert [p.page for p in r.hits[0].pages] == [1, 2, 3]
+
+
+def test_iter_ids_walks_a_result_over_the_cap_whole_and_once(engine):
+    """An export's cursor on a term on many more pages than the cap: every visible item
+    once, in date order, items of more pages than a chunk included, other terms and
+    exclusions checked across each item's pages as the search does."""
+    s = SqliteFtsEngine(engine, scan_cap=5)
+    mine = Visibility(secrecy=frozenset({"公开", "内部"}), owner_ids=frozenset({1}))
+    expect: list[int] = []  # newest first
+    for i in range(1, 61):
+        pages = 9 if i % 10 == 0 else 1 + i % 3  # some items longer than a chunk
+        docs = _dated(i, f"常见词汇 第{i}件", f"20{i // 12 + 10}-{i % 12 + 1:02d}-01", pages)
+        for d in docs:
+            d.owner_id = 1 if i % 4 else 2
+            d.secrecy = "秘密" if i % 7 == 0 else "公开"
+        if i % 9 == 0:
+            docs[-1].text = "常见词汇 作废"  # excluded, on one page only
+        s.index_pages(docs)
+        if i % 4 and i % 7:
+            expect.insert(0, i)
+    r = s.search(SearchRequest(q="常见", visibility=mine))
+    assert not r.total_is_exact and r.total < len(expect)
+    got = list(s.iter_ids(SearchRequest(q="常见", visibility=mine)))
+    assert got == expect
+    assert list(s.iter_ids(SearchRequest(q="常见", visibility=mine, sort="date_asc"))) == \
+        expect[::-1]
+    got = list(s.iter_ids(SearchRequest(q="常见 -作废", visibility=mine, sort="code")))
+    assert got == [i for i in expect if i % 9]
+    got = list(s.iter_ids(SearchRequest(q="常见 词汇", visibility=mine)))
+    assert got == expect
+    # the search pages list the same, page after page (no cliff, nothing twice)
+    pages = [h.id for p in range(1, 30) for h in s.search(SearchRequest(
+        q="常见", visibility=mine, sort="date_desc", per_page=4, page=p)).hits]
+    assert pages == expect
+
+
+def test_iter_ids_costs_steps_linear_in_the_result(tmp_path):
+    """Three times the matches cost about three times the SQLite VM steps (counted by a
+    progress handler): one walk, not a search per page."""
+    steps = []
+    for n in (400, 1200):
+        eng = create_engine(f"sqlite:///{tmp_path / f'w{n}.db'}")
+        with eng.begin() as c:
+            create_schema(c)
+        s = SqliteFtsEngine(eng, scan_cap=50)
+        s.index_pages([d for i in range(1, n + 1)
+                       for d in _dated(i, f"常见词汇 第{i}件", f"20{i % 20:02d}-0{i % 9 + 1}-11")])
+        count = {"n": 0}
+
+        def tick(count: dict[str, int] = count) -> int:
+            count["n"] += 1
+            return 0
+
+        @event.listens_for(eng, "connect")
+        def _handler(dbapi_conn, _rec, tick=tick):
+            dbapi_conn.set_progress_handler(tick, 100)
+
+        eng.dispose()
+        assert len(set(s.iter_ids(SearchRequest(q="常见", visibility=ALL)))) == n
+        steps.append(count["n"])
+        eng.dispose()
+    assert steps[0] > 10 and steps[1] <= 3.5 * steps[0], steps
