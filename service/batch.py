@@ -38,7 +38,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .access import (
-    can_see_personal,
     operator_visibility,
     require_manage,
     require_register,
@@ -72,7 +71,7 @@ from .ingest import (
 )
 from .locations import check_box_fits, get_box
 from .models import ArchiveItem, Page, User
-from .privacy import mask_personal
+from .privacy import fields_for, written_back
 from .sheet_columns import (
     COLUMNS,
     EDITABLE,
@@ -125,13 +124,17 @@ class PlannedRow:
     pages: int = 0
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: Who imports the sheet: the changes are shown as they may read them (privacy).
+    reader: User | None = None
 
     def to_json(self) -> dict[str, Any]:
+        shown = fields_for(self.reader, {k: [_show(a), _show(b)]
+                                         for k, (a, b) in self.changes.items()})
         return {"row": self.row, "action": self.action, "archival_code": self.code,
                 "id": self.item_id, "title": self.fields.get("title"), "pages": self.pages,
                 "files": [p.name for p in self.files],
                 "page_range": list(self.page_range) if self.page_range else None,
-                "changes": {header(k): [_show(a), _show(b)] for k, (a, b) in self.changes.items()},
+                "changes": {header(k): pair for k, pair in shown.items()},
                 "problems": [p.to_json() for p in self.problems]}
 
 
@@ -180,7 +183,7 @@ class _Row:
 
     def __init__(self, s: Session, user: User | None, n: int, values: dict[str, str]) -> None:
         self.s, self.user = s, user
-        self.plan = PlannedRow(n, values)
+        self.plan = PlannedRow(n, values, reader=user)
 
     def text(self, key: str) -> str | None:
         return (self.plan.values.get(header(key)) or "").strip() or None
@@ -483,13 +486,6 @@ def _named_code(row: _Row, f: dict[str, Any]) -> str | None:
         return None
 
 
-def _as_exported(user: User | None, value: Any, current: Any) -> bool:
-    """A cell as the export wrote it for a user without the privacy right (numbers masked,
-    service.export): the value is unchanged, never overwritten with the asterisks."""
-    return (isinstance(value, str) and isinstance(current, str) and user is not None
-            and not can_see_personal(user) and value == mask_personal(current))
-
-
 def _plan_update(row: _Row, item: ArchiveItem) -> None:
     plan = row.plan
     if row.text("file_name") or row.text("page_range"):
@@ -497,9 +493,12 @@ def _plan_update(row: _Row, item: ArchiveItem) -> None:
                                     "档号和件号留空。")))
     current = item_values(item)
     for key in EDITABLE:
-        if key in plan.fields and plan.fields[key] != current[key] \
-                and not _as_exported(row.user, plan.fields[key], current[key]):
-            plan.changes[key] = (current[key], plan.fields[key])
+        if key not in plan.fields:
+            continue
+        # a cell exported masked (service.export) keeps the digits it stands for
+        value = written_back(row.user, plan.fields[key], current[key])
+        if value != current[key]:
+            plan.changes[key] = (current[key], value)
     if "secrecy" in plan.changes:
         # the level a user may set is the level they may register
         row.check("secrecy", require_register, row.user, plan.fields["secrecy"])

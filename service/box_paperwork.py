@@ -40,6 +40,7 @@ from .models import (
     Shelf,
     User,
 )
+from .privacy import text_for
 from .twoset import electronic_identifier
 from .vocab import (
     DISCREPANCY_NAMES,
@@ -117,18 +118,20 @@ def box_sheet(session: Session, user: User | None, barcode: str,
         .options(joinedload(ArchiveItem.fonds))
         .order_by(ArchiveItem.box_position.is_(None), ArchiveItem.box_position,
                   ArchiveItem.archival_code)))
-    rows = [CatalogueRow(seq=n, code=i.archival_code, doc_number=_dash(i.doc_number),
-                         responsible=_dash(i.responsible),
-                         title=listed_title(vis, i),
+    # what people typed as the user may read it (privacy.text_for: ID and mobile numbers
+    # masked without the privacy right)
+    rows = [CatalogueRow(seq=n, code=i.archival_code, doc_number=_dash(text_for(user, i.doc_number)),
+                         responsible=_dash(text_for(user, i.responsible)),
+                         title=text_for(user, listed_title(vis, i)) or "",
                          date=_yyyymmdd(i.doc_date), pages=_dash(i.paper_pages),
-                         remarks=_remarks(i))
+                         remarks=text_for(user, _remarks(i)) or "")
             for n, i in enumerate(items, 1)]
     fonds = {i.fonds.code: i.fonds.name for i in items}
     years = sorted({str(i.year) for i in items} | ({str(box.year)} if box.year else set()))
     retentions = sorted({i.retention for i in items} | ({box.retention} if box.retention else set()))
     orgs = sorted({i.org_code for i in items if i.org_code} | ({box.org_code} if box.org_code else set()))
     pages = sum(i.paper_pages or 0 for i in items)
-    notes = [f"本盒共有文件 {len(items)} 件，纸质 {pages} 页。", *_history(session, box, items)]
+    notes = [f"本盒共有文件 {len(items)} 件，纸质 {pages} 页。", *(text_for(user, n) or '' for n in _history(session, box, items))]
     arrangers = sorted({i.created_by for i in items if i.created_by})
     arranged = max((i.created_at for i in items), default=None)
     checks = _last_checks(session, items)

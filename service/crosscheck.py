@@ -33,6 +33,7 @@ from .fields import check_text
 from .items import openable_item, visible_item
 from .locations import get_box
 from .models import ArchiveItem, Box, Category, CheckFinding, CrossCheck, Fonds, User
+from .privacy import title_for
 from .twoset import MAX_PAPER_PAGES, now
 from .vocab import TOMBSTONES, CheckResult, DiscrepancyKind
 
@@ -270,8 +271,10 @@ def check_to_json(check: CrossCheck) -> dict:
                          for f in check.findings]}
 
 
-def queue_to_json(rows: list[QueueRow]) -> list[dict]:
-    return [{"id": r.item.id, "archival_code": r.item.archival_code, "title": r.item.title,
+def queue_to_json(rows: list[QueueRow], who: Who = None) -> list[dict]:
+    """The queue as the API shows it to `who` (titles by privacy.title_for)."""
+    return [{"id": r.item.id, "archival_code": r.item.archival_code,
+             "title": title_for(who, r.item),
              "box": r.item.box.barcode if r.item.box else None,
              "position": r.item.box_position, "reason": r.reason,
              "paper_pages": r.item.paper_pages, "scanned_pages": len(r.item.pages),

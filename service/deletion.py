@@ -29,6 +29,7 @@ from .fields import check_text
 from .holds import DESTRUCTION_HOLD, paper_loan_out, refuse_out_on_loan
 from .items import get_item, visible_item
 from .models import ArchiveItem, DeletionRequest, DestructionCase, User
+from .privacy import title_for
 from .purge import remove_objects, tombstone
 from .vocab import OPEN_PAGE_STATUSES, TOMBSTONES, ItemStatus
 
@@ -168,7 +169,8 @@ def deletions(archive: Archive, user: User, states: tuple[str, ...]) -> list[Del
                          .join(ArchiveItem, ArchiveItem.id == DeletionRequest.item_id)
                          .where(DeletionRequest.state.in_(states))
                          .order_by(DeletionRequest.id)).all()
-        return [DeletionRow(id=r.id, item_id=r.item_id, archival_code=code, title=title,
+        return [DeletionRow(id=r.id, item_id=r.item_id, archival_code=code,
+                            title=title_for(user, title),
                             state=r.state, reason=r.reason, requested_by=r.requested_by,
                             requested_at=clock.aware(r.requested_at), decided_by=r.decided_by,
                             due_at=clock.aware(r.due_at) if r.due_at else None,

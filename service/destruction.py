@@ -43,6 +43,7 @@ from .models import (
     User,
     ViewingGrant,
 )
+from .privacy import title_for
 from .purge import remove_objects, tombstone
 from .users import get_user
 from .vocab import OPEN_PAGE_STATUSES, TOMBSTONES, ItemStatus
@@ -121,7 +122,7 @@ def due_items(archive: Archive, user: User) -> list[DueItem]:
     require_see_disposal(user)
     vis = visibility_for(user)
     with archive.session() as s:
-        return [DueItem(id=i.id, archival_code=i.archival_code, title=listed_title(vis, i),
+        return [DueItem(id=i.id, archival_code=i.archival_code, title=title_for(user, listed_title(vis, i)),
                         year=i.year,
                         retention=i.retention, secrecy=i.secrecy, pages=i.paper_pages,
                         due_on=retention_ends(i) or date.max)
@@ -265,7 +266,8 @@ def cases(archive: Archive, user: User, states: tuple[str, ...]) -> list[CaseRow
                          .where(DestructionCase.state.in_(states))
                          .order_by(DestructionCase.id)).all()
         return [CaseRow(id=c.id, item_id=i.id, archival_code=i.archival_code,
-                        title=listed_title(vis, i), secrecy=i.secrecy, decision=c.decision, reason=c.reason,
+                        title=title_for(user, listed_title(vis, i)), secrecy=i.secrecy,
+                        decision=c.decision, reason=c.reason,
                         appraised_by=c.appraised_by, approved_by=c.approved_by,
                         due_at=clock.aware(c.due_at) if c.due_at else None,
                         approver_role=destruction_approver(i.secrecy))
@@ -307,6 +309,6 @@ def register(archive: Archive, user: User | None) -> list[DestructionRecord]:
     if user is not None:
         vis = visibility_for(user)
         for r in rows:
-            r.title = listed_level_title(vis, r.secrecy, r.title)
+            r.title = title_for(user, listed_level_title(vis, r.secrecy, r.title))
     return rows
 

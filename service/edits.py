@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .access import require_edit_item, require_register, require_register_id_copies
+from .access import Who, require_edit_item, require_register, require_register_id_copies
 from .audit import record
 from .catalogue import visible_customer
 from .errors import N_, InvalidInput, Listing, Message
@@ -26,6 +26,7 @@ from .fields import check_text, yes_no
 from .ingest import MAX_PAPER_PAGES, check_doc_date
 from .locations import get_box, put_in_box
 from .models import ArchiveItem, Customer, ItemChange, User
+from .privacy import fields_for, written_back
 from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
 
@@ -142,6 +143,12 @@ def field_values(item: ArchiveItem) -> dict[str, str]:
     return out
 
 
+def form_values(item: ArchiveItem, who: Who) -> dict[str, str]:
+    """The edit form's values as `who` may read them (privacy.fields_for: ID and mobile
+    numbers masked without the privacy right; sent back, `propose_change` restores them)."""
+    return fields_for(who, field_values(item))
+
+
 def current_values(item: ArchiveItem) -> dict[str, str]:
     """Everything a change request may change, as the record shows it now: the editable
     fields and the box (a catalogue sheet files an item into a box)."""
@@ -171,6 +178,8 @@ def propose_change(session: Session, user: User, item: ArchiveItem,
     if unknown:
         raise InvalidInput(N_("不能修改这些字段：%(fields)s。"), fields=Listing(tuple(unknown)))
     before = field_values(item)
+    # a value the form showed masked keeps the digits it stands for (privacy.written_back)
+    values = {key: written_back(user, raw, before[key]) for key, raw in values.items()}
     proposed = {key: _shown(key, FIELDS[key].parse(session, user, item, raw or ""), raw or "")
                 for key, raw in values.items() if raw is not None}
     changes = {k: [before[k], v] for k, v in proposed.items() if before[k] != v}

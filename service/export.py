@@ -25,13 +25,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .access import can_see_personal, registrable_secrecy
+from .access import registrable_secrecy
 from .archive import Archive
 from .audit import record_event
 from .audit_actions import AuditAction
 from .catalogue import list_categories
 from .models import ArchiveItem, Fonds, User
-from .privacy import mask_personal
+from .privacy import text_for
 from .search import SearchParams, result_ids
 from .sheet_cells import xlsx_row
 from .sheet_columns import COLUMNS, HEADERS, sheet_row
@@ -45,12 +45,10 @@ _CHUNK = 500
 
 
 def _readable(user: User | None, row: list[Any]) -> list[Any]:
-    """The row as the user may read it: ID and mobile numbers in its text masked for users
-    without the privacy right (the operator at the command line has it). An import of the
-    sheet reads a masked cell back as unchanged (service.batch)."""
-    if user is None or can_see_personal(user):
-        return row
-    return [mask_personal(v) if isinstance(v, str) else v for v in row]
+    """The row as the user may read it (privacy.text_for: ID and mobile numbers masked for
+    users without the privacy right; the operator at the command line has it). An import of
+    the sheet reads a masked cell back as the value it stands for (privacy.written_back)."""
+    return [text_for(user, v) if isinstance(v, str) else v for v in row]
 
 
 def export_sheet(archive: Archive, user: User | None, params: SearchParams, out: Path) -> int:

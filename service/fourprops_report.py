@@ -34,6 +34,7 @@ from .fourprops import (
 )
 from .items import get_item
 from .models import ArchiveItem, AuditEntry, FourPropertyCheck, User
+from .privacy import title_for
 from .sheets import SheetWriter
 from .vocab import TOMBSTONES, ItemStatus
 
@@ -171,7 +172,8 @@ def report_rows(s: Session, user: User | None, *, batch_id: int | None = None,
     if failed is not None:
         stmt = stmt.where(getattr(FourPropertyCheck, failed).is_(False))
     return [ReportRow(item.id, item.archival_code,
-                      item.title if user is None or may_look_up(user, item) else None, check)
+                      title_for(user, item) if user is None or may_look_up(user, item)
+                      else None, check)
             for item, check in s.execute(stmt)]
 
 

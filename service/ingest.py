@@ -47,6 +47,7 @@ from .errors import CLAUSES, LINES, N_, Conflict, InvalidInput, Listing, Message
 from .fields import check_text
 from .locations import check_box_fits, get_box, put_in_box
 from .models import ArchiveItem, Box, Customer, Page, StoredFile, User
+from .privacy import title_for
 from .vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS, FileStatus, ItemStatus, PageStatus
 
 MAX_FILES = 2000
@@ -264,7 +265,7 @@ def _find_duplicates(archive: Archive, req: IngestRequest, triaged: list[_Triage
         if not rows:
             return
         vis = visibility_for(req.uploader) if req.uploader is not None else operator_visibility()
-        holders = {sha: (item.id, item.archival_code, item.title)
+        holders = {sha: (item.id, item.archival_code, title_for(req.uploader, item))
                    for sha, item in rows if visible_under(vis, item)}
         stored = {sha for sha, _item in rows}
     existing: list[dict] = []

@@ -62,7 +62,7 @@ from .models import (
     StoredFile,
     User,
 )
-from .privacy import can_see_personal, item_personal_data, mask_personal, masked_words, text_for
+from .privacy import can_see_personal, item_personal_data, masked_words, text_for, title_for
 from .twoset import two_sets_json
 from .vocab import CUSTOMER_SECTIONS, SETTLED_PAGE_STATUSES, PageStatus, Secrecy
 
@@ -131,8 +131,9 @@ def progress(item: ArchiveItem) -> dict:
             "pages_failed": sum(1 for p in pages if p.status == PageStatus.FAILED)}
 
 
-def item_summary(item: ArchiveItem) -> dict:
-    return {"id": item.id, "archival_code": item.archival_code, "title": item.title,
+def item_summary(item: ArchiveItem, who: Who = None) -> dict:
+    """The item's progress as `who` reads it (None: the operator)."""
+    return {"id": item.id, "archival_code": item.archival_code, "title": title_for(who, item),
             "status": item.status, "pages": len(item.pages), **progress(item)}
 
 
@@ -151,16 +152,23 @@ def location(item: ArchiveItem) -> dict | None:
     }
 
 
+def _readable_fields(who: Who, item: ArchiveItem) -> dict[str, str | None]:
+    """The item's title, 文号, 责任者 and remarks as `who` may read them (privacy.text_for)."""
+    return {name: text_for(who, getattr(item, name))
+            for name in ("title", "doc_number", "responsible", "remarks")}
+
+
 def catalogue_entry_json(item: ArchiveItem, who: Who) -> dict:
     """What a reader who may look an item up but not open it gets: the catalogue entry and
     where the paper is, never its files, storage keys or pages; `content_withheld` says why
     and `remedy` what to do (access.open_decision)."""
     decision = open_decision(who, item)
+    fields = _readable_fields(who, item)
     return {
-        "id": item.id, "archival_code": item.archival_code, "title": item.title,
+        "id": item.id, "archival_code": item.archival_code, "title": fields["title"],
         "fonds": item.fonds.code, "category": item.category.code, "year": item.year,
         "retention": item.retention, "org": item.org_code, "item_no": item.item_no,
-        "doc_number": item.doc_number, "responsible": item.responsible,
+        "doc_number": fields["doc_number"], "responsible": fields["responsible"],
         "date": item.doc_date.isoformat() if item.doc_date else None,
         "secrecy": item.secrecy, "paper_pages": item.paper_pages, "status": item.status,
         "id_copies": bool(item.id_copies),
@@ -169,24 +177,25 @@ def catalogue_entry_json(item: ArchiveItem, who: Who) -> dict:
     }
 
 
-def item_to_json(item: ArchiveItem, *, with_text: bool = True,
-                 mask_personal_data: bool = False) -> dict:
-    """Everything about an item: catalogue fields, paper set location, electronic set.
-
-    `mask_personal_data` masks resident ID and mobile numbers in the page texts. The page
-    texts leave only when the item's secrecy lets its content be exported (not 机密 or 绝密,
-    see `access.handling`); otherwise `text_withheld` says why.
+def item_to_json(item: ArchiveItem, who: Who = None, *, with_text: bool = True) -> dict:
+    """Everything about an item: catalogue fields, paper set location, electronic set, as
+    `who` may read them (None: the operator): ID and mobile numbers in the page texts and
+    the catalogue fields masked for a reader without the privacy right (privacy.text_for).
+    The page texts leave only when the item's secrecy lets its content be exported (not 机密
+    or 绝密, see `access.handling`); otherwise `text_withheld` says why.
     """
     rule = handling(item)
     with_text = with_text and rule.export
 
     def page_text(text: str | None) -> str:
-        return mask_personal(text or "") if mask_personal_data else text or ""
+        return text_for(who, text) or ""
 
+    two_sets = two_sets_json(object_session(item), item)
+    two_sets["paper"]["remarks"] = text_for(who, two_sets["paper"]["remarks"])
     return {
+        **_readable_fields(who, item),
         "id": item.id,
         "archival_code": item.archival_code,
-        "title": item.title,
         "fonds": item.fonds.code,
         "fonds_name": item.fonds.name,
         "category": item.category.code,
@@ -195,13 +204,10 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
         "retention": item.retention,
         "org": item.org_code,
         "item_no": item.item_no,
-        "doc_number": item.doc_number,
-        "responsible": item.responsible,
         "date": item.doc_date.isoformat() if item.doc_date else None,
         "secrecy": item.secrecy,
         "id_copies": bool(item.id_copies),
         "paper_pages": item.paper_pages,
-        "remarks": item.remarks,
         "customer": ({"number": item.customer.number, "name": item.customer.name,
                       "section": item.customer_section,
                       "section_name": CUSTOMER_SECTIONS.get(item.customer_section or "")}
@@ -211,7 +217,7 @@ def item_to_json(item: ArchiveItem, *, with_text: bool = True,
         "status_reason": item.status_reason,
         "progress": progress(item),
         "location": location(item),
-        "two_sets": two_sets_json(object_session(item), item),
+        "two_sets": two_sets,
         "created_at": item.created_at.isoformat(),
         "files": [{"key": f.key, "sha256": f.sha256, "size": f.size, "role": f.role,
                    "name": f.original_name, "format": f.format, "pages": f.page_count,

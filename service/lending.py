@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import islice
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -43,6 +44,7 @@ from .errors import N_, Conflict, InvalidInput, Message, NotFound, PermissionDen
 from .fields import check_text
 from .holds import held_clause, refuse_held
 from .models import ArchiveItem, Loan, LoanItem, User
+from .privacy import sees_personal, title_for
 from .vocab import ItemStatus, Role, Secrecy
 
 PAPER = "paper"
@@ -233,12 +235,19 @@ def pick_items(session: Session, borrower: User, q: str, limit: int = 20) -> lis
         return []
     plain = q.replace("\\", "").replace("%", "").replace("_", "")
     pattern = f"%{plain}%"
-    return list(session.scalars(
+    found = session.scalars(
         select(ArchiveItem).where(visible_clause(lookup_visibility(session, borrower)),
                                   ArchiveItem.status != ItemStatus.MERGED, held_clause(),
                                   or_(ArchiveItem.archival_code.ilike(pattern),
                                       ArchiveItem.title.ilike(pattern)))
-        .order_by(ArchiveItem.archival_code).limit(limit)))
+        .order_by(ArchiveItem.archival_code))
+    if sees_personal(borrower):
+        return list(islice(found, limit))
+    # the title as the borrower reads it (privacy.title_for): the picker never confirms an
+    # ID or mobile number they are shown masked
+    wanted = plain.casefold()
+    return list(islice((i for i in found if wanted in i.archival_code.casefold()
+                        or wanted in title_for(borrower, i).casefold()), limit))
 
 
 def chosen_items(session: Session, user: User, item_ids: Sequence[int]) -> list[ArchiveItem]:

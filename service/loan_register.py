@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from . import clock
-from .access import require_loan_register
+from .access import Who, require_loan_register
 from .audit import actor_name, record
 from .audit_actions import AuditAction
 from .errors import N_, InvalidInput, Message
@@ -35,6 +35,7 @@ from .lending import (
 )
 from .models import Loan, LoanItem, User
 from .pdfdoc import FAMILY, CjkPdf
+from .privacy import title_for
 from .sheets import SheetWriter
 from .vocab import Secrecy
 
@@ -128,14 +129,15 @@ def _pages(loan: Loan) -> str:
     return "\n".join(parts)
 
 
-def _items(loan: Loan) -> str:
-    return "\n".join(f"{li.item.archival_code} {li.item.title}"
+def _items(loan: Loan, who: Who) -> str:
+    """The loan's items by 档号 and title (as `who` may read it: privacy.title_for)."""
+    return "\n".join(f"{li.item.archival_code} {title_for(who, li.item)}"
                      + (f" [{li.item.secrecy}]" if li.item.secrecy != Secrecy.PUBLIC else "")
                      for li in loan.items)
 
 
-def rows(loans: list[Loan], show: Show = str) -> list[list[str]]:
-    """One row per loan, in the register's order."""
+def rows(loans: list[Loan], show: Show = str, who: Who = None) -> list[list[str]]:
+    """One row per loan, in the register's order, as `who` reads it (None: the operator)."""
     out = []
     for loan in loans:
         borrower = loan.borrower.display_name or loan.borrower.username
@@ -145,7 +147,7 @@ def rows(loans: list[Loan], show: Show = str) -> list[list[str]]:
             if loan.settled_at is not None:
                 status += f" · {show(Message(N_('已处理')))} {loan.settled_by}: {loan.settlement}"
         out.append([loan.number, f"{borrower} ({loan.borrower.username})", loan.department,
-                    show(Message(KIND_NAMES[loan.kind])), _items(loan),
+                    show(Message(KIND_NAMES[loan.kind])), _items(loan, who),
                     f"{local(loan.starts_at)} – {local(loan.ends_at)}", status,
                     " ".join(filter(None, [loan.decided_by, local(loan.decided_at),
                                            loan.decision_note if loan.status == "rejected"
@@ -161,17 +163,19 @@ def _summary(loans: list[Loan], filters: RegisterFilters) -> str:
     return f"{when}（北京时间 / Beijing time）· 共 {len(loans)} 笔 / {len(loans)} loans"
 
 
-def to_xlsx(loans: list[Loan], filters: RegisterFilters, show: Show = str) -> bytes:
+def to_xlsx(loans: list[Loan], filters: RegisterFilters, show: Show = str,
+            who: Who = None) -> bytes:
     with tempfile.TemporaryDirectory(prefix="dangan-loans-") as tmp:
         path = Path(tmp) / "register.xlsx"
         writer = SheetWriter(path, COLUMNS, title="借阅登记簿")
-        for row in rows(loans, show):
+        for row in rows(loans, show, who):
             writer.append(row)
         writer.close()
         return path.read_bytes()
 
 
-def to_pdf(loans: list[Loan], filters: RegisterFilters, show: Show = str) -> bytes:
+def to_pdf(loans: list[Loan], filters: RegisterFilters, show: Show = str,
+           who: Who = None) -> bytes:
     pdf = CjkPdf(orientation="L")
     pdf.add_page()
     pdf.set_font(FAMILY, "B", 14)
@@ -188,7 +192,7 @@ def to_pdf(loans: list[Loan], filters: RegisterFilters, show: Show = str) -> byt
                    text_align="LEFT", headings_style=FontFace(family=FAMILY, emphasis="BOLD"),
                    repeat_headings=1) as table:
         table.row(COLUMNS)
-        for row in rows(loans, show):
+        for row in rows(loans, show, who):
             table.row(row)
     return pdf.to_bytes()
 
@@ -199,7 +203,7 @@ def export(session: Session, user: User, filters: RegisterFilters, fmt: str,
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(N_("导出格式应为 xlsx 或 pdf，而不是“%(fmt)s”。"), fmt=fmt[:10])
     loans = register(session, user, filters)
-    data = (to_xlsx if fmt == "xlsx" else to_pdf)(loans, filters, show)
+    data = (to_xlsx if fmt == "xlsx" else to_pdf)(loans, filters, show, user)
     record(session, actor_name(user), AuditAction.REGISTER_PRINT, "register:loan",
            {"format": fmt, "loans": len(loans)})
     return data

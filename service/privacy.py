@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from indexer.search.identifiers import id_repair, id_valid
 
-from .access import can_see_personal
-from .models import ArchiveItem, User
+from .access import Who, can_see_personal
+from .models import ArchiveItem, ChangeRequest, DestructionRecord, ItemChange
+from .twoset import PaperSide
 from .vocab import PageStatus
 
 #: Letters OCR reads for digits (after NFKC), as the search index folds them, and a few more.
@@ -267,8 +269,107 @@ def item_personal_data(item: ArchiveItem) -> str:
     return "none"
 
 
-def text_for(user: User | None, text: str | None) -> str | None:
-    """Page text as this user may read it."""
-    if text is None or can_see_personal(user):
+def sees_personal(who: Who) -> bool:
+    """Whether `who` reads ID and mobile numbers as they are: the privacy right
+    (access.can_see_personal); a plain None is the operator at the command line, who keeps
+    the archive's holdings (a `Reader` of nobody is an anonymous visitor: masked)."""
+    return who is None or can_see_personal(who)
+
+
+def text_for(who: Who, text: str | None) -> str | None:
+    """The one rule for every text that reaches a reader, page text and catalogue fields
+    alike: as it is for who has the privacy right (`sees_personal`), masked for the others."""
+    if text is None or sees_personal(who):
         return text
     return mask_personal(text)
+
+
+#: The catalogue fields people type, where an ID or mobile number may stand (a contact's
+#: mobile in a title, the ID number a 文号 or 责任者 carries, remarks): read, like page text,
+#: through `text_for`. By the class of the row that carries them, so that whatever shows
+#: such a row to a reader (a page's template: web.app.ReaderEnvironment; a read model, a
+#: report) applies one rule. A change's ``changes`` (field -> [previous, new]) carries them
+#: too.
+PERSONAL_FIELDS: dict[type, frozenset[str]] = {
+    ArchiveItem: frozenset({"title", "doc_number", "responsible", "remarks", "paper_remarks"}),
+    PaperSide: frozenset({"remarks"}),
+    DestructionRecord: frozenset({"title"}),
+    ItemChange: frozenset({"changes"}),
+    ChangeRequest: frozenset({"changes"}),
+}
+#: The item's personal catalogue fields, by name (as edits and change requests name them).
+ITEM_FIELDS = PERSONAL_FIELDS[ArchiveItem]
+
+
+def personal_field(row: object, name: str) -> bool:
+    """Whether `row.name` is one of its class's personal catalogue fields."""
+    return name in PERSONAL_FIELDS.get(type(row), ())
+
+
+def value_for(who: Who, value: Any) -> Any:
+    """A personal catalogue field's value as `who` may read it: a text through `text_for`,
+    a change's fields (field -> [previous, new]) through `fields_for`."""
+    if isinstance(value, str):
+        return text_for(who, value)
+    if isinstance(value, Mapping):
+        return fields_for(who, value)
+    return value
+
+
+def title_for(who: Who, item: ArchiveItem | str) -> str:
+    """An item's title (or a title as a list shows it: access.listed_title) as `who` may
+    read it."""
+    return text_for(who, item if isinstance(item, str) else item.title) or ""
+
+
+def fields_for(who: Who, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Catalogue values by field name (an edit form's, a change's ``[previous, new]``) as
+    `who` may read them: the item's personal fields through `text_for`."""
+    if sees_personal(who):
+        return dict(values)
+
+    def shown(v: Any) -> Any:
+        if isinstance(v, list):
+            return [shown(x) for x in v]
+        return text_for(who, v) if isinstance(v, str) else v
+
+    return {k: shown(v) if k in ITEM_FIELDS else v for k, v in values.items()}
+
+
+def _in_number(ch: str) -> bool:
+    """A character that may stand in a number as `personal_spans` reads it: a digit, a
+    letter OCR reads for one, or a separator between its groups."""
+    return _value(ch) is not None or _SEPARATOR.fullmatch(ch) is not None
+
+
+def _numbers(text: str) -> list[tuple[int, int]]:
+    """Spans of `text` that masking changes, each widened to the whole stretch of digits
+    and separators around it (the digits masking leaves readable included)."""
+    spans: list[tuple[int, int]] = []
+    for p in personal_spans(text):
+        if spans and p < spans[-1][1]:
+            continue
+        start, end = p, p + 1
+        while start > 0 and _in_number(text[start - 1]):
+            start -= 1
+        while end < len(text) and _in_number(text[end]):
+            end += 1
+        spans.append((start, end))
+    return spans
+
+
+def written_back(who: Who, value: Any, current: Any) -> Any:
+    """A catalogue value sent back (an edit form, an imported sheet) by a user who was shown
+    `current` masked: each masked number still standing in it gets its digits back, so the
+    asterisks are never written over the real number; a value read back untouched is
+    `current` itself (unchanged). For who reads numbers unmasked, `value` as it is."""
+    if not isinstance(value, str) or not isinstance(current, str) or sees_personal(who):
+        return value
+    masked = mask_personal(current)
+    if value == masked:
+        return current
+    for start, end in _numbers(current):
+        shown, real = masked[start:end].strip(), current[start:end].strip()
+        if shown and shown != real:
+            value = value.replace(shown, real)
+    return value

@@ -35,7 +35,7 @@ from .audit_actions import AuditAction
 from .errors import N_, InvalidInput, Listing, Message, msg
 from .items import browse_catalogue, catalogue_after
 from .models import ArchiveItem, Customer, User
-from .privacy import can_see_personal, mask_personal
+from .privacy import can_see_personal, mask_personal, sees_personal, text_for
 from .search_docs import item_fingerprint, page_docs, searchable
 from .users import get_user
 from .vocab import ITEM_STATUSES, RETENTIONS, SECRECY_LEVELS
@@ -263,6 +263,10 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
                                       page=params.page, per_page=params.per_page, facets=facets)
     else:
         result = archive.search.search(_request(params, vis, person, facets))
+    if not sees_personal(who):
+        # the titles as the reader may read them (the snippets are cut from masked text)
+        result = replace(result, hits=[replace(h, title=text_for(who, h.title) or "")
+                                       for h in result.hits])
     if audited:
         record_event(archive, person, AuditAction.CATALOGUE_SEARCH, "search",
                      {"q": params.q[:200], "filters": params.filters, "page": params.page,

@@ -34,6 +34,7 @@ from .codes import group_key
 from .crosscheck import CHANGED, NEVER, OPEN, check_state
 from .errors import CLAUSES, N_, Listing, Message, msg
 from .models import ArchivalCodeCounter, ArchiveItem, Box, CrossCheck, Page, User
+from .privacy import title_for
 from .vocab import DISCREPANCY_NAMES, TOMBSTONES
 
 
@@ -187,7 +188,7 @@ def two_set_report(archive: Archive, user: User | None) -> TwoSetReport:
         items = list(s.scalars(select(ArchiveItem).options(
             joinedload(ArchiveItem.fonds), joinedload(ArchiveItem.category),
             joinedload(ArchiveItem.box))))
-        titles = {i.id: (i.title if visible_under(vis, i) else None) for i in items}
+        titles = {i.id: (title_for(user, i) if visible_under(vis, i) else None) for i in items}
         # deleted and destroyed items (tombstones) are no longer held: only their 档号
         # still counts, in the numbering of their group
         held = [i for i in items if i.status not in TOMBSTONES]

@@ -27,7 +27,6 @@ from service.items import (
     record_denied,
     visible_item,
 )
-from service.privacy import can_see_personal
 from service.search import parse_search_params, run_search
 from service.users import require_password_changed, user_for_token
 from service.vocab import FileStatus, PageStatus
@@ -97,7 +96,7 @@ def item(item_id: int) -> ResponseReturnValue:
         data = catalogue_entry_json(it, who)
         record_denied(db(), who, it, data["remedy"] or "scope", {"via": "api"})
         return jsonify(both(data))
-    data = item_to_json(it, mask_personal_data=not can_see_personal(g.api_user))
+    data = item_to_json(it, who)
     record_access(db(), who, AuditAction.ITEM_VIEW, it, {"via": "api"})
     db().commit()
     return jsonify(both(data))
@@ -106,7 +105,7 @@ def item(item_id: int) -> ResponseReturnValue:
 @bp.get("/items/<int:item_id>/progress")
 def progress(item_id: int) -> ResponseReturnValue:
     it = visible_item(db(), g.api_user, item_id)
-    data = item_summary(it)
+    data = item_summary(it, g.api_user)
     data["failed_files"] = [{"name": f.original_name, "code": f.error_code,
                              "reason": f.error_reason} for f in it.files
                             if f.role == "original" and f.status == FileStatus.FAILED]
@@ -159,7 +158,7 @@ def _findings(raw: object) -> list[Finding]:
 def check_queue_api() -> ResponseReturnValue:
     """Items waiting for a records officer: never checked, changed since, or discrepant."""
     rows = check_queue(db(), g.api_user, queue_filters(request.args))
-    return jsonify(items=queue_to_json(rows))
+    return jsonify(items=queue_to_json(rows, g.api_user))
 
 
 @bp.get("/items/<int:item_id>/checks")

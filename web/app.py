@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask.templating import Environment
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,6 +18,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
+from service import privacy
 from service.access import (
     can_check_four_properties,
     can_cross_check,
@@ -84,12 +86,26 @@ class _ArchiveMap(Map):
     default_converters = {**Map.default_converters, "int": RowIdConverter}
 
 
+class ReaderEnvironment(Environment):
+    """Templates read a catalogue row's personal fields (an ID or mobile number typed into a
+    title or remarks: service.privacy.PERSONAL_FIELDS) as the request's reader may, by the
+    service's one rule, whichever template names them: none can print the number unmasked
+    to a user without the privacy right."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        value = super().getattr(obj, attribute)
+        if privacy.personal_field(obj, attribute):
+            return privacy.value_for(ctx.personal_reader(), value)
+        return value
+
+
 class ArchiveApp(Flask):
     """Flask, with each request's catalogue work committed when its view returns: inside
     the request, so a failing commit is answered by the error handlers below, and nothing
     is left to commit at teardown, where a failure could only become a bare 500."""
 
     url_map_class = _ArchiveMap
+    jinja_environment = ReaderEnvironment
 
     def dispatch_request(self) -> ResponseReturnValue:
         rv = super().dispatch_request()

@@ -14,7 +14,7 @@ from flask_login import login_required
 from service.access import require_edit_item, require_open
 from service.arrange import TURNS, arrange_pages, counted_pages, merge_by_codes, split_item
 from service.changes import pending_changes, request_change
-from service.edits import FIELDS, change_labels, field_values
+from service.edits import FIELDS, change_labels, form_values
 from service.errors import N_, DanganError, InvalidInput, PermissionDenied
 from service.items import visible_item
 from service.models import ArchiveItem
@@ -35,7 +35,7 @@ def _edit_form(item_id: int, values: dict[str, str] | None = None, error: str | 
                reason: str = "", status: int = 200) -> ResponseReturnValue:
     item = _editable(item_id)
     return render_template("item_edit.html", item=item, fields=FIELDS,
-                           values=values or field_values(item), error=error, reason=reason,
+                           values=values or form_values(item, me()), error=error, reason=reason,
                            pending=pending_changes(db(), item.id), change_labels=change_labels(),
                            secrecy_levels=SECRECY_LEVELS, sections=CUSTOMER_SECTIONS), status
 

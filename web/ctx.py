@@ -130,6 +130,16 @@ def me() -> User | None:
     return None
 
 
+def personal_reader() -> Reader | None:
+    """Whose privacy right decides how a page shows ID and mobile numbers: the request's
+    user (masked for a visitor not signed in); outside a request, the operator (None)."""
+    if not has_request_context():
+        return None
+    if "personal_reader" not in g:
+        g.personal_reader = Reader(user=g.get("api_user") or me())
+    return g.personal_reader
+
+
 def reader() -> Reader:
     """Who reads, when and where, for this request (service.access.Reader): the signed-in
     user (or the API token's), now, and whether the browser is an enrolled reading-room

@@ -93,6 +93,26 @@ def test_who_sees_what() -> None:
     assert text_for(staff, "138 1234 5678") == "138 **** 5678"
     assert text_for(archivist, "13812345678") == "13812345678"
     assert text_for(None, None) is None
+    assert text_for(None, "13812345678") == "13812345678"  # the operator at the command line
+
+
+def test_a_masked_value_written_back_keeps_its_numbers() -> None:
+    """What a user without the privacy right sends back from a masked form or sheet: the
+    numbers they were shown masked keep their digits, whatever else they changed; a user
+    with the right (or the operator) writes what they send."""
+    from service.privacy import written_back
+
+    staff, archivist = User(role="staff"), User(role="archivist")
+    current = "联系人王五 138-1234-5678，身份证110105199003078764。"
+    shown = text_for(staff, current)
+    assert shown == "联系人王五 138-****-5678，身份证110***********8764。"
+    assert written_back(staff, shown, current) == current
+    edited = shown.replace("王五", "王五（已离职）")
+    assert written_back(staff, edited, current) == current.replace("王五", "王五（已离职）")
+    assert written_back(staff, "联系人另换", current) == "联系人另换"
+    assert written_back(archivist, shown, current) == shown
+    assert written_back(None, shown, current) == shown
+    assert written_back(staff, None, current) is None
 
 
 # ----------------------------------------------------------------- generated numbers

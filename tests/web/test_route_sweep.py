@@ -428,6 +428,7 @@ def world(archive) -> dict:
     from service.users import get_user
 
     w = build_world(archive)
+    _plant_numbers(archive, w)
     from tests.web.conftest import make_item
 
     spare = make_item(archive, title="清点备用件", text="备用页。", secrecy="内部",
@@ -498,6 +499,31 @@ def world(archive) -> dict:
             extra["keys"] = [f.key for f in it.files] + [p.image_key for p in it.pages] \
                 + [p.thumb_key for p in it.pages]
     return w
+
+
+#: An ID and a mobile number typed into the shared items' catalogue fields: a role without
+#: the privacy right (every role outside the archive's own, by default) never reads them
+#: unmasked, on any route (service.privacy.text_for).
+PHONE, ID_NO = "13912345678", "110105199003078764"
+PERSONAL = CUSTODIAN
+
+
+def _plant_numbers(archive, w: dict) -> None:
+    """The numbers in each shared item's title, 文号, 责任者, remarks and paper remarks
+    (the index following the new title)."""
+    from service.models import ArchiveItem
+    from service.search_docs import page_docs
+
+    with archive.session() as s:
+        for level, item_id in w["items"].items():
+            item = s.get(ArchiveItem, item_id)
+            item.title = f"{title_of(level)}（联系人{PHONE}）"
+            item.doc_number, item.responsible = f"证{ID_NO}", f"王五{PHONE}"
+            item.remarks = f"身份证 {ID_NO}，电话 {PHONE}"
+            item.paper_remarks = f"经办人电话 {PHONE}"
+    with archive.session() as s:
+        for item_id in w["items"].values():
+            archive.search.index_pages(page_docs(s, s.get(ArchiveItem, item_id)))
 
 
 def _now(hours: int = 0):
@@ -584,6 +610,8 @@ def marks(archive, world) -> dict[str, dict[str, list[str]]]:
             if got in "L-":
                 strings += [m["word"], f"/items/{m['id']}/pages/", *m["keys"]]
                 hashes += m["images"]
+        if _base(who)[0] not in PERSONAL:
+            strings += [PHONE, ID_NO]
         out[who] = {"strings": strings, "images": hashes}
     return out
 
