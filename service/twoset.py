@@ -200,7 +200,11 @@ def update_paper_side(session: Session, user: User | None, item: ArchiveItem, *,
                       remarks: str | None) -> bool:
     """Record the paper original's page count, condition and remarks; True when anything
     changed (the item then goes back to the cross-check queue)."""
+    from .privacy import written_back  # privacy reads PaperSide: imported when used
+
     require_manage(user)
+    # the form showed the remarks as the user may read them: a masked number keeps its digits
+    remarks = written_back(user, remarks, item.paper_remarks)
     if declared_pages is not None and not 0 < declared_pages <= MAX_PAPER_PAGES:
         raise InvalidInput(N_("纸质页数应为 1–%(max)s。"), max=MAX_PAPER_PAGES)
     if condition not in tuple(PaperCondition):
