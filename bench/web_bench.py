@@ -236,8 +236,14 @@ class Server:
             env.pop(key, None)
         args = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1",
                 "--port", str(self.port)] + ([] if workers else ["--no-workers"])
+        # The server's stderr goes to a file, never to a pipe nobody reads while it serves:
+        # waitress logs "Task queue depth is N" whenever requests wait for a thread, so at 20
+        # clients a run writes thousands of lines; once the 64 KB pipe was full every web
+        # process blocked in write() (wchan anon_pipe_write), idle, and the table's last
+        # runs answered a few requests or none, although the same run by hand served ~100/s.
+        self.log = tempfile.TemporaryFile(prefix="web-bench-server-", suffix=".log")
         self.proc = subprocess.Popen(args, env=env, cwd=src, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 90
         while time.time() < deadline:
@@ -246,10 +252,15 @@ class Server:
                 break
             except OSError as exc:
                 if self.proc.poll() is not None:
-                    raise SystemExit("the server did not start: " + (
-                        self.proc.stderr.read() or b"").decode()[-2000:]) from exc
+                    raise SystemExit("the server did not start: " + self.log_tail()) from exc
                 time.sleep(0.5)
         self.web_pids = self._web_pids()
+
+    def log_tail(self, size: int = 2000) -> str:
+        """The end of what the server wrote to stderr."""
+        self.log.seek(0, io.SEEK_END)
+        self.log.seek(max(0, self.log.tell() - size))
+        return self.log.read().decode(errors="replace")
 
     def _tree(self) -> list[int]:
         """The server process and all its descendants."""
@@ -320,6 +331,7 @@ class Server:
             self.proc.wait(30)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
 
 
 # ----------------------------------------------------------------- the load
