@@ -378,15 +378,19 @@ def hit_rows(session: Session, user: Who, ids: list[int],
     return out
 
 
+_THUMBED = aliased(Page, name="thumbed")
+#: A page's item's first page with a thumbnail (built once: an alias is costly to make).
+_FIRST_THUMB_N = select(func.min(_THUMBED.n)).where(
+    _THUMBED.item_id == Page.item_id, _THUMBED.thumb_key.is_not(None)).scalar_subquery()
+
+
 def _thumb_pages(session: Session, wanted: dict[int, int | None]) -> dict[int, int]:
     """Each item's thumbnail page: the wanted page (the best hit) when it has a thumbnail,
     else its first page that has one; one query for all the items (their first page with a
     thumbnail and any of the wanted pages that have one)."""
     if not wanted:
         return {}
-    first = aliased(Page)
-    first_n = select(func.min(first.n)).where(first.item_id == Page.item_id,
-                                              first.thumb_key.is_not(None)).scalar_subquery()
+    first_n = _FIRST_THUMB_N
     wanted_pages = sorted({n for n in wanted.values() if n is not None})
     have: dict[int, set[int]] = {}
     for item_id, n in session.execute(
