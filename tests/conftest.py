@@ -31,6 +31,9 @@ settings.register_profile("long", max_examples=3000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# Chromium for the browser tests: launched once a session, a context per test.
+pytest_plugins = ["tests.browser"]
+
 PG_ADMIN_URL = os.environ.get("DANGAN_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -17,22 +17,29 @@ ADMIN_PW = "admin-pass-123"
 PW = "password-123"
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
+def new_archive(data: Path, users: dict[str, dict]):
+    """An embedded archive initialised in DATA: the administrator `admin` (ADMIN_PW) and
+    USERS, each name with its `create_user` options (password PW)."""
     from service.archive import Archive
     from service.config import Settings
     from service.setup import init_archive
     from service.users import create_user
 
-    data = tmp_path_factory.mktemp("dangan-data")
     arc = Archive(Settings.from_env({"DANGAN_DATA": str(data)}))
     init_archive(arc, admin_password=ADMIN_PW)
     with arc.session() as s:
-        create_user(s, "arc", PW, role="archivist", display_name="档案员小李")
-        create_user(s, "alice", PW, role="staff", department="销售部", display_name="张丽")
-        create_user(s, "bob", PW, role="staff", department="销售部", display_name="王博")
-        create_user(s, "newbie", PW, role="staff", must_change_password=True)
+        for username, options in users.items():
+            create_user(s, username, PW, **options)
     return arc
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    return new_archive(tmp_path_factory.mktemp("dangan-data"), {
+        "arc": {"role": "archivist", "display_name": "档案员小李"},
+        "alice": {"role": "staff", "department": "销售部", "display_name": "张丽"},
+        "bob": {"role": "staff", "department": "销售部", "display_name": "王博"},
+        "newbie": {"role": "staff", "must_change_password": True}})
 
 
 @pytest.fixture(autouse=True)

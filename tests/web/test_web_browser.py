@@ -7,52 +7,30 @@ Screenshots of every step go to test-artifacts/.
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.served import dangan_serve
+from tests.browser import MARKS, log_in, shot
+from tests.served import ROOT, served_archive
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 PHRASE = "甲方应于二〇二四年三月前支付合同款"
 PASSWORD = "browser-pass-123"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("dangan-browser")
-    with dangan_serve(data, PASSWORD, {"DANGAN_WORKERS": "2", "OMP_THREAD_LIMIT": "1"}) as port:
-        yield {"base": f"http://127.0.0.1:{port}", "data": data}
+    with served_archive(data, PASSWORD, workers=2) as site:
+        yield site
 
 
-@pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
-        yield pg
-        context.close()
-        browser.close()
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def page(signed_in, server):
+    """The administrator, signed in (the tests go on from each other's catalogue)."""
+    return signed_in(server["base"], "admin", PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +46,12 @@ def scans(tmp_path_factory):
     return {"good": good, "bad": bad}
 
 
-def test_sign_in(page, server):
+def test_sign_in(new_page, server):
+    page = new_page()
     page.goto(server["base"] + "/search")
     assert "/login" in page.url
     shot(page, "01-login")
-    page.fill("#username", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
+    log_in(page, "admin", PASSWORD)
     page.wait_for_url("**/search")
     assert page.locator("nav a[aria-current=page]").inner_text() == "检索"
     shot(page, "02-search-empty")

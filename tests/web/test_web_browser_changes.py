@@ -6,108 +6,79 @@ Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
+from tests.browser import MARKS, shot
 from tests.scanfactory import text_pdf_bytes
-from tests.served import CLI, ROOT, dangan_serve
+from tests.served import dangan, served_archive
 
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "browser-pass-123"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed"),
-]
-
-
-def _cli(data: Path, *args: str) -> str:
-    out = subprocess.run([*CLI, *args], env={**os.environ, "DANGAN_DATA": str(data)}, cwd=ROOT,
-                         check=True, capture_output=True, timeout=120)
-    return out.stdout.decode()
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("dangan-changes")
-    with dangan_serve(data, PASSWORD, {"DANGAN_WORKERS": "1", "OMP_THREAD_LIMIT": "1"}) as port:
-        _cli(data, "user", "add", "xiaoli", "--password", PASSWORD, "--role", "archivist")
-        _cli(data, "user", "add", "zhuren", "--password", PASSWORD, "--role", "manager")
+    with served_archive(data, PASSWORD, workers=1) as site:
+        dangan(data, "user", "add", "xiaoli", "--password", PASSWORD, "--role", "archivist")
+        dangan(data, "user", "add", "zhuren", "--password", PASSWORD, "--role", "manager")
         pdf = data / "租赁合同.pdf"
         pdf.write_bytes(text_pdf_bytes([["Lease contract page one"]], media_box=(420, 300)))
-        item = json.loads(_cli(data, "ingest", str(pdf), "--fonds", "J001", "--category", "HT",
-                               "--year", "2024", "--retention", "D30", "--secrecy", "内部",
-                               "--title", "租凭合同", "--json"))
-        yield {"base": f"http://127.0.0.1:{port}", "data": data, "item": int(item["id"])}
+        item = json.loads(dangan(data, "ingest", str(pdf), "--fonds", "J001", "--category",
+                                 "HT", "--year", "2024", "--retention", "D30", "--secrecy",
+                                 "内部", "--title", "租凭合同", "--json"))
+        yield {**site, "item": int(item["id"])}
 
 
-def _sign_in(browser, base: str, username: str):
-    page = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN").new_page()
-    page.set_default_timeout(15000)
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/search")
-    return page
-
-
-def test_an_edit_waits_for_the_archive_managers_approval(server) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_an_edit_waits_for_the_archive_managers_approval(server, signed_in) -> None:
+    from playwright.sync_api import expect
 
     base, item_id = server["base"], server["item"]
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        # the archivist corrects a misspelt title
-        arc = _sign_in(browser, base, "xiaoli")
-        arc.goto(f"{base}/items/{item_id}")
-        arc.click("#edit-item")
-        expect(arc.locator("#approval-note")).to_contain_text("经档案室主任批准")
-        arc.fill("input[name=title]", "租赁合同")
-        arc.fill("input[name=reason]", "题名错字：凭→赁")
-        arc.screenshot(path=str(ARTIFACTS / "changes-01-edit.png"), full_page=True)
-        arc.click("#save-edit")
-        expect(arc.locator(".flashes")).to_contain_text("待档案室主任审批后生效")
-        expect(arc.locator("h1")).to_have_text("租凭合同")  # not changed yet
-        pending = arc.locator("#pending-changes")
-        expect(pending).to_contain_text("xiaoli")
-        expect(pending).to_contain_text("题名错字：凭→赁")
-        expect(pending).to_contain_text("租凭合同 → 租赁合同")
-        expect(arc.locator("#history")).to_have_count(0)
-        arc.screenshot(path=str(ARTIFACTS / "changes-02-awaiting-approval.png"), full_page=True)
 
-        # the archive manager compares old and new in the queue and approves
-        boss = _sign_in(browser, base, "zhuren")
-        boss.click("#nav-changes")
-        card = boss.locator(".change-request").first
-        expect(card.locator(".requester")).to_have_text("xiaoli")
-        expect(card.locator(".compare")).to_contain_text("租凭合同")
-        expect(card.locator(".compare .proposed")).to_have_text("租赁合同")
-        boss.screenshot(path=str(ARTIFACTS / "changes-03-queue.png"), full_page=True)
-        card.locator("input[name=note]").fill("已核对原件")
-        card.locator("button.approve").click()
-        expect(boss.locator(".flashes")).to_contain_text("档案著录已更新")
-        expect(boss.locator("#no-changes")).to_be_visible()
+    # the archivist corrects a misspelt title
+    arc = signed_in(base, "xiaoli", PASSWORD)
+    arc.goto(f"{base}/items/{item_id}")
+    arc.click("#edit-item")
+    expect(arc.locator("#approval-note")).to_contain_text("经档案室主任批准")
+    arc.fill("input[name=title]", "租赁合同")
+    arc.fill("input[name=reason]", "题名错字：凭→赁")
+    shot(arc, "changes-01-edit")
+    arc.click("#save-edit")
+    expect(arc.locator(".flashes")).to_contain_text("待档案室主任审批后生效")
+    expect(arc.locator("h1")).to_have_text("租凭合同")  # not changed yet
+    pending = arc.locator("#pending-changes")
+    expect(pending).to_contain_text("xiaoli")
+    expect(pending).to_contain_text("题名错字：凭→赁")
+    expect(pending).to_contain_text("租凭合同 → 租赁合同")
+    expect(arc.locator("#history")).to_have_count(0)
+    shot(arc, "changes-02-awaiting-approval")
 
-        # the item shows the new title and the history with who asked and who approved
-        arc.goto(f"{base}/items/{item_id}")
-        expect(arc.locator("h1")).to_have_text("租赁合同")
-        expect(arc.locator("#pending-changes")).to_have_count(0)
-        row = arc.locator("#history tbody tr").first
-        expect(row.locator(".requester")).to_have_text("xiaoli")
-        expect(row.locator(".approver")).to_have_text("zhuren")
-        expect(row).to_contain_text("题名错字：凭→赁")
-        expect(row).to_contain_text("租凭合同 → 租赁合同")
-        arc.screenshot(path=str(ARTIFACTS / "changes-04-history.png"), full_page=True)
+    # the archive manager compares old and new in the queue and approves
+    boss = signed_in(base, "zhuren", PASSWORD)
+    boss.click("#nav-changes")
+    card = boss.locator(".change-request").first
+    expect(card.locator(".requester")).to_have_text("xiaoli")
+    expect(card.locator(".compare")).to_contain_text("租凭合同")
+    expect(card.locator(".compare .proposed")).to_have_text("租赁合同")
+    shot(boss, "changes-03-queue")
+    card.locator("input[name=note]").fill("已核对原件")
+    card.locator("button.approve").click()
+    expect(boss.locator(".flashes")).to_contain_text("档案著录已更新")
+    expect(boss.locator("#no-changes")).to_be_visible()
 
-        # the search index followed: the item is found by its approved title
-        arc.goto(f"{base}/search?q=租赁合同")
-        expect(arc.locator("main")).to_contain_text("J001-HT·2024-D30-0001")
-        browser.close()
+    # the item shows the new title and the history with who asked and who approved
+    arc.goto(f"{base}/items/{item_id}")
+    expect(arc.locator("h1")).to_have_text("租赁合同")
+    expect(arc.locator("#pending-changes")).to_have_count(0)
+    row = arc.locator("#history tbody tr").first
+    expect(row.locator(".requester")).to_have_text("xiaoli")
+    expect(row.locator(".approver")).to_have_text("zhuren")
+    expect(row).to_contain_text("题名错字：凭→赁")
+    expect(row).to_contain_text("租凭合同 → 租赁合同")
+    shot(arc, "changes-04-history")
+
+    # the search index followed: the item is found by its approved title
+    arc.goto(f"{base}/search?q=租赁合同")
+    expect(arc.locator("main")).to_contain_text("J001-HT·2024-D30-0001")

@@ -6,76 +6,41 @@ text-layer PDFs read in-process. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.browser import ARTIFACTS, MARKS, shot
 from tests.scanfactory import text_pdf_bytes
-from tests.served import ROOT, free_port
+from tests.served import MovableClock, serve_app
+from tests.web.conftest import PW, new_archive
 
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-PW = "password-123"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed"),
-]
-
-
-class Clock:
-    """The archive's clock for this test: starts at T0, moved forward by `advance`."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[dict]:
-    from werkzeug.serving import make_server
-
     from service import clock
-    from service.archive import Archive
-    from service.config import Settings
-    from service.setup import init_archive
-    from service.users import create_user
     from web.app import create_app
 
     data = tmp_path_factory.mktemp("dangan-disposal")
-    arc = Archive(Settings.from_env({"DANGAN_DATA": str(data)}))
-    init_archive(arc, admin_password="admin-pass-123")
-    with arc.session() as s:
-        create_user(s, "arc", PW, role="archivist", display_name="档案员小李")
-        create_user(s, "arc2", PW, role="archivist", display_name="档案员老周")
-        create_user(s, "mgr", PW, role="manager", display_name="主任王")
-        create_user(s, "boss", PW, role="executive", display_name="领导赵")
+    arc = new_archive(data, {"arc": {"role": "archivist", "display_name": "档案员小李"},
+                             "arc2": {"role": "archivist", "display_name": "档案员老周"},
+                             "mgr": {"role": "manager", "display_name": "主任王"},
+                             "boss": {"role": "executive", "display_name": "领导赵"}})
     app = create_app(arc, {"SECRET_KEY": "browser-disposal"})
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    the_clock = Clock()
-    with clock.use_clock(the_clock):
-        try:
-            yield {"base": f"http://127.0.0.1:{port}", "archive": arc, "clock": the_clock,
-                   "data": data}
-        finally:
-            server.shutdown()
-            thread.join(10)
-            from service.db import dispose_all
+    the_clock = MovableClock(T0)  # the rules' 30 days and six months, passed at once
+    try:
+        with clock.use_clock(the_clock), serve_app(app, threaded=False) as base:
+            yield {"base": base, "archive": arc, "clock": the_clock, "data": data}
+    finally:
+        from service.db import dispose_all
 
-            dispose_all()
+        dispose_all()
 
 
 def _item(site: dict, title: str, words: str, *, year: int = 2024, retention: str = "D30",
@@ -95,41 +60,11 @@ def _item(site: dict, title: str, words: str, *, year: int = 2024, retention: st
     return res.id
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
-
-
-def _as(browser, site: dict, username: str):
-    """A page signed in as `username` (each user in a browser context of their own)."""
-    page = browser.new_context(viewport={"width": 1360, "height": 900},
-                               locale="zh-CN").new_page()
-    page.set_default_timeout(15000)
-    page.goto(site["base"] + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PW)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/search")
-    return page
-
-
-def _shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"disposal-{name}.png"), full_page=True)
-
-
-def test_deletion_request_approve_undo_then_final_after_30_days(site, browser) -> None:
+def test_deletion_request_approve_undo_then_final_after_30_days(site, signed_in) -> None:
     from playwright.sync_api import expect
 
     item = _item(site, "误登记的租赁合同", "Lease contract kappa44 signed")
-    arc, mgr = _as(browser, site, "arc"), _as(browser, site, "mgr")
+    arc, mgr = signed_in(site["base"], "arc", PW), signed_in(site["base"], "mgr", PW)
 
     # the archivist asks, with a reason
     arc.goto(f"{site['base']}/items/{item}")
@@ -142,18 +77,18 @@ def test_deletion_request_approve_undo_then_final_after_30_days(site, browser) -
     # the archive manager approves: held 30 days, marked, with undo
     mgr.click("nav >> text=删除与销毁")
     expect(mgr.locator("#asked")).to_contain_text("重复登记")
-    _shot(mgr, "1-requests")
+    shot(mgr, "disposal-1-requests")
     mgr.click("#asked button.approve")
     expect(mgr.locator("#held")).to_contain_text("2026-04-01")
     mgr.goto(f"{site['base']}/items/{item}")
     expect(mgr.locator("#disposal")).to_contain_text("待删除，2026-04-01 正式删除")
-    _shot(mgr, "2-held")
+    shot(mgr, "disposal-2-held")
     mgr.goto(f"{site['base']}/search?q=kappa44")
     expect(mgr.locator(".hit")).to_have_count(0)
     # out of the index, but the catalogue listing shows the archive's roles it, marked
     mgr.goto(f"{site['base']}/search?category=HT")
     expect(mgr.locator(".hit .status-held")).to_contain_text("2026-04-01")
-    _shot(mgr, "2b-listed")
+    shot(mgr, "disposal-2b-listed")
 
     # undo: the item is back, in search too
     mgr.goto(f"{site['base']}/items/{item}")
@@ -177,26 +112,26 @@ def test_deletion_request_approve_undo_then_final_after_30_days(site, browser) -
     mgr.goto(f"{site['base']}/items/{item}")
     expect(mgr.locator("#disposal")).to_contain_text("本件已删除")
     expect(mgr.locator(".status-deleted")).to_be_visible()
-    _shot(mgr, "3-final")
+    shot(mgr, "disposal-3-final")
     mgr.goto(f"{site['base']}/deletions")
     expect(mgr.locator("#final")).to_contain_text("确认重复登记")
     mgr.goto(f"{site['base']}/search?q=kappa44")
     expect(mgr.locator(".hit")).to_have_count(0)
 
 
-def test_destruction_due_appraise_approve_six_months_confirm_register(site, browser) -> None:
+def test_destruction_due_appraise_approve_six_months_confirm_register(site, signed_in) -> None:
     from playwright.sync_api import expect
 
     item = _item(site, "2010年供货合同", "Supply contract lambda55 expired", year=2010,
                  retention="D10")
     keep = _item(site, "2010年框架协议", "Frame agreement mu66", year=2010, retention="D10")
-    arc, mgr = _as(browser, site, "arc"), _as(browser, site, "mgr")
+    arc, mgr = signed_in(site["base"], "arc", PW), signed_in(site["base"], "mgr", PW)
 
     # the due list, and the archivist's appraisal of each item
     arc.click("nav >> text=删除与销毁")
     arc.click("main >> text=到期销毁")
     expect(arc.locator(f"#due-{item}")).to_contain_text("2021-01-01")
-    _shot(arc, "4-due")
+    shot(arc, "disposal-4-due")
     row = arc.locator(f"#due-{keep}")
     row.locator("select[name=decision]").select_option("keep")
     row.locator("input[name=years]").fill("5")
@@ -219,7 +154,7 @@ def test_destruction_due_appraise_approve_six_months_confirm_register(site, brow
         "#held a.code").first.inner_text())
     mgr.goto(f"{site['base']}/items/{item}")
     expect(mgr.locator("#disposal")).to_contain_text("隔离保存至")
-    _shot(mgr, "5-held-apart")
+    shot(mgr, "disposal-5-held-apart")
 
     # too early, then the same person as supervisor: both refused with a reason
     arc.goto(f"{site['base']}/destruction")
@@ -236,7 +171,7 @@ def test_destruction_due_appraise_approve_six_months_confirm_register(site, brow
     expect(arc.locator(".notice-success")).to_contain_text("已记入销毁清册")
     expect(arc.locator("#register")).to_contain_text(item_code)
     expect(arc.locator("#register")).to_contain_text("arc2")
-    _shot(arc, "6-register")
+    shot(arc, "disposal-6-register")
     pdf = arc.request.get(f"{site['base']}/destruction/register.pdf")
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     xlsx = arc.request.get(f"{site['base']}/destruction/register.xlsx")

@@ -7,65 +7,31 @@ Screenshots of every step go to test-artifacts/import-*.png.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from openpyxl import load_workbook
 
+from tests.browser import MARKS, shot
 from tests.scanfactory import render_page, write_png
-from tests.served import dangan_serve
+from tests.served import served_archive
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "browser-pass-123"
 PHRASES = ("关于档案数字化加工的请示", "二〇一九年第三季度工作会议纪要")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("dangan-browser-import")
-    with dangan_serve(data, PASSWORD, {"DANGAN_WORKERS": "2", "OMP_THREAD_LIMIT": "1"}) as port:
-        yield f"http://127.0.0.1:{port}"
+    with served_archive(data, PASSWORD, workers=2) as site:
+        yield site["base"]
 
 
-@pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN",
-                                      accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(20000)
-        yield pg
-        context.close()
-        browser.close()
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"import-{name}.png"), full_page=True)
-
-
-def test_batch_import_from_the_template_to_searchable_items(page, server, tmp_path):
-    page.goto(server + "/login")
-    page.fill("#username", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/search")
+def test_batch_import_from_the_template_to_searchable_items(signed_in, server, tmp_path):
+    page = signed_in(server, "admin", PASSWORD, timeout=20000, accept_downloads=True)
     page.click("nav >> text=批量登记")
     page.wait_for_url("**/import")
-    shot(page, "01-start")
+    shot(page, "import-01-start")
 
     with page.expect_download() as dl:
         page.click("#template-link")
@@ -99,7 +65,7 @@ def test_batch_import_from_the_template_to_searchable_items(page, server, tmp_pa
     assert "2 个扫描文件" in page.inner_text("#import-summary")
     page.click("#import-button")
     page.wait_for_selector("#plan-counts")
-    shot(page, "02-dry-run")
+    shot(page, "import-02-dry-run")
     counts = page.inner_text("#plan-counts")
     assert "可登记 2 件" in counts and "有问题 1 行" in counts
     problems = page.inner_text("#problems")
@@ -109,7 +75,7 @@ def test_batch_import_from_the_template_to_searchable_items(page, server, tmp_pa
     page.wait_for_url("**/progress")
     page.wait_for_selector("#result-counts", timeout=60000)
     page.wait_for_selector("#run-status.notice-success", timeout=180000)
-    shot(page, "03-registered-and-read")
+    shot(page, "import-03-registered-and-read")
     assert "已登记 2 件" in page.inner_text("#result-counts")
     assert "未登记 1 行" in page.inner_text("#result-counts")
     registered = page.inner_text("#registered")
@@ -117,7 +83,7 @@ def test_batch_import_from_the_template_to_searchable_items(page, server, tmp_pa
     assert page.inner_text("#ocr-progress-text") == "2 / 2 页"
 
     page.goto(server + "/search?q=数字化加工")
-    shot(page, "04-search")
+    shot(page, "import-04-search")
     assert "J001-WS·2019-Y-0001" in page.inner_text(".results")
 
     with page.expect_download() as dl:

@@ -7,47 +7,28 @@ over an archive whose scans were read by Tesseract. Screenshots go to test-artif
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.served import CLI, dangan_serve
+from tests.browser import MARKS, shot
+from tests.served import dangan, served_archive
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "desk-pass-123"
 BOX = "BOX-DESK-1"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed"),
-]
-
-
-def _cli(data: Path, *args: str) -> str:
-    env = {**os.environ, "DANGAN_DATA": str(data), "OMP_THREAD_LIMIT": "1"}
-    done = subprocess.run([*CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+pytestmark = [*MARKS, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    sys.path.insert(0, str(ROOT))
     from tests.scanfactory import render_page, write_pdf_image_only, write_png
 
     data = tmp_path_factory.mktemp("dangan-desk")
     scans = tmp_path_factory.mktemp("desk-scans")
-    _cli(data, "init", "--admin-password", PASSWORD)
-    _cli(data, "user", "add", "officer", "--password", PASSWORD, "--role", "officer")
-    _cli(data, "box", "add", BOX, "--room", "A", "--rack", "3", "--section", "2", "--shelf", "4",
-         "--year", "2024", "--retention", "D30")
+    dangan(data, "init", "--admin-password", PASSWORD)
+    dangan(data, "user", "add", "officer", "--password", PASSWORD, "--role", "officer")
+    dangan(data, "box", "add", BOX, "--room", "A", "--rack", "3", "--section", "2", "--shelf",
+           "4", "--year", "2024", "--retention", "D30")
     one = write_png(scans / "委托书.png", render_page(["授权委托书", "兹委托张三办理合同签订事宜。"],
                                                       size=(900, 1200), seal=True))
     two = write_pdf_image_only(scans / "购销合同.pdf", [
@@ -57,33 +38,17 @@ def server(tmp_path_factory):
                                                     size=(900, 1200)))
     ids = []
     for path, title, paper in ((one, "授权委托书", 1), (two, "购销合同", 3), (three, "收款收据", 1)):
-        out = _cli(data, "ingest", str(path), "--fonds", "J001", "--category", "HT", "--year",
-                   "2024", "--retention", "D30", "--secrecy", "内部", "--title", title,
-                   "--box", BOX, "--paper-pages", str(paper), "--wait", "--json")
+        out = dangan(data, "ingest", str(path), "--fonds", "J001", "--category", "HT", "--year",
+                     "2024", "--retention", "D30", "--secrecy", "内部", "--title", title,
+                     "--box", BOX, "--paper-pages", str(paper), "--wait", "--json")
         ids.append(json.loads(out)["id"])
-    with dangan_serve(data, PASSWORD, {"DANGAN_WORKERS": "1", "OMP_THREAD_LIMIT": "1"}) as port:
-        yield {"base": f"http://127.0.0.1:{port}", "data": data, "ids": ids}
+    with served_archive(data, PASSWORD, workers=1) as site:
+        yield {**site, "ids": ids}
 
 
-@pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
-        yield pg
-        context.close()
-        browser.close()
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def page(new_page):
+    return new_page(viewport={"width": 1440, "height": 900})
 
 
 def _focused(page) -> str:

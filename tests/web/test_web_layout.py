@@ -7,20 +7,13 @@ test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser import MARKS, shot
+
 BASE = "http://dangan.test"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -45,31 +38,26 @@ def item_id(archive):
 
 
 @pytest.fixture(scope="module")
-def browser_page(app):
-    from playwright.sync_api import sync_playwright
-
+def arc_client(app):
+    """The archivist, signed in through the Flask test client that serves the pages."""
     from tests.web.conftest import login
 
     client = app.test_client()
     login(client, "arc")
-    ARTIFACTS.mkdir(exist_ok=True)
+    return client
+
+
+@pytest.fixture
+def browser_page(new_page, arc_client):
+    page = new_page(viewport={"width": 1366, "height": 768}, locale=None)
 
     def handle(route, request):
-        r = client.open(request.url.removeprefix(BASE), method=request.method)
+        r = arc_client.open(request.url.removeprefix(BASE), method=request.method)
         route.fulfill(status=r.status_code, body=r.get_data(),
                       headers={"Content-Type": r.headers.get("Content-Type", "text/html")})
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        context = browser.new_context(viewport={"width": 1366, "height": 768})
-        context.route(f"{BASE}/**", handle)
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        yield page, client
-        context.close()
-        browser.close()
+    page.context.route(f"{BASE}/**", handle)
+    return page, arc_client
 
 
 def _in_language(client, lang: str) -> None:
@@ -84,7 +72,7 @@ def test_file_sizes_stay_on_one_line(browser_page, item_id, lang):
     page, client = browser_page
     _in_language(client, lang)
     page.goto(f"{BASE}/items/{item_id}")
-    page.screenshot(path=str(ARTIFACTS / f"layout-item-files-{lang}.png"), full_page=True)
+    shot(page, f"layout-item-files-{lang}")
     cells = page.locator("table.files td.num").evaluate_all("""cells => cells.map(td => {
         const style = getComputedStyle(td);
         const range = document.createRange();
@@ -107,7 +95,7 @@ def test_year_filters_show_four_digits(browser_page, lang):
     _in_language(client, lang)
     page.goto(f"{BASE}/search?year_from=2026&year_to=2026")
     page.locator("details.filters").evaluate("d => d.open = true")
-    page.screenshot(path=str(ARTIFACTS / f"layout-search-filters-{lang}.png"))
+    shot(page, f"layout-search-filters-{lang}", full_page=False)
     for name in ("year_from", "year_to"):
         box = page.locator(f"input[name={name}]")
         assert box.input_value() == "2026"
