@@ -12,6 +12,7 @@ import click
 from .admin_cmds import box_group, customer_group, user_group
 from .backup_cmds import backup_cmd, migrate_cmd, restore_cmd
 from .batch_cmds import export_cmd, import_cmd, template_cmd
+from .common import DanganGroup
 from .disposal_cmds import purge_cmd
 from .item_cmds import ingest_cmd, retry_cmd, show_cmd
 from .loan_cmds import loans_group
@@ -22,7 +23,7 @@ from .stats_cmds import stats_cmd
 from .watch_cmd import watch_cmd
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DanganGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """档案系统 dangan: scanned records with catalogue, 档号, OCR and full-text search."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import archive_ready, data_option, emit, handle_errors
+from .common import archive_ready, data_option, emit
 
 
 @click.group("user")
@@ -24,7 +24,6 @@ def user_group() -> None:
               help="the right to read ID and mobile numbers and open items holding ID copies: "
                    "role (as the role has it), yes, no")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def user_add(username: str, password: str, role: str, display_name: str,
              department: str | None, privacy: str, as_json: bool) -> None:
     from service.access import can_see_personal
@@ -61,7 +60,6 @@ def customer_group() -> None:
 @click.option("--contacts", default=None)
 @click.option("--owner", default=None, help="Username of the staff member who owns the relationship.")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def customer_add(number: str, name: str, kind: str, grade: str, industry: str | None,
                  contacts: str | None, owner: str | None, as_json: bool) -> None:
     from service.catalogue import create_customer
@@ -95,7 +93,6 @@ def box_group() -> None:
 @click.option("--retention", default=None)
 @click.option("--org", default=None)
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def box_add(barcode: str, room: str | None, rack: str | None, section: str | None,
             shelf: str | None, year: int | None, retention: str | None, org: str | None,
             as_json: bool) -> None:

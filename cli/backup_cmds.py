@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .common import archive_ready, data_option, emit, handle_errors
+from .common import archive_ready, data_option, emit
 
 
 @click.command("backup")
@@ -18,7 +18,6 @@ from .common import archive_ready, data_option, emit, handle_errors
               metavar="FULL_BAG",
               help="Incremental: objects already in this full backup (same SHA-256) are not copied.")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def backup_cmd(dest: Path, since: Path | None, as_json: bool) -> None:
     """Write a consistent backup (catalogue snapshot, then its objects) as a BagIt bag at DEST."""
     from service.backup import backup
@@ -35,7 +34,6 @@ def backup_cmd(dest: Path, since: Path | None, as_json: bool) -> None:
 @click.option("--base", type=click.Path(path_type=Path, exists=True), default=None,
               metavar="FULL_BAG", help="The full backup an incremental backup was taken against.")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def restore_cmd(src: Path, base: Path | None, as_json: bool) -> None:
     """Validate the bag at SRC and rebuild the archive from it into an empty catalogue and
     store (the DANGAN_* settings), then rebuild the search index."""
@@ -91,7 +89,6 @@ def _progress(phase: str, done: int) -> None:
               help="The target's settings: DANGAN_DATABASE_URL, DANGAN_STORAGE_URL, DANGAN_DATA "
                    "and optionally DANGAN_SEARCH_URL, as KEY=value lines (like deploy/.env).")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def migrate_cmd(to: Path, as_json: bool) -> None:
     """Move this (embedded) archive onto the production settings in ENVFILE: every row and
     object copied and checked, the search index rebuilt there, this archive left untouched.

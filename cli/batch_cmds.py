@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import archive_ready, data_option, emit, handle_errors, say, search_filter_options
+from .common import archive_ready, data_option, emit, say, search_filter_options
 
 
 def _problem_lines(problems: list[dict[str, Any]]) -> list[str]:
@@ -50,7 +50,6 @@ def _result_text(d: dict[str, Any]) -> str:
                                  "row's 文件名 or by its 档号.")
 @click.option("--dry-run", is_flag=True, help="Check every row and file; write nothing.")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def import_cmd(sheet: Path, scans: Path | None, dry_run: bool, as_json: bool) -> None:
     """Register a batch from a catalogue sheet (.xlsx or .csv, UTF-8 or GBK) and its scans;
     rows naming a registered 档号 ask for a change of that item's catalogue fields, which
@@ -82,7 +81,6 @@ def import_cmd(sheet: Path, scans: Path | None, dry_run: bool, as_json: bool) ->
 @click.option("--as", "as_user", default=None, help="Export with this user's permissions.")
 @search_filter_options
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def export_cmd(out: Path, as_user: str | None, as_json: bool, **args: str | None) -> None:
     """Write the catalogue (or a search result) as OUT, .xlsx or .csv, with the import's
     columns: edit it and `dangan import` it to change exactly what was edited."""
@@ -104,7 +102,6 @@ def export_cmd(out: Path, as_user: str | None, as_json: bool, **args: str | None
 @click.command("template")
 @data_option
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
-@handle_errors
 def template_cmd(out: Path) -> None:
     """Write the empty catalogue sheet (.xlsx) with the allowed values listed."""
     from service.export import write_template

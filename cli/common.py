@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -68,40 +68,61 @@ def _with_files(exc: DanganError) -> str:
     return "\n".join(lines)
 
 
-def handle_errors(fn: Callable) -> Callable:
-    """Turn service errors into a message on stderr and the right exit status."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DanganError as exc:
-            fail(_with_files(exc), exc.exit_code)
-        except ValueError as exc:
-            fail(str(exc), 2)
-        except StorageError as exc:
-            fail(_infrastructure("storage", "full" if isinstance(exc, StorageFull) else
-                                 "unavailable", exc), 5)
-        except SQLAlchemyError as exc:
-            kind = db_failure(exc)
-            if kind is None:
-                raise
-            fail(_infrastructure("database", kind, exc), 5)
-
-    return wrapper
+#: Exit status when the database could not be reached or stayed locked past its busy timeout
+#: (sysexits' EX_TEMPFAIL): nothing was half-written, the same command may simply be run again.
+EXIT_DB_UNAVAILABLE = 75
 
 
+@contextlib.contextmanager
+def errors_handled() -> Iterator[None]:
+    """Service errors as a message on stderr and the right exit status: the one handler of
+    every command (`DanganGroup`)."""
+    try:
+        yield
+    except DanganError as exc:
+        fail(_with_files(exc), exc.exit_code)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    except StorageError as exc:
+        fail(_infrastructure("storage", "full" if isinstance(exc, StorageFull) else
+                             "unavailable", exc), 5)
+    except SQLAlchemyError as exc:
+        kind = db_failure(exc)
+        if kind is None:
+            raise
+        if kind == "unavailable":  # down, unreachable, or locked by another writer
+            fail(msg(_DB_UNAVAILABLE, cause=_cause(exc)), EXIT_DB_UNAVAILABLE)
+        fail(_infrastructure("database", kind, exc), 5)
+
+
+class DanganGroup(click.Group):
+    """The `dangan` group: every command it runs, however deeply nested, runs inside
+    `errors_handled`, so no command needs (or can forget) a handler of its own."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with errors_handled():
+            return super().invoke(ctx)
+
+
+#: Every catalogue write is one transaction, rolled back whole when the database fails, and
+#: an audit entry is written in the transaction of what it records: what the command had
+#: finished stays finished, the step it was on left no trace.
+_DB_UNAVAILABLE = N_("数据库暂时无法使用（无法连接，或被其他程序长时间锁定）：%(cause)s。"
+                     "正在进行的操作已整体撤销，没有写入一半的内容；请稍后重新运行此命令。")
 _FAILURES = {("storage", "full"): N_("存储空间已满，命令未完成：%(cause)s"),
              ("storage", "unavailable"): N_("存储服务不可用，命令未完成：%(cause)s"),
-             ("database", "full"): N_("数据库存储空间已满，命令未完成：%(cause)s"),
-             ("database", "unavailable"): N_("数据库不可用，命令未完成：%(cause)s")}
+             ("database", "full"): N_("数据库存储空间已满，命令未完成：%(cause)s")}
+
+
+def _cause(exc: BaseException) -> str:
+    """The failure's first line, for the operator (stores and drivers put no secrets there)."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
 
 
 def _infrastructure(what: str, kind: str, exc: BaseException) -> Message:
     """The object store or the database failed: say which and how, with the cause (the
-    operator runs the CLI and needs it; stores never put secrets in their messages)."""
-    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-    return msg(_FAILURES[(what, kind)], cause=cause)
+    operator runs the CLI and needs it)."""
+    return msg(_FAILURES[(what, kind)], cause=_cause(exc))
 
 
 def set_data_dir(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

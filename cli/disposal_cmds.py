@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import click
 
-from .common import archive_ready, data_option, emit, handle_errors
+from .common import archive_ready, data_option, emit
 
 
 @click.command("purge")
 @data_option
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def purge_cmd(as_json: bool) -> None:
     """Make due deletions final: tombstone the items, then remove the objects nothing uses
     (and the temporaries in DATA/tmp, batch-import folders among them, abandoned for a week)."""

@@ -12,7 +12,7 @@ import click
 from service.errors import N_, Message
 from service.vocab import ItemStatus
 
-from .common import archive_ready, data_option, emit, handle_errors, say
+from .common import archive_ready, data_option, emit, say
 
 if TYPE_CHECKING:
     from service.archive import Archive
@@ -50,7 +50,6 @@ def _parse_date(_ctx: click.Context, _p: click.Parameter, value: str | None) -> 
               help="含身份证复印件: only users with the privacy right open the item")
 @click.option("--wait", is_flag=True, help="Return only when all processing of the item is done.")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def ingest_cmd(files: tuple[Path, ...], as_json: bool, wait: bool, **fields: object) -> None:
     """Register one archive item whose scans are FILES (OCR runs in the background)."""
     from service.ingest import IngestRequest, ingest
@@ -92,7 +91,6 @@ def _wait_for(archive: Archive, item_id: int, *, progress: bool) -> None:
 @data_option
 @click.argument("item_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def show_cmd(item_id: int, as_json: bool) -> None:
     """Print an item: fields, location, stored files and page texts (no page texts for 机密
     and 绝密 items: their content is never exported)."""
@@ -129,7 +127,6 @@ def show_cmd(item_id: int, as_json: bool) -> None:
 @click.argument("item_id", type=int)
 @click.option("--wait", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def retry_cmd(item_id: int, wait: bool, as_json: bool) -> None:
     """Rerun the failed files and pages of an item."""
     from service.items import get_item, item_summary

@@ -7,7 +7,7 @@ import click
 
 from service.errors import N_, Message, msg
 
-from .common import archive_ready, data_option, emit, handle_errors, say
+from .common import archive_ready, data_option, emit, say
 
 
 @click.group("loans")
@@ -18,7 +18,6 @@ def loans_group() -> None:
 @loans_group.command("overdue")
 @data_option
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def loans_overdue(as_json: bool) -> None:
     """List paper loans past their end that are not returned (exit status 1 when any)."""
     from service import clock

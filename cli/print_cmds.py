@@ -10,7 +10,7 @@ import click
 
 from service.errors import N_, msg
 
-from .common import archive_ready, data_option, emit, fail, handle_errors
+from .common import archive_ready, data_option, emit, fail
 
 
 @click.group("print")
@@ -37,7 +37,6 @@ def _write(pdf: bytes, out: str, boxes: list[str], as_json: bool) -> None:
 @click.option("--base-url", default=None,
               help="The web app's address the QR codes open (default $DANGAN_PUBLIC_URL).")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def print_box(barcodes: tuple[str, ...], out: str, base_url: str | None, as_json: bool) -> None:
     """Paperwork of one box or more, by barcode."""
     from service.paperwork_pdf import print_boxes
@@ -57,7 +56,6 @@ def print_box(barcodes: tuple[str, ...], out: str, base_url: str | None, as_json
 @click.option("--base-url", default=None,
               help="The web app's address the QR codes open (default $DANGAN_PUBLIC_URL).")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def print_shelf_cmd(where: str, out: str, base_url: str | None, as_json: bool) -> None:
     """Paperwork of every box on a shelf (层), e.g. `A/3/2/4`, in one PDF."""
     from service.box_paperwork import find_shelf, shelf_boxes

@@ -15,7 +15,6 @@ from .common import (
     data_option,
     emit,
     fail,
-    handle_errors,
     say,
     search_filter_options,
 )
@@ -32,7 +31,6 @@ from .common import (
               help="relevance (default with a query), code (by 档号, default without), "
                    "date_desc, date_asc.")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def search_cmd(query: str, as_user: str | None, as_json: bool, **args: str | None) -> None:
     """Full-text search over page text and catalogue fields; without QUERY, list the
     catalogue by the filters (sorted by 档号)."""
@@ -56,7 +54,6 @@ def search_cmd(query: str, as_user: str | None, as_json: bool, **args: str | Non
 @data_option
 @click.option("--full", is_flag=True, help="Rebuild everything instead of only missing/stale items.")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def reindex_cmd(full: bool, as_json: bool) -> None:
     """Rebuild the search index from the catalogue (resumable: skips items already current)."""
     from service.search import reindex
@@ -163,7 +160,6 @@ def four_property_lines(r: dict) -> list[str]:
               help="With --two-set: also write the report to FILE (.csv, .xlsx or .pdf); "
                    "with --four-properties, to FILE (.csv or .xlsx).")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def check_cmd(fixity: bool, index_: bool, audit: bool, orphans: bool, delete: bool,
               grace: float, two_set: bool, four: bool, item_id: int | None,
               batch_id: int | None, export_to: str | None, as_json: bool) -> None:

@@ -11,7 +11,7 @@ import click
 
 from service.errors import N_, msg
 
-from .common import archive_ready, data_option, emit, fail, handle_errors
+from .common import archive_ready, data_option, emit, fail
 
 
 @click.command("init")
@@ -20,7 +20,6 @@ from .common import archive_ready, data_option, emit, fail, handle_errors
 @click.option("--fonds", default="J001", show_default=True, help="Code of the first fonds (全宗号).")
 @click.option("--fonds-name", default=None, help="Name of the first fonds.")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def init_cmd(admin_password: str | None, fonds: str, fonds_name: str | None, as_json: bool) -> None:
     """Create the data directory, schema, administrator, first fonds and categories."""
     from service.archive import Archive
@@ -50,7 +49,6 @@ def _start_worker_process() -> subprocess.Popen:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-workers", is_flag=True, help="Serve only; run `dangan worker` elsewhere.")
-@handle_errors
 def serve_cmd(host: str, port: int, no_workers: bool) -> None:
     """Serve the web app, with background OCR workers running beside it."""
     from service.migrate import upgrade
@@ -91,7 +89,6 @@ def serve_cmd(host: str, port: int, no_workers: bool) -> None:
 @click.command("worker")
 @data_option
 @click.option("--workers", "-w", type=int, default=None, help="Worker processes (default: cores).")
-@handle_errors
 def worker_cmd(workers: int | None) -> None:
     """Run the background workers alone (one process per core)."""
     from service.jobs.worker import run_consumer
@@ -103,7 +100,6 @@ def worker_cmd(workers: int | None) -> None:
 @click.command("health")
 @data_option
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def health_cmd(as_json: bool) -> None:
     """Probe the catalogue, object store, queue and search engine; exit 1 if one fails."""
     from service.archive import Archive

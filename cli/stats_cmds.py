@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import archive_ready, data_option, emit, fail, handle_errors, say
+from .common import archive_ready, data_option, emit, fail, say
 
 
 @click.command("stats")
@@ -17,7 +17,6 @@ from .common import archive_ready, data_option, emit, fail, handle_errors, say
 @click.option("--year-to", "year_to", metavar="YYYY", help="Only items of this 年度 or earlier.")
 @click.option("-o", "--output", metavar="FILE.xlsx", help="Also write the tables to FILE.xlsx.")
 @click.option("--json", "as_json", is_flag=True)
-@handle_errors
 def stats_cmd(fonds: str | None, year_from: str | None, year_to: str | None,
               output: str | None, as_json: bool) -> None:
     """Holdings, additions, use, loans, cross-check status and storage, as the statistics

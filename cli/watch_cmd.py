@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .common import archive_ready, data_option, handle_errors, said, say
+from .common import archive_ready, data_option, said, say
 
 
 @click.command("watch")
@@ -27,7 +27,6 @@ from .common import archive_ready, data_option, handle_errors, said, say
 @click.option("--settle", default=2.0, show_default=True, type=float,
               help="Seconds a file must stay unchanged before it is taken.")
 @click.option("--once", is_flag=True, help="Scan until the folder is empty, then exit.")
-@handle_errors
 def watch_cmd(directory: Path, interval: float, settle: float, once: bool, **fields: object) -> None:
     """Ingest files a scanner drops into DIRECTORY; move them to done/ or failed/ beside it."""
     from service.ingest import IngestRequest, validate_request

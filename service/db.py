@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -31,20 +31,29 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def sqlite_busy_timeout(url: str) -> float:
+    """Seconds a SQLite statement waits for another writer's lock before it fails: the URL's
+    ``timeout`` (``sqlite:///catalogue.sqlite3?timeout=5``), else 60."""
+    given = make_url(url).query.get("timeout")
+    return float(given if isinstance(given, str) else given[0]) if given else 60.0
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a long busy timeout.
 
-    The busy timeout matters: web, CLI and several OCR workers write to one file.
+    The busy timeout matters: web, CLI and several OCR workers write to one file; past it a
+    statement fails as "database is locked" (`sqlite_busy_timeout`).
     """
     if is_sqlite(url):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        busy = sqlite_busy_timeout(url)
+        engine = create_engine(url, connect_args={"timeout": busy})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 

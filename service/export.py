@@ -55,22 +55,26 @@ def export_sheet(archive: Archive, user: User | None, params: SearchParams, out:
     """Write the result of `params` as `out` (.xlsx or .csv); returns the number of rows."""
     writer = SheetWriter(out, HEADERS)
     n = 0
-    ids = result_ids(archive, params, user)
-    with archive.session() as s:
-        while chunk := [i for _, i in zip(range(_CHUNK), ids, strict=False)]:
-            items = {i.id: i for i in s.scalars(
-                select(ArchiveItem).where(ArchiveItem.id.in_(chunk)).options(
-                    joinedload(ArchiveItem.fonds), joinedload(ArchiveItem.category),
-                    joinedload(ArchiveItem.customer), joinedload(ArchiveItem.box)))}
-            for i in chunk:
-                if i in items:
-                    writer.append(_readable(user, sheet_row(items[i])))
-                    n += 1
-            s.expunge_all()
-    writer.close()
-    record_event(archive, user, AuditAction.CATALOGUE_EXPORT, "search",
-                 {"q": params.q[:200], "filters": params.filters, "rows": n,
-                  "format": out.suffix.lstrip(".").lower()})
+    try:
+        ids = result_ids(archive, params, user)
+        with archive.session() as s:
+            while chunk := [i for _, i in zip(range(_CHUNK), ids, strict=False)]:
+                items = {i.id: i for i in s.scalars(
+                    select(ArchiveItem).where(ArchiveItem.id.in_(chunk)).options(
+                        joinedload(ArchiveItem.fonds), joinedload(ArchiveItem.category),
+                        joinedload(ArchiveItem.customer), joinedload(ArchiveItem.box)))}
+                for i in chunk:
+                    if i in items:
+                        writer.append(_readable(user, sheet_row(items[i])))
+                        n += 1
+                s.expunge_all()
+    except BaseException:
+        writer.discard()
+        raise
+    writer.close(then=lambda: record_event(
+        archive, user, AuditAction.CATALOGUE_EXPORT, "search",
+        {"q": params.q[:200], "filters": params.filters, "rows": n,
+         "format": out.suffix.lstrip(".").lower()}))
     return n
 
 

@@ -213,9 +213,9 @@ def export_rows(archive: Archive, user: User | None, rows: list[ReportRow], out:
         writer.append([r.archival_code, r.title or "—", *marks,
                        c.checked_at.strftime("%Y-%m-%d %H:%M") if c else "",
                        c.checked_by if c else "", problems])
-    writer.close()
-    record_event(archive, user, AuditAction.REPORT_EXPORT, "report:four-properties",
-                 {"format": out.suffix.lstrip(".").lower(), "rows": len(rows), "of": target})
+    writer.close(then=lambda: record_event(
+        archive, user, AuditAction.REPORT_EXPORT, "report:four-properties",
+        {"format": out.suffix.lstrip(".").lower(), "rows": len(rows), "of": target}))
     return len(rows)
 
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+import os
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -149,17 +151,21 @@ def _computed(values: Iterable[Sequence[Any]],
 class SheetWriter:
     """Rows out to an XLSX (openpyxl's write-only workbook, which keeps rows in a temp file
     until it is saved) or a CSV file written as it goes (UTF-8 with a BOM, so Excel on
-    Chinese Windows opens it with the right characters)."""
+    Chinese Windows opens it with the right characters).
+
+    Written under a temporary name beside ``path`` and renamed into place when complete, so
+    that a failure on the way (the database lost mid-export) leaves no half-written file."""
 
     def __init__(self, path: Path, headers: Sequence[str], title: str = "目录") -> None:
         self.path = path
         self.fmt = path.suffix.lower().lstrip(".")
+        self._part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
         if self.fmt == "xlsx":
             self._wb = Workbook(write_only=True)
             self._ws = self._wb.create_sheet(title)
             self._ws.append(list(headers))
         elif self.fmt == "csv":
-            self._fh: IO[str] = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+            self._fh: IO[str] = open(self._part, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
             self._csv = csv.writer(self._fh, lineterminator="\r\n")
             self._csv.writerow(list(headers))
         else:
@@ -176,8 +182,26 @@ class SheetWriter:
         else:
             self._csv.writerow(csv_row(row))
 
-    def close(self) -> None:
+    def close(self, *, then: Callable[[], object] | None = None) -> None:
+        """Finish the file and put it in place; with ``then`` (an export's audit entry), only
+        once ``then`` has succeeded (a file handed out unaudited is worse than none)."""
+        try:
+            if self.fmt == "xlsx":
+                self._wb.save(self._part)
+            else:
+                self._fh.close()
+            if then is not None:
+                then()
+        except BaseException:
+            self.discard()
+            raise
+        os.replace(self._part, self.path)
+
+    def discard(self) -> None:
+        """Drop the unfinished file (an export that failed part-way)."""
         if self.fmt == "xlsx":
-            self._wb.save(self.path)
+            if not self._ws.closed:  # ends its row stream cleanly (no "Exception ignored")
+                self._ws.close()
         else:
             self._fh.close()
+        self._part.unlink(missing_ok=True)

@@ -6,12 +6,14 @@ import pytest
 from clihelp import INGEST, dangan
 
 
-@pytest.mark.parametrize("setting,args,message", [
-    ("DANGAN_DATABASE_URL", ("check", "--audit"), "数据库不可用"),
-    ("DANGAN_STORAGE_URL", ("ingest", "{scan}", *INGEST, "--title", "扫描件"), "存储服务不可用"),
+@pytest.mark.parametrize("setting,args,message,code", [
+    ("DANGAN_DATABASE_URL", ("check", "--audit"), "数据库暂时无法使用", 75),
+    ("DANGAN_STORAGE_URL", ("ingest", "{scan}", *INGEST, "--title", "扫描件"), "存储服务不可用", 5),
 ])
-def test_cli_names_the_failing_service(archive_env, tmp_path, setting, args, message) -> None:
-    """The command line says which service failed (exit 5), instead of a traceback."""
+def test_cli_names_the_failing_service(archive_env, tmp_path, setting, args, message,
+                                       code) -> None:
+    """The command line says which service failed (exit 5; 75 for a database that cannot be
+    reached, which says the command can be run again), instead of a traceback."""
     url = {"DANGAN_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none",
            "DANGAN_STORAGE_URL": "s3://key:secret@127.0.0.1:9/bucket?secure=false"}[setting]
     from PIL import Image
@@ -21,5 +23,5 @@ def test_cli_names_the_failing_service(archive_env, tmp_path, setting, args, mes
     dangan(archive_env, "init", "--admin-password", "initial-pass")
     args = tuple(a.format(scan=scan) for a in args)
     proc = dangan({**archive_env, setting: url}, *args, check=False, timeout=120)
-    assert proc.returncode == 5, proc.stderr
+    assert proc.returncode == code, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
