@@ -9,6 +9,7 @@ Chinese label. User data (titles, names, room names, typed notes) is shown as wr
 from __future__ import annotations
 
 from service.crosscheck import CHANGED, NEVER, OPEN
+from service.errors import N_
 from service.locations import path_parts
 from service.models import Category, Shelf
 from service.vocab import CheckResult, DiscrepancyKind, PaperCondition, Role, Secrecy
@@ -16,12 +17,15 @@ from service.vocab import CheckResult, DiscrepancyKind, PaperCondition, Role, Se
 from .ctx import gettext as _
 from .ctx import lang
 
+#: The message ids of the 密级 (translated one at a time: a search page shows dozens).
+_SECRECY: dict[str, str] = {
+    Secrecy.PUBLIC: N_("公开"), Secrecy.INTERNAL: N_("内部"), Secrecy.SECRET: N_("秘密"),
+    Secrecy.CONFIDENTIAL: N_("机密"), Secrecy.TOP_SECRET: N_("绝密")}
+
 
 def secrecy_label(level: str) -> str:
-    labels: dict[str, str] = {
-        Secrecy.PUBLIC: _("公开"), Secrecy.INTERNAL: _("内部"), Secrecy.SECRET: _("秘密"),
-        Secrecy.CONFIDENTIAL: _("机密"), Secrecy.TOP_SECRET: _("绝密")}
-    return labels.get(level, level)
+    msgid = _SECRECY.get(level)
+    return _(msgid) if msgid is not None else level
 
 
 def role_label(role: str) -> str:

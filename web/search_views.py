@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service.access import findable_secrecy_levels, with_grants
 from service.catalogue import list_categories
 from service.codes import RETENTIONS
-from service.errors import InvalidInput
+from service.errors import N_, InvalidInput
 from service.items import hit_rows, recent_items
 from service.models import Fonds
 from service.search import (
@@ -33,13 +33,19 @@ bp = Blueprint("search", __name__)
 PER_PAGE = 20
 
 
+#: Message ids of the item statuses and retentions (each label translates only its value:
+#: a search page's facets and rows ask for dozens).
+_STATUS: dict[str, str] = {
+    ItemStatus.PROCESSING: N_("处理中"), ItemStatus.READY: N_("已完成"),
+    ItemStatus.FAILED: N_("失败"), ItemStatus.PARTIAL: N_("部分可用"),
+    ItemStatus.REGISTERED: N_("已登记"), ItemStatus.MERGED: N_("已并入他件"),
+    ItemStatus.DELETED: N_("已删除"), ItemStatus.DESTROYED: N_("已销毁")}
+_RETENTION = {"Y": N_("永久"), "D30": N_("定期30年"), "D10": N_("定期10年")}
+
+
 def status_label(value: str) -> str:
-    labels: dict[str, str] = {
-        ItemStatus.PROCESSING: _("处理中"), ItemStatus.READY: _("已完成"),
-        ItemStatus.FAILED: _("失败"), ItemStatus.PARTIAL: _("部分可用"),
-        ItemStatus.REGISTERED: _("已登记"), ItemStatus.MERGED: _("已并入他件"),
-        ItemStatus.DELETED: _("已删除"), ItemStatus.DESTROYED: _("已销毁")}
-    return labels.get(value, value)
+    msgid = _STATUS.get(value)
+    return _(msgid) if msgid is not None else value
 
 
 def section_names() -> dict[str, str]:
@@ -50,16 +56,15 @@ def section_names() -> dict[str, str]:
 
 
 def retention_label(value: str) -> str:
-    return {"Y": _("永久"), "D30": _("定期30年"), "D10": _("定期10年")}.get(value, value)
+    msgid = _RETENTION.get(value)
+    return _(msgid) if msgid is not None else value
 
 
-def _url(params: dict, **changes: Any) -> str:
-    """The search page with `params` changed (a facet, a chip, a page of the pager); the
-    page's own address is built once a request (a page has dozens of these links)."""
-    if "search_url" not in g:
-        g.search_url = url_for("search.search")
+def _url(base: str, params: dict, **changes: Any) -> str:
+    """The search page (`base`, its address built once a request: a page has dozens of
+    these links) with `params` changed: a facet, a chip, a page of the pager."""
     p = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
-    return g.search_url + ("?" + urlencode(p) if p else "")
+    return base + ("?" + urlencode(p) if p else "")
 
 
 @bp.route("/")
@@ -74,6 +79,7 @@ def search() -> ResponseReturnValue:
               ("q", *CHIP_PARAMS, "sort")}
     params = {k: v for k, v in params.items() if v}
     q = params.get("q", "")
+    base = url_for("search.search")
     user = me()
     s = db()
     categories = {c.code: c for c in list_categories(s)}
@@ -97,7 +103,7 @@ def search() -> ResponseReturnValue:
              "box": _("档案盒"), "location": _("存放位置")}
     active_filters = [(k, _("%(name)s：%(value)s", name=names.get(k, k),
                             value=value_labels.get(k, str)(v)),
-                       _url(params, page=None, **{k: None}))
+                       _url(base, params, page=None, **{k: None}))
                       for k, v in filter_chips(params)]
     try:
         sp = parse_search_params(request.args, default_limit=PER_PAGE)
@@ -113,7 +119,7 @@ def search() -> ResponseReturnValue:
         facets = [{"field": g.field, "name": names[g.field], "entries": [
             {"value": e.value, "label": e.name or value_labels.get(g.field, str)(e.value),
              "count": e.count, "active": e.active,
-             "url": _url(params, page=None, **{g.field: None if e.active else e.value})}
+             "url": _url(base, params, page=None, **{g.field: None if e.active else e.value})}
             for e in g.entries]} for g in facet_groups(s, result, params)]
     elif sp is not None:
         recent = recent_items(s, user, 12)
@@ -124,7 +130,7 @@ def search() -> ResponseReturnValue:
         "search.html", q=q, params=params, result=result, rows=rows, facets=facets,
         recent=recent, page=page, pages=pages, sort=sort, active_filters=active_filters,
         error=error, browsing=not q,
-        page_url=lambda n: _url(params, page=n if n > 1 else None),
+        page_url=lambda n: _url(base, params, page=n if n > 1 else None),
         categories=categories, fonds=fonds,
         secrecy_levels=findable_secrecy_levels(user),
         retentions=RETENTIONS, retention_label=retention_label,
