@@ -29,7 +29,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from .audit_anchor import Anchor, advance_anchor, submit_anchor
@@ -57,6 +57,15 @@ def _digest(prev: str, at: datetime, actor: str, action: str, target: str, detai
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+#: The chain head's two statements, built once (every search appends an entry).
+_TAKE_HEAD = (update(AuditHead).where(AuditHead.id == HEAD_ID)
+              .values(entries=AuditHead.entries + 1).returning(AuditHead.hash, AuditHead.entries)
+              .execution_options(synchronize_session=False))
+_SET_HEAD_HASH = (update(AuditHead).where(AuditHead.id == HEAD_ID)
+                  .values(hash=bindparam("new_hash"))
+                  .execution_options(synchronize_session=False))
+
+
 def _lock_head(session: Session) -> tuple[str, int]:
     """Take the chain head for this transaction: the newest hash and the entry count with
     the new entry counted.
@@ -65,10 +74,7 @@ def _lock_head(session: Session) -> tuple[str, int]:
     writer then reads the head its predecessor left); on SQLite it takes the database's write
     lock before anything is read, so the head cannot move under us.
     """
-    stmt = (update(AuditHead).where(AuditHead.id == HEAD_ID)
-            .values(entries=AuditHead.entries + 1).returning(AuditHead.hash, AuditHead.entries)
-            .execution_options(synchronize_session=False))
-    row = session.execute(stmt).one_or_none()
+    row = session.execute(_TAKE_HEAD).one_or_none()
     if row is None:
         raise RuntimeError("审计链头缺失，请运行 dangan init 升级数据库。/ "
                            "The audit chain head is missing: run `dangan init` to migrate.")
@@ -88,8 +94,7 @@ def record(session: Session, actor: str, action: str, target: str,
                        hash=_digest(prev, at, actor or "?", str(action), target, detail, where))
     session.add(entry)
     session.flush()
-    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(hash=entry.hash)
-                    .execution_options(synchronize_session=False))
+    session.execute(_SET_HEAD_HASH, {"new_hash": entry.hash})
     session.info[_TAIL] = Anchor(entries=count, id=entry.id, hash=entry.hash)
     return entry
 
