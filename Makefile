@@ -63,6 +63,7 @@ bench: deps-bench venv
 	$(VENV)/bin/python bench/ocr_cost.py --clean $(or $(SAMPLES),../shared/samples) --hard $(or $(HARD_SAMPLES),../shared/samples-hard)
 	$(VENV)/bin/python bench/ocr_bench.py $(or $(SAMPLES),../shared/samples)
 	$(VENV)/bin/python bench/search_bench.py --samples $(or $(SAMPLES),../shared/samples)
+	$(VENV)/bin/python bench/export_bench.py
 	$(VENV)/bin/python bench/ingest_bench.py
 	$(VENV)/bin/python bench/web_bench.py --ocr-beside
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,7 +54,9 @@ class ArchiveItem(Base):
     """档案件: one contract, ID copy or signed form with its attachments."""
 
     __tablename__ = "archive_item"
-    __table_args__ = (UniqueConstraint("archival_code", name="uq_archive_item_code"),)
+    __table_args__ = (UniqueConstraint("archival_code", name="uq_archive_item_code"),
+                      # listings by date in keyset pages (service.items.catalogue_after)
+                      Index("ix_archive_item_doc_date", "doc_date", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     archival_code: Mapped[str] = mapped_column(String(40))
