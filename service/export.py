@@ -14,6 +14,7 @@ too large for the engine to count exactly ("more than N") is exported in date or
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,8 @@ def export_sheet(archive: Archive, user: User | None, params: SearchParams, out:
     writer = SheetWriter(out, HEADERS)
     n = 0
     try:
-        ids = result_ids(archive, params, user)
-        with archive.session() as s:
+        # closed on a failure too: the engine's walk holds a connection and a read snapshot
+        with closing(result_ids(archive, params, user)) as ids, archive.session() as s:
             while chunk := [i for _, i in zip(range(_CHUNK), ids, strict=False)]:
                 items = {i.id: i for i in s.scalars(
                     select(ArchiveItem).where(ArchiveItem.id.in_(chunk)).options(

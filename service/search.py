@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -278,7 +278,8 @@ def run_search(archive: Archive, params: SearchParams | str, *, username: str | 
 _BROWSE_CHUNK = 500
 
 
-def result_ids(archive: Archive, params: SearchParams, user: Who = None) -> Iterator[int]:
+def result_ids(archive: Archive, params: SearchParams,
+               user: Who = None) -> Generator[int, None, None]:
     """Every item of the result `params` describes (its page aside), as `user` finds it, in
     its order, each once: what an export lists. Not audited (the caller audits what it does).
 
