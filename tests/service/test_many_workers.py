@@ -53,7 +53,7 @@ def _kill_one_holding_a_page(engine: sa.Engine, workers: list[subprocess.Popen[b
     while time.monotonic() < deadline:
         for page, holder in _running(engine):
             try:
-                group = os.getpgid(int(holder.rsplit(":", 1)[1]))
+                group = os.getpgid(int(holder.split(":")[1]))  # host:pid:token
             except ProcessLookupError:
                 continue
             if group in live:
