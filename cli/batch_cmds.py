@@ -83,7 +83,10 @@ def import_cmd(sheet: Path, scans: Path | None, dry_run: bool, as_json: bool) ->
 @click.option("--json", "as_json", is_flag=True)
 def export_cmd(out: Path, as_user: str | None, as_json: bool, **args: str | None) -> None:
     """Write the catalogue (or a search result) as OUT, .xlsx or .csv, with the import's
-    columns: edit it and `dangan import` it to change exactly what was edited."""
+    columns: edit it and `dangan import` it to change exactly what was edited.
+
+    The whole result, each item once, whatever its size; a search result of more than
+    2,000 matching pages ("more than N") is written in date order, newest first."""
     from service.export import export_sheet
     from service.search import parse_search_params
     from service.users import get_user
