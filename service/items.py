@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload, object_session
 
 from indexer.search.common import as_list, check_filters, sort_facet
@@ -346,6 +346,14 @@ class HitRow:
     deletion_due: datetime | None = None
 
 
+#: The hits' items with their category, customer and box path (built once: the loader
+#: options cost more to make than the query to run).
+_HIT_ITEMS = select(ArchiveItem).where(ArchiveItem.id.in_(bindparam("ids", expanding=True))) \
+    .options(joinedload(ArchiveItem.category), joinedload(ArchiveItem.customer),
+             joinedload(ArchiveItem.box).joinedload(Box.shelf).joinedload(Shelf.section)
+             .joinedload(Section.rack).joinedload(Rack.room))
+
+
 def hit_rows(session: Session, user: Who, ids: list[int],
              pages: dict[int, int | None]) -> dict[int, HitRow]:
     """Details for the hits the user may see (a stale index entry is dropped, not shown);
@@ -356,10 +364,7 @@ def hit_rows(session: Session, user: Who, ids: list[int],
     if not ids:
         return {}
     reader = with_grants(session, user)
-    items = session.scalars(select(ArchiveItem).where(ArchiveItem.id.in_(ids)).options(
-        joinedload(ArchiveItem.category), joinedload(ArchiveItem.customer),
-        joinedload(ArchiveItem.box).joinedload(Box.shelf).joinedload(Shelf.section)
-        .joinedload(Section.rack).joinedload(Rack.room))).unique().all()
+    items = session.scalars(_HIT_ITEMS, {"ids": ids}).unique().all()
     shown = [(item, open_decision(reader, item)) for item in items if may_look_up(reader, item)]
     thumbs = _thumb_pages(session, {item.id: pages.get(item.id)
                                     for item, decision in shown if decision.allowed})
@@ -379,25 +384,23 @@ def hit_rows(session: Session, user: Who, ids: list[int],
 
 
 _THUMBED = aliased(Page, name="thumbed")
-#: A page's item's first page with a thumbnail (built once: an alias is costly to make).
-_FIRST_THUMB_N = select(func.min(_THUMBED.n)).where(
-    _THUMBED.item_id == Page.item_id, _THUMBED.thumb_key.is_not(None)).scalar_subquery()
+#: The hits' first pages with a thumbnail and those of the wanted pages that have one
+#: (built once: making the alias and the statement cost more than running it).
+_THUMBS = select(Page.item_id, Page.n).where(
+    Page.item_id.in_(bindparam("items", expanding=True)), Page.thumb_key.is_not(None),
+    or_(Page.n == select(func.min(_THUMBED.n)).where(
+        _THUMBED.item_id == Page.item_id, _THUMBED.thumb_key.is_not(None)).scalar_subquery(),
+        Page.n.in_(bindparam("pages", expanding=True))))
 
 
 def _thumb_pages(session: Session, wanted: dict[int, int | None]) -> dict[int, int]:
     """Each item's thumbnail page: the wanted page (the best hit) when it has a thumbnail,
-    else its first page that has one; one query for all the items (their first page with a
-    thumbnail and any of the wanted pages that have one)."""
+    else its first page that has one; one query for all the items."""
     if not wanted:
         return {}
-    first_n = _FIRST_THUMB_N
-    wanted_pages = sorted({n for n in wanted.values() if n is not None})
     have: dict[int, set[int]] = {}
-    for item_id, n in session.execute(
-            select(Page.item_id, Page.n).where(
-                Page.item_id.in_(list(wanted)), Page.thumb_key.is_not(None),
-                or_(Page.n == first_n, Page.n.in_(wanted_pages)) if wanted_pages
-                else Page.n == first_n)):
+    for item_id, n in session.execute(_THUMBS, {
+            "items": list(wanted), "pages": sorted({n for n in wanted.values() if n is not None})}):
         have.setdefault(item_id, set()).add(n)
     out: dict[int, int] = {}
     for item_id, pages in have.items():

@@ -22,7 +22,8 @@ def test_a_hit_shows_its_best_page_else_its_first_with_a_thumbnail(archive) -> N
         admin = s.scalar(select(User).where(User.username == "admin"))
         cases = [({three: 3, two: None, none: 1}, {three: 3, two: 1, none: None}),
                  ({three: 1, two: 2, none: None}, {three: 2, two: 2, none: None}),
-                 ({three: None, two: 5, none: 2}, {three: 2, two: 1, none: None})]
+                 ({three: None, two: 5, none: 2}, {three: 2, two: 1, none: None}),
+                 ({three: None, two: None}, {three: 2, two: 1})]  # no best page at all
         for wanted, shown in cases:
             rows = hit_rows(s, admin, list(wanted), wanted)
             assert {i: rows[i].thumb_page for i in wanted} == shown, wanted
