@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import islice
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from . import clock, grants
@@ -165,7 +165,7 @@ def desk_queue(session: Session, user: User) -> tuple[list[Loan], list[Loan]]:
     return to_issue, out
 
 
-def _overdue(at: datetime) -> ColumnElement[bool]:
+def _overdue(at: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """Paper loans issued and not returned by `at`, the end of their period."""
     return and_(Loan.status == ISSUED, Loan.kind == PAPER, Loan.ends_at <= at)
 
@@ -204,21 +204,25 @@ class Reminders:
     to_approve: int = 0
 
 
+# The banner's two statements, built once (it is on every page).
+_MINE_OVERDUE = select(Loan.number).where(_overdue(bindparam("at")),
+                                          Loan.borrower_id == bindparam("user_id")) \
+    .order_by(Loan.ends_at)
+_DESK_COUNTS = select(
+    select(func.count(Loan.id)).where(_overdue(bindparam("at"))).scalar_subquery(),
+    select(func.count(Loan.id)).where(_mismatched()).scalar_subquery())
+
+
 def reminders(session: Session, user: User | None) -> Reminders:
     """The banner's figures, on every page: numbers and counts read by the database (one
     statement, two for the desk), never the loans themselves with their items (#15.3)."""
     if user is None:
         return Reminders()
     at = clock.now()
-    mine = tuple(session.scalars(select(Loan.number).where(_overdue(at),
-                                                            Loan.borrower_id == user.id)
-                                 .order_by(Loan.ends_at)))
+    mine = tuple(session.scalars(_MINE_OVERDUE, {"at": at, "user_id": user.id}))
     overdue = mismatches = 0
     if can_lend(user):
-        counted = func.count(Loan.id)
-        overdue, mismatches = session.execute(select(
-            select(counted).where(_overdue(at)).scalar_subquery(),
-            select(counted).where(_mismatched()).scalar_subquery())).one()
+        overdue, mismatches = session.execute(_DESK_COUNTS, {"at": at}).one()
     return Reminders(
         mine_overdue=mine, desk_overdue=int(overdue), desk_mismatches=int(mismatches),
         to_approve=len(approval_queue(session, user))
