@@ -20,7 +20,7 @@ from service.items import visible_item
 from service.models import ArchiveItem
 from service.vocab import CUSTOMER_SECTIONS, SECRECY_LEVELS
 
-from .ctx import archive, db, me, reader, tr
+from .ctx import archive, db, me, reader, signed_in, tr
 
 bp = Blueprint("arrange", __name__)
 
@@ -48,7 +48,7 @@ def edit(item_id: int) -> ResponseReturnValue:
     f = request.form
     values = {key: f.get(key) for key in FIELDS if key in f}
     try:
-        req = request_change(db(), me(), item_id, values, f.get("reason", ""))
+        req = request_change(db(), signed_in(), item_id, values, f.get("reason", ""))
         db().commit()
     except DanganError as exc:
         db().rollback()
@@ -109,7 +109,7 @@ def arrange_post(item_id: int) -> ResponseReturnValue:
         turns = {p.n: _int(f.get(f"turn-{p.n}", "0"), p.n) for p in item.pages}
         blanks = {_int(v, None) for v in f.getlist("blank")}
         db().rollback()  # the service works in its own transaction
-        arrange_pages(archive(), me(), item_id, order, turns, blanks, f.get("reason", ""))
+        arrange_pages(archive(), signed_in(), item_id, order, turns, blanks, f.get("reason", ""))
 
     return _act(item_id, run, _("页面整理已保存。"))
 
@@ -122,7 +122,7 @@ def split(item_id: int) -> ResponseReturnValue:
 
     def run() -> str:
         db().rollback()
-        split_item(archive(), me(), item_id, f.get("ranges", ""), titles, f.get("reason", ""))
+        split_item(archive(), signed_in(), item_id, f.get("ranges", ""), titles, f.get("reason", ""))
         return url_for("items.show", item_id=item_id) + "#history"
 
     return _act(item_id, run, _("拆分完成，新档案件已登记。"))
@@ -137,6 +137,6 @@ def merge(item_id: int) -> ResponseReturnValue:
 
     def run() -> None:
         db().rollback()
-        merge_by_codes(archive(), me(), item_id, codes, f.get("reason", ""))
+        merge_by_codes(archive(), signed_in(), item_id, codes, f.get("reason", ""))
 
     return _act(item_id, run, _("合并完成。"))

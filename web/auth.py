@@ -15,7 +15,7 @@ from service.errors import InvalidInput, TooManyAttempts
 from service.signin import confirm_password, sign_in, sign_out
 from service.users import issue_token, set_password
 
-from .ctx import LANGUAGES, WebUser, db, me, tr
+from .ctx import LANGUAGES, WebUser, db, me, signed_in, tr
 
 bp = Blueprint("auth", __name__)
 
@@ -73,7 +73,7 @@ def logout() -> ResponseReturnValue:
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password() -> ResponseReturnValue:
-    user = me()
+    user = signed_in()
     error = None
     if request.method == "POST":
         current = request.form.get("current", "")
@@ -109,7 +109,7 @@ def password() -> ResponseReturnValue:
 @bp.route("/account/token", methods=["GET", "POST"])
 @login_required
 def token() -> ResponseReturnValue:
-    user = me()
+    user = signed_in()
     new_token = None
     if request.method == "POST":
         new_token = issue_token(user)

@@ -20,7 +20,7 @@ from service.edits import change_labels
 from service.errors import DanganError
 from service.vocab import ChangeStatus
 
-from .ctx import db, me, tr
+from .ctx import db, signed_in, tr
 
 bp = Blueprint("changes", __name__)
 
@@ -28,7 +28,7 @@ bp = Blueprint("changes", __name__)
 @bp.route("/changes")
 @login_required
 def queue() -> ResponseReturnValue:
-    user = me()
+    user = signed_in()
     status = request.args.get("status", ChangeStatus.PENDING)
     if status not in tuple(ChangeStatus):
         abort(404)
@@ -45,13 +45,13 @@ def decide(request_id: int) -> ResponseReturnValue:
     decision = f.get("decision", "")
     try:
         if decision == "approve":
-            approve_change(db(), me(), request_id, f.get("note", ""))
+            approve_change(db(), signed_in(), request_id, f.get("note", ""))
             done = _("已批准修改申请 %(id)s，档案著录已更新。", id=request_id)
         elif decision == "reject":
-            reject_change(db(), me(), request_id, f.get("note", ""))
+            reject_change(db(), signed_in(), request_id, f.get("note", ""))
             done = _("已驳回修改申请 %(id)s。", id=request_id)
         elif decision == "withdraw":
-            withdraw_change(db(), me(), request_id)
+            withdraw_change(db(), signed_in(), request_id)
             done = _("已撤回修改申请 %(id)s。", id=request_id)
         else:
             abort(400)

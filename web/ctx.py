@@ -14,6 +14,7 @@ from flask_babel import gettext as babel_gettext
 from flask_login import UserMixin, current_user
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import Unauthorized
 
 from service import workstations
 from service.access import Reader
@@ -128,6 +129,16 @@ def me() -> User | None:
     if current_user and current_user.is_authenticated:
         return current_user.model
     return None
+
+
+def signed_in() -> User:
+    """The user a view behind ``@login_required`` acts for: that decorator has turned a
+    visitor away already, so the services that act in someone's name get a user, never None
+    (a view that forgot the decorator answers 401 instead of failing inside a service)."""
+    user = me()
+    if user is None:
+        raise Unauthorized()
+    return user
 
 
 def personal_reader() -> Reader | None:

@@ -36,7 +36,7 @@ from service.rescans import rescan
 from service.twoset import electronic_side, move_item, paper_side, update_paper_side
 from service.vocab import CheckResult, DiscrepancyKind
 
-from .ctx import archive, db, int_arg, me, reader, tr
+from .ctx import archive, db, int_arg, me, reader, signed_in, tr
 from .upload_forms import client_name, upload_dir
 
 bp = Blueprint("desk", __name__)
@@ -200,7 +200,7 @@ def upload_rescan(item_id: int) -> ResponseReturnValue:
         with upload_dir(archive()) as tmp:
             path = tmp / "rescan"
             upload.save(path)
-            result = rescan(archive(), me(), item_id, path,
+            result = rescan(archive(), signed_in(), item_id, path,
                             client_name(upload.filename, 1), pages,
                             note=request.form.get("note"))
     except DanganError as exc:

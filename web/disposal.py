@@ -23,7 +23,7 @@ from service.destruction_register import FORMATS, export_audited
 from service.errors import DanganError
 from service.vocab import RETENTIONS
 
-from .ctx import archive, db, me, tr
+from .ctx import archive, db, me, signed_in, tr
 
 bp = Blueprint("disposal", __name__)
 
@@ -46,7 +46,7 @@ def _act(action: Callable[[], object], done: str, back: str,
 @login_required
 def request_deletion(item_id: int) -> ResponseReturnValue:
     back = url_for("items.show", item_id=item_id) + "#disposal"
-    return _act(lambda: deletion.request_deletion(archive(), me(), item_id,
+    return _act(lambda: deletion.request_deletion(archive(), signed_in(), item_id,
                                                   request.form.get("reason", "")),
                 _("删除申请已提交，待档案室主任审批。"), back)
 
@@ -55,19 +55,19 @@ def request_deletion(item_id: int) -> ResponseReturnValue:
 @login_required
 def deletions() -> ResponseReturnValue:
     require_see_disposal(me())
-    asked = deletion.deletions(archive(), me(), ("requested",))
+    asked = deletion.deletions(archive(), signed_in(), ("requested",))
     return render_template(
         "deletions.html", asked=asked,
         own={r.id for r in asked if own_request(me(), r.requested_by)},
-        held=deletion.deletions(archive(), me(), ("approved",)),
-        final=deletion.deletions(archive(), me(), ("final",))[-20:],
+        held=deletion.deletions(archive(), signed_in(), ("approved",)),
+        final=deletion.deletions(archive(), signed_in(), ("final",))[-20:],
         may_decide=can_approve_deletion(me()))
 
 
 @bp.route("/deletions/<int:request_id>/approve", methods=["POST"])
 @login_required
 def approve_deletion(request_id: int) -> ResponseReturnValue:
-    return _act(lambda: deletion.approve_deletion(archive(), me(), request_id,
+    return _act(lambda: deletion.approve_deletion(archive(), signed_in(), request_id,
                                                   request.form.get("note", "")),
                 _("已批准删除，档案暂存 30 天后正式删除。"), url_for("disposal.deletions"))
 
@@ -75,7 +75,7 @@ def approve_deletion(request_id: int) -> ResponseReturnValue:
 @bp.route("/deletions/<int:request_id>/reject", methods=["POST"])
 @login_required
 def reject_deletion(request_id: int) -> ResponseReturnValue:
-    return _act(lambda: deletion.reject_deletion(archive(), me(), request_id,
+    return _act(lambda: deletion.reject_deletion(archive(), signed_in(), request_id,
                                                  request.form.get("note", "")),
                 _("已驳回删除申请。"), url_for("disposal.deletions"))
 
@@ -85,14 +85,14 @@ def reject_deletion(request_id: int) -> ResponseReturnValue:
 def undo_deletion(request_id: int) -> ResponseReturnValue:
     item_id = request.form.get("item", type=int)
     back = url_for("items.show", item_id=item_id) if item_id else url_for("disposal.deletions")
-    return _act(lambda: deletion.undo_deletion(archive(), me(), request_id),
+    return _act(lambda: deletion.undo_deletion(archive(), signed_in(), request_id),
                 _("已撤销删除，档案已恢复。"), back)
 
 
 @bp.route("/destruction")
 @login_required
 def destruction_page() -> ResponseReturnValue:
-    user = me()
+    user = signed_in()
     require_see_disposal(user)
     appraised = destruction.cases(archive(), user, ("appraised",))
     return render_template(
@@ -111,7 +111,7 @@ def appraise(item_id: int) -> ResponseReturnValue:
     years = f.get("years", type=int)
     decision = f.get("decision", "")
     done = _("鉴定已记录：继续保存。") if decision == "keep" else _("鉴定已记录：待审批销毁。")
-    return _act(lambda: destruction.appraise(archive(), me(), item_id, decision,
+    return _act(lambda: destruction.appraise(archive(), signed_in(), item_id, decision,
                                              f.get("reason", ""), years),
                 done, url_for("disposal.destruction_page"))
 
@@ -119,7 +119,7 @@ def appraise(item_id: int) -> ResponseReturnValue:
 @bp.route("/destruction/<int:case_id>/approve", methods=["POST"])
 @login_required
 def approve_destruction(case_id: int) -> ResponseReturnValue:
-    return _act(lambda: destruction.approve(archive(), me(), case_id),
+    return _act(lambda: destruction.approve(archive(), signed_in(), case_id),
                 _("已批准销毁，档案隔离保存六个月后方可销毁。"),
                 url_for("disposal.destruction_page"))
 
@@ -127,14 +127,14 @@ def approve_destruction(case_id: int) -> ResponseReturnValue:
 @bp.route("/destruction/<int:case_id>/reject", methods=["POST"])
 @login_required
 def reject_destruction(case_id: int) -> ResponseReturnValue:
-    return _act(lambda: destruction.reject(archive(), me(), case_id, request.form.get("note", "")),
+    return _act(lambda: destruction.reject(archive(), signed_in(), case_id, request.form.get("note", "")),
                 _("已驳回销毁。"), url_for("disposal.destruction_page"))
 
 
 @bp.route("/destruction/<int:case_id>/confirm", methods=["POST"])
 @login_required
 def confirm_destruction(case_id: int) -> ResponseReturnValue:
-    return _act(lambda: destruction.confirm(archive(), me(), case_id,
+    return _act(lambda: destruction.confirm(archive(), signed_in(), case_id,
                                             request.form.get("supervisor", "")),
                 _("销毁已确认，已记入销毁清册。"), url_for("disposal.destruction_page"),
                 url_for("disposal.register"))

@@ -56,7 +56,7 @@ from service.privacy import text_for
 from service.twoset import electronic_side, paper_side
 from service.vocab import FileStatus, PageStatus, PaperCondition
 
-from .ctx import archive, db, int_arg, me, reader, tr
+from .ctx import archive, db, int_arg, me, reader, signed_in, tr
 from .search_views import retention_label, section_names, status_label
 from .upload_forms import client_name, upload_dir
 
@@ -206,14 +206,14 @@ def _repair(item_id: int, action: Callable[[], object], done_message: str) -> Re
 @bp.route("/items/<int:item_id>/files/<int:file_id>/retry", methods=["POST"])
 @login_required
 def retry_file(item_id: int, file_id: int) -> ResponseReturnValue:
-    return _repair(item_id, lambda: repairs.retry_file(archive(), me(), item_id, file_id),
+    return _repair(item_id, lambda: repairs.retry_file(archive(), signed_in(), item_id, file_id),
                    _("已重新处理该文件，状态已更新。"))
 
 
 @bp.route("/items/<int:item_id>/files/<int:file_id>/remove", methods=["POST"])
 @login_required
 def remove_file(item_id: int, file_id: int) -> ResponseReturnValue:
-    return _repair(item_id, lambda: repairs.remove_file(archive(), me(), item_id, file_id),
+    return _repair(item_id, lambda: repairs.remove_file(archive(), signed_in(), item_id, file_id),
                    _("已从本件移除该文件（原件仍保存），状态已更新。"))
 
 
@@ -229,6 +229,6 @@ def replace_file(item_id: int, file_id: int) -> ResponseReturnValue:
             name = client_name(upload.filename, 1)
             path = tmp / "replacement"
             upload.save(path)
-            repairs.replace_file(archive(), me(), item_id, file_id, path, name)
+            repairs.replace_file(archive(), signed_in(), item_id, file_id, path, name)
 
     return _repair(item_id, run, _("已上传替换文件，正在识别。"))

@@ -30,7 +30,7 @@ from service.fields import yes_no
 from service.ingest import IngestRequest, IngestResult, ingest
 from service.models import Fonds, User
 
-from .ctx import archive, db, error_status, me, tr
+from .ctx import archive, db, error_status, me, signed_in, tr
 from .search_views import retention_label, section_names
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
@@ -160,7 +160,7 @@ def upload() -> ResponseReturnValue:
     if request.method == "GET":
         return _render(request.args.to_dict())
     try:
-        result = ingest_upload(archive(), me(), request.form, request.files.getlist("files"))
+        result = ingest_upload(archive(), signed_in(), request.form, request.files.getlist("files"))
     except DanganError as exc:
         return _render(request.form.to_dict(), tr(exc.msg), error_status(exc),
                        exc.details)
