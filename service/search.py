@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any, Literal, cast, overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -237,6 +237,18 @@ def _request(params: SearchParams, vis: Visibility, person: User | None,
                          sort=cast(SortOrder, params.sort),  # one of SORTS: checked
                          page=params.page, per_page=params.per_page, facets=facets,
                          text_filter=mask_personal if masked else None)
+
+
+@overload
+def run_search(archive: Archive, params: SearchParams | str, *, username: str | None = None,
+               user: Who = None, facets: bool = False,
+               raw: Literal[False] = False, audited: bool = True) -> dict: ...
+
+
+@overload
+def run_search(archive: Archive, params: SearchParams | str, *, username: str | None = None,
+               user: Who = None, facets: bool = False,
+               raw: Literal[True], audited: bool = True) -> SearchResult: ...
 
 
 def run_search(archive: Archive, params: SearchParams | str, *, username: str | None = None,

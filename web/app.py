@@ -14,9 +14,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 from service import privacy
 from service.access import (
@@ -83,7 +84,8 @@ class RowIdConverter(IntegerConverter):
 
 
 class _ArchiveMap(Map):
-    default_converters = {**Map.default_converters, "int": RowIdConverter}
+    default_converters: ImmutableDict[str, type[BaseConverter]] = ImmutableDict(
+        {**Map.default_converters, "int": RowIdConverter})
 
 
 class ReaderEnvironment(Environment):

@@ -5,6 +5,7 @@ and audits the reading)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -40,7 +41,7 @@ def trail() -> ResponseReturnValue:
         error, q = tr(exc.msg), None
     page = list_entries(db(), me(), q or AuditQuery(), int_arg("page", 1) or 1) \
         if q is not None else None
-    params = {k: v for k, v in values.items() if v}
+    params: dict[str, Any] = {k: v for k, v in values.items() if v}  # url_for's **values
     return render_template(
         "audit.html", page=page, values=values, error=error, actions=list(AuditAction),
         formats=EXPORT_FORMATS,

@@ -73,8 +73,9 @@ def location_label(path: str | None) -> str:
     parts = path_parts(path)
     if parts is None:
         return path
-    where = _shelf(parts["room"], parts["rack"], parts["section"], parts["shelf"]) \
-        if parts.get("shelf") is not None else _("未上架")
+    room, rack, section, shelf = parts["room"], parts["rack"], parts["section"], parts["shelf"]
+    where = _shelf(room, rack, section, shelf) \
+        if room and rack and section and shelf else _("未上架")
     return _("%(path)s/盒 %(box)s", path=where, box=parts["box"]) if parts.get("box") else where
 
 

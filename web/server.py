@@ -62,8 +62,13 @@ def _run(app: Flask, threads: int, max_body: int, **where: Any) -> None:
                            max_request_body_size=max_body, **where)
     # One listening socket gives one server; several (a name with IPv4 and IPv6 addresses)
     # give a MultiSocketServer whose listeners are in its socket map.
-    listeners = [server] if isinstance(server, BaseWSGIServer) else [
-        d for d in server.map.values() if isinstance(d, BaseWSGIServer)]
+    if isinstance(server, BaseWSGIServer):
+        listeners = [server]
+    else:
+        assert server.map is not None  # create_server hands it the map its servers joined
+        # the map holds waitress's dispatchers (its stubs say sockets): the servers among them
+        dispatchers: list[object] = list(server.map.values())
+        listeners = [d for d in dispatchers if isinstance(d, BaseWSGIServer)]
     for listener in listeners:
         listener.channel_class = _Channel
     logging.basicConfig()  # as waitress.serve does: its warnings reach the log
