@@ -11,10 +11,18 @@ Elasticsearch's ``cjk_width`` + ``lowercase`` + ``cjk_bigram``:
 * Latin words and numbers -> one token each.  Identifiers such as
   ``HT-2024-0031`` become the adjacent tokens ``ht 2024 0031``: the parts are
   findable on their own and the whole identifier is a phrase of its parts;
-* separately, one token per CJK character (the ``uni`` field) so a one
-  character query finds words containing it; the same field holds the trigrams
-  of every number and identifier's key (:mod:`.identifiers`), so fragments of
-  them and their other written forms (dates, amounts, without hyphens) match.
+* after those, a separator token and one token per *distinct* CJK character of the
+  text (:func:`char_tokens`), so a one-character query finds words containing it;
+* the ``uni`` field holds the trigrams of every number and identifier's key
+  (:mod:`.identifiers`), so fragments of them and their other written forms (dates,
+  amounts, without hyphens) match.
+
+Size (measured with ``bench/search_bench.py``): the characters were once a field of
+their own with one token per occurrence, which made the index 3.75x the text at 100k
+pages.  A one-character query only asks whether a page holds the character, so one
+token per distinct character does; and in FTS5 every token of a column other than
+the first costs a column marker, so the characters share the first column with the
+bigrams, behind a separator no query can contain.
 """
 
 from __future__ import annotations
@@ -26,9 +34,17 @@ from dataclasses import dataclass
 
 from .identifiers import grams, text_grams
 
-#: Bump when the token rules change: the SQLite index must then be rebuilt,
-#: because contentless FTS5 rows are deleted by re-analysing their text.
-ANALYZER_VERSION = 3
+#: Bump when the token rules (or the rowid layout of :mod:`.fts_rows`) change: the SQLite
+#: index is then rebuilt on upgrade (``sqlite_engine.retokenize``), because contentless FTS5
+#: rows are deleted by re-analysing their text; an Elasticsearch index asks for
+#: ``dangan reindex --full``.  4: distinct characters behind CHAR_SEPARATOR in bi/meta.
+ANALYZER_VERSION = 4
+
+#: written between a field's positional tokens and its characters: a private-use
+#: character, a token to FTS5's unicode61 and to a whitespace tokenizer, but never part
+#: of a query (queries keep letters, digits and CJK only), so no phrase runs from the
+#: text's last tokens into its characters
+CHAR_SEPARATOR = "\ue000"
 
 
 def is_cjk(ch: str) -> bool:
@@ -161,18 +177,27 @@ def bigram_tokens(text: str, folded: bool = False) -> list[str]:
     return out
 
 
-def unigram_tokens(text: str, folded: bool = False) -> list[str]:
-    """One token per CJK character, for one-character queries."""
-    return [ch for ch in (text if folded else fold(text)) if is_cjk(ch)]
+def char_tokens(text: str, folded: bool = False) -> list[str]:
+    """One token per *distinct* CJK character, in order of first occurrence (for
+    one-character queries).  The order is fixed by the text, so re-analysing a page for
+    FTS5's 'delete' gives exactly the tokens that were inserted."""
+    return list(dict.fromkeys(ch for ch in (text if folded else fold(text)) if is_cjk(ch)))
+
+
+def field_tokens(folded: str) -> list[str]:
+    """The ``bi``/``meta`` stream of folded text: bigrams and words, then, behind
+    CHAR_SEPARATOR, its distinct characters."""
+    chars = char_tokens(folded, folded=True)
+    toks = bigram_tokens(folded, folded=True)
+    return [*toks, CHAR_SEPARATOR, *chars] if chars else toks
 
 
 def index_fields(text: str, meta_text: str) -> tuple[str, str, str]:
-    """(bi, uni, meta) strings to index for one page; ``uni`` ends with the key trigrams
-    of the page's and the catalogue's numbers."""
+    """(bi, uni, meta) strings to index for one page: the page text's and the catalogue
+    text's tokens and characters, and in ``uni`` the key trigrams of both's numbers."""
     t, m = fold(text), fold(meta_text)
     return (
-        " ".join(bigram_tokens(t, folded=True)),
-        " ".join(unigram_tokens(t, folded=True) + unigram_tokens(m, folded=True)
-                 + text_grams(t) + text_grams(m)),
-        " ".join(bigram_tokens(m, folded=True)),
+        " ".join(field_tokens(t)),
+        " ".join(text_grams(t) + text_grams(m)),
+        " ".join(field_tokens(m)),
     )

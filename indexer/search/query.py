@@ -217,38 +217,37 @@ class Clause:
     prefix_last: bool = False
 
 
+#: the page text's and the catalogue text's tokens and characters
 TEXT_FIELDS = ("bi", "meta")
+#: the key trigrams of numbers and identifiers (:mod:`.identifiers`)
 UNI_FIELD = ("uni",)
 
 
 def phrase_clauses(p: Phrase) -> list[Clause]:
     """Plan a phrase as an AND of clauses.
 
-    A lone CJK character is searched in the per-character field.  Inside a
-    longer phrase a lone character at the end (``5月`` against the text
-    ``5月签订`` whose tokens are ``5 月签 签订``) becomes a prefix of the next
-    bigram; one at the start (``号2024`` against ``编号2024``) cannot be
-    expressed as a suffix, so it becomes a separate per-character condition.
-    Elasticsearch's own cjk_bigram has the same edge effect.
+    A lone CJK character is one token: the text fields hold each distinct character
+    of a page (:func:`.analysis.field_tokens`).  Inside a longer phrase a lone
+    character at the end (``5月`` against the text ``5月签订`` whose tokens are
+    ``5 月签 签订``) becomes a prefix of the next bigram; one at the start
+    (``号2024`` against ``编号2024``) cannot be expressed as a suffix, so it becomes a
+    separate one-character condition.  Elasticsearch's own cjk_bigram has the same
+    edge effect.  A key is a phrase of its trigrams in ``uni``.
     """
     segs = list(p.segs)
     if p.is_key:
         return [Clause(UNI_FIELD, tuple(p.tokens[:MAX_TOKENS_PER_PHRASE]))]
-    if len(segs) == 1 and segs[0].kind == "cjk" and len(segs[0].text) == 1:
-        return [Clause(UNI_FIELD, (segs[0].text,))]
     out: list[Clause] = []
-    if len(segs) > 1 and segs[0].kind == "cjk" and len(segs[0].text) == 1:
-        out.append(Clause(UNI_FIELD, (segs[0].text,)))
+    if segs[0].kind == "cjk" and len(segs[0].text) == 1:
+        out.append(Clause(TEXT_FIELDS, (segs[0].text,)))
         segs = segs[1:]
+        if not segs:
+            return out
     prefix_last = len(segs) > 1 and segs[-1].kind == "cjk" and len(segs[-1].text) == 1
     toks: list[str] = []
     for s in segs:
         toks.extend(segment_tokens(s))
-    toks = toks[:MAX_TOKENS_PER_PHRASE]
-    if len(segs) == 1 and segs[0].kind == "cjk" and len(segs[0].text) == 1:
-        out.append(Clause(UNI_FIELD, tuple(toks)))
-    else:
-        out.append(Clause(TEXT_FIELDS, tuple(toks), prefix_last))
+    out.append(Clause(TEXT_FIELDS, tuple(toks[:MAX_TOKENS_PER_PHRASE]), prefix_last))
     return out
 
 

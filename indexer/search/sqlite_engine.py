@@ -9,8 +9,9 @@ are made in Python (:mod:`.analysis`) and indexed with ``unicode61``.
   Filters and permissions are WHERE clauses on it, in the same statement as
   the MATCH, so totals and facets never count what the user may not see.
 * ``search_fts`` is a *contentless* FTS5 table (rowid = ``search_page.id``)
-  with columns ``bi`` (bigrams + words, positional), ``uni`` (one token per
-  CJK character) and ``meta`` (catalogue text).  Contentless keeps the token
+  with columns ``bi`` (bigrams + words, positional, then the page's distinct
+  characters), ``uni`` (the key trigrams of numbers) and ``meta`` (catalogue
+  text, as ``bi``); see :mod:`.analysis` for why, and its size.  Contentless keeps the token
   strings out of the database; rows are removed with FTS5's ``'delete'``
   command by re-analysing the stored text (hence ``ANALYZER_VERSION``), and
   snippets are built from ``search_page.text``.

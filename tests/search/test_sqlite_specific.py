@@ -129,7 +129,7 @@ def test_retokenize_upgrades_an_index_of_an_older_analyzer(engine):
     """An index written by analyzer version 1 (no number keys) is analysed again in place
     (after every schema upgrade, service.migrate; an index file beside a PostgreSQL catalogue
     on opening)."""
-    from indexer.search.analysis import ANALYZER_VERSION, bigram_tokens, unigram_tokens
+    from indexer.search.analysis import ANALYZER_VERSION, bigram_tokens, fold, is_cjk
     from indexer.search.sqlite_engine import retokenize
 
     s = SqliteFtsEngine(engine)
@@ -139,7 +139,8 @@ def test_retokenize_upgrades_an_index_of_an_older_analyzer(engine):
         for pid, text in c.exec_driver_sql("SELECT id, text FROM search_page_text").fetchall():
             c.exec_driver_sql(
                 "INSERT INTO search_fts (rowid, bi, uni, meta) VALUES (?, ?, ?, ?)",
-                (pid, " ".join(bigram_tokens(text)), " ".join(unigram_tokens(text)), ""),
+                (pid, " ".join(bigram_tokens(text)),
+                 " ".join(ch for ch in fold(text) if is_cjk(ch)), ""),
             )
         c.exec_driver_sql("UPDATE search_page SET analyzer = 1")
 
