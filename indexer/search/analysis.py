@@ -22,7 +22,10 @@ their own with one token per occurrence, which made the index 3.75x the text at 
 pages.  A one-character query only asks whether a page holds the character, so one
 token per distinct character does; and in FTS5 every token of a column other than
 the first costs a column marker, so the characters share the first column with the
-bigrams, behind a separator no query can contain.
+bigrams, behind a separator no query can contain.  What is given up: bm25 of a
+one-character query sees the character once a page however often it occurs, so such a
+query ranks catalogue matches first, then shorter pages (how often one character occurs
+says little about relevance; a query on more than a few thousand pages lists by date).
 """
 
 from __future__ import annotations
