@@ -33,11 +33,11 @@ from typing import Any
 
 from .types import Visibility
 
-#: rows per date bucket (4,096 pages dated the same day, see RowIds).  Wider buckets cost
+#: rows per date bucket (1,024 pages dated the same day, see RowIds).  Wider buckets cost
 #: index bytes: FTS5 stores rowid deltas, and one between two days has this many bits
-#: (16 bits made the index 0.2x the text bigger at 10k pages).  A change of it is a change
+#: (16 bits made the index 0.38x the text bigger at 10k pages).  A change of it is a change
 #: of the layout: bump analysis.ANALYZER_VERSION so indexes are laid out again.
-BUCKET_BITS = 12
+BUCKET_BITS = 10
 _EPOCH = Date(1800, 1, 1).toordinal()
 _DATE_RE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 #: a year range longer than this is left to the SQL WHERE (an OR of that many tokens
@@ -83,8 +83,8 @@ class RowIds:
 
     A day holds ``1 << BUCKET_BITS`` pages; the pages of a day past that go into the
     next day's range (kept in order after that day's own pages only if it has none),
-    rather than failing: with more than 4,096 pages dated the same day (a year-only date
-    counts as its first of January) the date order is then off by a day or a few for
+    rather than failing: with more than 1,024 pages dated the same day (a year-only date
+    counts as its first of January) the date order is then off by a few days for
     them."""
 
     def __init__(self, cur: Any) -> None:
