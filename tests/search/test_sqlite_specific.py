@@ -223,6 +223,9 @@ def test_date_sorted_common_query_reads_about_what_it_shows(tmp_path):
         s = SqliteFtsEngine(eng, scan_cap=50)
         s.index_pages([d for i in range(1, n + 1)
                        for d in _dated(i, f"常见词汇 第{i}件", f"20{i % 20:02d}-0{i % 9 + 1}-11")])
+        # one segment: how many an unmerged index has depends on its bytes (FTS5 merges
+        # as it writes), and every segment costs a seek a chunk, walk or no walk
+        s.optimize()
         count = {"n": 0}
 
         def tick(count: dict[str, int] = count) -> int:
@@ -355,6 +358,9 @@ def test_iter_ids_costs_steps_linear_in_the_result(tmp_path):
         s = SqliteFtsEngine(eng, scan_cap=50)
         s.index_pages([d for i in range(1, n + 1)
                        for d in _dated(i, f"常见词汇 第{i}件", f"20{i % 20:02d}-0{i % 9 + 1}-11")])
+        # one segment: how many an unmerged index has depends on its bytes (FTS5 merges
+        # as it writes), and every segment costs a seek a chunk, walk or no walk
+        s.optimize()
         count = {"n": 0}
 
         def tick(count: dict[str, int] = count) -> int:
