@@ -208,7 +208,7 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
             "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
         return resp
 
-    app.jinja_env.globals.update(LABELS)  # globals: macros imported by templates see them too
+    app.jinja_env.globals.update(LABELS, fixed_url=ctx.fixed_url)  # globals: macros imported by templates see them too
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

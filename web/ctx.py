@@ -8,7 +8,16 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_translations
 from flask_babel import gettext as babel_gettext
 from flask_login import UserMixin, current_user
@@ -162,6 +171,18 @@ def reader() -> Reader:
         g.reader = Reader(user=user, reading_room=place is not None,
                           workstation=place.name if place is not None else None)
     return g.reader
+
+
+def fixed_url(endpoint: str, **values: Any) -> str:
+    """`url_for` of a link that depends on nothing of the request but the script root (the
+    top bar's links, the style sheet), built once a process: every page shows ~20 of them,
+    at ~15 µs of `url_for` each."""
+    cache: dict[tuple, str] = current_app.extensions.setdefault("dangan_fixed_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = cache.get(key)
+    if url is None:
+        url = cache[key] = url_for(endpoint, **values)
+    return url
 
 
 def _request_translations() -> Any:
