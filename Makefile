@@ -13,8 +13,11 @@ RUN_DEBS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-noto-cjk
 TEST_DEBS := $(RUN_DEBS) chromium
 # wrk: the HTTP load generator of bench/web_bench.py
 BENCH_DEBS := $(TEST_DEBS) wrk
+# pages of search_bench.py's corpus in `make bench`; `make bench-search` runs BENCH_SIZES
+BENCH_PAGES ?= 100000
+BENCH_SIZES ?= 10000 100000 1000000
 
-.PHONY: run test lint bench deps-run deps-test deps-bench venv clean
+.PHONY: run test lint bench bench-search deps-run deps-test deps-bench venv clean
 
 define install_debs
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -62,10 +65,18 @@ bench: deps-bench venv
 	$(VENV)/bin/pip install -q --no-binary tesserocr -e '.[test,bench]'
 	$(VENV)/bin/python bench/ocr_cost.py --clean $(or $(SAMPLES),../shared/samples) --hard $(or $(HARD_SAMPLES),../shared/samples-hard)
 	$(VENV)/bin/python bench/ocr_bench.py $(or $(SAMPLES),../shared/samples)
-	$(VENV)/bin/python bench/search_bench.py --samples $(or $(SAMPLES),../shared/samples)
+	$(VENV)/bin/python bench/search_bench.py --pages $(BENCH_PAGES) --samples $(or $(SAMPLES),../shared/samples)
 	$(VENV)/bin/python bench/export_bench.py
 	$(VENV)/bin/python bench/ingest_bench.py
 	$(VENV)/bin/python bench/web_bench.py --ocr-beside
+
+# the search engine alone at several sizes (the growth), against the scan and SQLite's trigram
+# tokenizer: make bench-search BENCH_SIZES="10000 100000 1000000" (1M: about an hour, 4 GB)
+bench-search: venv
+	$(VENV)/bin/pip install -q -e '.[bench]'
+	for n in $(BENCH_SIZES); do \
+	  nice -n 5 $(VENV)/bin/python bench/search_bench.py --pages $$n --trigram --speed-only \
+	    --samples $(or $(SAMPLES),../shared/samples) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
