@@ -121,11 +121,13 @@ def make_engine(path: str):
 
 
 def load(
-    engine: SqliteFtsEngine, items: Iterable[list[PageDoc]], batch: int = 2000
+    engine: SqliteFtsEngine, items: Iterable[list[PageDoc]], batch: int = 2000,
+    anon: list[float] | None = None,
 ) -> tuple[int, float]:
     """Index whole items in batches of about ``batch`` pages; returns the
     number of pages and the CPU seconds spent in ``index_pages`` (memory stays bounded
-    by ``batch``: nothing but the batch is held for indexing)."""
+    by ``batch``: nothing but the batch is held for indexing).  ``anon`` collects the
+    process's anonymous memory after each batch."""
     buf: list[PageDoc] = []
     n = 0
     spent = 0.0
@@ -137,6 +139,8 @@ def load(
             spent += time.process_time() - t
             n += len(buf)
             buf = []
+            if anon is not None:
+                anon.append(_anon_mb())
     if buf:
         t = time.process_time()
         engine.index_pages(buf)
@@ -146,21 +150,38 @@ def load(
 
 
 def _rss_mb() -> float:
+    """Peak resident memory of this process (file pages SQLite maps included)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _anon_mb() -> float:
+    """Resident anonymous memory now (heap and SQLite's page cache; not the file pages
+    mapped by ``mmap_size``, which the kernel may drop at will); 0 where /proc has none."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def build_index(db: str, corpus: str, batch: int = 2000) -> dict[str, float]:
     """Index the cached corpus, streamed from its file (run in a fresh process, so its
     peak RSS is the build's own: nothing but a batch of pages is held for indexing)."""
     rss0 = _rss_mb()
+    anon: list[float] = [_anon_mb()]
     eng = SqliteFtsEngine(make_engine(db))
-    n, t_index = load(eng, read_corpus(Path(corpus)), batch)
+    n, t_index = load(eng, read_corpus(Path(corpus)), batch, anon)
     t = time.process_time()
     eng.optimize()
     with eng._engine.connect() as c:  # fold the WAL into the file before measuring it
         c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return {"pages": n, "index_cpu": t_index, "optimize_cpu": time.process_time() - t,
-            "cpu": time.process_time(), "rss_imports_mb": rss0, "rss_peak_mb": _rss_mb()}
+            "cpu": time.process_time(), "rss_imports_mb": rss0, "rss_peak_mb": _rss_mb(),
+            "anon_first_mb": anon[min(1, len(anon) - 1)], "anon_peak_mb": max(anon),
+            "anon_last_mb": anon[-1]}
 
 
 def in_child(fn: Callable[..., dict[str, float]], *args: Any) -> Future[dict[str, float]]:
@@ -589,7 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for f in os.listdir(tmp):
                 os.remove(os.path.join(tmp, f))
             os.rmdir(tmp)
-    print(f"{'ALL TARGETS MET' if ok else 'TARGETS NOT MET'} "
+    print(f"{'CORPUS MADE' if args.corpus_only else 'ALL TARGETS MET' if ok else 'TARGETS NOT MET'} "
           f"(bench ran {time.perf_counter() - t_start:.0f}s)")
     return 0 if ok else 1
 
@@ -662,7 +683,9 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
           f"whole process {b['cpu']:.0f}s CPU incl. reading the corpus; "
           f"{time.perf_counter() - t_build:.0f}s wall")
     print(f"build memory: peak RSS {b['rss_peak_mb']:.0f} MB ({b['rss_imports_mb']:.0f} MB after "
-          f"imports; SQLite page cache 200 MB and mmap up to 1 GB of the file are part of it); "
+          f"imports; up to 1 GB of it the index file's pages mapped by mmap_size); anonymous "
+          f"memory after the first batch {b['anon_first_mb']:.0f} MB, peak {b['anon_peak_mb']:.0f} "
+          f"MB, after the last {b['anon_last_mb']:.0f} MB (flat: the build streams); "
           f"SQLite file {size / 1e6:.0f} MB (incl. page text and catalogue rows)")
     index_vs_text(db, texts)
     eng = SqliteFtsEngine(make_engine(db))
