@@ -590,13 +590,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="runs per query (engine and scan alike); the median counts")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the temp index files")
+    ap.add_argument("--reuse", type=Path, default=None,
+                    help="query the index files --keep kept in this directory (same --pages "
+                         "and --samples) instead of building them")
+    ap.add_argument("--wait-pid", type=int, default=None,
+                    help="with --reuse: a process still building that index; the scan runs "
+                         "meanwhile, the queries once it has ended")
     ap.add_argument("--workers", type=int, default=2, help="processes making the corpus")
     ap.add_argument("--trigram", action="store_true",
                     help="also build SQLite's own trigram tokenizer over the same pages")
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
-    tmp = tempfile.mkdtemp(prefix="dangan-search-bench-")
+    tmp = str(args.reuse) if args.reuse else tempfile.mkdtemp(prefix="dangan-search-bench-")
     ok = True
     try:
         if not args.recall_only:
@@ -604,7 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.samples and not (args.speed_only or args.corpus_only):
             ok = samples_report(args.samples, tmp, args.extra_recall_queries) >= TARGET_RECALL and ok
     finally:
-        if args.keep:
+        if args.keep or args.reuse:
             print("index files kept in", tmp)
         else:
             for f in os.listdir(tmp):
@@ -632,6 +638,23 @@ def mid_common(lex: Lexicon, hays: Sequence[str], n: int, lo: float = 0.02,
     return out
 
 
+def report_build(b: dict[str, float], n: int, tmp: str, t_build: float) -> None:
+    """Print the index build's figures (from :func:`build_index`)."""
+    t_all = b["index_cpu"] + b["optimize_cpu"]
+    size = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp) if f.startswith("search.db"))
+    print(f"build (CPU of the indexing process, streaming the corpus file in batches of 2000 "
+          f"pages): index_pages {b['index_cpu']:.1f}s + optimize {b['optimize_cpu']:.1f}s = "
+          f"{t_all:.1f}s ({t_all / 60:.1f} min; target < 60 min at 1M), "
+          f"{t_all / n * 1000:.2f} ms a page -> a million pages ~{t_all / n * 1e6 / 60:.0f} CPU-min; "
+          f"whole process {b['cpu']:.0f}s CPU incl. reading the corpus; "
+          f"{time.perf_counter() - t_build:.0f}s wall")
+    print(f"build memory: peak RSS {b['rss_peak_mb']:.0f} MB ({b['rss_imports_mb']:.0f} MB after "
+          f"imports; up to 1 GB of it the index file's pages mapped by mmap_size); anonymous "
+          f"memory after the first batch {b['anon_first_mb']:.0f} MB, peak {b['anon_peak_mb']:.0f} "
+          f"MB, after the last {b['anon_last_mb']:.0f} MB (flat: the build streams); "
+          f"SQLite file {size / 1e6:.0f} MB (incl. page text and catalogue rows)")
+
+
 def speed(args: argparse.Namespace, tmp: str) -> bool:
     db = os.path.join(tmp, "search.db")
     lex = Lexicon()
@@ -657,9 +680,13 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
     # the index (and the trigram index) are built in fresh processes streaming the corpus
     # file, while this one reads the corpus into memory for the scan
     t_build = time.perf_counter()
-    built = in_child(build_index, db, str(corpus))
     tri_db = os.path.join(tmp, "trigram.db")
-    tri = in_child(build_trigram, tri_db, str(corpus)) if args.trigram else None
+    if args.reuse:
+        print(f"index: reused from {tmp} (built by an earlier run; see its figures)")
+        built = tri = None
+    else:
+        built = in_child(build_index, db, str(corpus))
+        tri = in_child(build_trigram, tri_db, str(corpus)) if args.trigram else None
 
     texts: list[str] = []
     pages: list[Page] = []
@@ -673,27 +700,6 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
     print(f"corpus: {n} pages / {n_items} items ({chars / 1e6:.1f}M chars, {chars / n:.0f}/page); "
           f"this process holds them all for the scan: peak RSS {_rss_mb():.0f} MB")
 
-    b = built.result()
-    t_all = b["index_cpu"] + b["optimize_cpu"]
-    size = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp) if f.startswith("search.db"))
-    print(f"build (CPU of the indexing process, streaming the corpus file in batches of 2000 "
-          f"pages): index_pages {b['index_cpu']:.1f}s + optimize {b['optimize_cpu']:.1f}s = "
-          f"{t_all:.1f}s ({t_all / 60:.1f} min; target < 60 min at 1M), "
-          f"{t_all / n * 1000:.2f} ms a page -> a million pages ~{t_all / n * 1e6 / 60:.0f} CPU-min; "
-          f"whole process {b['cpu']:.0f}s CPU incl. reading the corpus; "
-          f"{time.perf_counter() - t_build:.0f}s wall")
-    print(f"build memory: peak RSS {b['rss_peak_mb']:.0f} MB ({b['rss_imports_mb']:.0f} MB after "
-          f"imports; up to 1 GB of it the index file's pages mapped by mmap_size); anonymous "
-          f"memory after the first batch {b['anon_first_mb']:.0f} MB, peak {b['anon_peak_mb']:.0f} "
-          f"MB, after the last {b['anon_last_mb']:.0f} MB (flat: the build streams); "
-          f"SQLite file {size / 1e6:.0f} MB (incl. page text and catalogue rows)")
-    index_vs_text(db, texts)
-    eng = SqliteFtsEngine(make_engine(db))
-    if tri is not None:
-        tb = tri.result()
-        print(f"trigram baseline: built in {tb['cpu']:.0f}s CPU ({tb['cpu'] / n * 1000:.2f} ms a "
-              f"page; peak RSS {tb['rss_peak_mb']:.0f} MB), {tb['bytes'] / 1e6:.0f} MB "
-              f"(FTS5 with its own copy of the text)")
     print("sample page:", texts[len(texts) // 2][:150].replace("\n", "⏎"), "…")
 
     queries = pick_queries(texts, args.queries, seed=args.seed + 4)
@@ -704,12 +710,9 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
           f"+ {len(common)} common words ({'、'.join(common[:8])}…); "
           f"{len(mid)} words on 2-5% of pages for ranking ({'、'.join(mid[:8])}…)")
 
-    for q in queries[:20]:  # warm the page cache
-        eng.search(SearchRequest(q=q, visibility=ALL))
+    # the scan first: it needs no index, so it runs while the children build
     rep = args.repeat
     big = n >= 500_000  # a scan of a million pages takes a second or more a query
-    lat_all, res_all = time_engine(eng, queries, ALL, rep)
-    lat_staff, res_staff = time_engine(eng, queries, STAFF, rep)
     scan_rep = 1 if big else rep
     b_all, truth_all = time_brute(pages, queries, ALL, scan_rep)
     item_page = {p.item_id: p for p in pages}
@@ -721,6 +724,21 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
               f"timed on every 4th query ({len(staff_sample)}); its answers are the all-visible "
               f"scan's filtered by the same visibility rule")
 
+    if built is not None:
+        report_build(built.result(), n, tmp, t_build)
+    while args.wait_pid and os.path.exists(f"/proc/{args.wait_pid}"):
+        time.sleep(5)
+    index_vs_text(db, texts)
+    eng = SqliteFtsEngine(make_engine(db))
+    if tri is not None:
+        tb = tri.result()
+        print(f"trigram baseline: built in {tb['cpu']:.0f}s CPU ({tb['cpu'] / n * 1000:.2f} ms a "
+              f"page; peak RSS {tb['rss_peak_mb']:.0f} MB), {tb['bytes'] / 1e6:.0f} MB "
+              f"(FTS5 with its own copy of the text)")
+    for q in queries[:20]:  # warm the page cache
+        eng.search(SearchRequest(q=q, visibility=ALL))
+    lat_all, res_all = time_engine(eng, queries, ALL, rep)
+    lat_staff, res_staff = time_engine(eng, queries, STAFF, rep)
     print("matching items per query (all visible):", histogram([len(t) for t in truth_all], n_items))
     print("  by length:", "  ".join(
         f"{k} chars median {pct([len(t) for q, t in zip(queries, truth_all, strict=True) if len(q) == k], 50)}"
@@ -736,7 +754,7 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
     print(f"brute force, all      : {stats(b_all)}")
     print(f"brute force, staff    : {stats(b_staff)}")
     kinds = extra_kinds(eng, queries, mid, rep)
-    if tri is not None:
+    if args.trigram and os.path.exists(tri_db):
         sub = list(range(0, len(queries), 4)) if big else list(range(len(queries)))
         if big:
             print(f"trigram at {n} pages: every 4th query ({len(sub)}), one run each")
