@@ -593,9 +593,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--reuse", type=Path, default=None,
                     help="query the index files --keep kept in this directory (same --pages "
                          "and --samples) instead of building them")
-    ap.add_argument("--wait-pid", type=int, default=None,
-                    help="with --reuse: a process still building that index; the scan runs "
-                         "meanwhile, the queries once it has ended")
+    ap.add_argument("--wait-pid", type=int, action="append", default=[],
+                    help="with --reuse: a process still building those files (repeatable); "
+                         "the scan runs meanwhile, the queries once they have ended")
     ap.add_argument("--workers", type=int, default=2, help="processes making the corpus")
     ap.add_argument("--trigram", action="store_true",
                     help="also build SQLite's own trigram tokenizer over the same pages")
@@ -726,7 +726,7 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
 
     if built is not None:
         report_build(built.result(), n, tmp, t_build)
-    while args.wait_pid and os.path.exists(f"/proc/{args.wait_pid}"):
+    while any(os.path.exists(f"/proc/{pid}") for pid in args.wait_pid):
         time.sleep(5)
     index_vs_text(db, texts)
     eng = SqliteFtsEngine(make_engine(db))
