@@ -354,22 +354,24 @@ def extra_kinds(eng: SqliteFtsEngine, queries: Sequence[str], mid: Sequence[str]
     ranking of words on 2-5% of the pages (``mid``), whose whole doclists bm25 weighs."""
     rnd = random.Random(3)
     pairs = [f"{a} {b}" for a, b in zip(queries, rnd.sample(list(queries), len(queries)), strict=True)]
-    kinds = {
-        "staff, relevance": time_engine(eng, queries, STAFF, rep)[0],
-        "staff, date_desc": time_engine(eng, queries, STAFF, rep, sort="date_desc")[0],
-        "staff, date_asc": time_engine(eng, queries, STAFF, rep, sort="date_asc")[0],
-        "all, date_desc": time_engine(eng, queries, ALL, rep, sort="date_desc")[0],
-        "staff, category=HT, date_desc": time_engine(
-            eng, queries, STAFF, rep, sort="date_desc", filters={"category": "HT"})[0],
-        "staff, AND of two, date_desc": time_engine(eng, pairs, STAFF, rep, sort="date_desc")[0],
-        "all, AND of two, relevance": time_engine(eng, pairs, ALL, rep)[0],
-        "staff, common words, page 5": time_engine(
-            eng, queries[-20:], STAFF, rep, page=5, sort="date_desc")[0],
-        "staff, 2-5%-of-pages words, relevance": time_engine(eng, mid, STAFF, rep)[0],
-        "all, 2-5%-of-pages words, relevance": time_engine(eng, mid, ALL, rep)[0],
+    common = list(queries[-20:])
+    plan: dict[str, tuple[Sequence[str], Visibility, dict[str, Any]]] = {
+        "staff, relevance": (queries, STAFF, {}),
+        "staff, date_desc": (queries, STAFF, {"sort": "date_desc"}),
+        "staff, date_asc": (queries, STAFF, {"sort": "date_asc"}),
+        "all, date_desc": (queries, ALL, {"sort": "date_desc"}),
+        "staff, category=HT, date_desc": (
+            queries, STAFF, {"sort": "date_desc", "filters": {"category": "HT"}}),
+        "staff, AND of two, date_desc": (pairs, STAFF, {"sort": "date_desc"}),
+        "all, AND of two, relevance": (pairs, ALL, {}),
+        "staff, common words, page 5": (common, STAFF, {"page": 5, "sort": "date_desc"}),
+        "staff, 2-5%-of-pages words, relevance": (mid, STAFF, {}),
+        "all, 2-5%-of-pages words, relevance": (mid, ALL, {}),
     }
-    for name, lat in kinds.items():
-        print(f"  {name:38s}: {stats(lat)} CPU")
+    kinds: dict[str, list[float]] = {}
+    for name, (qs, v, req_args) in plan.items():
+        kinds[name] = time_engine(eng, qs, v, rep, **req_args)[0]
+        print(f"  {name:38s}: {stats(kinds[name])} CPU", flush=True)
     return kinds
 
 
