@@ -719,7 +719,7 @@ def speed(args: argparse.Namespace, tmp: str) -> bool:
 
     # the scan first: it needs no index, so it runs while the children build
     rep = args.repeat
-    big = n >= 500_000  # a scan of a million pages takes a second or more a query
+    big = n >= 300_000  # a scan of 300k pages or more takes half a second or more a query
     scan_rep = 1 if big else rep
     # at a million pages the scan (a second or more a query) runs on every 4th query:
     # its times are the baseline, its answers check the engine's on those queries
