@@ -24,8 +24,12 @@ are made in Python (:mod:`.analysis`) and indexed with ``unicode61``.
   ``total_is_exact=False`` ("more than N"); a deeper page walks further, so
   paging has no cliff.  Sorted by relevance such a query lists newest first:
   bm25 needs each term's document frequency, which FTS5 gets by reading the
-  term's whole doclist.  Measured with ``bench/search_bench.py`` (CPU time
-  per query, 10k and 100k pages; see the README's figures).
+  term's whole doclist.  A user who does not see every match (permissions or
+  filters) has the bm25 of an exact result restricted by the items' own tokens,
+  whose cost grows with the number of items (~65 µs an item at 446k pages);
+  past ``rank_cap`` items it lists newest first too.  Measured with
+  ``bench/search_bench.py`` (CPU time per query, 10k, 100k and 1M pages; see the
+  README's figures).
 * A query with no visible hit is retried in its OCR-tolerant form
   (:func:`.query.relax_query`), as the Elasticsearch engine does.
 * A whole result (an export, :meth:`SqliteFtsEngine.iter_ids`) is the same walk taken to
@@ -85,6 +89,12 @@ from .types import (
 #: bm25; a term on more pages is counted and faceted over the first SCAN_CAP of them in
 #: date order, flagged ``total_is_exact=False``.
 SCAN_CAP = 2000
+
+#: An exact result of more items than this, for a user who does not see every match, is
+#: listed newest first when sorted by relevance, as an over-SCAN_CAP one is: bm25
+#: restricted by item tokens costs ~65 µs an item (446k pages, bench/search_bench.py),
+#: so 1,400 items took 95 ms; 200 keep it near 13 ms.
+RANK_CAP = 200
 
 #: bm25 column weights for (bi, uni, meta, f): catalogue text counts most, filter
 #: tokens (:mod:`.fts_rows`) not at all.
@@ -269,9 +279,11 @@ def drop_schema(conn: Connection) -> None:
 class SqliteFtsEngine:
     """The embedded :class:`~indexer.search.types.SearchEngine`."""
 
-    def __init__(self, engine: Engine, scan_cap: int = SCAN_CAP) -> None:
+    def __init__(self, engine: Engine, scan_cap: int = SCAN_CAP,
+                 rank_cap: int = RANK_CAP) -> None:
         self._engine = engine
         self.scan_cap = max(1, int(scan_cap))
+        self.rank_cap = max(1, int(rank_cap))
 
     # ------------------------------------------------------------ writing
 
@@ -460,7 +472,7 @@ class SqliteFtsEngine:
         cand, last = first
         if last:  # exact: ordered as the search orders it
             groups, _ = _order(cur, item_plan(pq), [_dedupe(g) for g in cand.values()],
-                               req, exact=True)
+                               req, True, self.rank_cap)
             yield from (g[0][0] for g in groups)
             return
         yield from cand
@@ -484,7 +496,10 @@ class SqliteFtsEngine:
         groups = list(plan.each) or [plan.shown]
         exprs = [fts5_any(g) for g in groups]
         cap = int(self.scan_cap)
-        counts = [_probe(cur, f"({e}) AND {fmatch}", cap) for e in exprs]
+        # one group drives the walk alone, whose first chunk tells whether it is exact: no
+        # probe (it read the same matches once more, a third of such a query at 446k pages)
+        counts = ([_probe(cur, f"({e}) AND {fmatch}", cap) for e in exprs] if len(exprs) > 1
+                  else [cap])
         if min(counts) == 0:
             return
         drive = counts.index(min(counts))
@@ -556,7 +571,7 @@ class SqliteFtsEngine:
         if not items:
             return SearchResult(total=0, hits=[], facets=empty_facets(req.facets))
         groups_l, ranks = _order(cur, item_plan(pq), [_dedupe(g) for g in items.values()],
-                                 req, exact)
+                                 req, exact, self.rank_cap)
         total = len(groups_l)
         facets = facets_from_rows([g[0] for g in groups_l], _FACET_AT) if req.facets else {}
         chosen = groups_l[offset : offset + limit]
@@ -588,13 +603,14 @@ class SqliteFtsEngine:
 
 
 def _order(cur: Any, plan: ItemPlan, groups: list[list[tuple]], req: SearchRequest,
-           exact: bool) -> tuple[list[list[tuple]], dict[int, float] | None]:
+           exact: bool, rank_cap: int) -> tuple[list[list[tuple]], dict[int, float] | None]:
     """The item groups in the result's order, and the pages' bm25 when ranked: an exact
-    result sorted by relevance by bm25, by 档号 when asked, else in walk order (date)."""
+    result sorted by relevance by bm25 (restricted by item tokens: up to ``rank_cap``
+    items), by 档号 when asked, else in walk order (date)."""
     ranks: dict[int, float] | None = None
-    if exact and req.sort == "relevance":
-        ranks = _bm25(cur, fts5_any(plan.shown), groups,
-                      span=req.visibility.see_all and not check_filters(req.filters))
+    span = req.visibility.see_all and not check_filters(req.filters)
+    if exact and req.sort == "relevance" and groups and (span or len(groups) <= rank_cap):
+        ranks = _bm25(cur, fts5_any(plan.shown), groups, span=span)
         groups = [sorted(g, key=lambda r: (ranks.get(r[1], 0.0), r[2])) for g in groups]
         groups.sort(key=lambda g: ranks.get(g[0][1], 0.0))
     elif req.sort == "code":

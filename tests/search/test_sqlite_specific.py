@@ -376,3 +376,45 @@ def test_iter_ids_costs_steps_linear_in_the_result(tmp_path):
         steps.append(count["n"])
         eng.dispose()
     assert steps[0] > 10 and steps[1] <= 3.5 * steps[0], steps
+
+
+def test_relevance_past_rank_cap_lists_newest_first(engine):
+    """A user who does not see every match: bm25 restricted by item tokens costs by the
+    item, so an exact result of more than rank_cap items is listed newest first (as an
+    over-scan_cap one); up to it, by bm25 (the page saying the word most comes first)."""
+    docs = []
+    for i in range(1, 13):
+        d = _owned(i, "常见词汇" * (1 if i < 12 else 9) + f" 第{i}件", owner=1)
+        d.date = f"2020-01-{i + 10:02d}" if i < 12 else "2020-01-01"  # the best, the oldest
+        docs.append(d)
+    me = Visibility(secrecy=frozenset({"公开", "内部"}), owner_ids=frozenset({1}))
+    req = SearchRequest(q="常见", visibility=me, per_page=3)
+    s = SqliteFtsEngine(engine, rank_cap=20)
+    s.index_pages(docs)
+    r = s.search(req)
+    assert r.total == 12 and r.total_is_exact and r.hits[0].id == 12  # bm25
+    r = SqliteFtsEngine(engine, rank_cap=5).search(req)
+    assert r.total == 12 and r.total_is_exact
+    assert [h.id for h in r.hits] == [11, 10, 9]  # newest first
+    # a user who sees every match keeps bm25 (over the rowid span: no item tokens)
+    r = SqliteFtsEngine(engine, rank_cap=5).search(SearchRequest(q="常见", visibility=ALL))
+    assert r.hits[0].id == 12
+
+
+def test_one_term_query_reads_its_matches_once(engine):
+    """A query of one term is walked without a probe counting its matches first (the
+    walk's first chunk tells whether the result is exact); two terms are probed to pick
+    the rarer one to walk."""
+    s = SqliteFtsEngine(engine, scan_cap=50)
+    s.index_pages([_doc(i, f"常见词汇 第{i}件 甲方") for i in range(1, 31)])
+    counted: list[str] = []
+
+    @event.listens_for(engine, "connect")
+    def _trace(dbapi_conn, _rec):
+        dbapi_conn.set_trace_callback(lambda sql: counted.append(sql) if "count(*)" in sql else None)
+
+    engine.dispose()
+    r = s.search(SearchRequest(q="常见", visibility=ALL))
+    assert r.total == 30 and r.total_is_exact and not counted
+    assert s.search(SearchRequest(q="常见 甲方", visibility=ALL)).total == 30 and counted
+    assert s.search(SearchRequest(q="没有的词", visibility=ALL)).total == 0
