@@ -225,19 +225,28 @@ def truth_sentences(samples: Path | None) -> list[str]:
 
 # ----------------------------------------------------------------- the pool and the cache
 
-_worker: dict[str, object] = {}
+@dataclasses.dataclass
+class _Worker:
+    """What a pool process loads once: the lexicon and the samples' sentences."""
+
+    lex: Lexicon | None = None
+    truth: list[str] = dataclasses.field(default_factory=list)
+
+
+_worker = _Worker()
 
 
 def _init_worker(truth: Sequence[str]) -> None:
-    _worker["lex"] = Lexicon()
-    _worker["truth"] = list(truth)
+    _worker.lex = Lexicon()
+    _worker.truth = list(truth)
 
 
 def make_chunk(seed: int, k: int, n_pages: int) -> tuple[int, bytes]:
     """Chunk ``k``: ``n_pages`` pages as one gzip member of JSON lines (one item a line),
     items numbered from ``k * CHUNK_PAGES + 1`` (an item never spans two chunks)."""
-    lex = _worker.get("lex") or Lexicon()
-    gen = PageGenerator(lex, _worker.get("truth", []), seed=seed * 1_000_003 + k)  # type: ignore[arg-type]
+    if _worker.lex is None:
+        _worker.lex = Lexicon()
+    gen = PageGenerator(_worker.lex, _worker.truth, seed=seed * 1_000_003 + k)
     lines = [json.dumps([dataclasses.asdict(d) for d in pages], ensure_ascii=False)
              for pages in gen.items(n_pages, first_item=k * CHUNK_PAGES + 1)]
     return n_pages, gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=1)
