@@ -212,31 +212,40 @@ def test_common_term_and_rare_term_is_exact(engine):
     assert len(r.hits) == 28 and r.total_is_exact
 
 
+
+def _counted_common_engine(path, n: int):
+    """An engine on `n` dated pages that all hold the word 常见, merged into one segment, and
+    a counter of the SQLite VM steps (in hundreds) its new connections take: cost in steps
+    stands up on a busy machine where time does not."""
+    eng = create_engine(f"sqlite:///{path}")
+    with eng.begin() as c:
+        create_schema(c)
+    s = SqliteFtsEngine(eng, scan_cap=50)
+    s.index_pages([d for i in range(1, n + 1)
+                   for d in _dated(i, f"常见词汇 第{i}件", f"20{i % 20:02d}-0{i % 9 + 1}-11")])
+    # one segment: how many an unmerged index has depends on its bytes (FTS5 merges
+    # as it writes), and every segment costs a seek a chunk, walk or no walk
+    s.optimize()
+    count = {"n": 0}
+
+    def tick() -> int:
+        count["n"] += 1
+        return 0
+
+    @event.listens_for(eng, "connect")
+    def _handler(dbapi_conn, _rec):
+        dbapi_conn.set_progress_handler(tick, 100)
+
+    eng.dispose()  # new connections, with the handler
+    return s, count, eng
+
+
 def test_date_sorted_common_query_reads_about_what_it_shows(tmp_path):
     """The cost of a date-sorted query on a term on every page does not grow with the
     index (SQLite VM steps, counted by a progress handler): it stops after its window."""
     steps = []
     for n in (300, 3000):
-        eng = create_engine(f"sqlite:///{tmp_path / f'g{n}.db'}")
-        with eng.begin() as c:
-            create_schema(c)
-        s = SqliteFtsEngine(eng, scan_cap=50)
-        s.index_pages([d for i in range(1, n + 1)
-                       for d in _dated(i, f"常见词汇 第{i}件", f"20{i % 20:02d}-0{i % 9 + 1}-11")])
-        # one segment: how many an unmerged index has depends on its bytes (FTS5 merges
-        # as it writes), and every segment costs a seek a chunk, walk or no walk
-        s.optimize()
-        count = {"n": 0}
-
-        def tick(count: dict[str, int] = count) -> int:
-            count["n"] += 1
-            return 0
-
-        @event.listens_for(eng, "connect")
-        def _handler(dbapi_conn, _rec, tick=tick):
-            dbapi_conn.set_progress_handler(tick, 100)
-
-        eng.dispose()  # new connections, with the handler
+        s, count, eng = _counted_common_engine(tmp_path / f"g{n}.db", n)
         r = s.search(SearchRequest(q="常见", visibility=ALL, sort="date_desc", per_page=10))
         assert len(r.hits) == 10 and not r.total_is_exact
         steps.append(count["n"])
@@ -352,26 +361,7 @@ def test_iter_ids_costs_steps_linear_in_the_result(tmp_path):
     progress handler): one walk, not a search per page."""
     steps = []
     for n in (400, 1200):
-        eng = create_engine(f"sqlite:///{tmp_path / f'w{n}.db'}")
-        with eng.begin() as c:
-            create_schema(c)
-        s = SqliteFtsEngine(eng, scan_cap=50)
-        s.index_pages([d for i in range(1, n + 1)
-                       for d in _dated(i, f"常见词汇 第{i}件", f"20{i % 20:02d}-0{i % 9 + 1}-11")])
-        # one segment: how many an unmerged index has depends on its bytes (FTS5 merges
-        # as it writes), and every segment costs a seek a chunk, walk or no walk
-        s.optimize()
-        count = {"n": 0}
-
-        def tick(count: dict[str, int] = count) -> int:
-            count["n"] += 1
-            return 0
-
-        @event.listens_for(eng, "connect")
-        def _handler(dbapi_conn, _rec, tick=tick):
-            dbapi_conn.set_progress_handler(tick, 100)
-
-        eng.dispose()
+        s, count, eng = _counted_common_engine(tmp_path / f"w{n}.db", n)
         assert len(set(s.iter_ids(SearchRequest(q="常见", visibility=ALL)))) == n
         steps.append(count["n"])
         eng.dispose()

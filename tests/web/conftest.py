@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,23 @@ def h(archive):
             return reading_room(archive, client, name)
 
     return Helpers
+
+
+def body_text(body: bytes) -> str:
+    """Every text an answer carries, whatever its kind: HTML or JSON as it is, a PDF's text,
+    an XLSX's cells (the leak checks read every kind the same way)."""
+    if body.startswith(b"%PDF"):
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(body)
+        try:
+            return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        finally:
+            pdf.close()
+    if body.startswith(b"PK") and zipfile.is_zipfile(io.BytesIO(body)):
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(body), read_only=True)
+        return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
+                         for v in row if v is not None)
+    return body.decode("utf-8", "replace")

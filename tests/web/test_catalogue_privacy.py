@@ -12,13 +12,11 @@ administrator's choice per user).
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 import pytest
 
-from tests.web.conftest import csrf_token, login, make_item
+from tests.web.conftest import body_text, csrf_token, login, make_item
 
 PHONE, ID_NO = "13812345678", "110105199003078764"
 PHONE_MASKED, ID_MASKED = "138****5678", "110***********8764"
@@ -72,23 +70,6 @@ def world(archive) -> dict:
     return {"item": item_id, "loan": loan_id}
 
 
-def _text(body: bytes) -> str:
-    """Every text a body carries: HTML or JSON as it is, a PDF's text, an XLSX's cells."""
-    if body.startswith(b"%PDF"):
-        import pypdfium2 as pdfium
-
-        pdf = pdfium.PdfDocument(body)
-        try:
-            return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
-        finally:
-            pdf.close()
-    if body.startswith(b"PK") and zipfile.is_zipfile(io.BytesIO(body)):
-        from openpyxl import load_workbook
-
-        book = load_workbook(io.BytesIO(body), read_only=True)
-        return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
-                         for v in row if v is not None)
-    return body.decode()
 
 
 def _get(app, user: str, url: str) -> str:
@@ -97,7 +78,7 @@ def _get(app, user: str, url: str) -> str:
     r = client.get(url)
     assert r.status_code == 200, (user, url, r.status_code)
     # PDFs break long lines, JSON escapes nothing here (ensure_ascii off)
-    return re.sub(r"\s+", "", _text(r.get_data()))
+    return re.sub(r"\s+", "", body_text(r.get_data()))
 
 
 def _assert_masked(text: str, where: str) -> None:

@@ -22,10 +22,8 @@ right are their own tests' (the world is shared by the whole sweep).
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -47,7 +45,7 @@ from tests.web.accessworld import (
     sign_in,
     title_of,
 )
-from tests.web.conftest import csrf_token
+from tests.web.conftest import body_text, csrf_token
 
 # ----------------------------------------------------------------- who is who (DESIGN)
 SIGNED_IN = frozenset(ROLES) - {"anonymous"}
@@ -218,7 +216,7 @@ def _browse_page_counts(w: dict, role: str, body: Any) -> None:
 def _lists_the_box(w: dict, role: str, body: Any) -> None:
     """The box's paperwork (a PDF, read back as text) names the items the role may look up
     by title: the reader of every answer above does see what is there."""
-    text = _text(body)
+    text = body_text(body)
     for lv in LEVELS:
         shown = letter(role, lv) in "XOL"
         assert (title_of(lv) in text) is shown, f"{role}: {lv} in the box's paperwork"
@@ -226,7 +224,7 @@ def _lists_the_box(w: dict, role: str, body: Any) -> None:
 
 
 def _sheet_counts(w: dict, role: str, body: Any) -> None:
-    text = _text(body)
+    text = body_text(body)
     shown = {lv for lv in LEVELS if title_of(lv) in text}
     # an export leaves the screen: what the role may export (机密 never, even in the room)
     assert shown == {lv for lv in LEVELS if letter(role, lv) == "X"}, f"{role}: {shown}"
@@ -567,23 +565,6 @@ def clients(app, archive, world) -> dict[str, tuple[Any, str]]:
 # ----------------------------------------------------------------- reading answers
 
 
-def _text(body: bytes) -> str:
-    """Every text a body carries, whatever its kind."""
-    if body.startswith(b"%PDF"):
-        import pypdfium2 as pdfium
-
-        pdf = pdfium.PdfDocument(body)
-        try:
-            return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
-        finally:
-            pdf.close()
-    if body.startswith(b"PK") and zipfile.is_zipfile(io.BytesIO(body)):
-        from openpyxl import load_workbook
-
-        book = load_workbook(io.BytesIO(body), read_only=True)
-        return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
-                         for v in row if v is not None)
-    return body.decode("utf-8", "replace")
 
 
 @pytest.fixture(scope="module")
@@ -620,7 +601,7 @@ def _assert_no_leak(who: str, where: str, url: str, body: bytes, marks: dict,
                     allowed: frozenset[str] = frozenset()) -> None:
     if sha256(body).hexdigest() in marks[who]["images"]:
         pytest.fail(f"{where} as {who}: a page image or thumbnail it may not open")
-    text = _text(body).replace(url.split("?")[0], "")  # the address asked for, echoed
+    text = body_text(body).replace(url.split("?")[0], "")  # the address asked for, echoed
     for mark in marks[who]["strings"]:
         assert mark in allowed or mark not in text, f"{where} as {who}: {mark!r} leaked"
 
