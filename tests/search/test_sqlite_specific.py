@@ -408,3 +408,22 @@ def test_one_term_query_reads_its_matches_once(engine):
     assert r.total == 30 and r.total_is_exact and not counted
     assert s.search(SearchRequest(q="常见 甲方", visibility=ALL)).total == 30 and counted
     assert s.search(SearchRequest(q="没有的词", visibility=ALL)).total == 0
+
+
+def test_relevance_of_several_terms_past_rank_cap_lists_newest_first(engine):
+    """A user who sees every match, several terms: the rowid span would hold every page
+    with any of them (the terms' whole doclists), so bm25 is restricted by item tokens,
+    up to rank_cap items; past it, newest first."""
+    docs = []
+    for i in range(1, 13):
+        d = _owned(i, "常见词汇 " + "甲方" * (1 if i < 12 else 9) + f" 第{i}件", owner=1)
+        d.date = f"2020-01-{i + 10:02d}" if i < 12 else "2020-01-01"  # the best, the oldest
+        docs.append(d)
+    docs += [_owned(100 + i, f"常见词汇 第{i}件", owner=2) for i in range(1, 30)]
+    req = SearchRequest(q="常见 甲方", visibility=ALL, per_page=3)
+    s = SqliteFtsEngine(engine, rank_cap=20)
+    s.index_pages(docs)
+    r = s.search(req)
+    assert r.total == 12 and r.total_is_exact and r.hits[0].id == 12  # bm25
+    r = SqliteFtsEngine(engine, rank_cap=5).search(req)
+    assert r.total == 12 and [h.id for h in r.hits] == [11, 10, 9]  # newest first
