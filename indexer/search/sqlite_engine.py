@@ -25,9 +25,9 @@ are made in Python (:mod:`.analysis`) and indexed with ``unicode61``.
   paging has no cliff.  Sorted by relevance such a query lists newest first:
   bm25 needs each term's document frequency, which FTS5 gets by reading the
   term's whole doclist.  A user who does not see every match (permissions or
-  filters) has the bm25 of an exact result restricted by the items' own tokens,
-  whose cost grows with the number of items (~65 µs an item at 446k pages);
-  past ``rank_cap`` items it lists newest first too.  Measured with
+  filters), or a query of several terms, has the bm25 of an exact result
+  restricted by the items' own tokens, whose cost grows with the number of items
+  (~65 µs an item at 446k pages); past ``rank_cap`` items it lists newest first too.  Measured with
   ``bench/search_bench.py`` (CPU time per query, 10k, 100k and 1M pages; see the
   README's figures).
 * A query with no visible hit is retried in its OCR-tolerant form
@@ -90,8 +90,9 @@ from .types import (
 #: date order, flagged ``total_is_exact=False``.
 SCAN_CAP = 2000
 
-#: An exact result of more items than this, for a user who does not see every match, is
-#: listed newest first when sorted by relevance, as an over-SCAN_CAP one is: bm25
+#: An exact result of more items than this, for a user who does not see every match or of
+#: several terms, is listed newest first when sorted by relevance, as an over-SCAN_CAP one
+#: is: bm25
 #: restricted by item tokens costs ~65 µs an item (446k pages, bench/search_bench.py),
 #: so 1,400 items took 95 ms; 200 keep it near 13 ms.
 RANK_CAP = 200
