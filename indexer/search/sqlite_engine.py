@@ -92,9 +92,8 @@ SCAN_CAP = 2000
 
 #: An exact result of more items than this, for a user who does not see every match or of
 #: several terms, is listed newest first when sorted by relevance, as an over-SCAN_CAP one
-#: is: bm25
-#: restricted by item tokens costs ~65 µs an item (446k pages, bench/search_bench.py),
-#: so 1,400 items took 95 ms; 200 keep it near 13 ms.
+#: is: bm25 restricted by item tokens costs ~65 µs an item (446k pages,
+#: bench/search_bench.py), so 1,400 items took 95 ms; 200 keep it near 13 ms.
 RANK_CAP = 200
 
 #: bm25 column weights for (bi, uni, meta, f): catalogue text counts most, filter
