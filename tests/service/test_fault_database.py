@@ -12,12 +12,14 @@ grace. (Connections dropped after the work is committed: tests/web/test_web_fail
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -212,6 +214,38 @@ def test_sqlite_catalogue_locked_past_the_busy_timeout(archive_env: dict[str, st
     assert_consistent(env)
 
 
+
+@contextlib.contextmanager
+def _catalogue_locked_once(archive: Archive, archive_env: dict[str, str], sql: str,
+                           params: tuple) -> Iterator[None]:
+    """Inside: the archive's connections give up on a lock after 0.3 s, and after the first
+    commit of the archive's engine at which `sql` (on another connection) reads true, that
+    connection takes the catalogue's write lock and holds it: the step after that commit
+    (the item's finalising) meets a catalogue locked past its busy timeout."""
+    blocker = sqlite3.connect(Path(archive_env["DANGAN_DATA"]) / "catalogue.sqlite3",
+                              isolation_level=None, timeout=30)
+
+    def short_wait(dbapi_conn, _record) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout = 300")
+
+    def lock_once_true(_conn) -> None:
+        if blocker.execute(sql, params).fetchone()[0] and not blocker.in_transaction:
+            blocker.execute("BEGIN IMMEDIATE")
+
+    sa.event.listen(archive.engine, "connect", short_wait)
+    archive.engine.dispose()
+    sa.event.listen(archive.engine, "commit", lock_once_true)
+    try:
+        yield
+    finally:
+        sa.event.remove(archive.engine, "commit", lock_once_true)
+        sa.event.remove(archive.engine, "connect", short_wait)
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.close()
+        archive.engine.dispose()
+
+
 def test_catalogue_locked_as_a_repaired_item_is_finalised(archive, archive_env,
                                                           tmp_path: Path) -> None:
     """A bad file removed from an item, and the catalogue locked (past the busy timeout, cut
@@ -234,31 +268,10 @@ def test_catalogue_locked_as_a_repaired_item_is_finalised(archive, archive_env,
         bad_id = s.scalars(sa.select(StoredFile.id).where(
             StoredFile.original_name == "annex.jpg")).one()
 
-    blocker = sqlite3.connect(Path(archive_env["DANGAN_DATA"]) / "catalogue.sqlite3",
-                              isolation_level=None, timeout=30)
-
-    def short_wait(dbapi_conn, _record) -> None:
-        dbapi_conn.execute("PRAGMA busy_timeout = 300")
-
-    def lock_after_the_removal(_conn) -> None:
-        removed = blocker.execute("SELECT role FROM stored_file WHERE id = ?",
-                                  (bad_id,)).fetchone()[0] == "removed"
-        if removed and not blocker.in_transaction:  # the item's finalising comes next
-            blocker.execute("BEGIN IMMEDIATE")
-
-    sa.event.listen(archive.engine, "connect", short_wait)
-    archive.engine.dispose()
-    sa.event.listen(archive.engine, "commit", lock_after_the_removal)
-    try:
+    with _catalogue_locked_once(archive, archive_env, "SELECT role = 'removed' FROM stored_file "
+                                "WHERE id = ?", (bad_id,)):
         with pytest.raises(sa.exc.OperationalError, match="locked"):
             remove_file(archive, arc, res.id, bad_id)
-    finally:
-        sa.event.remove(archive.engine, "commit", lock_after_the_removal)
-        sa.event.remove(archive.engine, "connect", short_wait)
-        if blocker.in_transaction:
-            blocker.execute("ROLLBACK")
-        blocker.close()
-        archive.engine.dispose()
     with archive.session() as s:
         assert s.get_one(StoredFile, bad_id).role == "removed"  # committed before the fault
 
@@ -291,31 +304,10 @@ def test_catalogue_locked_as_a_rebuilt_searchable_pdf_is_recorded(archive, archi
     assert retry_item(archive, res.id) == {second: 2}
     assert queued.pop(0) == second
 
-    blocker = sqlite3.connect(Path(archive_env["DANGAN_DATA"]) / "catalogue.sqlite3",
-                              isolation_level=None, timeout=30)
-
-    def short_wait(dbapi_conn, _record) -> None:
-        dbapi_conn.execute("PRAGMA busy_timeout = 300")
-
-    def lock_once_the_page_is_read(_conn) -> None:
-        done = blocker.execute("SELECT status FROM page WHERE id = ?",
-                               (second,)).fetchone()[0] == "done"
-        if done and not blocker.in_transaction:  # the item's finalising comes next
-            blocker.execute("BEGIN IMMEDIATE")
-
-    sa.event.listen(archive.engine, "connect", short_wait)
-    archive.engine.dispose()
-    sa.event.listen(archive.engine, "commit", lock_once_the_page_is_read)
-    try:
+    with _catalogue_locked_once(archive, archive_env,
+                                "SELECT status = 'done' FROM page WHERE id = ?", (second,)):
         with pytest.raises(sa.exc.OperationalError, match="locked"):
             run_page(archive, second)
-    finally:
-        sa.event.remove(archive.engine, "commit", lock_once_the_page_is_read)
-        sa.event.remove(archive.engine, "connect", short_wait)
-        if blocker.in_transaction:
-            blocker.execute("ROLLBACK")
-        blocker.close()
-        archive.engine.dispose()
     assert check_fixity(archive)["bad"] == []
 
     with a_lease_later(archive):
