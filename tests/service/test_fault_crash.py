@@ -39,13 +39,11 @@ def _scan(tmp_path: Path) -> Path:
                      render_page(["房屋租赁合同", "租期自二〇二四年一月一日起"], size=(700, 400)))
 
 
-def test_sigkill_after_the_original_is_stored_before_its_row_commits(
-        archive_env: dict[str, str], tmp_path: Path) -> None:
-    env, data = archive_env, Path(archive_env["DANGAN_DATA"])
-    dangan_json(env, "init", "--admin-password", "initial-pass")
-    scan = _scan(tmp_path)
-    stored = data / "objects" / content_key(hashlib.sha256(scan.read_bytes()).hexdigest())
 
+def _ingest_killed_once_stored(env: dict[str, str], data: Path, scan: Path,
+                               stored: Path) -> None:
+    """`dangan ingest` of `scan`, SIGKILLed once its original is at `stored` but before its
+    rows commit (another connection holds the catalogue's write lock meanwhile)."""
     blocker = sqlite3.connect(data / "catalogue.sqlite3", isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the registration's transaction must wait here
     try:
@@ -61,6 +59,16 @@ def test_sigkill_after_the_original_is_stored_before_its_row_commits(
         blocker.execute("ROLLBACK")
         blocker.close()
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_sigkill_after_the_original_is_stored_before_its_row_commits(
+        archive_env: dict[str, str], tmp_path: Path) -> None:
+    env, data = archive_env, Path(archive_env["DANGAN_DATA"])
+    dangan_json(env, "init", "--admin-password", "initial-pass")
+    scan = _scan(tmp_path)
+    stored = data / "objects" / content_key(hashlib.sha256(scan.read_bytes()).hexdigest())
+
+    _ingest_killed_once_stored(env, data, scan, stored)
 
     assert stored.exists()  # the original made it, its row did not
     assert catalogue_count(data, "archive_item") == 0
@@ -85,18 +93,7 @@ def test_sigkilled_upload_never_retried_is_swept_after_the_grace(
     dangan_json(env, "init", "--admin-password", "initial-pass")
     scan = _scan(tmp_path)
     stored = data / "objects" / content_key(hashlib.sha256(scan.read_bytes()).hexdigest())
-    blocker = sqlite3.connect(data / "catalogue.sqlite3", isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "cli", "ingest", str(scan), *INGEST,
-                                 "--title", "租赁合同"], cwd=ROOT, env={**os.environ, **env},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: stored.exists() or proc.poll() is not None, "the original stored")
-        proc.kill()
-        proc.wait(30)
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+    _ingest_killed_once_stored(env, data, scan, stored)
     old = time.time() - 7200  # an hour past the grace
     os.utime(stored, (old, old), follow_symlinks=False)
     code, report = check_report(env, "--orphans")
