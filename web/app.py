@@ -182,6 +182,8 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
     app.teardown_request(ctx.close_db)
+    app.before_request(ctx.begin_request_translations)
+    app.teardown_request(ctx.end_request_translations)
     app.before_request(ctx.set_request_origin)
     app.teardown_request(ctx.reset_request_origin)
 
@@ -208,7 +210,8 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
             "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
         return resp
 
-    app.jinja_env.globals.update(LABELS, fixed_url=ctx.fixed_url)  # globals: macros imported by templates see them too
+    # globals: macros imported by templates see them too
+    app.jinja_env.globals.update(LABELS, fixed_url=ctx.fixed_url, url_for=ctx.row_url)
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

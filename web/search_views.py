@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -24,7 +23,7 @@ from service.search import (
 )
 from service.vocab import CUSTOMER_SECTIONS, ItemStatus
 
-from .ctx import archive, db, me, reader, tr
+from .ctx import archive, db, me, query_string, reader, tr
 from .ctx import gettext as _
 from .labels import category_label, location_label, secrecy_label
 
@@ -63,8 +62,8 @@ def retention_label(value: str) -> str:
 def _url(base: str, params: dict, **changes: Any) -> str:
     """The search page (`base`, its address built once a request: a page has dozens of
     these links) with `params` changed: a facet, a chip, a page of the pager."""
-    p = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
-    return base + ("?" + urlencode(p) if p else "")
+    query = query_string({k: v for k, v in {**params, **changes}.items() if v not in (None, "")})
+    return base + "?" + query if query else base
 
 
 @bp.route("/")
