@@ -1,10 +1,11 @@
 """The audit trail: who did what, when and from where, hash-chained and anchored outside the
 database.
 
-Appends are serialised: `record` first locks the one-row chain head (`audit_head`), so two
-writers can never chain to the same predecessor, in threads, processes or on other hosts.
-A unique constraint on `prev_hash` makes a fork impossible to commit even if a writer
-bypassed the head. `audit_problems` walks the chain (``dangan check --audit``).
+Appends are serialised: each (`_append`, under `record` and `record_event`) first locks the
+one-row chain head (`audit_head`), so two writers can never chain to the same predecessor,
+in threads, processes or on other hosts. A unique constraint on `prev_hash` makes a fork
+impossible to commit even if a writer bypassed the head. `audit_problems` walks the chain
+(``dangan check --audit``).
 
 From where: each entry carries the origin in force where it was recorded
 (service.audit_origin, a context variable): the web sets the client's address per request
@@ -29,7 +30,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import Connection, bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .audit_anchor import Anchor, advance_anchor, submit_anchor
@@ -38,6 +39,8 @@ from .indexing import ARCHIVE_KEY
 from .models import AuditEntry, AuditHead, User
 
 if TYPE_CHECKING:
+    from storage import ObjectStore
+
     from .archive import Archive
 
 log = logging.getLogger("dangan.audit")
@@ -57,16 +60,17 @@ def _digest(prev: str, at: datetime, actor: str, action: str, target: str, detai
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-#: The chain head's two statements, built once (every search appends an entry).
-_TAKE_HEAD = (update(AuditHead).where(AuditHead.id == HEAD_ID)
-              .values(entries=AuditHead.entries + 1).returning(AuditHead.hash, AuditHead.entries)
-              .execution_options(synchronize_session=False))
-_SET_HEAD_HASH = (update(AuditHead).where(AuditHead.id == HEAD_ID)
-                  .values(hash=bindparam("new_hash"))
-                  .execution_options(synchronize_session=False))
+#: The append's statements, built once on the tables (Core, no ORM: every search appends an
+#: entry, and the ORM's session, unit of work and events cost more than the whole append).
+_HEAD = AuditHead.metadata.tables[AuditHead.__tablename__]
+_ENTRY = AuditEntry.metadata.tables[AuditEntry.__tablename__]
+_TAKE_HEAD = (update(_HEAD).where(_HEAD.c.id == HEAD_ID)
+              .values(entries=_HEAD.c.entries + 1).returning(_HEAD.c.hash, _HEAD.c.entries))
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(hash=bindparam("new_hash"))
+_INSERT_ENTRY = insert(_ENTRY).returning(_ENTRY.c.id)
 
 
-def _lock_head(session: Session) -> tuple[str, int]:
+def _lock_head(conn: Connection) -> tuple[str, int]:
     """Take the chain head for this transaction: the newest hash and the entry count with
     the new entry counted.
 
@@ -74,29 +78,43 @@ def _lock_head(session: Session) -> tuple[str, int]:
     writer then reads the head its predecessor left); on SQLite it takes the database's write
     lock before anything is read, so the head cannot move under us.
     """
-    row = session.execute(_TAKE_HEAD).one_or_none()
+    row = conn.execute(_TAKE_HEAD).one_or_none()
     if row is None:
         raise RuntimeError("审计链头缺失，请运行 dangan init 升级数据库。/ "
                            "The audit chain head is missing: run `dangan init` to migrate.")
     return row[0], int(row[1])
 
 
-def record(session: Session, actor: str, action: str, target: str,
-           detail: dict | None = None) -> AuditEntry:
-    """Append an entry chained to the previous one (inside the caller's transaction, which
-    holds the chain head until it commits or rolls back). `action` is an
-    service.audit_actions.AuditAction; the origin is the one in force (service.audit_origin)."""
-    prev, count = _lock_head(session)
+def _append(conn: Connection, actor: str, action: str, target: str,
+            detail: dict | None) -> Anchor:
+    """Append one entry in `conn`'s transaction (which holds the chain head until it ends)
+    and return the chain's new position, to be anchored once the transaction commits. The
+    one way entries are written: `record` and `record_event` both come here."""
+    prev, count = _lock_head(conn)
     at = datetime.now(UTC).replace(microsecond=0)
-    where = current_origin()
-    entry = AuditEntry(at=at, actor=actor or "?", action=str(action), target=target,
-                       detail=detail, origin=where, prev_hash=prev,
-                       hash=_digest(prev, at, actor or "?", str(action), target, detail, where))
-    session.add(entry)
+    who, what, where = actor or "?", str(action), current_origin()
+    digest = _digest(prev, at, who, what, target, detail, where)
+    entry_id = conn.execute(_INSERT_ENTRY, {
+        "at": at, "actor": who, "action": what, "target": target, "detail": detail,
+        "origin": where, "prev_hash": prev, "hash": digest}).scalar_one()
+    conn.execute(_SET_HEAD_HASH, {"new_hash": digest})
+    return Anchor(entries=count, id=int(entry_id), hash=digest)
+
+
+def record(session: Session, actor: str, action: str, target: str,
+           detail: dict | None = None) -> Anchor:
+    """Append an entry chained to the previous one inside the caller's transaction (which
+    holds the chain head until it commits or rolls back); once it commits, the session's
+    after_commit hook anchors it. `action` is an service.audit_actions.AuditAction; the
+    origin is the one in force (service.audit_origin). Returns the chain's position at the
+    new entry (its id, hash and the entry count); load the AuditEntry by id if needed.
+
+    What the session holds pending is flushed first, as the ORM did when the entry was an
+    ORM object: the caller's writes precede the entry, and the head is locked after them."""
     session.flush()
-    session.execute(_SET_HEAD_HASH, {"new_hash": entry.hash})
-    session.info[_TAIL] = Anchor(entries=count, id=entry.id, hash=entry.hash)
-    return entry
+    tail = _append(session.connection(), actor, action, target, detail)
+    session.info[_TAIL] = tail
+    return tail
 
 
 def actor_name(user: User | None) -> str:
@@ -107,23 +125,29 @@ def actor_name(user: User | None) -> str:
 def record_event(archive: Archive, user: User | None, action: str, target: str,
                  detail: dict | None = None) -> None:
     """Record one entry in a transaction of its own (committed, then anchored): for what
-    leaves the archive outside a catalogue transaction (a search, a report, a register)."""
-    with archive.session() as s:
-        record(s, actor_name(user), action, target, detail)
+    leaves the archive outside a catalogue transaction (a search, a report, a register).
+    On a bare connection, no ORM session: every search comes here."""
+    with archive.engine.begin() as conn:
+        tail = _append(conn, actor_name(user), action, target, detail)
+    _submit(archive.store, tail)
 
 
 @event.listens_for(Session, "after_commit")
 def _anchor_after_commit(session: Session) -> None:
-    """Have the anchor moved forward to the newest entry this transaction committed (by the
-    process's anchor thread: the request does not wait for the store). A failure (the store
-    down) loses nothing: the entries are committed and the next commit's anchor covers
-    them; it is logged, never raised into work already done."""
+    """Have the anchor moved forward to the newest entry this transaction committed."""
     tail = session.info.pop(_TAIL, None)
     archive = session.info.get(ARCHIVE_KEY)
-    if tail is None or archive is None:
-        return
+    if tail is not None and archive is not None:
+        _submit(archive.store, tail)
+
+
+def _submit(store: ObjectStore, tail: Anchor) -> None:
+    """Have the anchor moved forward to a committed position (by the process's anchor
+    thread: the request does not wait for the store). A failure (the store down) loses
+    nothing: the entries are committed and the next commit's anchor covers them; it is
+    logged, never raised into work already done."""
     try:
-        submit_anchor(archive.store, tail)
+        submit_anchor(store, tail)
     except Exception:  # noqa: BLE001 - committed work must not turn into an error
         log.warning("the audit chain's anchor could not be moved to entry %s (%s entries); "
                     "the next audited commit will", tail.id, tail.entries, exc_info=True)

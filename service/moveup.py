@@ -392,7 +392,6 @@ def _record(target: Archive, report: dict[str, Any]) -> int:
               "counts": {k: v["target"] for k, v in report["counts"].items()
                          if not k.startswith("table:")}}
     with target.session() as s:
-        entry = record(s, "cli", AuditAction.ARCHIVE_MIGRATE, "archive", detail)
-        entry_id = entry.id
+        entry_id = record(s, "cli", AuditAction.ARCHIVE_MIGRATE, "archive", detail).id
     anchor_chain(target)
     return entry_id

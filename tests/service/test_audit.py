@@ -60,7 +60,7 @@ def test_concurrent_processes_append_one_chain(engine: sa.Engine, db_url: str) -
 
 def test_a_fork_cannot_be_committed(engine: sa.Engine) -> None:
     with session_scope(engine) as s:
-        first = record(s, "a", "view", "item:1")
+        first = s.get_one(AuditEntry, record(s, "a", "view", "item:1").id)
     with pytest.raises(IntegrityError), session_scope(engine) as s:
         s.add(AuditEntry(at=first.at, actor="b", action="view", target="item:2",
                          prev_hash=GENESIS, hash="f" * 64))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from clihelp import dangan
 
 from service.archive import Archive
-from service.audit import GENESIS, _digest, record
+from service.audit import GENESIS, _digest, record, record_event
 from service.audit_actions import LEGACY_NAMES, AuditAction, current_name, stored_names
 from service.audit_anchor import PREFIX, anchor_key, flush_anchors, latest_anchor
 from service.audit_origin import origin
@@ -47,6 +47,18 @@ def _append(env: dict[str, str], writer: int, n: int = ENTRIES) -> int:
                 s.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
                 record(s, f"user{writer}", AuditAction.ITEM_VIEW, f"item:{i}", {"page": 1})
     assert flush_anchors()  # a pool's worker process exits without running exit handlers
+    return n
+
+
+def _search(env: dict[str, str], writer: int, n: int = ENTRIES) -> int:
+    """One client's searches: each entry its own transaction on a bare connection, as the
+    web's search records it (`record_event`)."""
+    archive = _archive(env)
+    with origin(f"203.0.113.{writer}"):
+        for i in range(n):
+            record_event(archive, None, AuditAction.CATALOGUE_SEARCH, "search",
+                         {"q": f"合同 {writer}-{i}", "hits": i, "none": None})
+    assert flush_anchors()
     return n
 
 
@@ -200,6 +212,52 @@ def test_concurrent_writers_give_one_chain_and_the_anchor_matches(env: dict[str,
         (total, newest.id, newest.hash)
 
 
+def test_searches_and_catalogue_writes_append_one_anchored_chain(env: dict[str, str]) -> None:
+    """Entries recorded on their own (`record_event`, each search) and inside catalogue
+    transactions (`record`), written at once by threads, make one chain that verifies and is
+    anchored at its newest entry; each keeps its origin, actor and detail as given."""
+    with ThreadPoolExecutor(4) as pool:
+        runs = [pool.submit(_search, env, 1, 20), pool.submit(_append, env, 2, 20),
+                pool.submit(_search, env, 3, 20), pool.submit(_append, env, 4, 20)]
+        assert sum(r.result() for r in runs) == 80
+    code, report, _ = _check(env)
+    assert code == 0 and report["bad"] == [] and report["head_ok"]
+    assert report["anchor_problem"] is None and report["unanchored"] == 0
+    archive = _archive(env)
+    with archive.session() as s:
+        searches = s.execute(sa.select(AuditEntry.origin, AuditEntry.actor, AuditEntry.detail)
+                             .where(AuditEntry.action == AuditAction.CATALOGUE_SEARCH)
+                             .order_by(AuditEntry.id)).all()
+        views = s.scalars(sa.select(AuditEntry.origin)
+                          .where(AuditEntry.action == AuditAction.ITEM_VIEW)).all()
+    assert sorted(views) == ["198.51.100.2"] * 20 + ["198.51.100.4"] * 20
+    for writer in (1, 3):
+        mine = [(a, d) for o, a, d in searches if o == f"203.0.113.{writer}"]
+        assert mine == [("cli", {"q": f"合同 {writer}-{i}", "hits": i, "none": None})
+                        for i in range(20)]
+
+
+def test_a_search_entry_is_written_without_an_orm_session(archive: Archive) -> None:
+    """Every search records an entry: on a bare connection, as an ORM session there cost more
+    CPU than the rest of the append (its unit of work, events and commit)."""
+    begun: list[object] = []
+
+    def on_begin(session: object, *_args: object) -> None:
+        begun.append(session)
+
+    sa.event.listen(sa.orm.Session, "after_begin", on_begin)
+    try:
+        record_event(archive, None, AuditAction.CATALOGUE_SEARCH, "search", {"q": "x"})
+    finally:
+        sa.event.remove(sa.orm.Session, "after_begin", on_begin)
+    assert begun == []
+    with archive.session() as s:
+        newest = s.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).one()
+    assert (newest.action, newest.detail) == (AuditAction.CATALOGUE_SEARCH, {"q": "x"})
+    report = check_audit(archive)
+    assert report["problems"] == 0 and report["unanchored"] == 0
+
+
 def test_one_anchor_write_per_commit_not_per_entry(archive: Archive) -> None:
     before = {k.key for k in archive.store.list_keys(PREFIX)}
     with archive.session() as s:
@@ -240,7 +298,7 @@ def test_a_failed_anchor_write_loses_nothing_and_the_next_commit_anchors(
 
 def test_entries_say_from_where_and_the_origin_is_hashed(archive: Archive) -> None:
     with archive.session() as s, origin("cli:ops@archive-host"):
-        e = record(s, "cli", AuditAction.ITEM_VIEW, "item:7")
+        e = s.get_one(AuditEntry, record(s, "cli", AuditAction.ITEM_VIEW, "item:7").id)
     assert e.origin == "cli:ops@archive-host"
     assert check_audit(archive)["problems"] == 0
     with archive.session() as s:  # an origin changed afterwards no longer verifies
