@@ -93,8 +93,13 @@ def box_path(box: Box | None) -> str | None:
     """`A库房/3架/2节/4层/盒 BOX-0001` (`未上架/盒 …` when not shelved); None without a box."""
     if box is None:
         return None
-    where = box.shelf.path if box.shelf is not None else UNSHELVED
-    return f"{where}/盒 {box.barcode}"
+    return box_path_of(box.barcode, box.shelf.path if box.shelf is not None else None)
+
+
+def box_path_of(barcode: str, shelf_path: str | None) -> str:
+    """`box_path` from the box's barcode and its shelf's path (None: not shelved), for code
+    that reads them as plain columns (service.items.hit_rows)."""
+    return f"{shelf_path if shelf_path is not None else UNSHELVED}/盒 {barcode}"
 
 
 def path_parts(path: str) -> dict[str, str | None] | None:

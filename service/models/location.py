@@ -56,7 +56,13 @@ class Shelf(Base):
         """Human path such as `A库/3架/2节/4层`."""
         sec = self.section
         rack = sec.rack
-        return f"{rack.room.name}/{rack.code}架/{sec.code}节/{self.code}层"
+        return shelf_path(rack.room.name, rack.code, sec.code, self.code)
+
+
+def shelf_path(room_name: str, rack: str, section: str, shelf: str) -> str:
+    """The one rule for a shelf's path (`Shelf.path`), from its parts: for code that reads
+    them as plain columns (service.items.hit_rows) without loading the chain of objects."""
+    return f"{room_name}/{rack}架/{section}节/{shelf}层"
 
 
 class Box(Base):
