@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from .analysis import fold_with_map
@@ -41,11 +42,22 @@ def _patterns_for(folded: str, phrases: Sequence[Phrase]) -> re.Pattern[str] | N
     return re.compile("|".join(f"(?:{x})" for x in pats))
 
 
+#: A page's text folded, kept for the few pages a search shows: each is scored
+#: (`text_score`) and then cut into a snippet (`make_snippet`), and folding a page twice
+#: was a third of both (bench/search_bench.py, AND of two words).
+_page_fold: Callable[[str], tuple[str, Sequence[int]]] = lru_cache(maxsize=256)(fold_with_map)
+
+
 def find_spans(text: str, phrases: Sequence[Phrase]) -> list[tuple[int, int]]:
     """Merged, sorted [start, end) spans of ``text`` matching any phrase."""
+    return _spans(text, phrases, fold_with_map)
+
+
+def _spans(text: str, phrases: Sequence[Phrase],
+           fold: Callable[[str], tuple[str, Sequence[int]]]) -> list[tuple[int, int]]:
     if not text or not phrases:
         return []
-    folded, idx = fold_with_map(text)
+    folded, idx = fold(text)
     rx = _patterns_for(folded, phrases)
     if rx is None:
         return []
@@ -68,7 +80,7 @@ def _esc(s: str) -> str:
 def make_snippet(text: str, phrases: Sequence[Phrase], width: int = SNIPPET_CHARS) -> str:
     """~``width`` characters around the first match, escaped, matches in <mark>."""
     text = text or ""
-    spans = find_spans(text, phrases)
+    spans = _spans(text, phrases, _page_fold)
     if spans:
         start = max(0, spans[0][0] - _LEAD)
     else:
@@ -131,7 +143,7 @@ def text_score(text: str, phrases: Sequence[Phrase]) -> float:
     reads the whole doclist of every term."""
     if not text or not phrases:
         return 0.0
-    folded, _ = fold_with_map(text)
+    folded, _ = _page_fold(text)
     norm = 1.2 * (0.25 + 0.75 * len(folded) / 600)
     score = 0.0
     for p in phrases:
