@@ -435,6 +435,11 @@ class ItemPlan:
     each: tuple[AnyOf, ...]
     excluded: tuple[Phrase, ...]
 
+    @property
+    def fuzzy(self) -> bool:
+        """Whether this is the OCR-tolerant retry (`relax_query`) of a query."""
+        return any(isinstance(o, Fuzzy) for o in self.shown.options)
+
 
 def item_plan(pq: ParsedQuery) -> ItemPlan:
     if pq.empty:

@@ -489,7 +489,7 @@ class SqliteFtsEngine:
         pages, the items in it that the whole query accepts (their matching rows, in walk
         order) and whether it was the last chunk.
 
-        The rarest term (a probe counts each term's visible pages up to ``scan_cap``)
+        The rarest term (a probe counts each term's rows up to ``scan_cap``)
         drives a walk in rowid order, that is by date (:mod:`.fts_rows`); every other term,
         and the exclusions, are checked on the items walked."""
         plan = item_plan(pq)
@@ -497,9 +497,12 @@ class SqliteFtsEngine:
         exprs = [fts5_any(g) for g in groups]
         cap = int(self.scan_cap)
         # one group drives the walk alone, whose first chunk tells whether it is exact: no
-        # probe (it read the same matches once more, a third of such a query at 446k pages)
-        counts = ([_probe(cur, f"({e}) AND {fmatch}", cap) for e in exprs] if len(exprs) > 1
-                  else [cap])
+        # probe (it read the same matches once more, a third of such a query at 446k pages).
+        # Several: each term's rows are counted as indexed, not as the user sees them (for
+        # a user who sees a few percent of the pages that count read the whole doclist, a
+        # third of a staff user's AND of two at 1M pages): a term on few rows is on few
+        # visible rows, and a term on none ends the query at once.
+        counts = [_probe(cur, e, cap) for e in exprs] if len(exprs) > 1 else [cap]
         if min(counts) == 0:
             return
         drive = counts.index(min(counts))
@@ -606,12 +609,16 @@ def _order(cur: Any, plan: ItemPlan, groups: list[list[tuple]], req: SearchReque
            exact: bool, rank_cap: int) -> tuple[list[list[tuple]], dict[int, float] | None]:
     """The item groups in the result's order, and the pages' bm25 when ranked: an exact
     result sorted by relevance by bm25 (restricted by item tokens: up to ``rank_cap``
-    items), by 档号 when asked, else in walk order (date).  The rowid span serves a user
+    items), by 档号 when asked, else in walk order (date).  A result of the OCR-tolerant
+    retry (``plan.fuzzy``) is never ranked by bm25: its idf reads the whole doclist of
+    every part of every alternative (a 2-character part is on a sixth of the pages), up
+    to 250 ms at 1M pages; its items come by date, their pages by the stored text's score.  The rowid span serves a user
     who sees every match of a one-term query (it holds at most ``scan_cap`` matches); for
     several terms it holds every page with any of them (189 ms p95 at 1M pages)."""
     ranks: dict[int, float] | None = None
     span = req.visibility.see_all and not check_filters(req.filters) and not plan.each
-    if exact and req.sort == "relevance" and groups and (span or len(groups) <= rank_cap):
+    if exact and req.sort == "relevance" and groups and (span or len(groups) <= rank_cap) \
+            and not plan.fuzzy:
         ranks = _bm25(cur, fts5_any(plan.shown), groups, span=span)
         groups = [sorted(g, key=lambda r: (ranks.get(r[1], 0.0), r[2])) for g in groups]
         groups.sort(key=lambda g: ranks.get(g[0][1], 0.0))
@@ -662,7 +669,7 @@ class _Walk:
 
 
 def _probe(cur: Any, match: str, cap: int) -> int:
-    """Visible pages matching, counted up to ``cap + 1``."""
+    """Rows matching, counted up to ``cap + 1``."""
     return int(cur.execute(
         "SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH ? LIMIT ?)",
         (match, cap + 1),

@@ -427,3 +427,49 @@ def test_relevance_of_several_terms_past_rank_cap_lists_newest_first(engine):
     assert r.total == 12 and r.total_is_exact and r.hits[0].id == 12  # bm25
     r = SqliteFtsEngine(engine, rank_cap=5).search(req)
     assert r.total == 12 and [h.id for h in r.hits] == [11, 10, 9]  # newest first
+
+
+def test_probes_count_a_terms_rows_not_what_the_user_sees(engine, monkeypatch):
+    """Two terms are probed to pick the rarer one to walk; each probe counts the term's rows
+    as indexed: counting only what a staff user sees read the term's whole doclist against
+    the user's filter tokens (a third of such a query at 1M pages). The answer is the same."""
+    from indexer.search import sqlite_engine
+    from indexer.search.fts_rows import FILTER_COLUMN
+
+    probed: list[str] = []
+    real = sqlite_engine._probe
+    monkeypatch.setattr(sqlite_engine, "_probe",
+                        lambda cur, match, cap: probed.append(match) or real(cur, match, cap))
+    s = SqliteFtsEngine(engine, scan_cap=4)
+    docs = [_owned(i, f"常见词汇 甲方 第{i}件", owner=2) for i in range(1, 31)]
+    docs[5] = _owned(6, "常见词汇 甲方 我的一件", owner=1)
+    docs[9] = _owned(10, "常见词汇 我的另一件", owner=1)
+    s.index_pages(docs)
+    me = Visibility(secrecy=frozenset({"公开", "内部"}), owner_ids=frozenset({1}))
+    r = s.search(SearchRequest(q="常见 甲方", visibility=me))
+    assert [h.id for h in r.hits] == [6] and r.total == 1 and r.total_is_exact
+    assert len(probed) == 2 and not any(FILTER_COLUMN in m for m in probed), probed
+
+
+def test_a_fuzzy_retry_is_not_ranked_by_bm25(engine):
+    """A phrase found nowhere is retried OCR-tolerant; that result is not ranked by bm25
+    (whose idf reads the whole doclist of every part of every alternative): its items come
+    newest first, as a date-sorted one does."""
+    s = SqliteFtsEngine(engine)
+    docs = [
+        _dated(1, "甲方承诺按期交付全部货物" * 5, "2020-01-01")[0],  # the most matches, oldest
+        _dated(2, "甲方承诺按期交付全部货物", "2021-01-01")[0],
+        _dated(3, "无关的文字", "2022-01-01")[0],
+    ]
+    s.index_pages(docs)
+    ranked: list[str] = []
+
+    @event.listens_for(engine, "connect")
+    def _trace(dbapi_conn, _rec):
+        dbapi_conn.set_trace_callback(lambda sql: ranked.append(sql) if "rank" in sql else None)
+
+    engine.dispose()
+    r = s.search(SearchRequest(q="甲方承诺按朗交付", visibility=ALL))  # 期 misread as 朗
+    assert r.fuzzy and [h.id for h in r.hits] == [2, 1] and not ranked
+    r = s.search(SearchRequest(q="甲方承诺按期交付", visibility=ALL))
+    assert not r.fuzzy and r.hits[0].id == 1 and ranked  # bm25: the page with most matches
