@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast, overload
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from indexer.search.types import (
@@ -186,14 +186,19 @@ def filter_chips(selected: Mapping[str, str]) -> list[tuple[str, str]]:
     return [(k, selected[k]) for k in CHIP_PARAMS if selected.get(k)]
 
 
+#: The customers' names by number: a Core statement of the two columns (an ORM-enabled one
+#: costs ~0.3 ms more a search page to compile and process).
+_CUSTOMER_NAMES = select(Customer.__table__.c.number, Customer.__table__.c.name).where(
+    Customer.__table__.c.number.in_(bindparam("numbers", expanding=True)))
+
+
 def facet_groups(session: Session, result: SearchResult,
                  selected: Mapping[str, str]) -> list[FacetGroup]:
     """The result's facet counts as the page shows them: fields in order, empty ones left out,
     the selected value marked, customers named."""
     numbers = list((result.facets.get("customer") or {}).keys())
     customers: dict[str, str] = {number: name for number, name in session.execute(
-        select(Customer.number, Customer.name).where(Customer.number.in_(numbers)))} \
-        if numbers else {}
+        _CUSTOMER_NAMES, {"numbers": numbers})} if numbers else {}
     groups = []
     for name in FACET_ORDER:
         values = result.facets.get(name) or {}

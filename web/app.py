@@ -95,8 +95,13 @@ class ReaderEnvironment(Environment):
     to a user without the privacy right."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        value = super().getattr(obj, attribute)
-        if privacy.personal_field(obj, attribute):
+        # a page reads ~500 attributes (a search page's hits and rows): the plain attribute
+        # straight away, and the rule asked only for a class that has personal fields
+        try:
+            value = getattr(obj, attribute)
+        except AttributeError:  # a mapping's item, or undefined: as Jinja reads it
+            return super().getattr(obj, attribute)
+        if type(obj) in privacy.PERSONAL_FIELDS and privacy.personal_field(obj, attribute):
             return privacy.value_for(ctx.personal_reader(), value)
         return value
 

@@ -8,6 +8,9 @@ Chinese label. User data (titles, names, room names, typed notes) is shown as wr
 
 from __future__ import annotations
 
+from markupsafe import Markup, escape
+
+from service.catalogue import CategoryName
 from service.crosscheck import CHANGED, NEVER, OPEN
 from service.errors import N_
 from service.locations import path_parts
@@ -28,6 +31,25 @@ def secrecy_label(level: str) -> str:
     return _(msgid) if msgid is not None else level
 
 
+#: The badge class of each 密级 (app.css colours them).
+_SECRECY_CLASS: dict[str, str] = {
+    Secrecy.PUBLIC: "public", Secrecy.INTERNAL: "internal", Secrecy.SECRET: "secret",
+    Secrecy.CONFIDENTIAL: "confidential", Secrecy.TOP_SECRET: "topsecret"}
+
+
+def secrecy_badge(level: str) -> Markup:
+    """The 密级 as a coloured badge: a function, where a macro makes a new template context
+    on each call (a search page shows one on every hit); f-strings, not `Markup.format`
+    (~5 µs a call)."""
+    return Markup(f'<span class="badge secrecy secrecy-{_SECRECY_CLASS.get(level, "other")}">'
+                  f'{escape(secrecy_label(level))}</span>')
+
+
+def status_badge(status: str, label: str) -> Markup:
+    """An item's status (its `label` in the user's language) as a badge."""
+    return Markup(f'<span class="badge status status-{escape(status)}">{escape(label)}</span>')
+
+
 def role_label(role: str) -> str:
     labels: dict[str, str] = {
         Role.ADMIN: _("系统管理员"), Role.MANAGER: _("档案室主任"), Role.EXECUTIVE: _("公司领导"),
@@ -45,7 +67,7 @@ def grade_label(grade: str | None) -> str:
         grade or "", grade or "—")
 
 
-def category_label(category: Category | None, code: str | None = None) -> str:
+def category_label(category: Category | CategoryName | None, code: str | None = None) -> str:
     """`HT 合同协议` / `HT Contracts and agreements` (the category's own English name)."""
     if category is None:
         return code or "—"
@@ -120,7 +142,8 @@ def condition_label(condition: str | None) -> str:
     return labels.get(condition or "", condition or "—")
 
 
-LABELS = {"secrecy_label": secrecy_label, "role_label": role_label, "kind_label": kind_label,
+LABELS = {"secrecy_label": secrecy_label, "secrecy_badge": secrecy_badge,
+          "status_badge": status_badge, "role_label": role_label, "kind_label": kind_label,
           "grade_label": grade_label, "category_label": category_label, "shelf_path": shelf_path,
           "location_label": location_label, "note_label": note_label,
           "discrepancy_label": discrepancy_label, "check_reason_label": check_reason_label,

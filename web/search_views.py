@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -9,11 +10,10 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service.access import findable_secrecy_levels, with_grants
-from service.catalogue import list_categories
+from service.catalogue import category_names, fonds_names
 from service.codes import RETENTIONS
 from service.errors import N_, InvalidInput
 from service.items import hit_rows, recent_items
-from service.models import Fonds
 from service.search import (
     CHIP_PARAMS,
     facet_groups,
@@ -23,7 +23,7 @@ from service.search import (
 )
 from service.vocab import CUSTOMER_SECTIONS, ItemStatus
 
-from .ctx import archive, db, me, query_string, reader, tr
+from .ctx import archive, db, fixed_url, me, query_string, reader, tr
 from .ctx import gettext as _
 from .labels import category_label, location_label, secrecy_label
 
@@ -40,6 +40,24 @@ _STATUS: dict[str, str] = {
     ItemStatus.REGISTERED: N_("已登记"), ItemStatus.MERGED: N_("已并入他件"),
     ItemStatus.DELETED: N_("已删除"), ItemStatus.DESTROYED: N_("已销毁")}
 _RETENTION = {"Y": N_("永久"), "D30": N_("定期30年"), "D10": N_("定期10年")}
+
+
+@dataclass(frozen=True, slots=True)
+class FacetLink:
+    """A facet value as the page links it (objects, not dicts: a template reads a dict's
+    keys only after a failed attribute lookup, ~1 µs each, ~120 a page)."""
+
+    label: str
+    count: int
+    #: The filter in force: the link removes it.
+    active: bool
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    name: str
+    entries: list[FacetLink]
 
 
 def status_label(value: str) -> str:
@@ -78,15 +96,15 @@ def search() -> ResponseReturnValue:
               ("q", *CHIP_PARAMS, "sort")}
     params = {k: v for k, v in params.items() if v}
     q = params.get("q", "")
-    base = url_for("search.search")
+    base = fixed_url("search.search")  # built once a process
     user = me()
     s = db()
-    categories = {c.code: c for c in list_categories(s)}
-    fonds = {f.code: f.name for f in s.query(Fonds).order_by(Fonds.code)}
+    categories = category_names(s)
+    fonds = fonds_names(s)
     result = None
     error = None
     rows: dict = {}
-    facets: list = []
+    facets: list[Facet] = []
     recent: list = []
     page = 1
     sort = params.get("sort") or ("relevance" if q else "code")
@@ -115,11 +133,10 @@ def search() -> ResponseReturnValue:
         result = run_search(archive(), sp, user=who, facets=True, raw=True)
         rows = hit_rows(s, who, [h.id for h in result.hits],
                         {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})
-        facets = [{"field": g.field, "name": names[g.field], "entries": [
-            {"value": e.value, "label": e.name or value_labels.get(g.field, str)(e.value),
-             "count": e.count, "active": e.active,
-             "url": _url(base, params, page=None, **{g.field: None if e.active else e.value})}
-            for e in g.entries]} for g in facet_groups(s, result, params)]
+        facets = [Facet(names[g.field], [
+            FacetLink(e.name or value_labels.get(g.field, str)(e.value), e.count, e.active,
+                      _url(base, params, page=None, **{g.field: None if e.active else e.value}))
+            for e in g.entries]) for g in facet_groups(s, result, params)]
     elif sp is not None:
         recent = recent_items(s, user, 12)
     pages = 0
@@ -130,6 +147,7 @@ def search() -> ResponseReturnValue:
         recent=recent, page=page, pages=pages, sort=sort, active_filters=active_filters,
         error=error, browsing=not q,
         page_url=lambda n: _url(base, params, page=n if n > 1 else None),
+        export_args={k: v for k, v in request.args.items() if k != "page"},
         categories=categories, fonds=fonds,
         secrecy_levels=findable_secrecy_levels(user),
         retentions=RETENTIONS, retention_label=retention_label,

@@ -83,6 +83,8 @@ def test_search_page_statements_do_not_grow_with_hits(app, archive, hits, userna
     # the granted 秘密 item opens for alice as for the admin: its thumbnail, its shelf
     assert f"/items/{hits[0]}/pages/1/thumb" in few_html
     assert "计数库0" in few_html and "计数客户0" in few_html
+    # the customers' facet names them (read by number, as plain columns)
+    assert all(f'<span class="flabel">计数客户{n}</span>' in many_html for n in range(3))
     assert len(many) == len(few), "\n".join(many)
     assert len(many) <= 12, "\n".join(many)
     # read once and only what is needed: the grants once for the search and the rows (never
