@@ -41,8 +41,9 @@ class Settings:
     secure_cookies: bool = False
     #: Reverse proxies in front of the web app whose X-Forwarded-For/-Proto are trusted.
     proxy_hops: int = 0
-    #: Threads of the web server (waitress) answering requests in one web process.
-    web_threads: int = 8
+    #: Threads of the web server (waitress) answering requests in one web process: one
+    #: answers them one after the other, where threads share the process's core (web.server).
+    web_threads: int = 1
     #: Web processes of `dangan serve` (one answers on about one core at most).
     web_processes: int = 1
     #: How much lower than the web the OCR workers run (os.nice): searches keep their

@@ -9,7 +9,12 @@ the API, a page for the web) and the connection is closed after it.
 
 One process answers on about one core at most (the GIL); `processes` > 1 forks that many
 waitress servers after the listening sockets are bound, each with its own app, database
-pool and threads (`DANGAN_WEB_PROCESSES`), and keeps them running.
+pool and threads (`DANGAN_WEB_PROCESSES`), and keeps them running. One thread a process
+(`DANGAN_WEB_THREADS`, the default) answers its requests one after the other: threads of
+one process share its core by the GIL, so under load each request took as long as all of
+them together (20 searchers at 100k pages, bench/web_bench.py: p95 390 against 480–510 ms
+with 8 threads, and 12% less CPU a request); waitress still reads every request and
+sends every answer in its own I/O loop, whatever the client's speed (`make_server`).
 """
 
 from __future__ import annotations
@@ -56,10 +61,17 @@ class _Channel(HTTPChannel):
         return ErrorTask(channel, request)
 
 
-def _run(app: Flask, threads: int, max_body: int, **where: Any) -> None:
-    """One waitress server (on `host`/`port`, or on already bound `sockets`) until stopped."""
+def make_server(app: Flask, threads: int, max_body: int, **where: Any) -> Any:
+    """One waitress server (on `host`/`port`, or on already bound `sockets`), not started.
+
+    Its threads never wait for a slow client: what a request answers is handed to
+    waitress's buffer whatever its size (`outbuf_high_watermark` as large as the largest
+    body; past 1 MB the buffer is a temporary file) and sent by its I/O loop, where by
+    default a thread that had written 16 MB of a download waited until the client had read
+    it, so a few slow downloads could hold every thread of a process."""
     server = create_server(app, threads=threads, ident="dangan",
-                           max_request_body_size=max_body, **where)
+                           max_request_body_size=max_body,
+                           outbuf_high_watermark=max(max_body, 1 << 24), **where)
     # One listening socket gives one server; several (a name with IPv4 and IPv6 addresses)
     # give a MultiSocketServer whose listeners are in its socket map.
     if isinstance(server, BaseWSGIServer):
@@ -71,6 +83,12 @@ def _run(app: Flask, threads: int, max_body: int, **where: Any) -> None:
         listeners = [d for d in dispatchers if isinstance(d, BaseWSGIServer)]
     for listener in listeners:
         listener.channel_class = _Channel
+    return server
+
+
+def _run(app: Flask, threads: int, max_body: int, **where: Any) -> None:
+    """One waitress server until stopped."""
+    server = make_server(app, threads, max_body, **where)
     logging.basicConfig()  # as waitress.serve does: its warnings reach the log
     server.run()
 

@@ -183,7 +183,7 @@ def test_defaults_are_the_embedded_archive(tmp_path: Path) -> None:
     assert s.database_url == f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"
     assert s.storage_url == str(tmp_path / "objects")
     assert s.queue_url == f"sqlite:///{tmp_path / 'queue.sqlite3'}"
-    assert (s.search_url, s.queue_name, s.web_threads, s.proxy_hops) == ("sqlite", "dangan", 8, 0)
+    assert (s.search_url, s.queue_name, s.web_threads, s.proxy_hops) == ("sqlite", "dangan", 1, 0)
     assert s.secure_cookies is False and s.secret_key == "" and s.ocr_timeout == 180.0
     assert s.workers >= 1
 
