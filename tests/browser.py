@@ -9,6 +9,7 @@ go to test-artifacts/ for a person to look at.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +86,18 @@ def sign_in(page: Page, base: str, username: str, password: str) -> Page:
     log_in(page, username, password)
     page.wait_for_url("**/search")
     return page
+
+
+def wait_until(page: Page, expression: str, timeout: float = 15.0) -> None:
+    """Wait until `expression` is true in the page, polled from here: Playwright's own
+    `wait_for_function` evaluates a string predicate with eval() in the page once it has to
+    poll, which the app's Content-Security-Policy (no 'unsafe-eval') refuses, so it failed
+    whenever the condition was not already true at the first look (a slow image)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 def shot(page: Page, name: str, *, full_page: bool = True) -> None:

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.browser import MARKS, log_in, shot
+from tests.browser import MARKS, log_in, shot, wait_until
 from tests.served import ROOT, served_archive
 
 PHRASE = "甲方应于二〇二四年三月前支付合同款"
@@ -96,8 +96,8 @@ def test_upload_ocr_search_and_highlight(page, server, scans):
     page.select_option("select[name=customer]", "KH-202405001")
     page.select_option("select[name=customer_section]", "contract")
     page.select_option("select[name=box]", "BOX-2024-0001")
-    page.wait_for_function(
-        "document.getElementById('code-preview').textContent.startsWith('J001-HT')")
+    wait_until(page,
+               "document.getElementById('code-preview').textContent.startsWith('J001-HT')")
     assert page.locator("#code-preview").inner_text() == "J001-HT·2024-D30-NNNN"
     page.set_input_files("#files", str(scans["good"]))
     assert "1" in page.locator("#file-summary").inner_text()
@@ -122,7 +122,7 @@ def test_upload_ocr_search_and_highlight(page, server, scans):
 
     page.click(".hit h3 a")
     page.wait_for_selector("#page-image")
-    page.wait_for_function("document.getElementById('page-image').naturalWidth > 0")
+    wait_until(page, "document.getElementById('page-image').naturalWidth > 0")
     boxes = page.locator("rect.hitbox")
     assert boxes.count() >= 1
     bb = boxes.first.bounding_box()

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.browser import MARKS, shot
+from tests.browser import MARKS, shot, wait_until
 from tests.served import dangan, served_archive
 
 PASSWORD = "desk-pass-123"
@@ -75,7 +75,7 @@ def test_a_box_is_checked_from_barcode_to_signed_results_by_keyboard(page, serve
     assert page.locator("#paper-pages").inner_text() == "1"
     assert page.locator("#scan-pages").inner_text() == "1"
     assert page.locator(".desk-list li.current .code").inner_text().endswith("0001")
-    page.wait_for_function("document.getElementById('full-view').naturalWidth > 0")
+    wait_until(page, "document.getElementById('full-view').naturalWidth > 0")
     page.keyboard.press("a")
     assert page.locator("#result-agrees").is_checked()
     assert _focused(page) == "sign"
@@ -89,8 +89,8 @@ def test_a_box_is_checked_from_barcode_to_signed_results_by_keyboard(page, serve
     assert page.locator("#thumbs .thumb-btn").count() == 2
     page.keyboard.press("ArrowRight")
     assert page.locator("#thumbs .thumb-btn.selected").get_attribute("data-n") == "2"
-    page.wait_for_function("document.getElementById('full-view').src.endsWith('/pages/2/image')"
-                           " && document.getElementById('full-view').complete")
+    wait_until(page, "document.getElementById('full-view').src.endsWith('/pages/2/image')"
+                     " && document.getElementById('full-view').complete")
     page.keyboard.press("1")  # the first kind: a page missing from the scans
     assert page.locator("#result-discrepancy").is_checked()
     assert page.locator("#kind").input_value() == "missing_scan"
