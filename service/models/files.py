@@ -11,10 +11,12 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -56,7 +58,14 @@ class Page(Base):
     """One page of an item: its OCR text, word boxes and derived images."""
 
     __tablename__ = "page"
-    __table_args__ = (UniqueConstraint("item_id", "n", name="uq_page_item_n"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "n", name="uq_page_item_n"),
+        # the pages that have a thumbnail, by item: a search page's hits find theirs here
+        # (service.items.hit_rows), not in the rows, where the thumbnail's key lies past
+        # the OCR text and word boxes (tens of KB, read through overflow pages)
+        Index("ix_page_thumbed", "item_id", "n", sqlite_where=text("thumb_key IS NOT NULL"),
+              postgresql_where=text("thumb_key IS NOT NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("archive_item.id"), index=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"))

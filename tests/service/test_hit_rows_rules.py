@@ -119,3 +119,19 @@ def test_hit_rows_say_what_the_loaded_items_say(archive) -> None:
                     if item.deletion_due_at else None), (reader, item_id)
         assert {r.location for r in items.hit_rows(s, users["admin"], asked, wanted).values()} \
             == {"一号库房/3架/2节/4层/盒 HR-0001", "未上架/盒 HR-0002", None}
+
+
+def test_the_hits_thumbnails_are_read_from_an_index(archive) -> None:
+    """Both thumbnail lookups of the hit rows read the index of thumbed pages (migration
+    0022), never the page rows, whose thumbnail key lies past the OCR text and word boxes:
+    on SQLite the plan names the index for both and reads no page row."""
+    if archive.engine.dialect.name != "sqlite":
+        return  # PostgreSQL's planner chooses by its statistics; the index exists there too
+    with archive.engine.connect() as c:
+        sql = str(items._HIT_ITEMS.compile(c))
+        sql = sql.replace("__[POSTCOMPILE_ids]", "1, 2").replace(
+            "__[POSTCOMPILE_wanted]", "VALUES (1, 1), (2, 1)")
+        plan = [row[-1] for row in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    pages = [step for step in plan if " page " in f" {step} " or "thumbed" in step]
+    assert sum("ix_page_thumbed" in step for step in pages) == 2, plan
+    assert all("ix_page_thumbed" in step for step in pages), plan
