@@ -321,25 +321,26 @@ def gettext(string: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
+def _template_text(context: Context, translated: str, variables: dict[str, Any]) -> str:
+    """Jinja's new-style gettext result: a translation is markup where the template
+    autoescapes, its variables are escaped, and it is always a format string."""
+    rv = Markup(translated) if context.eval_ctx.autoescape else translated
+    return rv % variables
+
+
 @pass_context
 def _template_gettext(context: Context, string: str, **variables: Any) -> str:
-    """``_()`` and ``gettext()`` in a template: Jinja's new-style gettext (a translation is
-    markup, its variables are escaped, it is always a format string), called directly
-    where Jinja's own goes through three context calls (a page has ~60 of them)."""
-    rv = _request_translations().ugettext(string)
-    if context.eval_ctx.autoescape:
-        rv = Markup(rv)
-    return rv % variables
+    """``_()`` and ``gettext()`` in a template (`_template_text`), called directly where
+    Jinja's own goes through three context calls (a page has ~60 of them)."""
+    return _template_text(context, _request_translations().ugettext(string), variables)
 
 
 @pass_context
 def _template_pgettext(context: Context, msgctxt: str, string: str, **variables: Any) -> str:
     """``pgettext()`` in a template, as `_template_gettext` (the top bar has ~15)."""
     variables.setdefault("context", msgctxt)
-    rv = _request_translations().upgettext(msgctxt, string)
-    if context.eval_ctx.autoescape:
-        rv = Markup(rv)
-    return rv % variables
+    return _template_text(context, _request_translations().upgettext(msgctxt, string),
+                          variables)
 
 
 def cache_template_translations(app: Flask) -> None:
