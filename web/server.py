@@ -15,6 +15,13 @@ one process share its core by the GIL, so under load each request took as long a
 them together (20 searchers at 100k pages, bench/web_bench.py: p95 390 against 480–510 ms
 with 8 threads, and 12% less CPU a request); waitress still reads every request and
 sends every answer in its own I/O loop, whatever the client's speed (`make_server`).
+
+The processes share the listening socket. A process takes a new connection at once while it
+has a thread free (`_Dispatcher`), and while all are busy only one every
+BUSY_ACCEPT_INTERVAL_S. Before, whichever I/O loop woke first took it, busy or not: kept-alive
+connections fell unevenly (20 wrk connections on a CPU-bound page: 17 and 3, p90 144 against
+89 ms when even), and a new connection could wait behind a long request while another process
+sat idle.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +39,7 @@ from typing import Any
 from flask import Flask
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
-from waitress.task import ErrorTask, Task, WSGITask
+from waitress.task import ErrorTask, Task, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 
 from service.audit_anchor import flush_anchors
@@ -61,6 +69,80 @@ class _Channel(HTTPChannel):
         return ErrorTask(channel, request)
 
 
+class _Counted:
+    """A channel handed to the threads, counted in its dispatcher until it is served."""
+
+    def __init__(self, channel: Any, dispatcher: _Dispatcher) -> None:
+        self.channel = channel
+        self.dispatcher = dispatcher
+
+    def service(self) -> None:
+        try:
+            self.channel.service()
+        finally:
+            self.dispatcher.finished()
+            # wake the I/O loop: its listeners were left out of its wait while no thread was free
+            self.channel.server.pull_trigger()
+
+    def cancel(self) -> None:  # at shutdown, for a task no thread took
+        try:
+            self.channel.cancel()
+        finally:
+            self.dispatcher.finished()
+
+
+class _Dispatcher(ThreadedTaskDispatcher):
+    """waitress's threads, knowing how many of the tasks handed to them are not yet done, so
+    that the listeners can leave a new connection to another process while all are busy."""
+
+    def __init__(self, threads: int) -> None:
+        super().__init__()
+        self.in_hand = 0
+        self.count_lock = threading.Lock()
+        self.set_thread_count(threads)
+        self.size = threads
+
+    def add_task(self, task: Any) -> None:
+        with self.count_lock:
+            self.in_hand += 1
+        super().add_task(_Counted(task, self))  # type: ignore[arg-type]  # the threads call only service() and cancel()
+
+    def finished(self) -> None:
+        with self.count_lock:
+            self.in_hand -= 1
+
+    def free(self) -> bool:
+        return self.in_hand < self.size
+
+
+#: How often a process whose threads are all busy still takes one waiting connection: kept-
+#: alive connections keep a saturated process busy for good, so "only when free" alone would
+#: leave a new client waiting until the load ends.
+BUSY_ACCEPT_INTERVAL_S = 0.02
+
+
+def _accept_when_free(listener: BaseWSGIServer, dispatcher: _Dispatcher) -> None:
+    """The listener is polled for new connections while a thread is free, and otherwise
+    once every BUSY_ACCEPT_INTERVAL_S; its own readable() still runs each time (it closes
+    idle channels and keeps the connection limit)."""
+    own = listener.readable
+    next_busy_poll = 0.0
+
+    def readable() -> bool:
+        nonlocal next_busy_poll
+        if not own():
+            return False
+        if dispatcher.free():
+            return True
+        now = time.monotonic()
+        if now < next_busy_poll:
+            return False
+        next_busy_poll = now + BUSY_ACCEPT_INTERVAL_S
+        return True
+
+    listener.readable = readable  # type: ignore[method-assign]  # asyncore asks the instance
+
+
 def make_server(app: Flask, threads: int, max_body: int, **where: Any) -> Any:
     """One waitress server (on `host`/`port`, or on already bound `sockets`), not started.
 
@@ -69,9 +151,11 @@ def make_server(app: Flask, threads: int, max_body: int, **where: Any) -> Any:
     body; past 1 MB the buffer is a temporary file) and sent by its I/O loop, where by
     default a thread that had written 16 MB of a download waited until the client had read
     it, so a few slow downloads could hold every thread of a process."""
+    dispatcher = _Dispatcher(threads)
     server = create_server(app, threads=threads, ident="dangan",
                            max_request_body_size=max_body,
-                           outbuf_high_watermark=max(max_body, 1 << 24), **where)
+                           outbuf_high_watermark=max(max_body, 1 << 24),
+                           _dispatcher=dispatcher, **where)
     # One listening socket gives one server; several (a name with IPv4 and IPv6 addresses)
     # give a MultiSocketServer whose listeners are in its socket map.
     if isinstance(server, BaseWSGIServer):
@@ -83,6 +167,7 @@ def make_server(app: Flask, threads: int, max_body: int, **where: Any) -> Any:
         listeners = [d for d in dispatchers if isinstance(d, BaseWSGIServer)]
     for listener in listeners:
         listener.channel_class = _Channel
+        _accept_when_free(listener, dispatcher)
     return server
 
 
