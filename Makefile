@@ -54,7 +54,7 @@ test: deps-test venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -q -ra
+	$(VENV)/bin/pytest -q -ra -n auto --dist loadfile
 
 lint: venv
 	$(VENV)/bin/ruff check .
