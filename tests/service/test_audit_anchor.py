@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC
 
@@ -14,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from clihelp import dangan
 
+from service import audit_anchor
 from service.archive import Archive
 from service.audit import GENESIS, _digest, record, record_event
 from service.audit_actions import LEGACY_NAMES, AuditAction, current_name, stored_names
@@ -372,3 +374,29 @@ def test_the_anchor_in_s3_catches_a_truncated_chain(archive_env: dict[str, str],
             hash=newest[2].hash, entries=AuditHead.entries - 2))
     report = check_audit(archive)
     assert report["bad"] == [] and report["head_ok"] and report["anchor_problem"] == "short"
+
+
+def test_the_commits_of_a_moment_share_one_anchor_write(archive: Archive) -> None:
+    """Searches one after the other (each its own commit) are anchored by one object, not
+    one each: a local anchor write costs more CPU than the search it follows."""
+    assert flush_anchors()
+    before = {k.key for k in archive.store.list_keys(PREFIX)}
+    for n in range(20):
+        record_event(archive, None, AuditAction.CATALOGUE_SEARCH, "search", {"q": f"合同 {n}"})
+    assert flush_anchors()
+    written = {k.key for k in archive.store.list_keys(PREFIX)} - before
+    with archive.session() as s:
+        count = s.get_one(AuditHead, 1).entries
+    assert anchor_key(count) in written
+    assert len(written) <= 3, f"{len(written)} anchor objects for 20 searches"
+    assert check_audit(archive)["unanchored"] == 0
+
+
+def test_a_flush_does_not_wait_out_the_gathering(archive: Archive,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_anchor, "GATHER_S", 30.0)
+    record_event(archive, None, AuditAction.CATALOGUE_SEARCH, "search", {"q": "合同"})
+    t0 = time.monotonic()
+    assert flush_anchors(timeout=20)
+    assert time.monotonic() - t0 < 10
+    assert check_audit(archive)["unanchored"] == 0
