@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -102,6 +103,21 @@ def issue_token(user: User) -> str:
     token = secrets.token_urlsafe(32)
     user.api_token_hash = hashlib.sha256(token.encode()).hexdigest()
     return token
+
+
+#: The signed-in user of a web request, built once: `Session.get` builds and keys its
+#: statement again on every call (~0.1 ms of every page).
+_BY_ID = select(User).where(User.id == bindparam("id"))
+
+
+def user_for_session(session: Session, user_id: int, nonce: str) -> User | None:
+    """The account a session cookie names (its id and the nonce it was signed in with), or
+    None when it is gone, disabled, or signed out since (a new nonce ends every session)."""
+    user = session.execute(_BY_ID, {"id": user_id}).scalar_one_or_none()
+    if user is None or not user.active or not user.session_nonce \
+            or not hmac.compare_digest(user.session_nonce, nonce):
+        return None
+    return user
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import html
 import logging
 import re
@@ -49,6 +48,7 @@ from service.errors import (
     TooManyAttempts,
 )
 from service.models import User
+from service.users import user_for_session
 
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, bilingual, render
 
@@ -132,13 +132,10 @@ class WebUser(UserMixin):
 def load_user(user_id: str) -> WebUser | None:
     try:
         uid, nonce = user_id.split(":", 1)
-        model = db().get(User, int(uid))
+        model = user_for_session(db(), int(uid), nonce)
     except (ValueError, TypeError):
         return None
-    if model is None or not model.active or not model.session_nonce \
-            or not hmac.compare_digest(model.session_nonce, nonce):
-        return None
-    return WebUser(model)
+    return WebUser(model) if model is not None else None
 
 
 def me() -> User | None:
