@@ -26,6 +26,7 @@ sat idle.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -171,8 +172,18 @@ def make_server(app: Flask, threads: int, max_body: int, **where: Any) -> Any:
     return server
 
 
+def freeze_startup_objects() -> None:
+    """Keep what the process built to serve (modules, the app, its mappers and templates,
+    ~220k objects) out of every later garbage collection (`gc.freeze`): a full collection
+    walked them all, ~110 ms of CPU once every few hundred searches, a pause for whoever
+    was being answered."""
+    gc.collect()
+    gc.freeze()
+
+
 def _run(app: Flask, threads: int, max_body: int, **where: Any) -> None:
     """One waitress server until stopped."""
+    freeze_startup_objects()
     server = make_server(app, threads, max_body, **where)
     logging.basicConfig()  # as waitress.serve does: its warnings reach the log
     server.run()
