@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask, Task, ThreadedTaskDispatcher, WSGITask
@@ -181,10 +182,48 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def _run(app: Flask, threads: int, max_body: int, **where: Any) -> None:
-    """One waitress server until stopped."""
+class _StopOnSignal(wasyncore.file_dispatcher):
+    """Ends a forked server's loop from the loop's own code once a stop signal came: the
+    signal's handler does nothing but let `signal.set_wakeup_fd` write to this pipe. A
+    handler that raised SystemExit itself lost it whenever the signal landed in a finaliser
+    or a weakref callback of a garbage collection ("Exception ignored"), and the process
+    served on after SIGTERM: a replacement process, collecting as it started, did so."""
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def handle_read(self) -> None:
+        try:
+            self.recv(4096)
+        except OSError:
+            pass
+        raise SystemExit(0)
+
+
+def _stop_on_signal() -> int:
+    """Route the stop signals of this (forked) process to a pipe its server loop reads;
+    returns the pipe's read end."""
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write)
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, lambda *_: None)  # the wakeup fd carries it to the loop
+    return read
+
+
+def _run(app: Flask, threads: int, max_body: int, stop_fd: int | None = None,
+         **where: Any) -> None:
+    """One waitress server until stopped (by a byte on `stop_fd`, when given)."""
     freeze_startup_objects()
     server = make_server(app, threads, max_body, **where)
+    if stop_fd is not None:
+        # waitress's listener keeps its socket map as _map (a MultiSocketServer as map), and
+        # its file_dispatcher takes a descriptor where the stubs say BytesIO
+        loop_map = server._map if isinstance(server, BaseWSGIServer) else server.map  # type: ignore[attr-defined]  # see above
+        _StopOnSignal(stop_fd, map=loop_map)  # type: ignore[arg-type]  # see above
     logging.basicConfig()  # as waitress.serve does: its warnings reach the log
     server.run()
 
@@ -233,11 +272,11 @@ def serve(make_app: Callable[[], Flask], *, host: str, port: int, threads: int =
             return
         code = 0
         try:
-            for sig in _STOP_SIGNALS:
-                signal.signal(sig, lambda *_: sys.exit(0))
+            stop_fd = _stop_on_signal()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
             app = make_app()
-            _run(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, sockets=socks)
+            _run(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, stop_fd=stop_fd,
+                 sockets=socks)
         except SystemExit:
             pass
         except BaseException:  # noqa: BLE001 - a child never returns into the parent's code
