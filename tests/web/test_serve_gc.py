@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import time
 
+from tests.forked_server import answering_processes, forked_server, get
 from web.app import create_app
 from web.server import freeze_startup_objects
 
@@ -36,55 +37,10 @@ def test_a_full_collection_no_longer_walks_the_app(tmp_path) -> None:
         gc.unfreeze()
 
 
-SERVER = """
-import gc, os, sys
-from flask import Flask
-from web.server import serve
 
-def make_app():
-    app = Flask("frozen")
-    app.config["MAX_CONTENT_LENGTH"] = 1 << 20
-
-    @app.get("/frozen")
-    def frozen():
-        return str(gc.get_freeze_count())
-
-    @app.get("/pid")
-    def pid():
-        return str(os.getpid())
-
-    return app
-
-serve(make_app, host="127.0.0.1", port=int(sys.argv[1]), threads=1, processes=int(sys.argv[2]))
-"""
-
-
-def test_every_served_process_has_frozen_its_start(tmp_path) -> None:
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from tests.web.test_serve_balance import _both_processes_answer, _free_port, _get
-
-    root = Path(__file__).resolve().parents[2]
+def test_every_served_process_has_frozen_its_start() -> None:
     for processes in (1, 2):
-        port = _free_port()
-        server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(processes)],
-                                  cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
-        try:
-            if processes == 2:
-                assert len(_both_processes_answer(port)) == 2
-            else:
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    try:
-                        _get(port, "/frozen", timeout=5)
-                        break
-                    except OSError:
-                        time.sleep(0.1)
-            counts = {int(_get(port, "/frozen")) for _ in range(8)}
+        with forked_server(processes) as (_server, port):
+            assert len(answering_processes(port, processes)) == processes
+            counts = {int(get(port, "/frozen")) for _ in range(8)}
             assert counts and min(counts) > 1000, counts
-        finally:
-            server.terminate()
-            server.wait(30)
