@@ -145,6 +145,16 @@ def _accept_when_free(listener: BaseWSGIServer, dispatcher: _Dispatcher) -> None
     listener.readable = readable  # type: ignore[method-assign]  # asyncore asks the instance
 
 
+def _socket_map(server: Any) -> dict:
+    """The socket map a server's loop polls: one listening socket gives one server (which
+    keeps it as `_map`); several (a name with IPv4 and IPv6 addresses) give a
+    MultiSocketServer, whose `map` its listeners joined."""
+    if isinstance(server, BaseWSGIServer):
+        return server._map  # type: ignore[attr-defined]  # waitress's, absent from its stubs
+    assert server.map is not None  # create_server hands it the map its servers joined
+    return server.map
+
+
 def make_server(app: Flask, threads: int, max_body: int, **where: Any) -> Any:
     """One waitress server (on `host`/`port`, or on already bound `sockets`), not started.
 
@@ -158,16 +168,9 @@ def make_server(app: Flask, threads: int, max_body: int, **where: Any) -> Any:
                            max_request_body_size=max_body,
                            outbuf_high_watermark=max(max_body, 1 << 24),
                            _dispatcher=dispatcher, **where)
-    # One listening socket gives one server; several (a name with IPv4 and IPv6 addresses)
-    # give a MultiSocketServer whose listeners are in its socket map.
-    if isinstance(server, BaseWSGIServer):
-        listeners = [server]
-    else:
-        assert server.map is not None  # create_server hands it the map its servers joined
-        # the map holds waitress's dispatchers (its stubs say sockets): the servers among them
-        dispatchers: list[object] = list(server.map.values())
-        listeners = [d for d in dispatchers if isinstance(d, BaseWSGIServer)]
-    for listener in listeners:
+    # the map holds waitress's dispatchers (its stubs say sockets): the listeners among them
+    dispatchers: list[object] = list(_socket_map(server).values())
+    for listener in (d for d in dispatchers if isinstance(d, BaseWSGIServer)):
         listener.channel_class = _Channel
         _accept_when_free(listener, dispatcher)
     return server
@@ -220,10 +223,7 @@ def _run(app: Flask, threads: int, max_body: int, stop_fd: int | None = None,
     freeze_startup_objects()
     server = make_server(app, threads, max_body, **where)
     if stop_fd is not None:
-        # waitress's listener keeps its socket map as _map (a MultiSocketServer as map), and
-        # its file_dispatcher takes a descriptor where the stubs say BytesIO
-        loop_map = server._map if isinstance(server, BaseWSGIServer) else server.map  # type: ignore[attr-defined]  # see above
-        _StopOnSignal(stop_fd, map=loop_map)  # type: ignore[arg-type]  # see above
+        _StopOnSignal(stop_fd, map=_socket_map(server))  # type: ignore[arg-type]  # waitress takes a descriptor; its stubs say BytesIO
     logging.basicConfig()  # as waitress.serve does: its warnings reach the log
     server.run()
 
