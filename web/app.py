@@ -61,6 +61,7 @@ from .search_views import bp as search_bp
 from .server import BODY_TOO_LARGE
 from .shelves import bp as shelves_bp
 from .statistics import bp as statistics_bp
+from .top_nav import top_nav
 from .upload_forms import bp as upload_bp
 from .workstations import bp as workstations_bp
 
@@ -216,7 +217,8 @@ def create_app(archive: Archive | None = None, config: dict[str, Any] | None = N
         return resp
 
     # globals: macros imported by templates see them too
-    app.jinja_env.globals.update(LABELS, fixed_url=ctx.fixed_url, url_for=ctx.row_url)
+    app.jinja_env.globals.update(LABELS, fixed_url=ctx.fixed_url, url_for=ctx.row_url,
+                                 top_nav=top_nav)
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

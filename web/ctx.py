@@ -254,7 +254,7 @@ def row_url(endpoint: str, **values: Any) -> str:
             continue
         if k.startswith("_") or isinstance(v, list | tuple | set | dict):
             return url_for(endpoint, **values)
-        query.append(_query_pair(str(k), str(v)))
+        query.append(query_pair(str(k), str(v)))
     out = pattern.parts[0] + "".join(
         conv.to_url(values[n]) + part
         for n, conv, part in zip(pattern.names, pattern.converters, pattern.parts[1:], strict=True))
@@ -262,7 +262,7 @@ def row_url(endpoint: str, **values: Any) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _query_pair(key: str, value: str) -> str:
+def query_pair(key: str, value: str) -> str:
     """``key=value`` escaped as werkzeug escapes a query (urlencode with its safe set): a
     page's links repeat the same few pairs (the search words on every hit). Values come
     as text (``True`` and ``1`` are equal keys to a cache)."""
@@ -271,7 +271,7 @@ def _query_pair(key: str, value: str) -> str:
 
 def query_string(values: dict[str, Any]) -> str:
     """``a=1&b=x`` of `values` (None left out), escaped as `url_for` escapes a query."""
-    return "&".join(_query_pair(str(k), str(v)) for k, v in values.items() if v is not None)
+    return "&".join(query_pair(str(k), str(v)) for k, v in values.items() if v is not None)
 
 
 #: The request's translations once looked up (None: not yet, or outside a request): a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from service.errors import N_, InvalidInput
 from service.items import hit_rows, recent_items
 from service.search import (
     CHIP_PARAMS,
+    FacetGroup,
     facet_groups,
     filter_chips,
     parse_search_params,
@@ -23,9 +25,10 @@ from service.search import (
 )
 from service.vocab import CUSTOMER_SECTIONS, ItemStatus
 
-from .ctx import archive, db, fixed_url, me, query_string, reader, tr
+from .ctx import archive, db, fixed_url, me, query_pair, query_string, reader, tr
 from .ctx import gettext as _
 from .labels import category_label, location_label, secrecy_label
+from .search_hits import hit_views
 
 bp = Blueprint("search", __name__)
 
@@ -60,6 +63,13 @@ class Facet:
     entries: list[FacetLink]
 
 
+def _facet(group: FacetGroup, name: str, label: Callable[[str], str],
+           url: Callable[[str | None], str]) -> Facet:
+    """A facet as the page links it: each value's link sets it, the active one's removes it."""
+    return Facet(name, [FacetLink(e.name or label(e.value), e.count, e.active,
+                                  url(None if e.active else e.value)) for e in group.entries])
+
+
 def status_label(value: str) -> str:
     msgid = _STATUS.get(value)
     return _(msgid) if msgid is not None else value
@@ -75,6 +85,22 @@ def section_names() -> dict[str, str]:
 def retention_label(value: str) -> str:
     msgid = _RETENTION.get(value)
     return _(msgid) if msgid is not None else value
+
+
+def _facet_urls(base: str, params: dict, field: str) -> Callable[[str | None], str]:
+    """`_url(base, params, page=None, field=value)` for each value of one facet, the
+    query around the facet's own pair joined once (a page links ~100 facet values)."""
+    keys = [k for k in params if k != "page"]
+    if field not in keys:
+        keys.append(field)
+    at = keys.index(field)
+    before = [query_pair(k, str(params[k])) for k in keys[:at]]
+    after = [query_pair(k, str(params[k])) for k in keys[at + 1:]]
+
+    def url(value: str | None) -> str:
+        pairs = [*before, query_pair(field, value), *after] if value else before + after
+        return base + "?" + "&".join(pairs) if pairs else base
+    return url
 
 
 def _url(base: str, params: dict, **changes: Any) -> str:
@@ -133,17 +159,17 @@ def search() -> ResponseReturnValue:
         result = run_search(archive(), sp, user=who, facets=True, raw=True)
         rows = hit_rows(s, who, [h.id for h in result.hits],
                         {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})
-        facets = [Facet(names[g.field], [
-            FacetLink(e.name or value_labels.get(g.field, str)(e.value), e.count, e.active,
-                      _url(base, params, page=None, **{g.field: None if e.active else e.value}))
-            for e in g.entries]) for g in facet_groups(s, result, params)]
+        facets = [_facet(g, names[g.field], value_labels.get(g.field, str),
+                         _facet_urls(base, params, g.field))
+                  for g in facet_groups(s, result, params)]
     elif sp is not None:
         recent = recent_items(s, user, 12)
     pages = 0
     if result is not None:
         pages = max(1, -(-min(result.total, 1000) // PER_PAGE))
     return render_template(
-        "search.html", q=q, params=params, result=result, rows=rows, facets=facets,
+        "search.html", q=q, params=params, result=result, facets=facets,
+        hits=hit_views(result.hits, rows, q, categories, status_label) if result else [],
         recent=recent, page=page, pages=pages, sort=sort, active_filters=active_filters,
         error=error, browsing=not q,
         page_url=lambda n: _url(base, params, page=n if n > 1 else None),
