@@ -21,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.globals import request_ctx
 from flask_babel import get_translations
 from flask_babel import gettext as babel_gettext
 from flask_login import UserMixin, current_user
@@ -207,6 +208,11 @@ class _Pattern:
     names: tuple[str, ...]
     converters: tuple[BaseConverter, ...]
 
+    @property
+    def steps(self) -> zip:
+        """(argument, its converter, the text after it), in order."""
+        return zip(self.names, self.converters, self.parts[1:], strict=True)
+
 
 def _route_pattern(endpoint: str) -> _Pattern | None:
     """The pattern of a route of one rule without defaults, host or subdomain (built once
@@ -240,14 +246,19 @@ def row_url(endpoint: str, **values: Any) -> str:
     `url_for` costs ~15 µs a link and a search page shows ~100 (one to each hit, its
     thumbnail, each snippet's page); the same text `url_for` gives (tests/web/test_row_url.py).
     Anything else (``_anchor``, a list value, a missing argument) goes to `url_for`."""
-    cache: dict[tuple, _Pattern | None] = current_app.extensions.setdefault("dangan_row_urls", {})
-    key = (request.script_root, endpoint)
-    if key in cache:
-        pattern = cache[key]
-    else:
-        pattern = cache[key] = _route_pattern(endpoint)
-    if pattern is None or not all(n in values for n in pattern.names):
+    patterns = _request_patterns()
+    pattern = patterns.get(endpoint, _UNKNOWN)
+    if pattern is _UNKNOWN:
+        pattern = patterns[endpoint] = _route_pattern(endpoint)
+    if pattern is None:
         return url_for(endpoint, **values)
+    out = pattern.parts[0]
+    for name, converter, part in pattern.steps:
+        if name not in values:
+            return url_for(endpoint, **values)
+        out += converter.to_url(values[name]) + part
+    if len(values) == len(pattern.names):
+        return out
     query = []
     for k, v in values.items():
         if v is None or k in pattern.names:
@@ -255,10 +266,27 @@ def row_url(endpoint: str, **values: Any) -> str:
         if k.startswith("_") or isinstance(v, list | tuple | set | dict):
             return url_for(endpoint, **values)
         query.append(query_pair(str(k), str(v)))
-    out = pattern.parts[0] + "".join(
-        conv.to_url(values[n]) + part
-        for n, conv, part in zip(pattern.names, pattern.converters, pattern.parts[1:], strict=True))
     return out + "?" + "&".join(query) if query else out
+
+
+#: A route not yet looked at (None: one `row_url` leaves to `url_for`).
+_UNKNOWN: Any = object()
+#: The request's route patterns (those of its app and script root) and the request they were
+#: looked up for: a context variable, where the proxies `current_app` and `request` cost a
+#: lookup each on every link.
+_patterns: ContextVar[tuple[object, dict[str, _Pattern | None]] | None] = ContextVar(
+    "dangan_row_patterns", default=None)
+
+
+def _request_patterns() -> dict[str, _Pattern | None]:
+    here = request_ctx._get_current_object()  # type: ignore[attr-defined]  # the proxy's own
+    held = _patterns.get()
+    if held is not None and held[0] is here:
+        return held[1]
+    by_root: dict[str, dict] = current_app.extensions.setdefault("dangan_row_urls", {})
+    patterns = by_root.setdefault(request.script_root, {})
+    _patterns.set((here, patterns))
+    return patterns
 
 
 @lru_cache(maxsize=4096)

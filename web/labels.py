@@ -8,6 +8,8 @@ Chinese label. User data (titles, names, room names, typed notes) is shown as wr
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from markupsafe import Markup, escape
 
 from service.catalogue import CategoryName
@@ -89,9 +91,17 @@ def shelf_path(shelf: Shelf | None) -> str:
 
 
 def location_label(path: str | None) -> str:
-    """A stored location (service.locations.box_path or a shelf path) in the user's language."""
+    """A stored location (service.locations.box_path or a shelf path) in the user's language.
+    Kept per language and path: a search page shows ~60 (its hits' and its facet's), and the
+    archive has as many as it has boxes and shelves."""
     if not path:
         return "—"
+    return _location_label(lang(), path)
+
+
+@lru_cache(maxsize=8192)
+def _location_label(language: str, path: str) -> str:
+    """`location_label` in `language`, which is the request's (its translations)."""
     parts = path_parts(path)
     if parts is None:
         return path
