@@ -17,8 +17,8 @@ with 8 threads, and 12% less CPU a request); waitress still reads every request 
 sends every answer in its own I/O loop, whatever the client's speed (`make_server`).
 
 The processes share the listening socket. A process takes a new connection at once while it
-has a thread free (`_Dispatcher`), and while all are busy only one every
-BUSY_ACCEPT_INTERVAL_S. Before, whichever I/O loop woke first took it, busy or not: kept-alive
+has a thread free (`_Dispatcher`), and while all are busy only one that has waited
+BUSY_ACCEPT_AFTER_S untaken. Before, whichever I/O loop woke first took it, busy or not: kept-alive
 connections fell unevenly (20 wrk connections on a CPU-bound page: 17 and 3, p90 144 against
 89 ms when even), and a new connection could wait behind a long request while another process
 sat idle.
@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -117,30 +118,52 @@ class _Dispatcher(ThreadedTaskDispatcher):
         return self.in_hand < self.size
 
 
-#: How often a process whose threads are all busy still takes one waiting connection: kept-
-#: alive connections keep a saturated process busy for good, so "only when free" alone would
-#: leave a new client waiting until the load ends.
+#: How often a process whose threads are all busy looks for a waiting connection, and how
+#: long one must have waited, untaken by any free process, before that process takes it:
+#: kept-alive connections keep a saturated process busy for good, so "only when free" alone
+#: would leave a new client waiting until the load ends; taking one at its first look, a
+#: busy process took connections a free one was about to take (a free process alternates
+#: between free and busy as it answers them), and their clients waited behind its request.
 BUSY_ACCEPT_INTERVAL_S = 0.02
+BUSY_ACCEPT_AFTER_S = 0.1
+
+
+def _connection_waiting(sock: socket.socket | None) -> bool:
+    """A connection waits in the listening socket's queue (it polls as readable)."""
+    if sock is None:
+        return False
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):  # closed under us: the loop will see to it
+        return False
 
 
 def _accept_when_free(listener: BaseWSGIServer, dispatcher: _Dispatcher) -> None:
-    """The listener is polled for new connections while a thread is free, and otherwise
-    once every BUSY_ACCEPT_INTERVAL_S; its own readable() still runs each time (it closes
-    idle channels and keeps the connection limit)."""
+    """The listener is polled for new connections while a thread is free; while none is, it
+    is looked at every BUSY_ACCEPT_INTERVAL_S and polled once connections have been waiting
+    for BUSY_ACCEPT_AFTER_S. Its own readable() still runs each time (it closes idle
+    channels and keeps the connection limit)."""
     own = listener.readable
-    next_busy_poll = 0.0
+    next_look = 0.0
+    waiting_since: float | None = None
 
     def readable() -> bool:
-        nonlocal next_busy_poll
+        nonlocal next_look, waiting_since
         if not own():
             return False
         if dispatcher.free():
+            waiting_since = None
             return True
         now = time.monotonic()
-        if now < next_busy_poll:
+        if now < next_look:
             return False
-        next_busy_poll = now + BUSY_ACCEPT_INTERVAL_S
-        return True
+        next_look = now + BUSY_ACCEPT_INTERVAL_S
+        if not _connection_waiting(listener.socket):
+            waiting_since = None
+            return False
+        if waiting_since is None:
+            waiting_since = now
+        return now - waiting_since >= BUSY_ACCEPT_AFTER_S
 
     listener.readable = readable  # type: ignore[method-assign]  # asyncore asks the instance
 

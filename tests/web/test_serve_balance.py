@@ -71,3 +71,51 @@ def test_a_new_client_is_taken_while_kept_alive_clients_keep_every_process_busy(
             stop.set()
             for t in load:
                 t.join(30)
+
+
+class _Listener:
+    """What `_accept_when_free` reads of a waitress listener: its socket and readable()."""
+
+    def __init__(self, sock) -> None:
+        self.socket = sock
+
+    def readable(self) -> bool:
+        return True
+
+
+class _Threads:
+    def __init__(self, free: bool) -> None:
+        self.is_free = free
+
+    def free(self) -> bool:
+        return self.is_free
+
+
+def test_a_busy_process_takes_only_a_connection_left_waiting() -> None:
+    """A busy process's loop may wake (a timeout, another channel) while a free process is
+    about to take a new connection: it leaves it, and takes only one that has waited
+    BUSY_ACCEPT_AFTER_S untaken. It took one at its first look, and its client waited
+    behind the busy process's request."""
+    import socket
+
+    from web.server import BUSY_ACCEPT_AFTER_S, BUSY_ACCEPT_INTERVAL_S, _accept_when_free
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        threads = _Threads(free=False)
+        listener = _Listener(sock)
+        _accept_when_free(listener, threads)  # type: ignore[arg-type]
+        assert not listener.readable(), "nothing waits: nothing to take"
+        time.sleep(BUSY_ACCEPT_INTERVAL_S)
+        client = socket.create_connection(sock.getsockname())
+        try:
+            assert not listener.readable(), "busy, took a connection at its first look"
+            deadline = time.monotonic() + BUSY_ACCEPT_AFTER_S + 1
+            while not listener.readable():
+                assert time.monotonic() < deadline, "a connection left waiting was never taken"
+                time.sleep(BUSY_ACCEPT_INTERVAL_S / 2)
+            threads.is_free = True
+            assert listener.readable(), "a free process polls at once"
+        finally:
+            client.close()
