@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from .access import can_see_customer
@@ -72,21 +72,25 @@ class CategoryName:
 
 _CATEGORY = Category.__table__.c
 _FONDS = Fonds.__table__.c
-#: Core statements of the columns needed, no ORM objects: the search page reads both on
-#: every request (~0.3 ms less than the ORM-enabled queries).
-_CATEGORY_NAMES = select(_CATEGORY.code, _CATEGORY.name, _CATEGORY.name_en).order_by(_CATEGORY.code)
-_FONDS_NAMES = select(_FONDS.code, _FONDS.name).order_by(_FONDS.code)
+#: The fonds' and categories' codes and names, as plain columns in one statement (no ORM
+#: objects): the search page's filter form reads them on every request. Rows of (0 for a
+#: fonds, 1 for a category, code, name, English name).
+_SCHEME_NAMES = union_all(
+    select(literal(0).label("kind"), _FONDS.code, _FONDS.name, null().label("name_en")),
+    select(literal(1), _CATEGORY.code, _CATEGORY.name, _CATEGORY.name_en),
+).order_by("kind", "code")
 
 
-def category_names(session: Session) -> dict[str, CategoryName]:
-    """Every category by code, in code order."""
-    return {code: CategoryName(code, name, name_en)
-            for code, name, name_en in session.execute(_CATEGORY_NAMES)}
-
-
-def fonds_names(session: Session) -> dict[str, str]:
-    """Every fonds' name by code, in code order."""
-    return dict(session.execute(_FONDS_NAMES).tuples().all())
+def scheme_names(session: Session) -> tuple[dict[str, str], dict[str, CategoryName]]:
+    """Every fonds' name by code, and every category by code, in code order."""
+    fonds: dict[str, str] = {}
+    categories: dict[str, CategoryName] = {}
+    for kind, code, name, name_en in session.execute(_SCHEME_NAMES):
+        if kind == 0:
+            fonds[code] = name
+        else:
+            categories[code] = CategoryName(code, name, name_en)
+    return fonds, categories
 
 
 def upsert_category(session: Session, code: str, name: str, name_en: str = "") -> Category:

@@ -203,6 +203,11 @@ class Reminders:
     #: For approvers: requests waiting for them.
     to_approve: int = 0
 
+    def __bool__(self) -> bool:
+        """Anything to tell (a page shows the banner only then)."""
+        return bool(self.mine_overdue or self.desk_overdue or self.desk_mismatches
+                    or self.to_approve)
+
 
 # The banner's two statements, built once (it is on every page).
 _MINE_OVERDUE = select(Loan.number).where(_overdue(bindparam("at")),

@@ -179,6 +179,8 @@ class FacetEntry:
 class FacetGroup:
     field: str
     entries: list[FacetEntry]
+    #: Values left out: beyond the most frequent the page shows (it links to them all).
+    hidden: int = 0
 
 
 def filter_chips(selected: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -192,24 +194,29 @@ _CUSTOMER_NAMES = select(Customer.__table__.c.number, Customer.__table__.c.name)
     Customer.__table__.c.number.in_(bindparam("numbers", expanding=True)))
 
 
-def facet_groups(session: Session, result: SearchResult,
-                 selected: Mapping[str, str]) -> list[FacetGroup]:
+def facet_groups(session: Session, result: SearchResult, selected: Mapping[str, str], *,
+                 shown: int | None = None, in_full: str = "") -> list[FacetGroup]:
     """The result's facet counts as the page shows them: fields in order, empty ones left out,
-    the selected value marked, customers named."""
-    numbers = list((result.facets.get("customer") or {}).keys())
-    customers: dict[str, str] = {number: name for number, name in session.execute(
-        _CUSTOMER_NAMES, {"numbers": numbers})} if numbers else {}
-    groups = []
+    the selected value marked, customers named. A group keeps its `shown` most frequent
+    values and the selected one wherever it ranks (all values: `shown` None, and the group
+    of the field `in_full`); its `hidden` counts the rest."""
+    kept: dict[str, tuple[list[tuple[Any, int]], str, int]] = {}
     for name in FACET_ORDER:
-        values = result.facets.get(name) or {}
+        values = list((result.facets.get(name) or {}).items())
         if not values:
             continue
         active = selected.get(name, "")
-        groups.append(FacetGroup(name, [
-            FacetEntry(str(value), count, str(value) == active,
-                       customers.get(str(value)) if name == "customer" else None)
-            for value, count in values.items()]))
-    return groups
+        keep = values
+        if shown is not None and name != in_full and len(values) > shown:
+            keep = values[:shown] + [(v, n) for v, n in values[shown:] if str(v) == active]
+        kept[name] = (keep, active, len(values) - len(keep))
+    numbers = [str(v) for v, _ in kept["customer"][0]] if "customer" in kept else []
+    customers: dict[str, str] = {number: name for number, name in session.execute(
+        _CUSTOMER_NAMES, {"numbers": numbers})} if numbers else {}
+    return [FacetGroup(name, [
+        FacetEntry(str(value), count, str(value) == active,
+                   customers.get(str(value)) if name == "customer" else None)
+        for value, count in keep], hidden) for name, (keep, active, hidden) in kept.items()]
 
 
 def _user(archive: Archive, username: str | None, user: Who) -> Who:

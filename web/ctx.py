@@ -380,10 +380,24 @@ def cache_template_translations(app: Flask) -> None:
                                  pgettext=_template_pgettext)
 
 
+#: The request's language and the request it was read for (a page asks ~40 times, for its
+#: labels; the session proxy costs a lookup each).
+_language: ContextVar[tuple[object, str] | None] = ContextVar("dangan_language", default=None)
+
+
 def lang() -> str:
-    """The user's language code: zh_CN (default) or en, as chosen in the session."""
-    chosen = session.get("lang") if has_request_context() else None
-    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+    """The user's language code: zh_CN (default) or en, as chosen in the session (read once
+    a request: choosing another answers with a redirect, the next request shows it)."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    here = request_ctx._get_current_object()  # type: ignore[attr-defined]  # the proxy's own
+    held = _language.get()
+    if held is not None and held[0] is here:
+        return held[1]
+    chosen = session.get("lang")
+    language = chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+    _language.set((here, language))
+    return language
 
 
 #: The API's answer to a request with neither a session nor a token.

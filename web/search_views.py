@@ -11,12 +11,13 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service.access import findable_secrecy_levels, with_grants
-from service.catalogue import category_names, fonds_names
+from service.catalogue import scheme_names
 from service.codes import RETENTIONS
 from service.errors import N_, InvalidInput
 from service.items import hit_rows, recent_items
 from service.search import (
     CHIP_PARAMS,
+    FACET_ORDER,
     FacetGroup,
     facet_groups,
     filter_chips,
@@ -33,6 +34,9 @@ from .search_hits import hit_views
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 20
+#: The values a facet shows, the most frequent first (``?facet=FIELD`` shows one in full:
+#: a long list of customers or shelves would push the rest of the facets off the screen).
+FACET_SHOWN = 10
 
 
 #: Message ids of the item statuses and retentions (each label translates only its value:
@@ -61,13 +65,20 @@ class FacetLink:
 class Facet:
     name: str
     entries: list[FacetLink]
+    #: How many values are not shown, and the page showing them all (None: none hidden).
+    hidden: int = 0
+    more_url: str | None = None
+    #: The page with this facet's values cut back to the most frequent (it shows them all).
+    fewer_url: str | None = None
 
 
 def _facet(group: FacetGroup, name: str, label: Callable[[str], str],
-           url: Callable[[str | None], str]) -> Facet:
+           url: Callable[[str | None], str], more_url: str | None,
+           fewer_url: str | None) -> Facet:
     """A facet as the page links it: each value's link sets it, the active one's removes it."""
     return Facet(name, [FacetLink(e.name or label(e.value), e.count, e.active,
-                                  url(None if e.active else e.value)) for e in group.entries])
+                                  url(None if e.active else e.value)) for e in group.entries],
+                 group.hidden, more_url if group.hidden else None, fewer_url)
 
 
 def status_label(value: str) -> str:
@@ -122,11 +133,13 @@ def search() -> ResponseReturnValue:
               ("q", *CHIP_PARAMS, "sort")}
     params = {k: v for k, v in params.items() if v}
     q = params.get("q", "")
+    in_full = request.args.get("facet", "").strip()  # the facet shown with all its values
+    if in_full not in FACET_ORDER:
+        in_full = ""
     base = fixed_url("search.search")  # built once a process
     user = me()
     s = db()
-    categories = category_names(s)
-    fonds = fonds_names(s)
+    fonds, categories = scheme_names(s)
     result = None
     error = None
     rows: dict = {}
@@ -159,9 +172,12 @@ def search() -> ResponseReturnValue:
         result = run_search(archive(), sp, user=who, facets=True, raw=True)
         rows = hit_rows(s, who, [h.id for h in result.hits],
                         {h.id: (h.pages[0].page if h.pages else None) for h in result.hits})
+        here = {**params, "page": page if page > 1 else None}
         facets = [_facet(g, names[g.field], value_labels.get(g.field, str),
-                         _facet_urls(base, params, g.field))
-                  for g in facet_groups(s, result, params)]
+                         _facet_urls(base, params, g.field),
+                         _url(base, here, facet=g.field),
+                         _url(base, here) if g.field == in_full else None)
+                  for g in facet_groups(s, result, params, shown=FACET_SHOWN, in_full=in_full)]
     elif sp is not None:
         recent = recent_items(s, user, 12)
     pages = 0
@@ -172,8 +188,8 @@ def search() -> ResponseReturnValue:
         hits=hit_views(result.hits, rows, q, categories, status_label) if result else [],
         recent=recent, page=page, pages=pages, sort=sort, active_filters=active_filters,
         error=error, browsing=not q,
-        page_url=lambda n: _url(base, params, page=n if n > 1 else None),
-        export_args={k: v for k, v in request.args.items() if k != "page"},
+        page_url=lambda n: _url(base, params, page=n if n > 1 else None, facet=in_full or None),
+        export_args={k: v for k, v in request.args.items() if k not in ("page", "facet")},
         categories=categories, fonds=fonds,
         secrecy_levels=findable_secrecy_levels(user),
         retentions=RETENTIONS, retention_label=retention_label,
