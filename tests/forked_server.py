@@ -19,7 +19,8 @@ from tests.served import ROOT, free_port
 SLOW_S = 4.0
 
 #: The app: /pid (the answering process), /work (5 ms of CPU), /slow (SLOW_S asleep),
-#: /frozen (how many objects its process froze out of the collector). `{before}` runs in
+#: /frozen (how many objects its process froze out of the collector), /young (its collector's
+#: threshold for the youngest objects). `{before}` runs in
 #: make_app first.
 APP = """
 import gc, os, sys, time
@@ -52,6 +53,10 @@ def make_app():
     @app.get("/frozen")
     def frozen():
         return str(gc.get_freeze_count())
+
+    @app.get("/young")
+    def young():
+        return str(gc.get_threshold()[0])
 
     return app
 

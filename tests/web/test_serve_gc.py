@@ -9,7 +9,7 @@ import time
 
 from tests.forked_server import answering_processes, forked_server, get
 from web.app import create_app
-from web.server import freeze_startup_objects
+from web.server import YOUNG_OBJECTS, freeze_startup_objects
 
 
 def _full_collection_s() -> float:
@@ -24,9 +24,11 @@ def test_a_full_collection_no_longer_walks_the_app(tmp_path) -> None:
 
     app = create_app(Archive(Settings.from_env({"DANGAN_DATA": str(tmp_path / "data")})))
     assert app is not None
+    threshold = gc.get_threshold()
     try:
         tracked = len(gc.get_objects())
         freeze_startup_objects()
+        assert gc.get_threshold()[0] == YOUNG_OBJECTS
         assert gc.get_freeze_count() >= tracked // 2
         assert len(gc.get_objects()) < tracked // 4
         frozen = min(_full_collection_s() for _ in range(3))
@@ -35,6 +37,7 @@ def test_a_full_collection_no_longer_walks_the_app(tmp_path) -> None:
         assert frozen < walked / 2, (frozen, walked)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 
@@ -44,3 +47,4 @@ def test_every_served_process_has_frozen_its_start() -> None:
             assert len(answering_processes(port, processes)) == processes
             counts = {int(get(port, "/frozen")) for _ in range(8)}
             assert counts and min(counts) > 1000, counts
+            assert {int(get(port, "/young")) for _ in range(8)} == {YOUNG_OBJECTS}
