@@ -63,6 +63,9 @@ class FacetLink:
 
 @dataclass(frozen=True, slots=True)
 class Facet:
+    #: The parameter it filters (its section's id: the links that show more or fewer of its
+    #: values come back to it).
+    field: str
     name: str
     entries: list[FacetLink]
     #: How many values are not shown, and the page showing them all (None: none hidden).
@@ -76,7 +79,7 @@ def _facet(group: FacetGroup, name: str, label: Callable[[str], str],
            url: Callable[[str | None], str], more_url: str | None,
            fewer_url: str | None) -> Facet:
     """A facet as the page links it: each value's link sets it, the active one's removes it."""
-    return Facet(name, [FacetLink(e.name or label(e.value), e.count, e.active,
+    return Facet(group.field, name, [FacetLink(e.name or label(e.value), e.count, e.active,
                                   url(None if e.active else e.value)) for e in group.entries],
                  group.hidden, more_url if group.hidden else None, fewer_url)
 
@@ -175,8 +178,8 @@ def search() -> ResponseReturnValue:
         here = {**params, "page": page if page > 1 else None}
         facets = [_facet(g, names[g.field], value_labels.get(g.field, str),
                          _facet_urls(base, params, g.field),
-                         _url(base, here, facet=g.field),
-                         _url(base, here) if g.field == in_full else None)
+                         f"{_url(base, here, facet=g.field)}#facet-{g.field}",
+                         f"{_url(base, here)}#facet-{g.field}" if g.field == in_full else None)
                   for g in facet_groups(s, result, params, shown=FACET_SHOWN, in_full=in_full)]
     elif sp is not None:
         recent = recent_items(s, user, 12)
