@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 from flask import (
@@ -54,6 +55,8 @@ from service.users import user_for_session
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, bilingual, render
 
 log = logging.getLogger("dangan.web")
+
+_T = TypeVar("_T")
 
 
 
@@ -278,15 +281,24 @@ _patterns: ContextVar[tuple[object, dict[str, _Pattern | None]] | None] = Contex
     "dangan_row_patterns", default=None)
 
 
-def _request_patterns() -> dict[str, _Pattern | None]:
+def _once_a_request(var: ContextVar[tuple[object, _T] | None], make: Callable[[], _T]) -> _T:
+    """`make()` once a request, kept in `var` with the request it was made for (a context
+    variable costs a fraction of the `request`, `session` or `current_app` proxies that the
+    values read; the request is compared, so no value outlives its request)."""
     here = request_ctx._get_current_object()  # type: ignore[attr-defined]  # the proxy's own
-    held = _patterns.get()
+    held = var.get()
     if held is not None and held[0] is here:
         return held[1]
-    by_root: dict[str, dict] = current_app.extensions.setdefault("dangan_row_urls", {})
-    patterns = by_root.setdefault(request.script_root, {})
-    _patterns.set((here, patterns))
-    return patterns
+    value = make()
+    var.set((here, value))
+    return value
+
+
+def _request_patterns() -> dict[str, _Pattern | None]:
+    def make() -> dict[str, _Pattern | None]:
+        by_root: dict[str, dict] = current_app.extensions.setdefault("dangan_row_urls", {})
+        return by_root.setdefault(request.script_root, {})
+    return _once_a_request(_patterns, make)
 
 
 @lru_cache(maxsize=4096)
@@ -390,14 +402,12 @@ def lang() -> str:
     a request: choosing another answers with a redirect, the next request shows it)."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    here = request_ctx._get_current_object()  # type: ignore[attr-defined]  # the proxy's own
-    held = _language.get()
-    if held is not None and held[0] is here:
-        return held[1]
+    return _once_a_request(_language, _session_language)
+
+
+def _session_language() -> str:
     chosen = session.get("lang")
-    language = chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
-    _language.set((here, language))
-    return language
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 
 #: The API's answer to a request with neither a session nor a token.

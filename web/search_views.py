@@ -188,7 +188,7 @@ def search() -> ResponseReturnValue:
         pages = max(1, -(-min(result.total, 1000) // PER_PAGE))
     return render_template(
         "search.html", q=q, params=params, result=result, facets=facets,
-        hits=hit_views(result.hits, rows, q, categories, status_label) if result else [],
+        hits=hit_views(result.hits, rows, q, categories, status_label) if result is not None else [],
         recent=recent, page=page, pages=pages, sort=sort, active_filters=active_filters,
         error=error, browsing=not q,
         page_url=lambda n: _url(base, params, page=n if n > 1 else None, facet=in_full or None),
