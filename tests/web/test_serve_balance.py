@@ -105,7 +105,7 @@ def test_a_busy_process_takes_only_a_connection_left_waiting() -> None:
         sock.listen(8)
         threads = _Threads(free=False)
         listener = _Listener(sock)
-        _accept_when_free(listener, threads)  # type: ignore[arg-type]
+        _accept_when_free(listener, threads)  # type: ignore[arg-type]  # stand-ins with the two members it reads
         assert not listener.readable(), "nothing waits: nothing to take"
         time.sleep(BUSY_ACCEPT_INTERVAL_S)
         client = socket.create_connection(sock.getsockname())
