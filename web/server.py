@@ -238,7 +238,7 @@ class _StopOnSignal(wasyncore.file_dispatcher):
 
 
 def _stop_on_signal() -> int:
-    """Route the stop signals of this (forked) process to a pipe its server loop reads;
+    """Route the stop signals of this process to a pipe its server loop reads;
     returns the pipe's read end."""
     read, write = os.pipe()
     os.set_blocking(write, False)
@@ -278,16 +278,34 @@ def _bind(host: str, port: int) -> list[socket.socket]:
     return socks
 
 
+def _serve_one(make_app: Callable[[], Flask], threads: int, **where: Any) -> None:
+    """One process: stopped by SIGTERM or SIGINT through the loop's own pipe, as a forked
+    process is (`_StopOnSignal`); a handler raising SystemExit (`dangan serve`'s) lost it in
+    a finaliser and the server served on. The caller's handlers are back once it returns.
+    Off the main thread (where no handler can be set) waitress's own loop is all."""
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS} if on_main else {}
+    stop_fd = _stop_on_signal() if on_main else None
+    try:
+        app = make_app()
+        # waitress refuses a body of max_request_body_size bytes or more; Flask allows up to
+        # MAX_CONTENT_LENGTH bytes inclusive.
+        _run(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, stop_fd=stop_fd, **where)
+    finally:
+        if stop_fd is not None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            os.close(signal.set_wakeup_fd(-1))  # the pipe's write end
+            os.close(stop_fd)
+
+
 def serve(make_app: Callable[[], Flask], *, host: str, port: int, threads: int = 8,
           processes: int = 1) -> None:
     """Serve the app `make_app` builds until interrupted (SIGINT, SIGTERM); bodies over
     MAX_CONTENT_LENGTH get the app's 413. With several processes each builds its own app
     after the fork (no connection pool or thread crosses it) and a dead one is replaced."""
     if processes <= 1:
-        app = make_app()
-        # waitress refuses a body of max_request_body_size bytes or more; Flask allows up to
-        # MAX_CONTENT_LENGTH bytes inclusive.
-        _run(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, host=host, port=port)
+        _serve_one(make_app, threads, host=host, port=port)
         return
     socks = _bind(host, port)
     children: set[int] = set()
