@@ -22,29 +22,27 @@ START_UP = """end = time.monotonic() + 3
         Slow()"""
 
 
-def test_sigterm_during_start_up_stops_every_process() -> None:
-    with forked_server(2, before=SLOW_FINALISERS, make_app_first=START_UP,
+def _sigterm_during_start_up(processes: int, before: str = "") -> int:
+    """Serve with finalisers running in make_app, send SIGTERM while they run; the exit
+    status (the server must end, and no stop may be lost in a finaliser)."""
+    with forked_server(processes, before=SLOW_FINALISERS + before, make_app_first=START_UP,
                        stderr=subprocess.PIPE) as (server, _port):
-        time.sleep(1.5)  # both processes are in make_app, finalising
+        time.sleep(1.5)  # every process is in make_app, finalising
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(20)
         except subprocess.TimeoutExpired:
             raise AssertionError("a web process served on after SIGTERM") from None
         assert b"Exception ignored" not in server.stderr.read()
+        return server.returncode
+
+
+def test_sigterm_during_start_up_stops_every_process() -> None:
+    _sigterm_during_start_up(2)
 
 
 def test_sigterm_during_start_up_stops_a_single_process_server() -> None:
     """One web process (DANGAN_WEB_PROCESSES=1) under `dangan serve`, whose SIGTERM handler
     raises SystemExit: a signal landing in a finaliser lost it and the server served on."""
     cli_handler = "import signal\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
-    with forked_server(1, before=SLOW_FINALISERS + cli_handler, make_app_first=START_UP,
-                       stderr=subprocess.PIPE) as (server, _port):
-        time.sleep(1.5)  # make_app is finalising
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            raise AssertionError("the web process served on after SIGTERM") from None
-        assert b"Exception ignored" not in server.stderr.read()
-        assert server.returncode == 0
+    assert _sigterm_during_start_up(1, before=cli_handler) == 0
