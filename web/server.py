@@ -217,7 +217,7 @@ def freeze_startup_objects() -> None:
 
 
 class _StopOnSignal(wasyncore.file_dispatcher):
-    """Ends a forked server's loop from the loop's own code once a stop signal came: the
+    """Ends a server's loop from the loop's own code once a stop signal came: the
     signal's handler does nothing but let `signal.set_wakeup_fd` write to this pipe. A
     handler that raised SystemExit itself lost it whenever the signal landed in a finaliser
     or a weakref callback of a garbage collection ("Exception ignored"), and the process
@@ -248,11 +248,12 @@ def _stop_on_signal() -> int:
     return read
 
 
-def _run(app: Flask, threads: int, max_body: int, stop_fd: int | None = None,
-         **where: Any) -> None:
+def _run(app: Flask, threads: int, stop_fd: int | None = None, **where: Any) -> None:
     """One waitress server until stopped (by a byte on `stop_fd`, when given)."""
     freeze_startup_objects()
-    server = make_server(app, threads, max_body, **where)
+    # waitress refuses a body of max_request_body_size bytes or more; Flask allows up to
+    # MAX_CONTENT_LENGTH bytes inclusive.
+    server = make_server(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, **where)
     if stop_fd is not None:
         _StopOnSignal(stop_fd, map=_socket_map(server))  # type: ignore[arg-type]  # waitress takes a descriptor; its stubs say BytesIO
     logging.basicConfig()  # as waitress.serve does: its warnings reach the log
@@ -287,10 +288,7 @@ def _serve_one(make_app: Callable[[], Flask], threads: int, **where: Any) -> Non
     previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS} if on_main else {}
     stop_fd = _stop_on_signal() if on_main else None
     try:
-        app = make_app()
-        # waitress refuses a body of max_request_body_size bytes or more; Flask allows up to
-        # MAX_CONTENT_LENGTH bytes inclusive.
-        _run(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, stop_fd=stop_fd, **where)
+        _run(make_app(), threads, stop_fd=stop_fd, **where)
     finally:
         if stop_fd is not None:
             for sig, handler in previous.items():
@@ -323,9 +321,7 @@ def serve(make_app: Callable[[], Flask], *, host: str, port: int, threads: int =
         try:
             stop_fd = _stop_on_signal()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-            app = make_app()
-            _run(app, threads, int(app.config["MAX_CONTENT_LENGTH"]) + 1, stop_fd=stop_fd,
-                 sockets=socks)
+            _run(make_app(), threads, stop_fd=stop_fd, sockets=socks)
         except SystemExit:
             pass
         except BaseException:  # noqa: BLE001 - a child never returns into the parent's code
