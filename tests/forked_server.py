@@ -20,8 +20,8 @@ SLOW_S = 4.0
 
 #: The app: /pid (the answering process), /work (5 ms of CPU), /slow (SLOW_S asleep),
 #: /frozen (how many objects its process froze out of the collector), /young (its collector's
-#: threshold for the youngest objects). `{before}` runs in
-#: make_app first.
+#: threshold for the youngest objects). `{before}` runs when the module loads, before
+#: `serve`; `{make_app_first}` at the start of make_app.
 APP = """
 import gc, os, sys, time
 from flask import Flask
